@@ -1,0 +1,61 @@
+"""Airflow provider that runs declarative data jobs on Apache Spark or DuckDB."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+
+def get_provider_info() -> dict:
+    """Describe this provider to Airflow (entry point group ``apache_airflow_provider``)."""
+    from airflow_provider_enterprise.config import AIRFLOW_OPTIONS
+
+    option_docs = {
+        "environment": ("Deployment environment; 'production' refuses the embedded registry.", "development"),
+        "database_url": ("Registry database URL; wins over the connection.", None),
+        "metadata_conn_id": ("Airflow connection id of the registry database.", "enterprise_metadata_default"),
+        "spark_master_url": ("Spark master URL for the spark engine.", "local[*]"),
+        "log_level": ("Log level of the provider's own loggers.", "INFO"),
+        "auto_migrate": ("Apply pending registry migrations when a task first connects.", "True"),
+        "embedded_db_dir": ("Data directory of the embedded development PostgreSQL.", None),
+    }
+    options = {
+        name: {
+            "description": option_docs[name][0],
+            "version_added": "0.1.0",
+            "type": "boolean" if name == "auto_migrate" else "string",
+            "example": None,
+            "default": option_docs[name][1],
+            **({"sensitive": True} if name == "database_url" else {}),
+        }
+        for name in AIRFLOW_OPTIONS
+    }
+    return {
+        "package-name": "airflow-provider-enterprise",
+        "name": "Enterprise data processing",
+        "description": "Declarative data jobs on Apache Spark or DuckDB with a Postgres job registry.",
+        "versions": [__version__],
+        "hooks": [
+            {
+                "integration-name": "Enterprise data processing",
+                "python-modules": ["airflow_provider_enterprise.hooks.metadata"],
+            }
+        ],
+        "operators": [
+            {
+                "integration-name": "Enterprise data processing",
+                "python-modules": ["airflow_provider_enterprise.operators.data_processing"],
+            }
+        ],
+        "connection-types": [
+            {
+                "hook-class-name": "airflow_provider_enterprise.hooks.metadata.EnterpriseMetadataHook",
+                "connection-type": "enterprise_metadata",
+            }
+        ],
+        "config": {
+            "enterprise": {
+                "description": "Settings of airflow-provider-enterprise (also read from ENTERPRISE_CONFIG).",
+                "options": options,
+            }
+        },
+    }

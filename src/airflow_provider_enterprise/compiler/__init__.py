@@ -1,0 +1,1 @@
+"""Compile a ProcessingLogic into an engine's plan."""

@@ -1,0 +1,172 @@
+"""
+Settings of the provider.
+
+Sources, later ones winning: built-in defaults, the YAML file named by ``ENTERPRISE_CONFIG``, the Airflow
+config section ``[enterprise]`` (also settable as ``AIRFLOW__ENTERPRISE__<KEY>``), and the plain environment
+variables ``DATABASE_URL``, ``SPARK_MASTER_URL``, ``LOG_LEVEL`` and ``ENVIRONMENT``. Unknown keys and bad
+values raise :class:`InvalidSettings` naming the key.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import Enum
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+CONFIG_FILE_ENV = "ENTERPRISE_CONFIG"
+AIRFLOW_SECTION = "enterprise"
+DEFAULT_METADATA_CONN_ID = "enterprise_metadata_default"
+
+#: Plain environment variables and the setting each one fills (dotted path).
+ENV_VARS = {
+    "DATABASE_URL": "database_url",
+    "SPARK_MASTER_URL": "engines.spark.master",
+    "LOG_LEVEL": "log_level",
+    "ENVIRONMENT": "environment",
+}
+
+#: ``[enterprise]`` options and the setting each one fills.
+AIRFLOW_OPTIONS = {
+    "environment": "environment",
+    "database_url": "database_url",
+    "metadata_conn_id": "metadata_conn_id",
+    "spark_master_url": "engines.spark.master",
+    "log_level": "log_level",
+    "auto_migrate": "auto_migrate",
+    "embedded_db_dir": "embedded_db_dir",
+}
+
+
+class InvalidSettings(ValueError):
+    """Settings that failed validation; the message names each bad key."""
+
+
+class Environment(str, Enum):
+    """Deployment environment; ``production`` refuses development conveniences."""
+
+    DEVELOPMENT = "development"
+    TEST = "test"
+    STAGING = "staging"
+    PRODUCTION = "production"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SparkEngineSettings(_Section):
+    """The ``engines.spark`` section."""
+
+    enabled: bool = True
+    master: str = "local[*]"
+    executor_memory: str = Field(default="2g", pattern=r"^\d+[kmgtKMGT]?$")
+    executor_cores: int = Field(default=2, ge=1)
+    max_executors: int = Field(default=4, ge=1)
+
+
+class LocalEngineSettings(_Section):
+    """The ``engines.local`` section."""
+
+    enabled: bool = True
+    max_workers: int = Field(default=2, ge=1, description="DuckDB threads per job.")
+    memory_limit: str | None = Field(default=None, description="DuckDB memory limit, such as '4GB'.")
+
+
+class EnginesSettings(_Section):
+    """The ``engines`` section."""
+
+    spark: SparkEngineSettings = SparkEngineSettings()
+    local: LocalEngineSettings = LocalEngineSettings()
+
+
+class Settings(_Section):
+    """All settings of the provider."""
+
+    environment: Environment = Environment.DEVELOPMENT
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    database_url: SecretStr | None = None
+    metadata_conn_id: str = DEFAULT_METADATA_CONN_ID
+    auto_migrate: bool = True
+    embedded_db_dir: Path | None = None
+    engines: EnginesSettings = EnginesSettings()
+
+
+def _set_path(target: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    for part in parents:
+        target = target.setdefault(part, {})
+    target[leaf] = value
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _from_file(path: str) -> dict[str, Any]:
+    file = Path(path)
+    if not file.is_file():
+        raise InvalidSettings(f"{CONFIG_FILE_ENV}={path!r}: no such file")
+    data = yaml.safe_load(file.read_text()) or {}
+    if not isinstance(data, dict):
+        raise InvalidSettings(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+    return data
+
+
+def _from_airflow() -> dict[str, Any]:
+    try:
+        from airflow.configuration import conf
+    except ImportError:  # the settings are usable without Airflow (e.g. in tools)
+        return {}
+    values: dict[str, Any] = {}
+    for option, dotted in AIRFLOW_OPTIONS.items():
+        value = conf.get(AIRFLOW_SECTION, option, fallback=None)
+        if value not in (None, ""):
+            _set_path(values, dotted, value)
+    return values
+
+
+def _from_env(environ: dict[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name, dotted in ENV_VARS.items():
+        if environ.get(name):
+            _set_path(values, dotted, environ[name])
+    return values
+
+
+def load_settings(environ: dict[str, str] | None = None, *, use_airflow: bool = True) -> Settings:
+    """
+    Load settings from every source.
+
+    :param environ: environment to read (``os.environ`` by default).
+    :param use_airflow: also read the Airflow ``[enterprise]`` section.
+    :raises InvalidSettings: naming each unknown key or bad value and where it came from.
+    """
+    environ = dict(os.environ if environ is None else environ)
+    data: dict[str, Any] = {}
+    sources = []
+    if environ.get(CONFIG_FILE_ENV):
+        data = _merge(data, _from_file(environ[CONFIG_FILE_ENV]))
+        sources.append(environ[CONFIG_FILE_ENV])
+    if use_airflow:
+        data = _merge(data, _from_airflow())
+    data = _merge(data, _from_env(environ))
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as err:
+        where = f" (from {', '.join(sources + ['[enterprise]', 'environment'])})"
+        lines = [
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+            + ("" if isinstance(e.get("input"), dict) else f" (got {e.get('input')!r})")
+            for e in err.errors()
+        ]
+        raise InvalidSettings("invalid enterprise settings" + where + ":\n  " + "\n  ".join(lines)) from None

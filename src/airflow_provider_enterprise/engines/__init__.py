@@ -1,0 +1,1 @@
+"""Execution engines: run a validated JobSpec and report a JobResult."""

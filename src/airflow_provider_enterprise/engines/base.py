@@ -1,0 +1,35 @@
+"""The contract every execution engine fulfils."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+from airflow_provider_enterprise.spec import JobSpec
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """What an engine reports about a finished job."""
+
+    engine: str
+    output_path: str
+    rows_in: int
+    rows_out: int
+    duration_seconds: float
+    output_files: list[str] = field(default_factory=list)
+    external_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the result as plain data (for XCom and the registry)."""
+        return asdict(self)
+
+
+class Engine(Protocol):
+    """Runs a job spec to completion and commits its output."""
+
+    name: str
+
+    def run(self, spec: JobSpec) -> JobResult:
+        """Run ``spec``; raise on failure, leaving no partial output at ``spec.output_path``."""
+        ...

@@ -1,0 +1,34 @@
+"""Errors shared by engines, hooks and operators.
+
+Permanent errors fail a task at once (no retries help); transient ones may succeed on retry.
+"""
+
+from __future__ import annotations
+
+
+class EnterpriseError(Exception):
+    """Base class of this provider's errors."""
+
+
+class PermanentJobError(EnterpriseError):
+    """An error that retrying cannot fix (bad spec, missing input, permission denied)."""
+
+
+class InputNotFoundError(PermanentJobError):
+    """The job's input path matches no file."""
+
+
+class EngineNotAvailableError(PermanentJobError):
+    """The requested execution engine cannot run jobs in this installation."""
+
+
+class JobTimeoutError(EnterpriseError):
+    """The job ran longer than its ``timeout`` and was interrupted."""
+
+
+class MetadataDatabaseNotConfigured(EnterpriseError):
+    """No registry database is configured or running."""
+
+
+class InvalidTransitionError(EnterpriseError):
+    """A registry state change whose guard did not match the row's current state."""

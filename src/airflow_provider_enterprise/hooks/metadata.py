@@ -1,0 +1,368 @@
+"""
+The job registry: a PostgreSQL database of its own (never Airflow's metadata DB).
+
+Connection, first match wins: the configured ``database_url`` (``DATABASE_URL``), the Airflow connection
+``metadata_conn_id``, the running embedded development server. Nothing found is an error that says how to
+configure one; the hook never starts a server.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import Enum
+from importlib import resources
+from typing import Any
+
+from airflow.providers.postgres.hooks.postgres import PostgresHook
+from airflow.sdk import Connection
+from airflow.sdk.exceptions import AirflowNotFoundException
+
+from airflow_provider_enterprise import embedded_db
+from airflow_provider_enterprise.config import DEFAULT_METADATA_CONN_ID, Settings, load_settings
+from airflow_provider_enterprise.exceptions import InvalidTransitionError, MetadataDatabaseNotConfigured
+
+#: Key of the transaction-level advisory lock that serialises migration runs.
+MIGRATION_LOCK_KEY = 7_346_108_413
+
+
+class AttemptStatus(str, Enum):
+    """Lifecycle of one attempt."""
+
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+#: Allowed attempt transitions: an attempt that finished never runs again.
+ATTEMPT_TRANSITIONS: dict[AttemptStatus, frozenset[AttemptStatus]] = {
+    AttemptStatus.RUNNING: frozenset({AttemptStatus.SUCCEEDED, AttemptStatus.FAILED}),
+    AttemptStatus.SUCCEEDED: frozenset(),
+    AttemptStatus.FAILED: frozenset(),
+}
+
+
+@dataclass(frozen=True)
+class JobKey:
+    """Identity of a job: one Airflow task instance, across all its tries."""
+
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int = -1
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A registered attempt; ``created`` is False when the attempt already existed."""
+
+    attempt_id: int
+    job_id: int
+    try_number: int
+    status: AttemptStatus
+    created: bool
+
+
+def migration_files() -> list[tuple[str, str]]:
+    """Return ``(version, sql)`` for every packaged migration, in version order."""
+    folder = resources.files("airflow_provider_enterprise.migrations")
+    files = sorted(f for f in folder.iterdir() if f.name.endswith(".sql"))
+    return [(f.name.removesuffix(".sql"), f.read_text()) for f in files]
+
+
+class EnterpriseMetadataHook(PostgresHook):
+    """
+    Interact with the job registry.
+
+    :param metadata_conn_id: Airflow connection of the registry database, used when no ``database_url``
+        is configured.
+    :param settings: provider settings; loaded from the environment when not given.
+    """
+
+    conn_name_attr = "metadata_conn_id"
+    default_conn_name = DEFAULT_METADATA_CONN_ID
+    conn_type = "enterprise_metadata"
+    hook_name = "Enterprise job registry"
+
+    def __init__(
+        self, metadata_conn_id: str | None = None, *, settings: Settings | None = None, **kwargs: Any
+    ) -> None:
+        self.settings = settings or load_settings()
+        kwargs[self.conn_name_attr] = metadata_conn_id or self.settings.metadata_conn_id
+        super().__init__(**kwargs)
+
+    # -- connection ---------------------------------------------------------------------------------
+
+    @property
+    def connection(self) -> Connection:
+        if self._connection is None:
+            self._connection = self._resolve_connection()
+        return self._connection
+
+    def _resolve_connection(self) -> Connection:
+        conn_id = self.get_conn_id()
+        if self.settings.database_url is not None:
+            return Connection.from_uri(self.settings.database_url.get_secret_value(), conn_id=conn_id)
+        try:
+            return self.get_connection(conn_id)
+        except AirflowNotFoundException:
+            pass
+        directory = embedded_db.data_dir(self.settings)
+        reason = embedded_db.refusal_reason(self.settings)
+        server = None if reason else embedded_db.running_server(directory)
+        if server is not None:
+            return Connection(
+                conn_id=conn_id,
+                conn_type="postgres",
+                host=server.socket_dir,
+                port=server.port,
+                login=embedded_db.SUPERUSER,
+                schema=embedded_db.REGISTRY_DATABASE,
+            )
+        how = (
+            "set DATABASE_URL (or [enterprise] database_url), or define the Airflow connection "
+            f"{conn_id!r} (e.g. AIRFLOW_CONN_{conn_id.upper()}=postgresql://user:pass@host:5432/db)"
+        )
+        if reason:
+            raise MetadataDatabaseNotConfigured(f"no registry database configured ({reason}): {how}")
+        raise MetadataDatabaseNotConfigured(
+            f"no registry database configured and no embedded server running in {directory}: {how}, "
+            "or for development run `enterprise-orchestrator db start`"
+        )
+
+    def describe_target(self) -> str:
+        """Return where the registry is, without credentials (for logs and ``doctor``)."""
+        conn = self.connection
+        return f"postgres://{conn.host or 'localhost'}:{conn.port or 5432}/{conn.schema or ''}"
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        """Yield a cursor in one short transaction, committed on success."""
+        conn = self.get_conn()
+        try:
+            with conn.cursor() as cursor:
+                yield cursor
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+        finally:
+            conn.close()
+
+    @staticmethod
+    def _dicts(cursor: Any) -> list[dict[str, Any]]:
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    # -- migrations ---------------------------------------------------------------------------------
+
+    def migrate(self) -> list[str]:
+        """
+        Apply pending migrations in one transaction under an advisory lock.
+
+        A concurrent run waits for the lock, then finds nothing left to apply.
+
+        :return: the versions applied by this call.
+        """
+        applied: list[str] = []
+        with self._transaction() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
+            cur.execute(
+                "CREATE TABLE IF NOT EXISTS enterprise_schema_migrations ("
+                " version TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+            )
+            cur.execute("SELECT version FROM enterprise_schema_migrations")
+            done = {row[0] for row in cur.fetchall()}
+            for version, sql in migration_files():
+                if version in done:
+                    continue
+                cur.execute(sql)
+                cur.execute("INSERT INTO enterprise_schema_migrations (version) VALUES (%s)", (version,))
+                applied.append(version)
+        if applied:
+            self.log.info("Applied registry migrations %s", ", ".join(applied))
+        return applied
+
+    def applied_migrations(self) -> list[str]:
+        """Return the versions already applied (empty on a fresh database)."""
+        with self._transaction() as cur:
+            cur.execute("SELECT to_regclass('enterprise_schema_migrations') IS NOT NULL")
+            if not cur.fetchone()[0]:
+                return []
+            cur.execute("SELECT version FROM enterprise_schema_migrations ORDER BY version")
+            return [row[0] for row in cur.fetchall()]
+
+    # -- jobs and attempts --------------------------------------------------------------------------
+
+    def register_job(self, key: JobKey, *, job_name: str, job_type: str, priority: str = "normal") -> int:
+        """Return the job id of ``key``, creating the job once however many callers race."""
+        with self._transaction() as cur:
+            cur.execute(
+                "INSERT INTO enterprise_jobs (dag_id, run_id, task_id, map_index, job_name, job_type, priority)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT ON CONSTRAINT enterprise_jobs_job_key DO NOTHING RETURNING job_id",
+                (key.dag_id, key.run_id, key.task_id, key.map_index, job_name, job_type, priority),
+            )
+            row = cur.fetchone()
+            if row is None:
+                cur.execute(
+                    "SELECT job_id FROM enterprise_jobs"
+                    " WHERE dag_id = %s AND run_id = %s AND task_id = %s AND map_index = %s",
+                    (key.dag_id, key.run_id, key.task_id, key.map_index),
+                )
+                row = cur.fetchone()
+            return int(row[0])
+
+    def start_attempt(
+        self,
+        job_id: int,
+        try_number: int,
+        *,
+        engine: str | None = None,
+        spec: dict[str, Any] | None = None,
+        hostname: str | None = None,
+    ) -> Attempt:
+        """Register try ``try_number`` of a job as running; an existing attempt is returned as it is."""
+        with self._transaction() as cur:
+            cur.execute(
+                "INSERT INTO enterprise_job_attempts (job_id, try_number, status, engine, spec, hostname)"
+                " VALUES (%s, %s, 'running', %s, %s::jsonb, %s)"
+                " ON CONFLICT ON CONSTRAINT enterprise_job_attempts_attempt_key DO NOTHING"
+                " RETURNING attempt_id, status",
+                (
+                    job_id,
+                    try_number,
+                    engine,
+                    json.dumps(spec) if spec is not None else None,
+                    hostname or socket.gethostname(),
+                ),
+            )
+            row = cur.fetchone()
+            created = row is not None
+            if not created:
+                cur.execute(
+                    "SELECT attempt_id, status FROM enterprise_job_attempts WHERE job_id = %s AND try_number = %s",
+                    (job_id, try_number),
+                )
+                row = cur.fetchone()
+        return Attempt(int(row[0]), job_id, try_number, AttemptStatus(row[1]), created)
+
+    def _transition(self, attempt_id: int, target: AttemptStatus, assignments: dict[str, Any]) -> None:
+        """Move an attempt to the terminal status ``target`` in one guarded UPDATE checked by row count."""
+        sources = [s.value for s, targets in ATTEMPT_TRANSITIONS.items() if target in targets]
+        columns = ", ".join(["finished_at = now()", *(f"{name} = %s" for name in assignments)])
+        with self._transaction() as cur:
+            cur.execute(
+                f"UPDATE enterprise_job_attempts SET status = %s, {columns}"  # noqa: S608 - fixed column names
+                " WHERE attempt_id = %s AND status = ANY(%s)",
+                (target.value, *assignments.values(), attempt_id, sources),
+            )
+            if cur.rowcount == 1:
+                return
+            cur.execute("SELECT status FROM enterprise_job_attempts WHERE attempt_id = %s", (attempt_id,))
+            current = cur.fetchone()
+        if current is None:
+            raise InvalidTransitionError(f"attempt {attempt_id} does not exist")
+        raise InvalidTransitionError(
+            f"attempt {attempt_id} cannot go from {current[0]} to {target.value} "
+            f"(allowed from: {', '.join(sources) or 'nothing'})"
+        )
+
+    def complete_attempt(
+        self, attempt_id: int, *, rows_in: int, rows_out: int, output_path: str, external_id: str | None = None
+    ) -> None:
+        """Mark a running attempt succeeded with its row counts."""
+        self._transition(
+            attempt_id,
+            AttemptStatus.SUCCEEDED,
+            {
+                "rows_in": rows_in,
+                "rows_out": rows_out,
+                "output_path": output_path,
+                "external_id": external_id,
+            },
+        )
+
+    def fail_attempt(self, attempt_id: int, error: BaseException) -> None:
+        """Mark a running attempt failed with its error."""
+        self._transition(
+            attempt_id,
+            AttemptStatus.FAILED,
+            {
+                "error_class": type(error).__name__,
+                "error_message": str(error)[:10_000],
+            },
+        )
+
+    def heartbeat(self, attempt_id: int) -> bool:
+        """Record that a running attempt is alive; return False if it is no longer running."""
+        with self._transaction() as cur:
+            cur.execute(
+                "UPDATE enterprise_job_attempts SET heartbeat_at = now()"
+                " WHERE attempt_id = %s AND status = 'running'",
+                (attempt_id,),
+            )
+            return cur.rowcount == 1
+
+    @contextmanager
+    def heartbeating(self, attempt_id: int, interval: float = 10.0) -> Iterator[None]:
+        """Heartbeat ``attempt_id`` from a background thread while the block runs."""
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(interval):
+                try:
+                    self.heartbeat(attempt_id)
+                except Exception:  # a missed beat must not fail the job
+                    self.log.warning("Heartbeat of attempt %s failed", attempt_id, exc_info=True)
+
+        thread = threading.Thread(target=beat, name=f"heartbeat-{attempt_id}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+
+    # -- queries ------------------------------------------------------------------------------------
+
+    def list_jobs(
+        self, *, dag_id: str | None = None, status: str | None = None, limit: int = 50, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        """Return jobs with their derived status, newest first."""
+        with self._transaction() as cur:
+            cur.execute(
+                "SELECT * FROM enterprise_job_status"
+                " WHERE (%(dag_id)s::text IS NULL OR dag_id = %(dag_id)s)"
+                " AND (%(status)s::text IS NULL OR status = %(status)s)"
+                " ORDER BY created_at DESC, job_id DESC LIMIT %(limit)s OFFSET %(offset)s",
+                {"dag_id": dag_id, "status": status, "limit": limit, "offset": offset},
+            )
+            return self._dicts(cur)
+
+    def get_job(self, job_id: int) -> dict[str, Any] | None:
+        """Return one job with its derived status and its attempts (oldest first), or None."""
+        with self._transaction() as cur:
+            cur.execute("SELECT * FROM enterprise_job_status WHERE job_id = %s", (job_id,))
+            jobs = self._dicts(cur)
+            if not jobs:
+                return None
+            cur.execute(
+                "SELECT * FROM enterprise_job_attempts WHERE job_id = %s ORDER BY try_number", (job_id,)
+            )
+            return {**jobs[0], "attempts": self._dicts(cur)}
+
+    def find_job(self, key: JobKey) -> dict[str, Any] | None:
+        """Return the job of ``key`` with its attempts, or None."""
+        with self._transaction() as cur:
+            cur.execute(
+                "SELECT job_id FROM enterprise_jobs"
+                " WHERE dag_id = %s AND run_id = %s AND task_id = %s AND map_index = %s",
+                (key.dag_id, key.run_id, key.task_id, key.map_index),
+            )
+            row = cur.fetchone()
+        return self.get_job(int(row[0])) if row else None
