@@ -10,7 +10,7 @@ values raise :class:`InvalidSettings` naming the key.
 from __future__ import annotations
 
 import os
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
@@ -45,7 +45,7 @@ class InvalidSettings(ValueError):
     """Settings that failed validation; the message names each bad key."""
 
 
-class Environment(str, Enum):
+class Environment(StrEnum):
     """Deployment environment; ``production`` refuses development conveniences."""
 
     DEVELOPMENT = "development"

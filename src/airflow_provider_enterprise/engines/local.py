@@ -16,6 +16,9 @@ from airflow_provider_enterprise.spec import FileFormat, JobSpec
 
 log = logging.getLogger(__name__)
 
+#: How often the watchdog re-sends an interrupt after the deadline (a query may start between two sends).
+_INTERRUPT_EVERY = 0.05
+
 _SOURCE = "source"
 
 
@@ -25,6 +28,35 @@ def _require_input(path: str) -> None:
             raise InputNotFoundError(f"input_path {path!r} matches no file")
     elif not Path(path).exists():
         raise InputNotFoundError(f"input_path {path!r} does not exist")
+
+
+class _Deadline:
+    """Interrupt a DuckDB connection, again and again, once ``timeout`` seconds have passed."""
+
+    def __init__(self, con, timeout: float | None) -> None:
+        self._con = con
+        self._timeout = timeout
+        self._done = threading.Event()
+        self.expired = False
+        self._thread = threading.Thread(target=self._watch, name="duckdb-deadline", daemon=True)
+
+    def _watch(self) -> None:
+        if self._done.wait(self._timeout):
+            return
+        self.expired = True
+        while not self._done.is_set():
+            self._con.interrupt()
+            self._done.wait(_INTERRUPT_EVERY)
+
+    def __enter__(self) -> _Deadline:
+        if self._timeout:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._done.set()
+        if self._thread.is_alive():
+            self._thread.join()
 
 
 class LocalEngine:
@@ -60,31 +92,32 @@ class LocalEngine:
         query = compile_query(spec.processing_logic, source=_SOURCE)
         log.info("Compiled %s to DuckDB SQL: %s", spec.job_name, query)
         con = self._connect()
-        timer = threading.Timer(spec.timeout, con.interrupt) if spec.timeout else None
         try:
-            if timer:
-                timer.start()
-            if spec.resolved_input_format() is FileFormat.CSV:
-                relation = con.read_csv(spec.input_path, header=True)
-            else:
-                relation = con.read_parquet(spec.input_path)
-            relation.create_view(_SOURCE)
-            (rows_in,) = con.execute(f'SELECT count(*) FROM "{_SOURCE}"').fetchone()
-            with staged_output(spec.output_path) as staging:
-                part = staging / f"part-00000.{spec.output_format.value}"
-                copy_options = "FORMAT parquet" if spec.output_format is FileFormat.PARQUET else "FORMAT csv, HEADER"
-                (rows_out,) = con.execute(f"COPY ({query}) TO $path ({copy_options})", {"path": str(part)}).fetchone()
+            with _Deadline(con, spec.timeout):
+                rows_in, rows_out, files = self._execute(con, spec, query)
         except duckdb.InterruptException:
             raise JobTimeoutError(f"job {spec.job_name!r} exceeded its timeout of {spec.timeout} s") from None
         finally:
-            if timer:
-                timer.cancel()
             con.close()
         return JobResult(
             engine=self.name,
             output_path=spec.output_path,
-            rows_in=int(rows_in),
-            rows_out=int(rows_out),
+            rows_in=rows_in,
+            rows_out=rows_out,
             duration_seconds=round(time.monotonic() - started, 3),
-            output_files=[part.name],
+            output_files=files,
         )
+
+    @staticmethod
+    def _execute(con, spec: JobSpec, query: str) -> tuple[int, int, list[str]]:
+        if spec.resolved_input_format() is FileFormat.CSV:
+            relation = con.read_csv(spec.input_path, header=True)
+        else:
+            relation = con.read_parquet(spec.input_path)
+        relation.create_view(_SOURCE)
+        (rows_in,) = con.execute(f'SELECT count(*) FROM "{_SOURCE}"').fetchone()
+        copy_options = "FORMAT parquet" if spec.output_format is FileFormat.PARQUET else "FORMAT csv, HEADER"
+        with staged_output(spec.output_path) as staging:
+            part = staging / f"part-00000.{spec.output_format.value}"
+            (rows_out,) = con.execute(f"COPY ({query}) TO $path ({copy_options})", {"path": str(part)}).fetchone()
+        return int(rows_in), int(rows_out), [part.name]

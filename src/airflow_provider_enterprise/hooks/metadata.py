@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from importlib import resources
 from typing import Any
 
@@ -30,7 +30,7 @@ from airflow_provider_enterprise.exceptions import InvalidTransitionError, Metad
 MIGRATION_LOCK_KEY = 7_346_108_413
 
 
-class AttemptStatus(str, Enum):
+class AttemptStatus(StrEnum):
     """Lifecycle of one attempt."""
 
     RUNNING = "running"
@@ -88,9 +88,7 @@ class EnterpriseMetadataHook(PostgresHook):
     conn_type = "enterprise_metadata"
     hook_name = "Enterprise job registry"
 
-    def __init__(
-        self, metadata_conn_id: str | None = None, *, settings: Settings | None = None, **kwargs: Any
-    ) -> None:
+    def __init__(self, metadata_conn_id: str | None = None, *, settings: Settings | None = None, **kwargs: Any) -> None:
         self.settings = settings or load_settings()
         kwargs[self.conn_name_attr] = metadata_conn_id or self.settings.metadata_conn_id
         super().__init__(**kwargs)
@@ -302,8 +300,7 @@ class EnterpriseMetadataHook(PostgresHook):
         """Record that a running attempt is alive; return False if it is no longer running."""
         with self._transaction() as cur:
             cur.execute(
-                "UPDATE enterprise_job_attempts SET heartbeat_at = now()"
-                " WHERE attempt_id = %s AND status = 'running'",
+                "UPDATE enterprise_job_attempts SET heartbeat_at = now() WHERE attempt_id = %s AND status = 'running'",
                 (attempt_id,),
             )
             return cur.rowcount == 1
@@ -351,9 +348,7 @@ class EnterpriseMetadataHook(PostgresHook):
             jobs = self._dicts(cur)
             if not jobs:
                 return None
-            cur.execute(
-                "SELECT * FROM enterprise_job_attempts WHERE job_id = %s ORDER BY try_number", (job_id,)
-            )
+            cur.execute("SELECT * FROM enterprise_job_attempts WHERE job_id = %s ORDER BY try_number", (job_id,))
             return {**jobs[0], "attempts": self._dicts(cur)}
 
     def find_job(self, key: JobKey) -> dict[str, Any] | None:

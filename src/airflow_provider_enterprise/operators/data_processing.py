@@ -134,9 +134,7 @@ class EnterpriseDataProcessingOperator(BaseOperator):
             spec_data = self._spec_data()
         except InvalidJobSpec:
             spec_data = None
-        attempt = self.hook.start_attempt(
-            job_id, ti.try_number, engine=str(self.execution_engine), spec=spec_data
-        )
+        attempt = self.hook.start_attempt(job_id, ti.try_number, engine=str(self.execution_engine), spec=spec_data)
         if not attempt.created:
             raise AirflowFailException(
                 f"attempt {ti.try_number} of job {job_id} is already registered as {attempt.status.value}; "
@@ -147,8 +145,9 @@ class EnterpriseDataProcessingOperator(BaseOperator):
         try:
             spec = validate_job_spec(self._spec_data())
             engine = self._engine(spec)
-            self.log.info("Running %s on the %s engine: %s -> %s", spec.job_name, engine.name,
-                          spec.input_path, spec.output_path)
+            self.log.info(
+                "Running %s on the %s engine: %s -> %s", spec.job_name, engine.name, spec.input_path, spec.output_path
+            )
             with self.hook.heartbeating(attempt.attempt_id):
                 result = engine.run(spec)
         except Exception as err:
@@ -172,7 +171,11 @@ class EnterpriseDataProcessingOperator(BaseOperator):
         }
         self.log.info(
             "Job %s succeeded on %s: %s rows in, %s rows out in %.2f s; output at %s",
-            spec.job_name, result.engine, result.rows_in, result.rows_out, result.duration_seconds,
+            spec.job_name,
+            result.engine,
+            result.rows_in,
+            result.rows_out,
+            result.duration_seconds,
             result.output_path,
         )
         return summary

@@ -9,7 +9,7 @@ validated again in full after Airflow renders it.
 from __future__ import annotations
 
 import re
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -21,7 +21,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-
 from sqlglot import exp
 
 from airflow_provider_enterprise.expressions import (
@@ -72,7 +71,7 @@ class _StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class EngineName(str, Enum):
+class EngineName(StrEnum):
     """Where a job runs."""
 
     SPARK = "spark"
@@ -80,14 +79,14 @@ class EngineName(str, Enum):
     AUTO = "auto"
 
 
-class FileFormat(str, Enum):
+class FileFormat(StrEnum):
     """File formats engines read and write."""
 
     CSV = "csv"
     PARQUET = "parquet"
 
 
-class Priority(str, Enum):
+class Priority(StrEnum):
     """The seed's job priorities."""
 
     LOW = "low"
@@ -172,9 +171,7 @@ class GroupByTransformation(_StrictModel):
             shorthand = definition.strip().lower()
             if shorthand in AGGREGATE_SHORTHANDS:
                 function = {"mean": "avg"}.get(shorthand, shorthand)
-                expression = (
-                    f"count(distinct `{name}`)" if function == "count_distinct" else f"{function}(`{name}`)"
-                )
+                expression = f"count(distinct `{name}`)" if function == "count_distinct" else f"{function}(`{name}`)"
             else:
                 expression = definition
             result.append(Aggregation(name=name, expression=expression))

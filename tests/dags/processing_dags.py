@@ -1,0 +1,81 @@
+"""DAGs run by the operator tests with ``dag.test()`` (which needs them in the DAGs folder)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import DAG
+
+from airflow_provider_enterprise.operators.data_processing import EnterpriseDataProcessingOperator
+
+START = pendulum.datetime(2026, 1, 1, tz="UTC")
+AGGREGATE = {
+    "type": "groupby",
+    "columns": ["category"],
+    "aggregations": {"total_amount": "sum(amount)", "transactions": "count(*)"},
+}
+
+with DAG(
+    "test_processing", schedule=None, start_date=START, params={"input_path": "", "output_path": ""}
+) as processing:
+    EnterpriseDataProcessingOperator(
+        task_id="process",
+        job_name="test_processing",
+        input_path="{{ params.input_path }}",
+        output_path="{{ params.output_path }}",
+        processing_logic={"transformations": [{"type": "filter", "condition": "status = 'active'"}, AGGREGATE]},
+        execution_engine="local",
+    )
+
+with DAG(
+    "test_processing_templated",
+    schedule=None,
+    start_date=START,
+    params={"data_dir": "", "status": "active", "min_amount": 100},
+) as templated:
+    EnterpriseDataProcessingOperator(
+        task_id="process",
+        job_name="test_processing_templated",
+        input_path="{{ params.data_dir }}/in/{{ dag_run.run_after | ds }}.csv",
+        output_path="{{ params.data_dir }}/out/{{ dag_run.run_after | ds }}/{{ params.status }}",
+        processing_logic={
+            "transformations": [
+                {"type": "filter", "condition": "status = '{{ params.status }}' AND amount >= {{ params.min_amount }}"},
+                AGGREGATE,
+            ]
+        },
+        execution_engine="local",
+    )
+
+with DAG(
+    "test_processing_retry",
+    schedule=None,
+    start_date=START,
+    params={"data_dir": ""},
+    default_args={"retries": 1, "retry_delay": timedelta(seconds=0)},
+) as retried:
+    # Try 1 reads a malformed file (a transient engine error), try 2 a good one.
+    EnterpriseDataProcessingOperator(
+        task_id="process",
+        job_name="test_processing_retry",
+        input_path="{{ params.data_dir }}/try{{ ti.try_number }}.csv",
+        output_path="{{ params.data_dir }}/out",
+        processing_logic={"transformations": [AGGREGATE]},
+        execution_engine="local",
+    )
+
+with DAG(
+    "test_processing_engine_unavailable",
+    schedule=None,
+    start_date=START,
+    params={"input_path": "", "output_path": ""},
+    default_args={"retries": 2, "retry_delay": timedelta(seconds=0)},
+) as engine_unavailable:
+    EnterpriseDataProcessingOperator(
+        task_id="process",
+        job_name="test_processing_engine_unavailable",
+        input_path="{{ params.input_path }}",
+        output_path="{{ params.output_path }}",
+        execution_engine="spark",
+    )

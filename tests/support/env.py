@@ -1,0 +1,35 @@
+"""Process environment of the test session; imported by conftest before anything imports Airflow."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+TEST_DAGS = REPO / "tests" / "dags"
+EXAMPLE_DAGS = REPO / "dags"
+BIN = Path(os.environ.get("VIRTUAL_ENV", REPO / ".venv")) / "bin"
+
+
+def parse_env_file(path: Path) -> dict[str, str]:
+    """Read ``KEY=value`` lines (the docker-compose env-file format, no interpolation)."""
+    values = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            values[key.strip()] = value.strip()
+    return values
+
+
+def make_workdir() -> Path:
+    """Return a short-pathed scratch directory for this session (unix socket paths are limited)."""
+    base = os.environ.get("ENTERPRISE_TEST_TMP", "/tmp")
+    return Path(tempfile.mkdtemp(prefix="ape-", dir=base))
+
+
+def remove_workdir(path: Path) -> None:
+    if not os.environ.get("ENTERPRISE_KEEP_TEST_DIR"):
+        shutil.rmtree(path, ignore_errors=True)
