@@ -163,7 +163,7 @@ def parse_expression(text: str, kind: ExpressionKind = ExpressionKind.SCALAR) ->
 def referenced_columns(tree: exp.Expression) -> list[str]:
     """Return the column names an expression reads, in order of first use."""
     seen: dict[str, None] = {}
-    for column in tree.find_all(exp.Column):
+    for column in tree.find_all(exp.Column, bfs=False):
         seen.setdefault(column.name, None)
     return list(seen)
 

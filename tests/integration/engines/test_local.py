@@ -1,0 +1,125 @@
+"""The DuckDB engine on generated data, checked against an independent pandas computation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from airflow_provider_enterprise.engines.commit import is_committed
+from airflow_provider_enterprise.engines.local import LocalEngine
+from airflow_provider_enterprise.exceptions import InputNotFoundError, JobTimeoutError
+from airflow_provider_enterprise.sample_data import generate_transactions
+from airflow_provider_enterprise.spec import validate_job_spec
+
+pytestmark = pytest.mark.integration
+
+LOGIC = {
+    "transformations": [
+        {"type": "filter", "condition": "status = 'active' AND amount BETWEEN 10 AND 400 AND country IN ('DE', 'FR')"},
+        {"type": "select", "columns": ["category", "customer_id", "amount"]},
+        {
+            "type": "groupby",
+            "columns": ["category"],
+            "aggregations": {
+                "total_amount": "sum(amount)",
+                "transactions": "count(*)",
+                "customers": "count(distinct customer_id)",
+                "amount": "max",
+            },
+        },
+    ]
+}
+
+
+@pytest.fixture(scope="module")
+def transactions(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return generate_transactions(tmp_path_factory.mktemp("data") / "transactions.csv", 50_000, seed=7)
+
+
+def expected_with_pandas(path: Path) -> pd.DataFrame:
+    frame = pd.read_csv(path)
+    kept = frame[
+        (frame.status == "active") & frame.amount.between(10, 400) & frame.country.isin(["DE", "FR"])
+    ]
+    grouped = kept.groupby("category").agg(
+        total_amount=("amount", "sum"),
+        transactions=("amount", "size"),
+        customers=("customer_id", "nunique"),
+        amount=("amount", "max"),
+    )
+    return grouped.reset_index().sort_values("category").reset_index(drop=True)
+
+
+@pytest.mark.parametrize("output_format", ["parquet", "csv"])
+def test_result_equals_pandas(transactions: Path, tmp_path: Path, output_format: str) -> None:
+    spec = validate_job_spec(
+        {
+            "job_name": "equivalence",
+            "input_path": str(transactions),
+            "output_path": str(tmp_path / "out"),
+            "output_format": output_format,
+            "processing_logic": LOGIC,
+        }
+    )
+    result = LocalEngine(threads=2).run(spec)
+
+    expected = expected_with_pandas(transactions)
+    reader = "read_parquet" if output_format == "parquet" else "read_csv"
+    actual = duckdb.sql(f"SELECT * FROM {reader}('{tmp_path}/out/*.{output_format}') ORDER BY category").df()
+    assert result.rows_in == 50_000
+    assert result.rows_out == len(expected) == len(actual)
+    assert list(actual.columns) == list(expected.columns)
+    pd.testing.assert_frame_equal(actual, expected, check_dtype=False, check_exact=False, rtol=1e-9)
+    assert is_committed(tmp_path / "out")
+
+
+def test_parquet_input_and_empty_logic_copies_every_row(transactions: Path, tmp_path: Path) -> None:
+    parquet = tmp_path / "in.parquet"
+    duckdb.sql(f"COPY (SELECT * FROM read_csv('{transactions}')) TO '{parquet}' (FORMAT parquet)")
+    spec = validate_job_spec({"job_name": "copy", "input_path": str(parquet), "output_path": str(tmp_path / "out")})
+    result = LocalEngine().run(spec)
+    assert (result.rows_in, result.rows_out) == (50_000, 50_000)
+
+
+def test_missing_input_is_a_permanent_error(tmp_path: Path) -> None:
+    spec = validate_job_spec({"job_name": "x", "input_path": str(tmp_path / "no.csv"), "output_path": str(tmp_path)})
+    with pytest.raises(InputNotFoundError, match="does not exist"):
+        LocalEngine().run(spec)
+    glob_spec = spec.model_copy(update={"input_path": str(tmp_path / "*.csv")})
+    with pytest.raises(InputNotFoundError, match="matches no file"):
+        LocalEngine().run(glob_spec)
+
+
+def test_timeout_interrupts_the_query_and_keeps_previous_output(tmp_path: Path) -> None:
+    big = tmp_path / "big.parquet"
+    duckdb.sql(
+        f"COPY (SELECT range AS id, range % 1000 AS category, random() AS amount FROM range(20000000)) "
+        f"TO '{big}' (FORMAT parquet)"
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "previous.parquet").write_text("previous output")
+    spec = validate_job_spec(
+        {
+            "job_name": "slow",
+            "input_path": str(big),
+            "output_path": str(out),
+            "timeout": 0.3,
+            "processing_logic": {
+                "transformations": [
+                    {
+                        "type": "groupby",
+                        "columns": ["id"],
+                        "aggregations": {"n": "count(distinct amount)", "s": "sum(amount * amount)"},
+                    }
+                ]
+            },
+        }
+    )
+    with pytest.raises(JobTimeoutError, match="exceeded its timeout of 0.3 s"):
+        LocalEngine(threads=1).run(spec)
+    assert [p.name for p in out.iterdir()] == ["previous.parquet"]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
