@@ -1,0 +1,159 @@
+"""EnterpriseDataProcessingOperator through real Airflow (``dag.test()``) on a real registry."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import textwrap
+from pathlib import Path
+from types import ModuleType
+
+import duckdb
+import pandas as pd
+import pendulum
+import pytest
+from support.env import EXAMPLE_DAGS, TEST_DAGS
+
+from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook, JobKey
+
+pytestmark = pytest.mark.integration
+
+SAMPLE = EXAMPLE_DAGS / "data" / "transactions.csv"
+RUN_AFTER = pendulum.datetime(2026, 3, 14, 9, 30, tz="UTC")
+
+
+@pytest.fixture(scope="module")
+def dags(airflow_db: str, registry_url: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location("processing_dags", TEST_DAGS / "processing_dags.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def job_of(registry: EnterpriseMetadataHook, dag_run) -> dict:
+    job = registry.find_job(JobKey(dag_run.dag_id, dag_run.run_id, "process"))
+    assert job is not None, f"no job registered for {dag_run.run_id}"
+    return job
+
+
+def expected_totals(frame: pd.DataFrame) -> pd.DataFrame:
+    grouped = frame.groupby("category").agg(total_amount=("amount", "sum"), transactions=("amount", "size"))
+    return grouped.reset_index().sort_values("category").reset_index(drop=True)
+
+
+def read_output(path: Path) -> pd.DataFrame:
+    return duckdb.sql(f"SELECT * FROM read_parquet('{path}/*.parquet') ORDER BY category").df()
+
+
+def test_success_registers_one_succeeded_attempt(dags, registry, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    dag_run = dags.processing.test(run_conf={"input_path": str(SAMPLE), "output_path": str(out)})
+    assert dag_run.state == "success"
+
+    frame = pd.read_csv(SAMPLE)
+    expected = expected_totals(frame[frame.status == "active"])
+    pd.testing.assert_frame_equal(read_output(out), expected, check_dtype=False, check_exact=False)
+    assert (out / "_SUCCESS").exists()
+
+    job = job_of(registry, dag_run)
+    assert job["status"] == "succeeded"
+    (attempt,) = job["attempts"]
+    assert (attempt["try_number"], attempt["engine"], attempt["status"]) == (1, "local", "succeeded")
+    assert (attempt["rows_in"], attempt["rows_out"]) == (len(frame), len(expected))
+    assert attempt["output_path"] == str(out)
+    assert attempt["spec"]["input_path"] == str(SAMPLE)
+
+
+def test_templated_paths_and_spec_are_rendered(dags, registry, tmp_path: Path) -> None:
+    day = RUN_AFTER.to_date_string()
+    (tmp_path / "in").mkdir()
+    shutil.copy(SAMPLE, tmp_path / "in" / f"{day}.csv")
+    dag_run = dags.templated.test(
+        run_after=RUN_AFTER,
+        logical_date=None,
+        run_conf={"data_dir": str(tmp_path), "status": "pending", "min_amount": 250},
+    )
+    assert dag_run.state == "success"
+
+    frame = pd.read_csv(SAMPLE)
+    expected = expected_totals(frame[(frame.status == "pending") & (frame.amount >= 250)])
+    out = tmp_path / "out" / day / "pending"
+    pd.testing.assert_frame_equal(read_output(out), expected, check_dtype=False, check_exact=False)
+
+    (attempt,) = job_of(registry, dag_run)["attempts"]
+    assert attempt["spec"]["input_path"] == f"{tmp_path}/in/{day}.csv"
+    condition = attempt["spec"]["processing_logic"]["transformations"][0]["condition"]
+    assert condition == "status = 'pending' AND amount >= 250"
+
+
+def test_transient_failure_is_retried_as_a_second_attempt_of_the_same_job(dags, registry, tmp_path: Path) -> None:
+    (tmp_path / "try1.csv").write_text("category,price\nbooks,1\n")  # no 'amount' column: the engine fails
+    shutil.copy(SAMPLE, tmp_path / "try2.csv")
+    dag_run = dags.retried.test(run_conf={"data_dir": str(tmp_path)})
+    assert dag_run.state == "success"
+
+    job = job_of(registry, dag_run)
+    assert job["status"] == "succeeded"
+    assert [(a["try_number"], a["status"]) for a in job["attempts"]] == [(1, "failed"), (2, "succeeded")]
+    assert job["attempts"][0]["error_class"] == "BinderException"
+    assert "amount" in job["attempts"][0]["error_message"]
+
+
+def test_permanent_errors_fail_at_once_without_retries(dags, registry, tmp_path: Path) -> None:
+    dag_run = dags.engine_unavailable.test(
+        run_conf={"input_path": str(SAMPLE), "output_path": str(tmp_path / "out")}
+    )
+    assert dag_run.state == "failed"
+    job = job_of(registry, dag_run)
+    (attempt,) = job["attempts"]  # retries=2, but a permanent error burns none
+    assert attempt["status"] == "failed"
+    assert attempt["error_class"] == "EngineNotAvailableError"
+    assert "execution_engine='spark' is not available yet" in attempt["error_message"]
+
+
+def test_missing_input_records_a_failed_attempt(dags, registry, tmp_path: Path) -> None:
+    missing = tmp_path / "missing.csv"
+    dag_run = dags.processing.test(run_conf={"input_path": str(missing), "output_path": str(tmp_path / "out")})
+    assert dag_run.state == "failed"
+    job = job_of(registry, dag_run)
+    assert job["status"] == "failed"
+    (attempt,) = job["attempts"]
+    assert attempt["error_class"] == "InputNotFoundError"
+    assert str(missing) in attempt["error_message"]
+    assert not (tmp_path / "out").exists()
+
+
+def test_spec_that_renders_into_a_forbidden_expression_fails_permanently(dags, registry, tmp_path: Path) -> None:
+    injected = "x' OR reflect('java.lang.Runtime', 'getRuntime') IS NOT NULL OR status = 'y"
+    dag_run = dags.templated.test(run_conf={"data_dir": str(tmp_path), "status": injected})
+    assert dag_run.state == "failed"
+    (attempt,) = job_of(registry, dag_run)["attempts"]
+    assert attempt["error_class"] == "InvalidJobSpec"
+    assert "transformations[0] (filter).condition: function 'reflect' is not allowed" in attempt["error_message"]
+
+
+def test_bad_literal_spec_is_a_dag_import_error(tmp_path: Path) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    (tmp_path / "bad_dag.py").write_text(
+        textwrap.dedent(
+            """
+            import pendulum
+            from airflow.sdk import DAG
+            from airflow_provider_enterprise.operators.data_processing import EnterpriseDataProcessingOperator
+
+            with DAG("bad_spec", schedule=None, start_date=pendulum.datetime(2026, 1, 1)):
+                EnterpriseDataProcessingOperator(
+                    task_id="process", job_name="bad", input_path="/in.csv", output_path="/out",
+                    processing_logic={"transformations": [
+                        {"type": "select", "columns": ["a"]},
+                        {"type": "filter", "condition": "a IN (SELECT secret FROM passwords)"},
+                    ]},
+                )
+            """
+        )
+    )
+    bag = DagBag(dag_folder=str(tmp_path))
+    assert "bad_spec" not in bag.dags
+    (error,) = bag.import_errors.values()
+    assert "transformations[1] (filter).condition: Subquery node is not allowed" in error
