@@ -16,7 +16,8 @@ from collections.abc import Iterator
 import pytest
 
 from airflow_provider_enterprise import embedded_db
-from support.env import BIN, TEST_DAGS, make_workdir, remove_workdir
+from support.env import BIN, EXAMPLE_DAGS, TEST_DAGS, make_workdir, remove_workdir
+from support.stack import AirflowStack
 
 WORKDIR = make_workdir()
 os.environ.update(
@@ -114,3 +115,42 @@ def registry(registry_url: str):
     from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook
 
     return EnterpriseMetadataHook(settings=load_settings({"DATABASE_URL": registry_url}))
+
+
+@pytest.fixture(scope="session")
+def stack_registry_url() -> str:
+    """The registry database of the stack (its tasks run in other processes)."""
+    from airflow_provider_enterprise.config import load_settings
+    from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook
+
+    embedded_db.ensure_database(SERVER, "enterprise_stack")
+    url = SERVER.uri("enterprise_stack")
+    EnterpriseMetadataHook(settings=load_settings({"DATABASE_URL": url}, use_airflow=False)).migrate()
+    return url
+
+
+@pytest.fixture(scope="session")
+def airflow_stack(airflow_template_db: str, stack_registry_url: str) -> Iterator[AirflowStack]:
+    """Separate api-server, scheduler, dag-processor and triggerer processes serving the example DAGs."""
+    clone_database(airflow_template_db, "airflow_stack")
+    stack = AirflowStack.configure(
+        WORKDIR / "stack",
+        sql_alchemy_conn=SERVER.sqlalchemy_uri("airflow_stack"),
+        registry_url=stack_registry_url,
+        dags_folder=EXAMPLE_DAGS,
+        extra={"ENTERPRISE_OUTPUT_DIR": str(WORKDIR / "stack-output")},
+    )
+    try:
+        stack.start()
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.fixture
+def stack_registry(stack_registry_url: str):
+    """An :class:`EnterpriseMetadataHook` on the stack's registry database."""
+    from airflow_provider_enterprise.config import load_settings
+    from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook
+
+    return EnterpriseMetadataHook(settings=load_settings({"DATABASE_URL": stack_registry_url}, use_airflow=False))

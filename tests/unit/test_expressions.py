@@ -15,12 +15,15 @@ from airflow_provider_enterprise.expressions import (
     ("text", "duckdb_sql"),
     [
         ('status = "active"', "\"status\" = 'active'"),
-        ("status = 'active' AND amount > 100", "\"status\" = 'active' AND \"amount\" > 100"),
+        ("status = 'active' AND amount > 100", '"status" = \'active\' AND "amount" > 100'),
         ("a IN (1, 2, 3)", '"a" IN (1, 2, 3)'),
         ("a BETWEEN 1 AND 5", '"a" BETWEEN 1 AND 5'),
         ("name LIKE 'A%'", "\"name\" LIKE 'A%'"),
         ("x IS NULL OR y IS NOT NULL", '"x" IS NULL OR NOT "y" IS NULL'),
-        ("CASE WHEN a > 1 THEN 'big' ELSE 'small' END = 'big'", "CASE WHEN \"a\" > 1 THEN 'big' ELSE 'small' END = 'big'"),
+        (
+            "CASE WHEN a > 1 THEN 'big' ELSE 'small' END = 'big'",
+            "CASE WHEN \"a\" > 1 THEN 'big' ELSE 'small' END = 'big'",
+        ),
         ("lower(trim(name)) = 'bob'", "LOWER(TRIM(\"name\")) = 'bob'"),
         ("coalesce(amount, 0) * 2 >= 10", 'COALESCE("amount", 0) * 2 >= 10'),
         ("s = 'a;b'", "\"s\" = 'a;b'"),

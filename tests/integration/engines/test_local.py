@@ -41,9 +41,7 @@ def transactions(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def expected_with_pandas(path: Path) -> pd.DataFrame:
     frame = pd.read_csv(path)
-    kept = frame[
-        (frame.status == "active") & frame.amount.between(10, 400) & frame.country.isin(["DE", "FR"])
-    ]
+    kept = frame[(frame.status == "active") & frame.amount.between(10, 400) & frame.country.isin(["DE", "FR"])]
     grouped = kept.groupby("category").agg(
         total_amount=("amount", "sum"),
         transactions=("amount", "size"),

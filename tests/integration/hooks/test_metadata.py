@@ -125,7 +125,9 @@ def test_mapped_tasks_are_distinct_jobs(registry: EnterpriseMetadataHook) -> Non
         ("fail", "complete", "cannot go from failed to succeeded"),
     ],
 )
-def test_finished_attempts_cannot_change(registry: EnterpriseMetadataHook, finish: str, then: str, message: str) -> None:
+def test_finished_attempts_cannot_change(
+    registry: EnterpriseMetadataHook, finish: str, then: str, message: str
+) -> None:
     job_id = registry.register_job(key(f"run_{finish}_{then}"), job_name="x", job_type="t")
     attempt = registry.start_attempt(job_id, 1)
 

@@ -12,9 +12,9 @@ import duckdb
 import pandas as pd
 import pendulum
 import pytest
-from support.env import EXAMPLE_DAGS, TEST_DAGS
 
 from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook, JobKey
+from support.env import EXAMPLE_DAGS, TEST_DAGS
 
 pytestmark = pytest.mark.integration
 
@@ -100,9 +100,7 @@ def test_transient_failure_is_retried_as_a_second_attempt_of_the_same_job(dags, 
 
 
 def test_permanent_errors_fail_at_once_without_retries(dags, registry, tmp_path: Path) -> None:
-    dag_run = dags.engine_unavailable.test(
-        run_conf={"input_path": str(SAMPLE), "output_path": str(tmp_path / "out")}
-    )
+    dag_run = dags.engine_unavailable.test(run_conf={"input_path": str(SAMPLE), "output_path": str(tmp_path / "out")})
     assert dag_run.state == "failed"
     job = job_of(registry, dag_run)
     (attempt,) = job["attempts"]  # retries=2, but a permanent error burns none

@@ -1,0 +1,56 @@
+"""The example DAG on the real stack: REST triggering without a logical date, clearing a failed task."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from airflow_provider_enterprise.hooks.metadata import JobKey
+from support.env import EXAMPLE_DAGS
+
+pytestmark = pytest.mark.stack
+
+DAG_ID = "enterprise_daily_processing"
+TASK_ID = "process_daily_data"
+
+
+def test_rest_trigger_without_logical_date_runs_and_registers_the_attempt(airflow_stack, stack_registry) -> None:
+    airflow_stack.wait_for_dag(DAG_ID)
+    run_id = airflow_stack.trigger(DAG_ID)
+    assert airflow_stack.wait_for_run(DAG_ID, run_id) == "success"
+
+    run = airflow_stack.client.get(f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}").json()
+    assert run["logical_date"] is None
+    job = stack_registry.find_job(JobKey(DAG_ID, run_id, TASK_ID))
+    assert job["status"] == "succeeded"
+    (attempt,) = job["attempts"]
+    assert attempt["engine"] == "local"
+    assert attempt["rows_in"] == 10_000
+    assert attempt["rows_out"] > 0
+    day = run["run_after"][:10]
+    output = Path(airflow_stack.env["ENTERPRISE_OUTPUT_DIR"]) / "daily_processing" / day
+    assert attempt["output_path"] == str(output)
+    assert (output / "_SUCCESS").exists()
+
+
+def test_failed_task_cleared_and_rerun_adds_an_attempt_to_the_same_job(
+    airflow_stack, stack_registry, tmp_path: Path
+) -> None:
+    airflow_stack.wait_for_dag(DAG_ID)
+    late_input = tmp_path / "late.csv"
+    run_id = airflow_stack.trigger(DAG_ID, conf={"input_path": str(late_input)})
+    assert airflow_stack.wait_for_run(DAG_ID, run_id) == "failed"
+    job = stack_registry.find_job(JobKey(DAG_ID, run_id, TASK_ID))
+    assert [(a["try_number"], a["status"], a["error_class"]) for a in job["attempts"]] == [
+        (1, "failed", "InputNotFoundError")
+    ]
+
+    shutil.copy(EXAMPLE_DAGS / "data" / "transactions.csv", late_input)  # the input arrives
+    airflow_stack.clear_failed(DAG_ID, run_id)
+    assert airflow_stack.wait_for_run(DAG_ID, run_id) == "success"
+
+    job = stack_registry.find_job(JobKey(DAG_ID, run_id, TASK_ID))
+    assert job["status"] == "succeeded"
+    assert [(a["try_number"], a["status"]) for a in job["attempts"]] == [(1, "failed"), (2, "succeeded")]

@@ -1,0 +1,178 @@
+"""
+The shared Airflow stack: separate api-server, scheduler, dag-processor and triggerer processes.
+
+Configured from ``deploy/airflow.env`` (the file ``docker-compose.yaml`` uses too), with Airflow's metadata in
+its own PostgreSQL database and the job registry in another. Every process is started in its own process
+group and stopped by PID.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from support.env import BIN, REPO, parse_env_file
+
+ENV_FILE = REPO / "deploy" / "airflow.env"
+ADMIN_USER = "admin"
+ADMIN_PASSWORD = "stack-admin-password"
+COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+TERMINAL_RUN_STATES = ("success", "failed")
+
+
+class StackError(RuntimeError):
+    """The stack did not start or a run did not finish in time; the message carries the logs' tails."""
+
+
+@dataclass
+class AirflowStack:
+    """A running Airflow deployment made of real processes."""
+
+    home: Path
+    env: dict[str, str]
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    _client: httpx.Client | None = None
+
+    @property
+    def base_url(self) -> str:
+        return self.env["AIRFLOW__API__BASE_URL"]
+
+    @classmethod
+    def configure(
+        cls, home: Path, *, sql_alchemy_conn: str, registry_url: str, dags_folder: Path, extra: dict[str, str]
+    ) -> AirflowStack:
+        home.mkdir(parents=True, exist_ok=True)
+        passwords = home / "passwords.json"
+        passwords.write_text(json.dumps({ADMIN_USER: ADMIN_PASSWORD}))
+        env = {
+            **os.environ,
+            **parse_env_file(ENV_FILE),
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sql_alchemy_conn,
+            "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+            "DATABASE_URL": registry_url,
+            "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+            **extra,
+        }
+        return cls(home=home, env=env)
+
+    # -- processes -------------------------------------------------------------------------------------
+
+    def log_path(self, component: str) -> Path:
+        return self.home / f"{component}.log"
+
+    def start(self, timeout: float = 180) -> None:
+        for component in COMPONENTS:
+            args = [str(BIN / "airflow"), component]
+            if component == "api-server":
+                args += ["--workers", "1"]
+            with self.log_path(component).open("wb") as log:
+                self.processes[component] = subprocess.Popen(
+                    args, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                )
+        self.wait_healthy(timeout)
+
+    def stop(self, grace: float = 20) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for process in self.processes.values():
+            try:
+                process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(10)
+        if self._client:
+            self._client.close()
+
+    def logs_tail(self, lines: int = 40) -> str:
+        parts = []
+        for component in COMPONENTS:
+            path = self.log_path(component)
+            text = path.read_text(errors="replace").splitlines()[-lines:] if path.exists() else []
+            parts.append(f"--- {component} ---\n" + "\n".join(text))
+        return "\n".join(parts)
+
+    def wait_healthy(self, timeout: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        last: Any = None
+        while time.monotonic() < deadline:
+            dead = [name for name, p in self.processes.items() if p.poll() is not None]
+            if dead:
+                raise StackError(f"stack components exited: {dead}\n{self.logs_tail()}")
+            try:
+                last = httpx.get(f"{self.base_url}/api/v2/monitor/health", timeout=5).json()
+                if all(
+                    last.get(part, {}).get("status") == "healthy"
+                    for part in ("metadatabase", "scheduler", "triggerer", "dag_processor")
+                ):
+                    return last
+            except httpx.HTTPError as err:
+                last = err
+            time.sleep(1)
+        raise StackError(f"stack not healthy after {timeout} s: {last}\n{self.logs_tail()}")
+
+    # -- REST API --------------------------------------------------------------------------------------
+
+    def token(self, username: str = ADMIN_USER, password: str = ADMIN_PASSWORD) -> str:
+        response = httpx.post(
+            f"{self.base_url}/auth/token", json={"username": username, "password": password}, timeout=30
+        )
+        response.raise_for_status()
+        return response.json()["access_token"]
+
+    @property
+    def client(self) -> httpx.Client:
+        """An HTTP client authenticated as the admin user."""
+        if self._client is None:
+            self._client = httpx.Client(
+                base_url=self.base_url, headers={"Authorization": f"Bearer {self.token()}"}, timeout=30
+            )
+        return self._client
+
+    def wait_for_dag(self, dag_id: str, timeout: float = 120) -> None:
+        """Wait until the dag-processor has parsed ``dag_id``, then unpause it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.client.get(f"/api/v2/dags/{dag_id}").status_code == 200:
+                self.client.patch(f"/api/v2/dags/{dag_id}", json={"is_paused": False}).raise_for_status()
+                return
+            time.sleep(1)
+        raise StackError(f"DAG {dag_id} not parsed after {timeout} s\n{self.logs_tail()}")
+
+    def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:
+        """Trigger ``dag_id`` without a logical date (as the UI and CLI do) and return the run id."""
+        response = self.client.post(f"/api/v2/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf or {}})
+        if response.status_code >= 400:
+            raise StackError(f"trigger of {dag_id} refused: {response.status_code} {response.text}")
+        return response.json()["dag_run_id"]
+
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 180) -> str:
+        """Wait until the run is in a terminal state and return that state."""
+        deadline = time.monotonic() + timeout
+        state = None
+        while time.monotonic() < deadline:
+            state = self.client.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}").json()["state"]
+            if state in TERMINAL_RUN_STATES:
+                return state
+            time.sleep(1)
+        raise StackError(f"run {run_id} still {state} after {timeout} s\n{self.logs_tail()}")
+
+    def clear_failed(self, dag_id: str, run_id: str) -> None:
+        """Clear the failed task instances of a run so the scheduler runs them again."""
+        response = self.client.post(
+            f"/api/v2/dags/{dag_id}/clearTaskInstances",
+            json={"dag_run_id": run_id, "only_failed": True, "dry_run": False, "reset_dag_runs": True},
+        )
+        if response.status_code >= 400:
+            raise StackError(f"clear refused: {response.status_code} {response.text}")
