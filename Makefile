@@ -1,0 +1,41 @@
+# Set-up and entry points. `make run` runs the main job, `make test` the whole test suite; both install
+# what is missing first (a .venv from the committed lock).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+UV := $(shell command -v uv 2>/dev/null || echo $(VENV)-tools/bin/uv)
+STAMP := $(VENV)/.installed
+
+.PHONY: venv run test lint lock stop clean
+
+$(VENV)-tools/bin/uv:
+	$(PYTHON) -m venv $(VENV)-tools
+	$(VENV)-tools/bin/pip install --quiet uv
+
+$(STAMP): requirements/lock.txt pyproject.toml | $(UV)
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(VENV)
+	VIRTUAL_ENV=$(VENV) $(UV) pip sync --quiet requirements/lock.txt
+	VIRTUAL_ENV=$(VENV) $(UV) pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+run: venv  ## the main job: the example processing DAG on the bundled sample data
+	scripts/run_main_job.sh
+
+test: venv  ## the whole test suite
+	scripts/run_tests.sh
+
+lint: venv
+	$(VENV)/bin/ruff check src tests dags
+	$(VENV)/bin/ruff format --check src tests dags
+
+lock: | $(UV)  ## re-pin requirements/lock.txt from pyproject.toml
+	$(UV) pip compile pyproject.toml --extra dev --override requirements/overrides.txt \
+		--python-version 3.11 --python-platform x86_64-unknown-linux-gnu --quiet -o requirements/lock.txt
+
+stop:  ## stop the embedded registry started by `make run`
+	AIRFLOW_HOME=$${AIRFLOW_HOME:-$$PWD/.airflow} $(VENV)/bin/enterprise-orchestrator db stop
+
+clean: stop
+	rm -rf $(VENV) $(VENV)-tools .airflow
