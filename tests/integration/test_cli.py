@@ -8,11 +8,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from support.env import BIN
 
 from airflow_provider_enterprise import embedded_db
 from airflow_provider_enterprise.cli import main
 from airflow_provider_enterprise.hooks.metadata import JobKey
+from support.env import BIN
 
 pytestmark = pytest.mark.integration
 

@@ -8,9 +8,9 @@ from importlib import resources
 
 import jsonschema
 import pytest
-from support.env import BIN
 
 from airflow_provider_enterprise import __version__, get_provider_info
+from support.env import BIN
 
 pytestmark = pytest.mark.integration
 
