@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from airflow_provider_enterprise.hooks.metadata import JobKey
-from support.env import EXAMPLE_DAGS
+from support.env import BIN, EXAMPLE_DAGS
 
 pytestmark = pytest.mark.stack
 
@@ -33,6 +35,27 @@ def test_rest_trigger_without_logical_date_runs_and_registers_the_attempt(airflo
     output = Path(airflow_stack.env["ENTERPRISE_OUTPUT_DIR"]) / "daily_processing" / day
     assert attempt["output_path"] == str(output)
     assert (output / "_SUCCESS").exists()
+
+    xcom = airflow_stack.client.get(
+        f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{TASK_ID}/xcomEntries/return_value"
+    ).json()["value"]
+    assert (xcom["job_id"], xcom["rows_in"], xcom["engine"]) == (job["job_id"], 10_000, "local")
+
+
+def test_airflow_dags_trigger_cli_runs_the_dag(airflow_stack, stack_registry) -> None:
+    airflow_stack.wait_for_dag(DAG_ID)
+    done = subprocess.run(
+        [str(BIN / "airflow"), "dags", "trigger", DAG_ID, "--output", "json"],
+        env=airflow_stack.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    (run,) = json.loads(done.stdout.strip().splitlines()[-1])
+    assert run["logical_date"] is None
+    assert airflow_stack.wait_for_run(DAG_ID, run["dag_run_id"]) == "success"
+    assert stack_registry.find_job(JobKey(DAG_ID, run["dag_run_id"], TASK_ID))["status"] == "succeeded"
 
 
 def test_failed_task_cleared_and_rerun_adds_an_attempt_to_the_same_job(

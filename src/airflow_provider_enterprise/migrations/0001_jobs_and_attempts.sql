@@ -17,7 +17,7 @@ CREATE TABLE enterprise_jobs (
 CREATE TABLE enterprise_job_attempts (
     attempt_id       BIGSERIAL PRIMARY KEY,
     job_id           BIGINT NOT NULL REFERENCES enterprise_jobs (job_id) ON DELETE CASCADE,
-    try_number       INTEGER NOT NULL CHECK (try_number >= 1),
+    try_number       INTEGER NOT NULL CHECK (try_number >= 0),  -- `airflow tasks test` runs try 0
     status           TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed')),
     engine           TEXT,
     external_id      TEXT,

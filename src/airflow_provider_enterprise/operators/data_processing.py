@@ -27,6 +27,18 @@ if TYPE_CHECKING:
     from airflow_provider_enterprise.engines.base import Engine
 
 
+_RESOLVED_AT_RUN_TIME = "{{ resolved at run time }}"
+
+
+def _is_plain(value: Any) -> bool:
+    """Return True for literal data (as opposed to an XComArg or another value resolved at run time)."""
+    if isinstance(value, dict):
+        return all(_is_plain(k) and _is_plain(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return all(_is_plain(v) for v in value)
+    return value is None or isinstance(value, str | int | float | bool)
+
+
 class EnterpriseDataProcessingOperator(BaseOperator):
     """
     Run ``processing_logic`` over ``input_path`` and write the result to ``output_path``.
@@ -83,9 +95,13 @@ class EnterpriseDataProcessingOperator(BaseOperator):
         self.job_data = job_data or {}
         self.priority = priority
         self.metadata_conn_id = metadata_conn_id
-        if not (isinstance(self.processing_logic, str) and contains_template(self.processing_logic)):
-            # Fails the DAG import with the transformation index, field and bad value.
-            validate_job_spec(self._spec_data(), allow_templates=True)
+        if _is_plain(self.processing_logic) and not (
+            isinstance(self.processing_logic, str) and contains_template(self.processing_logic)
+        ):
+            # Fails the DAG import with the transformation index, field and bad value. Values that Airflow
+            # resolves at run time (XComArgs) stand in as templates until then.
+            data = {k: v if _is_plain(v) else _RESOLVED_AT_RUN_TIME for k, v in self._spec_data().items()}
+            validate_job_spec(data, allow_templates=True)
 
     def _spec_data(self) -> dict[str, Any]:
         logic = self.processing_logic
