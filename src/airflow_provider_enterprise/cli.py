@@ -66,21 +66,25 @@ def cmd_db_stop(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def cmd_db_status(args: argparse.Namespace, settings: Settings) -> int:
-    directory = embedded_db.data_dir(settings)
-    server = embedded_db.running_server(directory)
-    if server is None:
-        print(f"no embedded PostgreSQL running in {directory}")
-        return EXIT_FAILURE
-    print(f"running (pid {server.pid}) in {directory}: {server.uri()}")
-    return EXIT_OK
-
-
-def cmd_db_uri(args: argparse.Namespace, settings: Settings) -> int:
+def _running_server_or_explain(settings: Settings) -> embedded_db.EmbeddedServer | None:
     directory = embedded_db.data_dir(settings)
     server = embedded_db.running_server(directory)
     if server is None:
         print(f"no embedded PostgreSQL running in {directory}; run `enterprise-orchestrator db start`", file=sys.stderr)
+    return server
+
+
+def cmd_db_status(args: argparse.Namespace, settings: Settings) -> int:
+    server = _running_server_or_explain(settings)
+    if server is None:
+        return EXIT_FAILURE
+    print(f"running (pid {server.pid}) in {server.data_dir}: {server.uri()}")
+    return EXIT_OK
+
+
+def cmd_db_uri(args: argparse.Namespace, settings: Settings) -> int:
+    server = _running_server_or_explain(settings)
+    if server is None:
         return EXIT_FAILURE
     if args.create:
         embedded_db.ensure_database(server, args.database)
