@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 CONFIG_FILE_ENV = "ENTERPRISE_CONFIG"
 AIRFLOW_SECTION = "enterprise"
@@ -76,6 +76,44 @@ class LocalEngineSettings(_Section):
     memory_limit: str | None = Field(default=None, description="DuckDB memory limit, such as '4GB'.")
 
 
+class RetryPolicySettings(_Section):
+    """A named retry policy: every attempt counts, delays are exponential with jitter, in seconds."""
+
+    max_attempts: int = Field(ge=1, le=100)
+    initial_delay: float = Field(gt=0)
+    max_delay: float = Field(gt=0)
+
+
+#: The seed's named retry policies (max attempts / initial delay / max delay).
+DEFAULT_RETRY_POLICIES = {
+    "default": RetryPolicySettings(max_attempts=3, initial_delay=1, max_delay=60),
+    "network_error": RetryPolicySettings(max_attempts=5, initial_delay=2, max_delay=120),
+    "resource_exhausted": RetryPolicySettings(max_attempts=3, initial_delay=30, max_delay=300),
+    "temporary_failure": RetryPolicySettings(max_attempts=2, initial_delay=5, max_delay=30),
+    "critical_job": RetryPolicySettings(max_attempts=5, initial_delay=1, max_delay=30),
+}
+
+
+class CircuitBreakerSettings(_Section):
+    """Thresholds of the circuit breakers (one breaker per protected resource)."""
+
+    failure_threshold: int = Field(default=5, ge=1, description="Consecutive failures that open the breaker.")
+    reset_timeout: float = Field(default=60, gt=0, description="Seconds open before probes are allowed.")
+    half_open_max_probes: int = Field(default=1, ge=1, description="Probes granted per half-open period.")
+    success_threshold: int = Field(default=1, ge=1, description="Probe successes that close the breaker.")
+    probe_lease: float = Field(default=600, gt=0, description="Seconds before a silent probe's slot is reclaimed.")
+    on_open: Literal["fail_fast", "fallback", "defer"] = "fail_fast"
+
+    @model_validator(mode="after")
+    def _reachable_close(self) -> CircuitBreakerSettings:
+        if self.success_threshold > self.half_open_max_probes:
+            raise ValueError(
+                f"success_threshold ({self.success_threshold}) cannot exceed half_open_max_probes "
+                f"({self.half_open_max_probes}): the breaker could never close"
+            )
+        return self
+
+
 class EnginesSettings(_Section):
     """The ``engines`` section."""
 
@@ -93,6 +131,15 @@ class Settings(_Section):
     auto_migrate: bool = True
     embedded_db_dir: Path | None = None
     engines: EnginesSettings = EnginesSettings()
+    retry_policies: dict[str, RetryPolicySettings] = Field(default_factory=dict)
+    circuit_breaker: CircuitBreakerSettings = CircuitBreakerSettings()
+
+    def retry_policy(self, name: str) -> RetryPolicySettings:
+        """Return the named retry policy (configured ones override the built-in ones)."""
+        policies = {**DEFAULT_RETRY_POLICIES, **self.retry_policies}
+        if name not in policies:
+            raise InvalidSettings(f"unknown retry policy {name!r}; known: {', '.join(sorted(policies))}")
+        return policies[name]
 
 
 def _set_path(target: dict[str, Any], dotted: str, value: Any) -> None:

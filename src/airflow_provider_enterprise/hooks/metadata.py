@@ -8,15 +8,17 @@ configure one; the hook never starts a server.
 
 from __future__ import annotations
 
+import functools
 import json
 import socket
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from importlib import resources
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from airflow.providers.postgres.hooks.postgres import PostgresHook
 from airflow.sdk import Connection
@@ -25,6 +27,9 @@ from airflow.sdk.exceptions import AirflowNotFoundException
 from airflow_provider_enterprise import embedded_db
 from airflow_provider_enterprise.config import DEFAULT_METADATA_CONN_ID, Settings, load_settings
 from airflow_provider_enterprise.exceptions import InvalidTransitionError, MetadataDatabaseNotConfigured
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 #: Key of the transaction-level advisory lock that serialises migration runs.
 MIGRATION_LOCK_KEY = 7_346_108_413
@@ -67,6 +72,41 @@ class Attempt:
     created: bool
 
 
+#: Pauses between tries of a registry call whose connection failed (a restarting server, a failover).
+RECONNECT_DELAYS = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0)
+
+
+def _connection_errors() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = []
+    for module in ("psycopg", "psycopg2"):
+        try:
+            errors.append(__import__(module).OperationalError)
+        except ImportError:
+            pass
+    return tuple(errors)
+
+
+def reconnecting(method: Callable[P, R]) -> Callable[P, R]:
+    """Retry a registry call, on a new connection, when the connection fails (the call must be idempotent)."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: P.args, **kwargs: P.kwargs) -> R:
+        hook: EnterpriseMetadataHook = getattr(self, "hook", self)  # hook methods and registry services
+        errors = _connection_errors()
+        for delay in (*RECONNECT_DELAYS, None):
+            try:
+                return method(self, *args, **kwargs)
+            except errors as err:
+                if delay is None:
+                    raise
+                hook.log.warning("Registry connection failed (%s); retrying in %.1f s", err, delay)
+                hook._local.conn = None
+                time.sleep(delay)
+        raise AssertionError("unreachable")
+
+    return wrapper  # type: ignore[return-value]
+
+
 def migration_files() -> list[tuple[str, str]]:
     """Return ``(version, sql)`` for every packaged migration, in version order."""
     folder = resources.files("airflow_provider_enterprise.migrations")
@@ -92,6 +132,7 @@ class EnterpriseMetadataHook(PostgresHook):
         self.settings = settings or load_settings()
         kwargs[self.conn_name_attr] = metadata_conn_id or self.settings.metadata_conn_id
         super().__init__(**kwargs)
+        self._local = threading.local()
 
     # -- connection ---------------------------------------------------------------------------------
 
@@ -139,19 +180,35 @@ class EnterpriseMetadataHook(PostgresHook):
         where = f"socket {host}" if host.startswith("/") else f"{host}:{conn.port or 5432}"
         return f"database {conn.schema or ''!r} at {where}"
 
+    def _registry_conn(self) -> Any:
+        """Return this thread's open connection, connecting when there is none (or it was closed)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None or conn.closed:
+            conn = self.get_conn()
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        """Close this thread's connection."""
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None and not conn.closed:
+            conn.close()
+
     @contextmanager
     def _transaction(self) -> Iterator[Any]:
-        """Yield a cursor in one short transaction, committed on success."""
-        conn = self.get_conn()
+        """Yield a cursor in one short transaction on this thread's connection, committed on success."""
+        conn = self._registry_conn()
         try:
             with conn.cursor() as cursor:
                 yield cursor
             conn.commit()
         except BaseException:
-            conn.rollback()
+            try:
+                conn.rollback()
+            except Exception:  # the connection is gone (server restart): reconnect next time
+                self._local.conn = None
             raise
-        finally:
-            conn.close()
 
     @staticmethod
     def _dicts(cursor: Any) -> list[dict[str, Any]]:
@@ -160,6 +217,7 @@ class EnterpriseMetadataHook(PostgresHook):
 
     # -- migrations ---------------------------------------------------------------------------------
 
+    @reconnecting
     def migrate(self) -> list[str]:
         """
         Apply pending migrations in one transaction under an advisory lock.
@@ -187,6 +245,7 @@ class EnterpriseMetadataHook(PostgresHook):
             self.log.info("Applied registry migrations %s", ", ".join(applied))
         return applied
 
+    @reconnecting
     def applied_migrations(self) -> list[str]:
         """Return the versions already applied (empty on a fresh database)."""
         with self._transaction() as cur:
@@ -198,6 +257,7 @@ class EnterpriseMetadataHook(PostgresHook):
 
     # -- jobs and attempts --------------------------------------------------------------------------
 
+    @reconnecting
     def register_job(self, key: JobKey, *, job_name: str, job_type: str, priority: str = "normal") -> int:
         """Return the job id of ``key``, creating the job once however many callers race."""
         with self._transaction() as cur:
@@ -217,6 +277,7 @@ class EnterpriseMetadataHook(PostgresHook):
                 row = cur.fetchone()
             return int(row[0])
 
+    @reconnecting
     def start_attempt(
         self,
         job_id: int,
@@ -251,6 +312,7 @@ class EnterpriseMetadataHook(PostgresHook):
                 row = cur.fetchone()
         return Attempt(int(row[0]), job_id, try_number, AttemptStatus(row[1]), created)
 
+    @reconnecting
     def _transition(self, attempt_id: int, target: AttemptStatus, assignments: dict[str, Any]) -> None:
         """Move an attempt to the terminal status ``target`` in one guarded UPDATE checked by row count."""
         sources = [s.value for s, targets in ATTEMPT_TRANSITIONS.items() if target in targets]
@@ -298,6 +360,7 @@ class EnterpriseMetadataHook(PostgresHook):
             },
         )
 
+    @reconnecting
     def heartbeat(self, attempt_id: int) -> bool:
         """Record that a running attempt is alive; return False if it is no longer running."""
         with self._transaction() as cur:
@@ -329,6 +392,7 @@ class EnterpriseMetadataHook(PostgresHook):
 
     # -- queries ------------------------------------------------------------------------------------
 
+    @reconnecting
     def list_jobs(
         self, *, dag_id: str | None = None, status: str | None = None, limit: int = 50, offset: int = 0
     ) -> list[dict[str, Any]]:
@@ -343,6 +407,7 @@ class EnterpriseMetadataHook(PostgresHook):
             )
             return self._dicts(cur)
 
+    @reconnecting
     def get_job(self, job_id: int) -> dict[str, Any] | None:
         """Return one job with its derived status and its attempts (oldest first), or None."""
         with self._transaction() as cur:
@@ -353,6 +418,7 @@ class EnterpriseMetadataHook(PostgresHook):
             cur.execute("SELECT * FROM enterprise_job_attempts WHERE job_id = %s ORDER BY try_number", (job_id,))
             return {**jobs[0], "attempts": self._dicts(cur)}
 
+    @reconnecting
     def find_job(self, key: JobKey) -> dict[str, Any] | None:
         """Return the job of ``key`` with its attempts, or None."""
         with self._transaction() as cur:

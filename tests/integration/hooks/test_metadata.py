@@ -235,3 +235,27 @@ def test_configured_url_wins_over_the_connection(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("AIRFLOW_CONN_ENTERPRISE_METADATA_DEFAULT", "postgres://nobody@127.0.0.1:1/nowhere")
     hook = EnterpriseMetadataHook(settings=load_settings({"DATABASE_URL": registry_url}, use_airflow=False))
     assert hook.applied_migrations() == ALL_VERSIONS
+
+
+def test_registry_writes_survive_a_postgres_restart(tmp_path: Path) -> None:
+    """A restart between two writes: the next write reconnects and lands; nothing is lost."""
+    import threading
+
+    directory = tmp_path / "pg"
+    server = embedded_db.start(directory)
+    try:
+        hook = hook_for(server.uri())
+        hook.migrate()
+        job_id = hook.register_job(key("run_restart"), job_name="r", job_type="t")
+        attempt = hook.start_attempt(job_id, 1)
+
+        assert embedded_db.stop(directory)
+        restarter = threading.Timer(1.5, embedded_db.start, args=(directory,))
+        restarter.start()
+        hook.complete_attempt(attempt.attempt_id, rows_in=5, rows_out=5, output_path="/o")  # waits, reconnects
+        restarter.join()
+
+        job = hook_for(server.uri()).get_job(job_id)
+        assert (job["status"], job["attempts"][0]["rows_out"]) == ("succeeded", 5)
+    finally:
+        embedded_db.stop(directory)
