@@ -14,7 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from enum import StrEnum
 from importlib import resources
@@ -79,10 +79,8 @@ RECONNECT_DELAYS = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0)
 def _connection_errors() -> tuple[type[BaseException], ...]:
     errors: list[type[BaseException]] = []
     for module in ("psycopg", "psycopg2"):
-        try:
+        with suppress(ImportError):
             errors.append(__import__(module).OperationalError)
-        except ImportError:
-            pass
     return tuple(errors)
 
 

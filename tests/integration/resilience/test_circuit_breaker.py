@@ -184,6 +184,7 @@ def test_32_processes_get_exactly_the_permitted_probes_in_1000_trials(registry_u
     assert [trial for trial in range(TRIALS) if grants.get(trial, 0) != HAMMER.half_open_max_probes] == []
     with psycopg.connect(registry_url) as conn:
         failures = conn.execute(
-            "SELECT total_failures, consecutive_failures FROM enterprise_circuit_breakers WHERE name = 'hammer:failures'"
+            "SELECT total_failures, consecutive_failures FROM enterprise_circuit_breakers"
+            " WHERE name = 'hammer:failures'"
         ).fetchone()
     assert failures == (PROCESSES * FAILURES_EACH, PROCESSES * FAILURES_EACH)
