@@ -27,6 +27,10 @@ ENV_VARS = {
     "SPARK_MASTER_URL": "engines.spark.master",
     "LOG_LEVEL": "log_level",
     "ENVIRONMENT": "environment",
+    "AIRFLOW_API_URL": "airflow_api.url",
+    "AIRFLOW_API_USERNAME": "airflow_api.username",
+    "AIRFLOW_API_PASSWORD": "airflow_api.password",
+    "AIRFLOW_API_TOKEN": "airflow_api.token",
 }
 
 #: ``[enterprise]`` options and the setting each one fills.
@@ -114,6 +118,24 @@ class CircuitBreakerSettings(_Section):
         return self
 
 
+class AirflowApiSettings(_Section):
+    """How the CLI reaches Airflow's REST API (replays, reconciliation); never Airflow's database."""
+
+    url: str | None = Field(default=None, description="Defaults to Airflow's [api] base_url.")
+    username: str | None = None
+    password: SecretStr | None = None
+    token: SecretStr | None = Field(default=None, description="A JWT; used instead of username/password.")
+
+
+class DeadLetterSettings(_Section):
+    """The dead-letter queue."""
+
+    retention_days: float = Field(default=30, gt=0, description="Resolved dead letters older than this are purged.")
+    stale_heartbeat_seconds: float = Field(
+        default=300, gt=0, description="A running attempt silent this long is checked by reconciliation."
+    )
+
+
 class EnginesSettings(_Section):
     """The ``engines`` section."""
 
@@ -133,6 +155,8 @@ class Settings(_Section):
     engines: EnginesSettings = EnginesSettings()
     retry_policies: dict[str, RetryPolicySettings] = Field(default_factory=dict)
     circuit_breaker: CircuitBreakerSettings = CircuitBreakerSettings()
+    airflow_api: AirflowApiSettings = AirflowApiSettings()
+    dead_letters: DeadLetterSettings = DeadLetterSettings()
 
     def retry_policy(self, name: str) -> RetryPolicySettings:
         """Return the named retry policy (configured ones override the built-in ones)."""

@@ -347,14 +347,15 @@ class EnterpriseMetadataHook(PostgresHook):
             },
         )
 
-    def fail_attempt(self, attempt_id: int, error: BaseException) -> None:
-        """Mark a running attempt failed with its error."""
+    def fail_attempt(self, attempt_id: int, error: BaseException, *, retry_decision: str | None = None) -> None:
+        """Mark a running attempt failed with its error and what happens next (the retry decision)."""
         self._transition(
             attempt_id,
             AttemptStatus.FAILED,
             {
                 "error_class": type(error).__name__,
                 "error_message": str(error)[:10_000],
+                "retry_decision": retry_decision,
             },
         )
 

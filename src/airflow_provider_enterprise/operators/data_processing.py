@@ -11,8 +11,15 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_provider_enterprise.exceptions import EngineNotAvailableError, PermanentJobError
+from airflow_provider_enterprise.exceptions import EngineNotAvailableError
 from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook, JobKey
+from airflow_provider_enterprise.resilience.dead_letter import REPLAY_CONF_KEY, DeadLetterQueue
+from airflow_provider_enterprise.resilience.retry import (
+    ErrorKind,
+    NamedRetryPolicy,
+    classify_error,
+    retry_policy_args,
+)
 from airflow_provider_enterprise.spec import (
     EngineName,
     InvalidJobSpec,
@@ -59,6 +66,9 @@ class EnterpriseDataProcessingOperator(BaseOperator):
     :param job_data: free-form data recorded with the job. (templated)
     :param priority: ``low``, ``normal``, ``high``, ``urgent`` or ``critical``.
     :param metadata_conn_id: connection of the registry database.
+    :param retry_policy_name: a named retry policy (``default``, ``network_error``, ``resource_exhausted``,
+        ``temporary_failure``, ``critical_job`` or one from config); sets ``retries`` and ``retry_policy``.
+        Without it, ``retries``/``retry_policy`` given directly or in ``default_args`` apply, else ``default``.
     """
 
     template_fields: Sequence[str] = ("input_path", "output_path", "processing_logic", "job_data")
@@ -80,8 +90,11 @@ class EnterpriseDataProcessingOperator(BaseOperator):
         job_data: dict[str, Any] | None = None,
         priority: str = "normal",
         metadata_conn_id: str | None = None,
+        retry_policy_name: str | None = None,
         **kwargs: Any,
     ) -> None:
+        if retry_policy_name is not None or not ({"retries", "retry_policy"} & kwargs.keys()):
+            kwargs.update(retry_policy_args(retry_policy_name or "default"))
         super().__init__(**kwargs)
         self.job_name = job_name
         self.input_path = input_path
@@ -140,14 +153,35 @@ class EnterpriseDataProcessingOperator(BaseOperator):
         local = self.hook.settings.engines.local
         return LocalEngine(threads=local.max_workers, memory_limit=local.memory_limit)
 
+    def _replay(self, context: Context) -> dict[str, Any] | None:
+        """Return this task's replay from the run's conf (a dead letter being replayed), if any."""
+        ti = context["ti"]
+        conf = getattr(context.get("dag_run"), "conf", None) or {}
+        replay = conf.get(REPLAY_CONF_KEY)
+        if replay and replay.get("task_id") == ti.task_id and replay.get("map_index", -1) == ti.map_index:
+            return replay
+        return None
+
+    def _failure_outcome(self, error: BaseException, ti: Any) -> tuple[bool, str]:
+        """Return whether this failure is final and the retry decision's reason."""
+        if classify_error(error) is ErrorKind.PERMANENT:
+            return True, f"{type(error).__name__} is permanent: no retry"
+        if isinstance(self.retry_policy, NamedRetryPolicy):
+            decision = self.retry_policy.decide(error, ti.try_number)
+            return decision.action.value == "fail", decision.reason or decision.action.value
+        if ti.try_number > ti.max_tries:
+            return True, f"retries exhausted ({ti.max_tries} allowed)"
+        return False, f"Airflow retries (try {ti.try_number + 1} of {ti.max_tries + 1})"
+
     def execute(self, context: Context) -> dict[str, Any]:
         ti = context["ti"]
         key = JobKey(ti.dag_id, ti.run_id, ti.task_id, ti.map_index if ti.map_index is not None else -1)
         if self.hook.settings.auto_migrate:
             self.hook.migrate()
         job_id = self.hook.register_job(key, job_name=self.job_name, job_type=self.job_type, priority=self.priority)
+        replay = self._replay(context)
         try:
-            spec_data = self._spec_data()
+            spec_data = replay["spec"] if replay else self._spec_data()
         except InvalidJobSpec:
             spec_data = None
         attempt = self.hook.start_attempt(job_id, ti.try_number, engine=str(self.execution_engine), spec=spec_data)
@@ -157,9 +191,11 @@ class EnterpriseDataProcessingOperator(BaseOperator):
                 "refusing to run the same try twice"
             )
         self.log.info("Job %s (%s) attempt %s registered as job_id=%s", self.job_name, key, ti.try_number, job_id)
+        if replay:
+            self.log.info("Replaying dead letter %s with its recorded spec", replay["dead_letter_id"])
         started = time.monotonic()
         try:
-            spec = validate_job_spec(self._spec_data())
+            spec = validate_job_spec(spec_data if replay else self._spec_data())
             engine = self._engine(spec)
             self.log.info(
                 "Running %s on the %s engine: %s -> %s", spec.job_name, engine.name, spec.input_path, spec.output_path
@@ -167,8 +203,13 @@ class EnterpriseDataProcessingOperator(BaseOperator):
             with self.hook.heartbeating(attempt.attempt_id):
                 result = engine.run(spec)
         except Exception as err:
-            self.hook.fail_attempt(attempt.attempt_id, err)
-            if isinstance(err, InvalidJobSpec | PermanentJobError):
+            final, reason = self._failure_outcome(err, ti)
+            self.log.info("Attempt %s failed (%s): %s", ti.try_number, type(err).__name__, reason)
+            self.hook.fail_attempt(attempt.attempt_id, err, retry_decision=reason)
+            if final:
+                dead_letter_id = DeadLetterQueue(self.hook).add(attempt.attempt_id, err)
+                self.log.warning("Job %s failed for good; dead letter %s", self.job_name, dead_letter_id)
+            if classify_error(err) is ErrorKind.PERMANENT:
                 raise AirflowFailException(str(err)) from err
             raise
         self.hook.complete_attempt(
@@ -178,6 +219,11 @@ class EnterpriseDataProcessingOperator(BaseOperator):
             output_path=result.output_path,
             external_id=result.external_id,
         )
+        resolved = DeadLetterQueue(self.hook).supersede(
+            job_id, dead_letter_id=replay["dead_letter_id"] if replay else None
+        )
+        if resolved:
+            self.log.info("Marked %s dead letter(s) of this job superseded", resolved)
         summary = {
             "job_id": job_id,
             "attempt_id": attempt.attempt_id,

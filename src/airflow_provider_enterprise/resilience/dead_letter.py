@@ -1,0 +1,253 @@
+"""
+The dead-letter queue: one row per final failure of a job, replay, and reconciliation.
+
+A job that fails for good (a permanent error, or its last allowed try) gets exactly one dead letter keyed on
+(job, final try number). A later success of the same job (a cleared task) or of its replay marks it
+``superseded``. Replays create a new DAG run whose id is derived from the dead letter, so replaying twice
+creates one run. Reconciliation completes what a killed task process could not write.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import traceback as tb
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_enterprise.exceptions import EnterpriseError
+from airflow_provider_enterprise.hooks.metadata import reconnecting
+
+if TYPE_CHECKING:
+    from airflow_provider_enterprise.airflow_api import AirflowApiClient
+    from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook
+
+#: The key in a DAG run's conf that carries a replay: ``{"dead_letter_id": ..., "task_id": ..., "spec": {...}}``.
+REPLAY_CONF_KEY = "enterprise_replay"
+
+
+class DeadLetterError(EnterpriseError):
+    """A dead-letter operation that does not apply (unknown id, wrong status)."""
+
+
+def mask_secrets(value: Any) -> Any:
+    """Return ``value`` with registered secrets and values of sensitive keys (password, token, ...) masked."""
+    from airflow.sdk.log import redact
+
+    return redact(value)
+
+
+class DeadLetterQueue:
+    """Service functions over the dead letters in the registry."""
+
+    def __init__(self, hook: EnterpriseMetadataHook) -> None:
+        self.hook = hook
+
+    @reconnecting
+    def add(self, attempt_id: int, error: BaseException) -> int | None:
+        """Dead-letter the failed attempt ``attempt_id``; return the new id, or None if it already was."""
+        trace = "".join(tb.format_exception(error))[-20_000:]
+        with self.hook._transaction() as cur:
+            cur.execute(
+                "INSERT INTO enterprise_dead_letters (job_id, try_number, dag_id, run_id, task_id, map_index, spec,"
+                " error_class, error_message, traceback, attempt_count, first_failure_at, last_failure_at)"
+                " SELECT j.job_id, a.try_number, j.dag_id, j.run_id, j.task_id, j.map_index, %(spec)s::jsonb,"
+                " %(error_class)s, %(message)s, %(traceback)s,"
+                " (SELECT count(*) FROM enterprise_job_attempts c WHERE c.job_id = j.job_id),"
+                " (SELECT min(coalesce(c.finished_at, now())) FROM enterprise_job_attempts c"
+                "  WHERE c.job_id = j.job_id AND c.status = 'failed'),"
+                " coalesce(a.finished_at, now())"
+                " FROM enterprise_job_attempts a JOIN enterprise_jobs j USING (job_id)"
+                " WHERE a.attempt_id = %(attempt_id)s"
+                " ON CONFLICT ON CONSTRAINT enterprise_dead_letters_final_failure DO NOTHING"
+                " RETURNING dead_letter_id",
+                {
+                    "attempt_id": attempt_id,
+                    "spec": _json(mask_secrets(self._attempt_spec(cur, attempt_id))),
+                    "error_class": type(error).__name__,
+                    "message": str(mask_secrets(str(error)))[:10_000],
+                    "traceback": str(mask_secrets(trace)),
+                },
+            )
+            row = cur.fetchone()
+        return int(row[0]) if row else None
+
+    @staticmethod
+    def _attempt_spec(cur: Any, attempt_id: int) -> Any:
+        cur.execute("SELECT spec FROM enterprise_job_attempts WHERE attempt_id = %s", (attempt_id,))
+        row = cur.fetchone()
+        return row[0] if row else None
+
+    @reconnecting
+    def supersede(self, job_id: int, *, dead_letter_id: int | None = None) -> int:
+        """Mark the job's unresolved dead letters (or one replayed dead letter) superseded; return how many."""
+        with self.hook._transaction() as cur:
+            cur.execute(
+                "UPDATE enterprise_dead_letters SET status = 'superseded', resolved_at = now()"
+                " WHERE status IN ('open', 'replayed')"
+                " AND (job_id = %(job_id)s OR dead_letter_id = %(dead_letter_id)s)",
+                {"job_id": job_id, "dead_letter_id": dead_letter_id},
+            )
+            return cur.rowcount
+
+    @reconnecting
+    def find(
+        self, *, status: str | None = None, dag_id: str | None = None, limit: int = 50, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        """Return dead letters, newest first."""
+        with self.hook._transaction() as cur:
+            cur.execute(
+                "SELECT dead_letter_id, job_id, try_number, dag_id, run_id, task_id, map_index, error_class,"
+                " error_message, attempt_count, first_failure_at, last_failure_at, status, replay_run_id,"
+                " created_at FROM enterprise_dead_letters"
+                " WHERE (%(status)s::text IS NULL OR status = %(status)s)"
+                " AND (%(dag_id)s::text IS NULL OR dag_id = %(dag_id)s)"
+                " ORDER BY dead_letter_id DESC LIMIT %(limit)s OFFSET %(offset)s",
+                {"status": status, "dag_id": dag_id, "limit": limit, "offset": offset},
+            )
+            return self.hook._dicts(cur)
+
+    @reconnecting
+    def get(self, dead_letter_id: int) -> dict[str, Any]:
+        """Return one dead letter with its spec and traceback."""
+        with self.hook._transaction() as cur:
+            cur.execute("SELECT * FROM enterprise_dead_letters WHERE dead_letter_id = %s", (dead_letter_id,))
+            rows = self.hook._dicts(cur)
+        if not rows:
+            raise DeadLetterError(f"dead letter {dead_letter_id} does not exist")
+        return rows[0]
+
+    def _resolve(self, dead_letter_id: int, target: str, extra_sql: str = "", params: dict | None = None) -> None:
+        with self.hook._transaction() as cur:
+            cur.execute(
+                f"UPDATE enterprise_dead_letters SET status = %(target)s{extra_sql}"  # noqa: S608 - fixed fragments
+                " WHERE dead_letter_id = %(id)s AND status = 'open'",
+                {"target": target, "id": dead_letter_id, **(params or {})},
+            )
+            if cur.rowcount == 1:
+                return
+        current = self.get(dead_letter_id)["status"]
+        raise DeadLetterError(f"dead letter {dead_letter_id} is {current}, not open: cannot mark it {target}")
+
+    @reconnecting
+    def discard(self, dead_letter_id: int) -> None:
+        """Resolve an open dead letter without replaying it."""
+        self._resolve(dead_letter_id, "discarded", ", resolved_at = now()")
+
+    def replay(self, dead_letter_id: int, api: AirflowApiClient) -> ReplayResult:
+        """
+        Trigger a new run of the dead letter's DAG that reruns its task with the recorded rendered spec.
+
+        Idempotent: the run id is derived from the dead letter, so a second replay finds the run created by
+        the first and creates nothing.
+        """
+        letter = self.get(dead_letter_id)
+        run_id = replay_run_id(dead_letter_id)
+        if letter["status"] not in ("open", "replayed"):
+            raise DeadLetterError(f"dead letter {dead_letter_id} is {letter['status']}: nothing to replay")
+        conf = {
+            REPLAY_CONF_KEY: {
+                "dead_letter_id": dead_letter_id,
+                "task_id": letter["task_id"],
+                "map_index": letter["map_index"],
+                "spec": letter["spec"],
+            }
+        }
+        created = api.trigger_run(letter["dag_id"], run_id, conf)
+        if letter["status"] == "open":
+            with contextlib.suppress(DeadLetterError):  # replayed concurrently: the run id is the same
+                self._resolve(
+                    dead_letter_id, "replayed", ", replay_run_id = %(run_id)s, replayed_at = now()", {"run_id": run_id}
+                )
+        return ReplayResult(dead_letter_id, letter["dag_id"], run_id, created)
+
+    @reconnecting
+    def purge(self, older_than_days: float) -> int:
+        """Delete resolved dead letters resolved more than ``older_than_days`` ago; return how many."""
+        with self.hook._transaction() as cur:
+            cur.execute(
+                "DELETE FROM enterprise_dead_letters WHERE status IN ('superseded', 'discarded')"
+                " AND resolved_at < now() - make_interval(secs => %s)",
+                (older_than_days * 86_400,),
+            )
+            return cur.rowcount
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    dead_letter_id: int
+    dag_id: str
+    run_id: str
+    created: bool
+
+
+def replay_run_id(dead_letter_id: int) -> str:
+    """The run id of a dead letter's replay (one per dead letter)."""
+    return f"replay__dead_letter_{dead_letter_id}"
+
+
+def _json(value: Any) -> str | None:
+    import json
+
+    return None if value is None else json.dumps(value, default=str)
+
+
+#: Reads Airflow's state of a task instance: (dag_id, run_id, task_id, map_index) -> (state, try_number) or None.
+TaskStateReader = Callable[[str, str, str, int], "tuple[str, int | None] | None"]
+
+#: Airflow states after which a registry attempt can no longer be running.
+_FINISHED_STATES = ("failed", "upstream_failed", "up_for_retry", "success", "skipped", "removed")
+
+
+@dataclass(frozen=True)
+class ReconcileReport:
+    checked: int
+    failed_attempts: int
+    dead_letters: int
+
+
+def reconcile(hook: EnterpriseMetadataHook, read_state: TaskStateReader, *, stale_after: float) -> ReconcileReport:
+    """
+    Complete the registry for attempts whose task process died without reporting.
+
+    Finds running attempts whose heartbeat is older than ``stale_after`` seconds, asks Airflow for the task
+    instance's state, and fails attempts Airflow no longer runs; an attempt whose task instance failed for good
+    is dead-lettered. Idempotent: guarded transitions and the dead letters' unique key make reruns no-ops.
+    """
+    from airflow_provider_enterprise.exceptions import InvalidTransitionError
+
+    with hook._transaction() as cur:
+        cur.execute(
+            "SELECT a.attempt_id, a.try_number, j.dag_id, j.run_id, j.task_id, j.map_index"
+            " FROM enterprise_job_attempts a JOIN enterprise_jobs j USING (job_id)"
+            " WHERE a.status = 'running' AND a.heartbeat_at < now() - make_interval(secs => %s)",
+            (stale_after,),
+        )
+        stale = hook._dicts(cur)
+    failed = lettered = 0
+    queue = DeadLetterQueue(hook)
+    for attempt in stale:
+        found = read_state(attempt["dag_id"], attempt["run_id"], attempt["task_id"], attempt["map_index"])
+        if found is None:
+            state, try_number = "removed", None
+        else:
+            state, try_number = found
+        moved_on = try_number is not None and try_number > attempt["try_number"]
+        if state not in _FINISHED_STATES and not moved_on:
+            continue
+        error = LostTaskError(
+            f"task process stopped heartbeating; Airflow reports the task instance {state} "
+            f"(try {try_number if try_number is not None else '?'})"
+        )
+        try:
+            hook.fail_attempt(attempt["attempt_id"], error)
+            failed += 1
+        except InvalidTransitionError:
+            continue  # completed meanwhile
+        if state == "failed" and not moved_on and queue.add(attempt["attempt_id"], error) is not None:
+            lettered += 1
+    return ReconcileReport(len(stale), failed, lettered)
+
+
+class LostTaskError(EnterpriseError):
+    """The task process died (SIGKILL, OOM) without recording its outcome."""
