@@ -79,3 +79,21 @@ with DAG(
         output_path="{{ params.output_path }}",
         execution_engine="spark",
     )
+
+with DAG(
+    "test_processing_policy",
+    schedule=None,
+    start_date=START,
+    params={"input_path": "", "output_path": ""},
+) as with_policy:
+    # The 'fast' policy comes from the test's ENTERPRISE_CONFIG; every try reads a file without 'amount'.
+    EnterpriseDataProcessingOperator(
+        task_id="process",
+        job_name="test_processing_policy",
+        input_path="{{ params.input_path }}",
+        output_path="{{ params.output_path }}",
+        processing_logic={"transformations": [AGGREGATE]},
+        job_data={"owner": "data-team", "api_password": "s3cr3t-value-123"},
+        execution_engine="local",
+        retry_policy_name="fast",
+    )

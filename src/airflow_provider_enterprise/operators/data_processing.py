@@ -93,7 +93,8 @@ class EnterpriseDataProcessingOperator(BaseOperator):
         retry_policy_name: str | None = None,
         **kwargs: Any,
     ) -> None:
-        if retry_policy_name is not None or not ({"retries", "retry_policy"} & kwargs.keys()):
+        chosen = {"retries", "retry_policy"} & (kwargs.keys() | (kwargs.get("default_args") or {}).keys())
+        if retry_policy_name is not None or not chosen:
             kwargs.update(retry_policy_args(retry_policy_name or "default"))
         super().__init__(**kwargs)
         self.job_name = job_name

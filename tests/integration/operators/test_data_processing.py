@@ -14,6 +14,7 @@ import pendulum
 import pytest
 
 from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook, JobKey
+from airflow_provider_enterprise.resilience.dead_letter import DeadLetterQueue
 from support.env import EXAMPLE_DAGS, TEST_DAGS
 
 pytestmark = pytest.mark.integration
@@ -22,12 +23,23 @@ SAMPLE = EXAMPLE_DAGS / "data" / "transactions.csv"
 RUN_AFTER = pendulum.datetime(2026, 3, 14, 9, 30, tz="UTC")
 
 
+FAST_POLICY = "retry_policies:\n  fast: {max_attempts: 3, initial_delay: 0.5, max_delay: 1}\n"
+
+
 @pytest.fixture(scope="module")
-def dags(airflow_db: str, registry_url: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location("processing_dags", TEST_DAGS / "processing_dags.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def dags(airflow_db: str, registry_url: str, tmp_path_factory) -> ModuleType:
+    config = tmp_path_factory.mktemp("config") / "enterprise.yaml"
+    config.write_text(FAST_POLICY)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ENTERPRISE_CONFIG", str(config))
+        spec = importlib.util.spec_from_file_location("processing_dags", TEST_DAGS / "processing_dags.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        yield module
+
+
+def dead_letters_of(registry: EnterpriseMetadataHook, job_id: int) -> list[dict]:
+    return [d for d in DeadLetterQueue(registry).find(limit=1000) if d["job_id"] == job_id]
 
 
 def job_of(registry: EnterpriseMetadataHook, dag_run) -> dict:
@@ -62,6 +74,7 @@ def test_success_registers_one_succeeded_attempt(dags, registry, tmp_path: Path)
     assert (attempt["rows_in"], attempt["rows_out"]) == (len(frame), len(expected))
     assert attempt["output_path"] == str(out)
     assert attempt["spec"]["input_path"] == str(SAMPLE)
+    assert dead_letters_of(registry, job["job_id"]) == []
 
 
 def test_templated_paths_and_spec_are_rendered(dags, registry, tmp_path: Path) -> None:
@@ -97,6 +110,8 @@ def test_transient_failure_is_retried_as_a_second_attempt_of_the_same_job(dags, 
     assert [(a["try_number"], a["status"]) for a in job["attempts"]] == [(1, "failed"), (2, "succeeded")]
     assert job["attempts"][0]["error_class"] == "BinderException"
     assert "amount" in job["attempts"][0]["error_message"]
+    assert job["attempts"][0]["retry_decision"] == "Airflow retries (try 2 of 2)"
+    assert dead_letters_of(registry, job["job_id"]) == []  # a retried failure is not dead-lettered
 
 
 def test_permanent_errors_fail_at_once_without_retries(dags, registry, tmp_path: Path) -> None:
@@ -107,6 +122,9 @@ def test_permanent_errors_fail_at_once_without_retries(dags, registry, tmp_path:
     assert attempt["status"] == "failed"
     assert attempt["error_class"] == "EngineNotAvailableError"
     assert "execution_engine='spark' is not available yet" in attempt["error_message"]
+    assert attempt["retry_decision"] == "EngineNotAvailableError is permanent: no retry"
+    (letter,) = dead_letters_of(registry, job["job_id"])
+    assert (letter["try_number"], letter["error_class"], letter["status"]) == (1, "EngineNotAvailableError", "open")
 
 
 def test_missing_input_records_a_failed_attempt(dags, registry, tmp_path: Path) -> None:
@@ -182,3 +200,28 @@ def test_airflow_tasks_test_runs_the_example_task(airflow_db: str, registry, reg
     attempt = registry.get_job(job["job_id"])["attempts"][0]
     assert (attempt["try_number"], attempt["status"], attempt["rows_in"]) == (0, "succeeded", 10_000)
     assert attempt["output_path"].startswith(str(tmp_path / "daily_processing"))
+
+
+def test_named_policy_retries_with_backoff_then_dead_letters_once(dags, registry, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("category,price\nbooks,1\n")
+    dag_run = dags.with_policy.test(run_conf={"input_path": str(bad), "output_path": str(tmp_path / "out")})
+    assert dag_run.state == "failed"
+    job = job_of(registry, dag_run)
+    attempts = job["attempts"]
+    assert [(a["try_number"], a["status"]) for a in attempts] == [(1, "failed"), (2, "failed"), (3, "failed")]
+    assert "policy 'fast' retries attempt 2 in" in attempts[0]["retry_decision"]
+    assert "policy 'fast' retries attempt 3 in" in attempts[1]["retry_decision"]
+    assert attempts[2]["retry_decision"] == (
+        "BinderException is transient; policy 'fast' allows 3 attempts, all used"
+    )
+    # delays: 0.5 s then 1 s, each times a jitter in [0.5, 1)
+    gaps = [(b["started_at"] - a["finished_at"]).total_seconds() for a, b in zip(attempts, attempts[1:])]
+    assert gaps[0] >= 0.25 and gaps[1] >= 0.5, gaps
+
+    (letter,) = dead_letters_of(registry, job["job_id"])
+    assert (letter["try_number"], letter["attempt_count"]) == (3, 3)
+    full = DeadLetterQueue(registry).get(letter["dead_letter_id"])
+    assert full["spec"]["job_data"]["owner"] == "data-team"
+    assert "s3cr3t-value-123" not in str(full)  # the password in job_data is masked
+    assert "BinderException" in full["traceback"]
