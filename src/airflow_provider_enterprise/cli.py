@@ -2,8 +2,9 @@
 The ``enterprise-orchestrator`` command.
 
 ``db start|stop|status|uri`` manage the embedded development registry, ``migrate`` applies registry
-migrations, ``jobs list|show`` read the registry, ``doctor`` checks the installation and says how to fix
-what is wrong, ``generate-data`` writes sample input.
+migrations, ``jobs list|show`` read the registry, ``dlq`` manages dead letters (list, show, replay, discard,
+purge, reconcile), ``circuits list|reset`` the circuit breakers, ``doctor`` checks the installation and says
+how to fix what is wrong, ``generate-data`` writes sample input.
 """
 
 from __future__ import annotations
@@ -145,6 +146,109 @@ def cmd_jobs_show(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+# -- dead letters and circuits ----------------------------------------------------------------------------
+
+
+def _queue(settings: Settings):
+    from airflow_provider_enterprise.resilience.dead_letter import DeadLetterQueue
+
+    return DeadLetterQueue(_hook(settings))
+
+
+_DEAD_LETTER_COLUMNS = (
+    "dead_letter_id",
+    "dag_id",
+    "run_id",
+    "task_id",
+    "try_number",
+    "error_class",
+    "status",
+    "replay_run_id",
+)
+
+
+def cmd_dlq_list(args: argparse.Namespace, settings: Settings) -> int:
+    rows = _queue(settings).find(status=args.status, dag_id=args.dag_id, limit=args.limit)
+    if args.json:
+        print(json.dumps(rows, default=str, indent=2))
+    else:
+        _print_table(rows, _DEAD_LETTER_COLUMNS)
+    return EXIT_OK
+
+
+def cmd_dlq_show(args: argparse.Namespace, settings: Settings) -> int:
+    print(json.dumps(_queue(settings).get(args.dead_letter_id), default=str, indent=2))
+    return EXIT_OK
+
+
+def cmd_dlq_replay(args: argparse.Namespace, settings: Settings) -> int:
+    from airflow_provider_enterprise.airflow_api import AirflowApiClient
+
+    queue = _queue(settings)
+    ids = args.dead_letter_id or [row["dead_letter_id"] for row in queue.find(status="open", limit=10_000)]
+    api = AirflowApiClient(settings)
+    try:
+        for dead_letter_id in ids:
+            result = queue.replay(dead_letter_id, api)
+            verb = "triggered" if result.created else "already triggered"
+            print(f"dead letter {dead_letter_id}: {verb} run {result.run_id} of {result.dag_id}")
+    finally:
+        api.close()
+    return EXIT_OK
+
+
+def cmd_dlq_discard(args: argparse.Namespace, settings: Settings) -> int:
+    _queue(settings).discard(args.dead_letter_id)
+    print(f"dead letter {args.dead_letter_id} discarded")
+    return EXIT_OK
+
+
+def cmd_dlq_purge(args: argparse.Namespace, settings: Settings) -> int:
+    days = args.older_than_days if args.older_than_days is not None else settings.dead_letters.retention_days
+    print(f"purged {_queue(settings).purge(days)} resolved dead letters older than {days} days")
+    return EXIT_OK
+
+
+def cmd_dlq_reconcile(args: argparse.Namespace, settings: Settings) -> int:
+    from airflow_provider_enterprise.airflow_api import AirflowApiClient
+    from airflow_provider_enterprise.resilience.dead_letter import reconcile
+
+    api = AirflowApiClient(settings)
+
+    def read_state(dag_id: str, run_id: str, task_id: str, map_index: int):
+        ti = api.task_instance(dag_id, run_id, task_id, map_index)
+        return None if ti is None else (ti["state"], ti.get("try_number"))
+
+    stale = args.stale_after if args.stale_after is not None else settings.dead_letters.stale_heartbeat_seconds
+    try:
+        report = reconcile(_hook(settings), read_state, stale_after=stale)
+    finally:
+        api.close()
+    print(
+        f"checked {report.checked} silent attempts: {report.failed_attempts} marked failed, "
+        f"{report.dead_letters} dead-lettered"
+    )
+    return EXIT_OK
+
+
+def cmd_circuits_list(args: argparse.Namespace, settings: Settings) -> int:
+    from airflow_provider_enterprise.resilience.circuit_breaker import list_breakers
+
+    _print_table(
+        list_breakers(_hook(settings)),
+        ("name", "state", "consecutive_failures", "total_failures", "total_successes", "opened_at"),
+    )
+    return EXIT_OK
+
+
+def cmd_circuits_reset(args: argparse.Namespace, settings: Settings) -> int:
+    from airflow_provider_enterprise.resilience.circuit_breaker import CircuitBreaker
+
+    CircuitBreaker(_hook(settings), args.name).reset()
+    print(f"circuit {args.name!r} closed")
+    return EXIT_OK
+
+
 # -- doctor -------------------------------------------------------------------------------------------
 
 
@@ -253,6 +357,37 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--dag-id", help="with no JOB_ID: the latest job of this DAG")
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=cmd_jobs_show)
+
+    dlq = commands.add_parser("dlq", help="the dead-letter queue").add_subparsers(dest="dlq_command", required=True)
+    dlq_list = dlq.add_parser("list", help="list dead letters, newest first")
+    dlq_list.add_argument("--status", choices=["open", "replayed", "superseded", "discarded"])
+    dlq_list.add_argument("--dag-id")
+    dlq_list.add_argument("--limit", type=int, default=50)
+    dlq_list.add_argument("--json", action="store_true")
+    dlq_list.set_defaults(func=cmd_dlq_list)
+    dlq_show = dlq.add_parser("show", help="one dead letter with its spec and traceback")
+    dlq_show.add_argument("dead_letter_id", type=int)
+    dlq_show.set_defaults(func=cmd_dlq_show)
+    replay = dlq.add_parser("replay", help="rerun dead letters through Airflow's REST API (idempotent)")
+    replay.add_argument("dead_letter_id", type=int, nargs="*", help="default: every open dead letter")
+    replay.set_defaults(func=cmd_dlq_replay)
+    discard = dlq.add_parser("discard", help="resolve an open dead letter without replaying it")
+    discard.add_argument("dead_letter_id", type=int)
+    discard.set_defaults(func=cmd_dlq_discard)
+    purge = dlq.add_parser("purge", help="delete resolved dead letters past retention")
+    purge.add_argument("--older-than-days", type=float)
+    purge.set_defaults(func=cmd_dlq_purge)
+    reconcile = dlq.add_parser("reconcile", help="complete attempts whose task process died (via the REST API)")
+    reconcile.add_argument("--stale-after", type=float, help="seconds without heartbeat (default: config)")
+    reconcile.set_defaults(func=cmd_dlq_reconcile)
+
+    circuits = commands.add_parser("circuits", help="circuit breakers").add_subparsers(
+        dest="circuits_command", required=True
+    )
+    circuits.add_parser("list", help="every breaker and its state").set_defaults(func=cmd_circuits_list)
+    reset = circuits.add_parser("reset", help="close a breaker by hand")
+    reset.add_argument("name")
+    reset.set_defaults(func=cmd_circuits_reset)
 
     commands.add_parser("doctor", help="check configuration, registry and Spark").set_defaults(func=cmd_doctor)
 

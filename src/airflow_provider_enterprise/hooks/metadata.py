@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import socket
 import threading
 import time
@@ -288,8 +289,8 @@ class EnterpriseMetadataHook(PostgresHook):
         """Register try ``try_number`` of a job as running; an existing attempt is returned as it is."""
         with self._transaction() as cur:
             cur.execute(
-                "INSERT INTO enterprise_job_attempts (job_id, try_number, status, engine, spec, hostname)"
-                " VALUES (%s, %s, 'running', %s, %s::jsonb, %s)"
+                "INSERT INTO enterprise_job_attempts (job_id, try_number, status, engine, spec, hostname, pid)"
+                " VALUES (%s, %s, 'running', %s, %s::jsonb, %s, %s)"
                 " ON CONFLICT ON CONSTRAINT enterprise_job_attempts_attempt_key DO NOTHING"
                 " RETURNING attempt_id, status",
                 (
@@ -298,6 +299,7 @@ class EnterpriseMetadataHook(PostgresHook):
                     engine,
                     json.dumps(spec) if spec is not None else None,
                     hostname or socket.gethostname(),
+                    os.getpid(),
                 ),
             )
             row = cur.fetchone()

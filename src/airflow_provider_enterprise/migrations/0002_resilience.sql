@@ -1,6 +1,7 @@
 -- Resilience: the retry decision of each attempt, circuit breakers shared by all workers, dead letters.
 
 ALTER TABLE enterprise_job_attempts ADD COLUMN retry_decision TEXT;
+ALTER TABLE enterprise_job_attempts ADD COLUMN pid INTEGER;  -- the task process, for operators and chaos tests
 
 -- Times are epoch seconds from the caller's clock (injectable in tests), not the server's now().
 CREATE TABLE enterprise_circuit_breakers (

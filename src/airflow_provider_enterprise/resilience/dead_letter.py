@@ -143,7 +143,9 @@ class DeadLetterQueue:
         """
         letter = self.get(dead_letter_id)
         run_id = replay_run_id(dead_letter_id)
-        if letter["status"] not in ("open", "replayed"):
+        if letter["replay_run_id"] == run_id:  # replayed before (and maybe already superseded by it)
+            return ReplayResult(dead_letter_id, letter["dag_id"], run_id, created=False)
+        if letter["status"] != "open":
             raise DeadLetterError(f"dead letter {dead_letter_id} is {letter['status']}: nothing to replay")
         conf = {
             REPLAY_CONF_KEY: {
@@ -154,11 +156,10 @@ class DeadLetterQueue:
             }
         }
         created = api.trigger_run(letter["dag_id"], run_id, conf)
-        if letter["status"] == "open":
-            with contextlib.suppress(DeadLetterError):  # replayed concurrently: the run id is the same
-                self._resolve(
-                    dead_letter_id, "replayed", ", replay_run_id = %(run_id)s, replayed_at = now()", {"run_id": run_id}
-                )
+        with contextlib.suppress(DeadLetterError):  # replayed concurrently: the run id is the same
+            self._resolve(
+                dead_letter_id, "replayed", ", replay_run_id = %(run_id)s, replayed_at = now()", {"run_id": run_id}
+            )
         return ReplayResult(dead_letter_id, letter["dag_id"], run_id, created)
 
     @reconnecting

@@ -114,7 +114,9 @@ class NamedRetryPolicy(RetryPolicy):
 
 def retry_policy_args(name: str = "default", settings: Settings | None = None) -> dict[str, Any]:
     """
-    Return ``retries`` and ``retry_policy`` for the named policy, to spread into ``default_args``.
+    Return ``retries``, ``retry_policy`` and ``retry_delay`` for the named policy, to spread into
+    ``default_args``. ``retry_delay`` (the policy's initial delay) applies when the policy cannot be asked,
+    e.g. after the task process was killed.
 
     .. code-block:: python
 
@@ -122,4 +124,8 @@ def retry_policy_args(name: str = "default", settings: Settings | None = None) -
     """
     settings = settings or load_settings()
     policy = NamedRetryPolicy(name, settings.retry_policy(name))
-    return {"retries": policy.retries, "retry_policy": policy}
+    return {
+        "retries": policy.retries,
+        "retry_policy": policy,
+        "retry_delay": timedelta(seconds=policy.settings.initial_delay),
+    }

@@ -212,11 +212,9 @@ def test_named_policy_retries_with_backoff_then_dead_letters_once(dags, registry
     assert [(a["try_number"], a["status"]) for a in attempts] == [(1, "failed"), (2, "failed"), (3, "failed")]
     assert "policy 'fast' retries attempt 2 in" in attempts[0]["retry_decision"]
     assert "policy 'fast' retries attempt 3 in" in attempts[1]["retry_decision"]
-    assert attempts[2]["retry_decision"] == (
-        "BinderException is transient; policy 'fast' allows 3 attempts, all used"
-    )
+    assert attempts[2]["retry_decision"] == ("BinderException is transient; policy 'fast' allows 3 attempts, all used")
     # delays: 0.5 s then 1 s, each times a jitter in [0.5, 1)
-    gaps = [(b["started_at"] - a["finished_at"]).total_seconds() for a, b in zip(attempts, attempts[1:])]
+    gaps = [(b["started_at"] - a["finished_at"]).total_seconds() for a, b in zip(attempts, attempts[1:], strict=False)]
     assert gaps[0] >= 0.25 and gaps[1] >= 0.5, gaps
 
     (letter,) = dead_letters_of(registry, job["job_id"])

@@ -1,0 +1,91 @@
+"""Dead letters, replay and reconciliation on the real stack (tasks run in scheduler-spawned processes)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from airflow_provider_enterprise.hooks.metadata import JobKey
+from airflow_provider_enterprise.resilience.dead_letter import DeadLetterQueue, replay_run_id
+from support.env import BIN, EXAMPLE_DAGS
+from support.stack import ADMIN_PASSWORD, ADMIN_USER
+
+pytestmark = pytest.mark.stack
+
+DAG_ID = "enterprise_daily_processing"
+TASK_ID = "process_daily_data"
+
+
+def cli(stack, *args: str) -> str:
+    env = {**stack.env, "AIRFLOW_API_USERNAME": ADMIN_USER, "AIRFLOW_API_PASSWORD": ADMIN_PASSWORD}
+    done = subprocess.run(
+        [str(BIN / "enterprise-orchestrator"), *args], env=env, capture_output=True, text=True, timeout=180
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return done.stdout
+
+
+def test_final_failure_is_dead_lettered_and_replayed_once(airflow_stack, stack_registry, tmp_path: Path) -> None:
+    airflow_stack.wait_for_dag(DAG_ID)
+    late_input = tmp_path / "late.csv"
+    run_id = airflow_stack.trigger(DAG_ID, conf={"input_path": str(late_input)})
+    assert airflow_stack.wait_for_run(DAG_ID, run_id) == "failed"
+    job = stack_registry.find_job(JobKey(DAG_ID, run_id, TASK_ID))
+    queue = DeadLetterQueue(stack_registry)
+    (letter,) = [d for d in queue.find(dag_id=DAG_ID) if d["job_id"] == job["job_id"]]
+    assert (letter["status"], letter["error_class"], letter["try_number"]) == ("open", "InputNotFoundError", 1)
+
+    shutil.copy(EXAMPLE_DAGS / "data" / "transactions.csv", late_input)
+    dead_letter_id = str(letter["dead_letter_id"])
+    assert "triggered run replay__dead_letter_" in cli(airflow_stack, "dlq", "replay", dead_letter_id)
+    assert "already triggered" in cli(airflow_stack, "dlq", "replay", dead_letter_id)
+
+    replay_run = replay_run_id(letter["dead_letter_id"])
+    assert airflow_stack.wait_for_run(DAG_ID, replay_run) == "success"
+    runs = airflow_stack.client.get(f"/api/v2/dags/{DAG_ID}/dagRuns", params={"limit": 100}).json()["dag_runs"]
+    assert [r["dag_run_id"] for r in runs].count(replay_run) == 1
+    replayed = stack_registry.find_job(JobKey(DAG_ID, replay_run, TASK_ID))
+    (attempt,) = replayed["attempts"]
+    assert attempt["spec"]["input_path"] == str(late_input)  # the recorded spec, not a re-rendered one
+    assert attempt["status"] == "succeeded"
+    final = queue.get(letter["dead_letter_id"])
+    assert (final["status"], final["replay_run_id"]) == ("superseded", replay_run)
+    assert f"{letter['dead_letter_id']}" in cli(airflow_stack, "dlq", "list", "--status", "superseded")
+
+
+def test_killed_task_process_is_retried_and_reconciled(airflow_stack, stack_registry, tmp_path: Path) -> None:
+    airflow_stack.wait_for_dag(DAG_ID)
+    big = tmp_path / "big.parquet"
+    duckdb.sql(
+        "COPY (SELECT range AS transaction_id, 'active' AS status, 'books' AS category, 'DE' AS country,"
+        f" range % 5000 AS customer_id, random() * 100 AS amount FROM range(40000000)) TO '{big}' (FORMAT parquet)"
+    )
+    run_id = airflow_stack.trigger(DAG_ID, conf={"input_path": str(big)})
+    key = JobKey(DAG_ID, run_id, TASK_ID)
+    deadline = time.monotonic() + 120
+    attempt = None
+    while time.monotonic() < deadline and attempt is None:
+        job = stack_registry.find_job(key)
+        running = [a for a in (job or {}).get("attempts", []) if a["status"] == "running"]
+        attempt = running[0] if running else None
+        time.sleep(0.2)
+    assert attempt is not None, "the task never started"
+    os.kill(attempt["pid"], signal.SIGKILL)  # no callback, no registry write: only Airflow sees it die
+
+    assert airflow_stack.wait_for_run(DAG_ID, run_id, timeout=240) == "success"
+    job = stack_registry.find_job(key)
+    assert [(a["try_number"], a["status"]) for a in job["attempts"]] == [(1, "running"), (2, "succeeded")]
+
+    time.sleep(2)
+    assert "1 marked failed, 0 dead-lettered" in cli(airflow_stack, "dlq", "reconcile", "--stale-after", "1")
+    job = stack_registry.find_job(key)
+    assert [(a["try_number"], a["status"]) for a in job["attempts"]] == [(1, "failed"), (2, "succeeded")]
+    assert job["attempts"][0]["error_class"] == "LostTaskError"
+    assert "checked 0 silent attempts" in cli(airflow_stack, "dlq", "reconcile", "--stale-after", "1")
