@@ -1,0 +1,73 @@
+"""The dead-letter service on a real registry."""
+
+from __future__ import annotations
+
+import pytest
+
+from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook, JobKey
+from airflow_provider_enterprise.resilience.dead_letter import DeadLetterError, DeadLetterQueue, reconcile
+
+pytestmark = pytest.mark.integration
+
+
+def failed_attempt(registry: EnterpriseMetadataHook, run_id: str, try_number: int = 1) -> tuple[int, int]:
+    job_id = registry.register_job(JobKey("dlq_dag", run_id, "t"), job_name="j", job_type="t")
+    attempt = registry.start_attempt(job_id, try_number, spec={"job_name": "j", "job_data": {"password": "hunter22"}})
+    registry.fail_attempt(attempt.attempt_id, RuntimeError("boom"))
+    return job_id, attempt.attempt_id
+
+
+def test_one_dead_letter_per_final_failure_with_masked_spec(registry) -> None:
+    queue = DeadLetterQueue(registry)
+    job_id, attempt_id = failed_attempt(registry, "run_once")
+    first = queue.add(attempt_id, RuntimeError("boom"))
+    assert first is not None
+    assert queue.add(attempt_id, RuntimeError("boom")) is None  # a second callback or sweep adds nothing
+    letter = queue.get(first)
+    assert (letter["job_id"], letter["try_number"], letter["attempt_count"], letter["status"]) == (job_id, 1, 1, "open")
+    assert letter["spec"]["job_data"]["password"] == "***"
+    assert "hunter22" not in str(letter)
+
+
+def test_success_of_the_same_job_supersedes_and_discard_is_guarded(registry) -> None:
+    queue = DeadLetterQueue(registry)
+    job_id, attempt_id = failed_attempt(registry, "run_supersede")
+    letter_id = queue.add(attempt_id, RuntimeError("boom"))
+    assert queue.supersede(job_id) == 1
+    assert queue.get(letter_id)["status"] == "superseded"
+    with pytest.raises(DeadLetterError, match="is superseded, not open: cannot mark it discarded"):
+        queue.discard(letter_id)
+    _, other_attempt = failed_attempt(registry, "run_discard")
+    other = queue.add(other_attempt, RuntimeError("boom"))
+    queue.discard(other)
+    assert queue.get(other)["status"] == "discarded"
+    assert queue.purge(0) >= 2
+    with pytest.raises(DeadLetterError, match="does not exist"):
+        queue.get(other)
+
+
+def test_reconcile_fails_silent_attempts_by_airflow_state_and_is_idempotent(registry) -> None:
+    states = {}
+    keys = {}
+    for run_id, state in (
+        ("run_lost_failed", ("failed", 1)),
+        ("run_lost_retry", ("up_for_retry", 1)),
+        ("run_still_running", ("running", 1)),
+    ):
+        job_id = registry.register_job(JobKey("reconcile_dag", run_id, "t"), job_name="j", job_type="t")
+        keys[run_id] = registry.start_attempt(job_id, 1).attempt_id
+        states[run_id] = state
+    with registry._transaction() as cur:
+        cur.execute("UPDATE enterprise_job_attempts SET heartbeat_at = now() - interval '1 hour'")
+
+    def read_state(dag_id: str, run_id: str, task_id: str, map_index: int):
+        return states.get(run_id)
+
+    report = reconcile(registry, read_state, stale_after=60)
+    assert (report.failed_attempts, report.dead_letters) == (2, 1)
+    again = reconcile(registry, read_state, stale_after=60)
+    assert (again.failed_attempts, again.dead_letters) == (0, 0)
+    statuses = {
+        run_id: registry.find_job(JobKey("reconcile_dag", run_id, "t"))["attempts"][0]["status"] for run_id in keys
+    }
+    assert statuses == {"run_lost_failed": "failed", "run_lost_retry": "failed", "run_still_running": "running"}
