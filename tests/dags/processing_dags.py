@@ -7,7 +7,10 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import DAG
 
+from airflow_provider_enterprise.config import RetryPolicySettings
 from airflow_provider_enterprise.operators.data_processing import EnterpriseDataProcessingOperator
+from airflow_provider_enterprise.resilience.retry import NamedRetryPolicy
+from airflow_provider_enterprise.sensors.job import EnterpriseJobSensor
 
 START = pendulum.datetime(2026, 1, 1, tz="UTC")
 AGGREGATE = {
@@ -86,7 +89,8 @@ with DAG(
     start_date=START,
     params={"input_path": "", "output_path": ""},
 ) as with_policy:
-    # The 'fast' policy comes from the test's ENTERPRISE_CONFIG; every try reads a file without 'amount'.
+    # Every try reads a file without 'amount'; the 'fast' policy keeps the test short.
+    FAST = NamedRetryPolicy("fast", RetryPolicySettings(max_attempts=3, initial_delay=0.5, max_delay=1))
     EnterpriseDataProcessingOperator(
         task_id="process",
         job_name="test_processing_policy",
@@ -95,5 +99,33 @@ with DAG(
         processing_logic={"transformations": [AGGREGATE]},
         job_data={"owner": "data-team", "api_password": "s3cr3t-value-123"},
         execution_engine="local",
-        retry_policy_name="fast",
+        retries=FAST.retries,
+        retry_policy=FAST,
+    )
+
+with DAG(
+    "test_job_sensor",
+    schedule=None,
+    start_date=START,
+    params={"run_id": "", "timeout": 30, "soft_fail": False},
+) as sensing:
+    # Waits in the triggerer for the job of another run's task (the test completes it meanwhile).
+    EnterpriseJobSensor(
+        task_id="wait",
+        dag_id="sensor_target",
+        run_id="{{ params.run_id }}",
+        task_id_to_watch="process",
+        deferrable=True,
+        poke_interval=0.5,
+        timeout=8,
+    )
+    EnterpriseJobSensor(
+        task_id="wait_soft",
+        dag_id="sensor_target",
+        run_id="never",
+        task_id_to_watch="process",
+        deferrable=True,
+        poke_interval=0.5,
+        timeout=2,
+        soft_fail=True,
     )

@@ -33,3 +33,13 @@ def make_workdir() -> Path:
 def remove_workdir(path: Path) -> None:
     if not os.environ.get("ENTERPRISE_KEEP_TEST_DIR"):
         shutil.rmtree(path, ignore_errors=True)
+
+
+def load_test_dags():
+    """Import ``tests/dags/processing_dags.py`` (``dag.test()`` needs DAGs from files in the DAGs folder)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("processing_dags", TEST_DAGS / "processing_dags.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -106,6 +106,19 @@ def reconnecting(method: Callable[P, R]) -> Callable[P, R]:
     return wrapper  # type: ignore[return-value]
 
 
+#: A job's state as sensors see it: its derived status, or ``dead_lettered`` while a dead letter is open.
+JOB_STATE_SQL = (
+    "SELECT CASE WHEN EXISTS (SELECT 1 FROM enterprise_dead_letters d WHERE d.job_id = s.job_id"
+    " AND d.status IN ('open', 'replayed')) THEN 'dead_lettered' ELSE s.status END AS state"
+    " FROM enterprise_job_status s WHERE dag_id = %(dag_id)s AND run_id = %(run_id)s"
+    " AND task_id = %(task_id)s AND map_index = %(map_index)s"
+)
+
+
+def _key_params(key: JobKey) -> dict[str, Any]:
+    return {"dag_id": key.dag_id, "run_id": key.run_id, "task_id": key.task_id, "map_index": key.map_index}
+
+
 def migration_files() -> list[tuple[str, str]]:
     """Return ``(version, sql)`` for every packaged migration, in version order."""
     folder = resources.files("airflow_provider_enterprise.migrations")
@@ -142,13 +155,30 @@ class EnterpriseMetadataHook(PostgresHook):
         return self._connection
 
     def _resolve_connection(self) -> Connection:
-        conn_id = self.get_conn_id()
         if self.settings.database_url is not None:
-            return Connection.from_uri(self.settings.database_url.get_secret_value(), conn_id=conn_id)
+            return self._configured_connection()
         try:
-            return self.get_connection(conn_id)
+            return self.get_connection(self.get_conn_id())
         except AirflowNotFoundException:
-            pass
+            return self._embedded_connection()
+
+    async def aconnection(self) -> Connection:
+        """Resolve the registry connection inside an event loop (triggers), with ``aget_connection``."""
+        if self._connection is None:
+            if self.settings.database_url is not None:
+                self._connection = self._configured_connection()
+            else:
+                try:
+                    self._connection = await self.aget_connection(self.get_conn_id())
+                except AirflowNotFoundException:
+                    self._connection = self._embedded_connection()
+        return self._connection
+
+    def _configured_connection(self) -> Connection:
+        return Connection.from_uri(self.settings.database_url.get_secret_value(), conn_id=self.get_conn_id())
+
+    def _embedded_connection(self) -> Connection:
+        conn_id = self.get_conn_id()
         directory = embedded_db.data_dir(self.settings)
         reason = embedded_db.refusal_reason(self.settings)
         server = None if reason else embedded_db.running_server(directory)
@@ -171,6 +201,40 @@ class EnterpriseMetadataHook(PostgresHook):
             f"no registry database configured and no embedded server running in {directory}: {how}, "
             "or for development run `enterprise-orchestrator db start`"
         )
+
+    async def aquery(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """Run one read-only query without blocking the event loop (for triggers)."""
+        import psycopg
+        from psycopg.rows import dict_row
+
+        conn = await self.aconnection()
+        args: dict[str, Any] = {
+            "host": conn.host,
+            "port": conn.port,
+            "user": conn.login,
+            "password": conn.password,
+            "dbname": conn.schema,
+        }
+        args.update({k: v for k, v in conn.extra_dejson.items() if k not in self.ignored_extra_options})
+        async with await psycopg.AsyncConnection.connect(
+            **{k: v for k, v in args.items() if v not in (None, "")}, autocommit=True
+        ) as aconn:
+            cursor = await aconn.execute(sql, params)
+            cursor.row_factory = dict_row
+            return await cursor.fetchall()
+
+    @reconnecting
+    def job_state(self, key: JobKey) -> str | None:
+        """Return the job's status, ``dead_lettered`` while it has an open dead letter, or None if unknown."""
+        with self._transaction() as cur:
+            cur.execute(JOB_STATE_SQL, _key_params(key))
+            row = cur.fetchone()
+        return row[0] if row else None
+
+    async def ajob_state(self, key: JobKey) -> str | None:
+        """Async :meth:`job_state`, for triggers."""
+        rows = await self.aquery(JOB_STATE_SQL, _key_params(key))
+        return rows[0]["state"] if rows else None
 
     def describe_target(self) -> str:
         """Return where the registry is, without credentials (for logs and ``doctor``)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import textwrap
 from pathlib import Path
@@ -15,7 +14,7 @@ import pytest
 
 from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook, JobKey
 from airflow_provider_enterprise.resilience.dead_letter import DeadLetterQueue
-from support.env import EXAMPLE_DAGS, TEST_DAGS
+from support.env import EXAMPLE_DAGS, load_test_dags
 
 pytestmark = pytest.mark.integration
 
@@ -23,19 +22,9 @@ SAMPLE = EXAMPLE_DAGS / "data" / "transactions.csv"
 RUN_AFTER = pendulum.datetime(2026, 3, 14, 9, 30, tz="UTC")
 
 
-FAST_POLICY = "retry_policies:\n  fast: {max_attempts: 3, initial_delay: 0.5, max_delay: 1}\n"
-
-
 @pytest.fixture(scope="module")
-def dags(airflow_db: str, registry_url: str, tmp_path_factory) -> ModuleType:
-    config = tmp_path_factory.mktemp("config") / "enterprise.yaml"
-    config.write_text(FAST_POLICY)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("ENTERPRISE_CONFIG", str(config))
-        spec = importlib.util.spec_from_file_location("processing_dags", TEST_DAGS / "processing_dags.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        yield module
+def dags(airflow_db: str, registry_url: str) -> ModuleType:
+    return load_test_dags()
 
 
 def dead_letters_of(registry: EnterpriseMetadataHook, job_id: int) -> list[dict]:
