@@ -21,6 +21,7 @@ pytestmark = pytest.mark.stack
 
 DAG_ID = "enterprise_daily_processing"
 TASK_ID = "process_daily_data"
+MAINTENANCE = "enterprise_maintenance"
 
 
 def cli(stack, *args: str) -> str:
@@ -84,8 +85,25 @@ def test_killed_task_process_is_retried_and_reconciled(airflow_stack, stack_regi
     assert [(a["try_number"], a["status"]) for a in job["attempts"]] == [(1, "running"), (2, "succeeded")]
 
     time.sleep(2)
-    assert "1 marked failed, 0 dead-lettered" in cli(airflow_stack, "dlq", "reconcile", "--stale-after", "1")
+    # The maintenance DAG reads task states through the Task SDK ...
+    airflow_stack.wait_for_dag(MAINTENANCE)
+    sweep = airflow_stack.trigger(MAINTENANCE, conf={"stale_after": 1})
+    assert airflow_stack.wait_for_run(MAINTENANCE, sweep) == "success"
+    report = airflow_stack.client.get(
+        f"/api/v2/dags/{MAINTENANCE}/dagRuns/{sweep}/taskInstances/reconcile_registry/xcomEntries/return_value"
+    ).json()["value"]
+    assert (report["failed_attempts"], report["dead_letters"]) == (1, 0)
     job = stack_registry.find_job(key)
     assert [(a["try_number"], a["status"]) for a in job["attempts"]] == [(1, "failed"), (2, "succeeded")]
     assert job["attempts"][0]["error_class"] == "LostTaskError"
+
+    # ... the CLI through the REST API; both are idempotent.
     assert "checked 0 silent attempts" in cli(airflow_stack, "dlq", "reconcile", "--stale-after", "1")
+    silent = stack_registry.start_attempt(job["job_id"], 9)  # an attempt Airflow never ran (TI is on try 2)
+    with stack_registry._transaction() as cur:
+        cur.execute(
+            "UPDATE enterprise_job_attempts SET heartbeat_at = now() - interval '1 hour' WHERE attempt_id = %s",
+            (silent.attempt_id,),
+        )
+    assert "1 marked failed, 0 dead-lettered" in cli(airflow_stack, "dlq", "reconcile", "--stale-after", "1")
+    assert stack_registry.find_job(key)["attempts"][-1]["status"] == "failed"
