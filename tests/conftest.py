@@ -138,7 +138,12 @@ def airflow_stack(airflow_template_db: str, stack_registry_url: str) -> Iterator
         sql_alchemy_conn=SERVER.sqlalchemy_uri("airflow_stack"),
         registry_url=stack_registry_url,
         dags_folder=EXAMPLE_DAGS,
-        extra={"ENTERPRISE_OUTPUT_DIR": str(WORKDIR / "stack-output")},
+        extra={
+            "ENTERPRISE_OUTPUT_DIR": str(WORKDIR / "stack-output"),
+            # Chaos tests kill supervisors: let the scheduler notice a silent task within seconds, not minutes.
+            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "20",
+            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
+        },
     )
     try:
         stack.start()

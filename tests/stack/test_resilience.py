@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import subprocess
 import time
 from pathlib import Path
 
@@ -14,23 +13,14 @@ import pytest
 
 from airflow_provider_enterprise.hooks.metadata import JobKey
 from airflow_provider_enterprise.resilience.dead_letter import DeadLetterQueue, replay_run_id
-from support.env import BIN, EXAMPLE_DAGS
-from support.stack import ADMIN_PASSWORD, ADMIN_USER
+from support.cli import orchestrator
+from support.env import EXAMPLE_DAGS
 
 pytestmark = pytest.mark.stack
 
 DAG_ID = "enterprise_daily_processing"
 TASK_ID = "process_daily_data"
 MAINTENANCE = "enterprise_maintenance"
-
-
-def cli(stack, *args: str) -> str:
-    env = {**stack.env, "AIRFLOW_API_USERNAME": ADMIN_USER, "AIRFLOW_API_PASSWORD": ADMIN_PASSWORD}
-    done = subprocess.run(
-        [str(BIN / "enterprise-orchestrator"), *args], env=env, capture_output=True, text=True, timeout=180
-    )
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    return done.stdout
 
 
 def test_final_failure_is_dead_lettered_and_replayed_once(airflow_stack, stack_registry, tmp_path: Path) -> None:
@@ -45,8 +35,8 @@ def test_final_failure_is_dead_lettered_and_replayed_once(airflow_stack, stack_r
 
     shutil.copy(EXAMPLE_DAGS / "data" / "transactions.csv", late_input)
     dead_letter_id = str(letter["dead_letter_id"])
-    assert "triggered run replay__dead_letter_" in cli(airflow_stack, "dlq", "replay", dead_letter_id)
-    assert "already triggered" in cli(airflow_stack, "dlq", "replay", dead_letter_id)
+    assert "triggered run replay__dead_letter_" in orchestrator(airflow_stack, "dlq", "replay", dead_letter_id)
+    assert "already triggered" in orchestrator(airflow_stack, "dlq", "replay", dead_letter_id)
 
     replay_run = replay_run_id(letter["dead_letter_id"])
     assert airflow_stack.wait_for_run(DAG_ID, replay_run) == "success"
@@ -58,7 +48,7 @@ def test_final_failure_is_dead_lettered_and_replayed_once(airflow_stack, stack_r
     assert attempt["status"] == "succeeded"
     final = queue.get(letter["dead_letter_id"])
     assert (final["status"], final["replay_run_id"]) == ("superseded", replay_run)
-    assert f"{letter['dead_letter_id']}" in cli(airflow_stack, "dlq", "list", "--status", "superseded")
+    assert f"{letter['dead_letter_id']}" in orchestrator(airflow_stack, "dlq", "list", "--status", "superseded")
 
 
 def test_killed_task_process_is_retried_and_reconciled(airflow_stack, stack_registry, tmp_path: Path) -> None:
@@ -98,12 +88,12 @@ def test_killed_task_process_is_retried_and_reconciled(airflow_stack, stack_regi
     assert job["attempts"][0]["error_class"] == "LostTaskError"
 
     # ... the CLI through the REST API; both are idempotent.
-    assert "checked 0 silent attempts" in cli(airflow_stack, "dlq", "reconcile", "--stale-after", "1")
+    assert "checked 0 silent attempts" in orchestrator(airflow_stack, "dlq", "reconcile", "--stale-after", "1")
     silent = stack_registry.start_attempt(job["job_id"], 9)  # an attempt Airflow never ran (TI is on try 2)
     with stack_registry._transaction() as cur:
         cur.execute(
             "UPDATE enterprise_job_attempts SET heartbeat_at = now() - interval '1 hour' WHERE attempt_id = %s",
             (silent.attempt_id,),
         )
-    assert "1 marked failed, 0 dead-lettered" in cli(airflow_stack, "dlq", "reconcile", "--stale-after", "1")
+    assert "1 marked failed, 0 dead-lettered" in orchestrator(airflow_stack, "dlq", "reconcile", "--stale-after", "1")
     assert stack_registry.find_job(key)["attempts"][-1]["status"] == "failed"
