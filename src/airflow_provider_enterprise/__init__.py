@@ -46,6 +46,24 @@ def get_provider_info() -> dict:
                 "python-modules": ["airflow_provider_enterprise.operators.data_processing"],
             }
         ],
+        "sensors": [
+            {
+                "integration-name": "Enterprise data processing",
+                "python-modules": [
+                    "airflow_provider_enterprise.sensors.job",
+                    "airflow_provider_enterprise.sensors.circuit",
+                ],
+            }
+        ],
+        "triggers": [
+            {
+                "integration-name": "Enterprise data processing",
+                "python-modules": [
+                    "airflow_provider_enterprise.triggers.job",
+                    "airflow_provider_enterprise.triggers.circuit",
+                ],
+            }
+        ],
         "connection-types": [
             {
                 "hook-class-name": "airflow_provider_enterprise.hooks.metadata.EnterpriseMetadataHook",

@@ -106,7 +106,6 @@ class CircuitBreakerSettings(_Section):
     half_open_max_probes: int = Field(default=1, ge=1, description="Probes granted per half-open period.")
     success_threshold: int = Field(default=1, ge=1, description="Probe successes that close the breaker.")
     probe_lease: float = Field(default=600, gt=0, description="Seconds before a silent probe's slot is reclaimed.")
-    on_open: Literal["fail_fast", "fallback", "defer"] = "fail_fast"
 
     @model_validator(mode="after")
     def _reachable_close(self) -> CircuitBreakerSettings:

@@ -10,6 +10,7 @@ from airflow.sdk import DAG
 from airflow_provider_enterprise.config import RetryPolicySettings
 from airflow_provider_enterprise.operators.data_processing import EnterpriseDataProcessingOperator
 from airflow_provider_enterprise.resilience.retry import NamedRetryPolicy
+from airflow_provider_enterprise.sensors.circuit import CircuitClosedSensor
 from airflow_provider_enterprise.sensors.job import EnterpriseJobSensor
 
 START = pendulum.datetime(2026, 1, 1, tz="UTC")
@@ -129,3 +130,4 @@ with DAG(
         timeout=2,
         soft_fail=True,
     )
+    CircuitClosedSensor(task_id="wait_circuit", name="test:sensor", deferrable=True, poke_interval=0.5, timeout=8)

@@ -223,6 +223,16 @@ class CircuitBreaker:
         )
 
 
+def admits(row: dict[str, Any] | None, settings: CircuitBreakerSettings, now: float) -> bool:
+    """Return whether a breaker in state ``row`` would grant a permit at ``now`` (no row: never used, closed)."""
+    if row is None or row["state"] == BreakerState.CLOSED:
+        return True
+    if row["state"] == BreakerState.OPEN:
+        return now >= row["opened_at"] + settings.reset_timeout
+    live = sum(1 for expiry in row["probe_leases"].values() if float(expiry) > now)
+    return live + row["probe_successes"] < settings.half_open_max_probes
+
+
 def list_breakers(hook: EnterpriseMetadataHook) -> list[dict[str, Any]]:
     """Return every breaker's row, by name."""
     with hook._transaction() as cur:

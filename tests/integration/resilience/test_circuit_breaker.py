@@ -9,7 +9,12 @@ import pytest
 
 from airflow_provider_enterprise.config import CircuitBreakerSettings, load_settings
 from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook
-from airflow_provider_enterprise.resilience.circuit_breaker import CircuitBreaker, CircuitOpenError, list_breakers
+from airflow_provider_enterprise.resilience.circuit_breaker import (
+    CircuitBreaker,
+    CircuitOpenError,
+    admits,
+    list_breakers,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -111,6 +116,18 @@ def test_a_dead_probers_lease_expires_and_its_slot_is_granted_again(breaker, clo
     assert breaker.acquire().is_probe
     with pytest.raises(CircuitOpenError):
         breaker.acquire()
+
+
+def test_admits_predicts_acquire(breaker, clock) -> None:
+    assert admits(None, SETTINGS, clock.now)
+    fail(breaker, 3)
+    assert not admits(breaker.status(), SETTINGS, clock.now + 29)
+    assert admits(breaker.status(), SETTINGS, clock.now + 30)
+    clock.now += 30
+    breaker.acquire()
+    assert admits(breaker.status(), SETTINGS, clock.now)  # one of two probes left
+    breaker.acquire()
+    assert not admits(breaker.status(), SETTINGS, clock.now)
 
 
 def test_reset_closes_by_hand_and_lists(breaker, registry) -> None:

@@ -7,6 +7,7 @@ import threading
 import pytest
 
 from airflow_provider_enterprise.hooks.metadata import JobKey
+from airflow_provider_enterprise.resilience.circuit_breaker import CircuitBreaker
 from airflow_provider_enterprise.sensors.job import EnterpriseJobSensor
 from support.env import load_test_dags
 
@@ -18,19 +19,24 @@ def sensing(airflow_db: str, registry_url: str):
     return load_test_dags().sensing
 
 
-def test_deferred_sensor_wakes_when_the_job_succeeds_and_soft_fails_on_timeout(sensing, registry) -> None:
+def test_deferred_sensors_wake_when_the_job_succeeds_and_the_circuit_closes(sensing, registry) -> None:
     job_id = registry.register_job(JobKey("sensor_target", "target_run", "process"), job_name="t", job_type="t")
     attempt = registry.start_attempt(job_id, 1)
+    breaker = CircuitBreaker(registry, "test:sensor")
+    for _ in range(breaker.settings.failure_threshold):
+        breaker.record_failure(breaker.acquire())
+    assert breaker.status()["state"] == "open"
 
-    def finish() -> None:
+    def recover() -> None:
         registry.complete_attempt(attempt.attempt_id, rows_in=1, rows_out=1, output_path="/o")
+        breaker.reset()
 
-    timer = threading.Timer(2.0, finish)
+    timer = threading.Timer(2.0, recover)
     timer.start()
     dag_run = sensing.test(run_conf={"run_id": "target_run"})
     timer.join()
     states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
-    assert states == {"wait": "success", "wait_soft": "skipped"}
+    assert states == {"wait": "success", "wait_soft": "skipped", "wait_circuit": "success"}
 
 
 def test_sensor_refuses_unknown_states() -> None:
