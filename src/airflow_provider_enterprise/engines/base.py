@@ -19,6 +19,7 @@ class JobResult:
     duration_seconds: float
     output_files: list[str] = field(default_factory=list)
     external_id: str | None = None
+    resumed_after_stage: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the result as plain data (for XCom and the registry)."""

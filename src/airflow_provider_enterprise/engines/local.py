@@ -12,7 +12,8 @@ from airflow_provider_enterprise.compiler.duckdb import compile_query
 from airflow_provider_enterprise.engines.base import JobResult
 from airflow_provider_enterprise.engines.commit import staged_output
 from airflow_provider_enterprise.exceptions import InputNotFoundError, JobTimeoutError
-from airflow_provider_enterprise.spec import FileFormat, JobSpec
+from airflow_provider_enterprise.resilience.checkpoint import StageCheckpoints
+from airflow_provider_enterprise.spec import FileFormat, JobSpec, ProcessingLogic
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,11 @@ class LocalEngine:
         con = self._connect()
         try:
             with _Deadline(con, spec.timeout):
-                rows_in, rows_out, files = self._execute(con, spec, query)
+                if spec.processing_logic.checkpoint:
+                    rows_in, rows_out, files, resumed = self._execute_in_stages(con, spec)
+                else:
+                    rows_in, rows_out, files = self._execute(con, spec, query)
+                    resumed = None
         except duckdb.InterruptException:
             raise JobTimeoutError(f"job {spec.job_name!r} exceeded its timeout of {spec.timeout} s") from None
         finally:
@@ -106,18 +111,49 @@ class LocalEngine:
             rows_out=rows_out,
             duration_seconds=round(time.monotonic() - started, 3),
             output_files=files,
+            resumed_after_stage=resumed,
         )
 
     @staticmethod
-    def _execute(con, spec: JobSpec, query: str) -> tuple[int, int, list[str]]:
+    def _register_input(con, spec: JobSpec) -> int:
         if spec.resolved_input_format() is FileFormat.CSV:
             relation = con.read_csv(spec.input_path, header=True)
         else:
             relation = con.read_parquet(spec.input_path)
         relation.create_view(_SOURCE)
-        (rows_in,) = con.execute(f'SELECT count(*) FROM "{_SOURCE}"').fetchone()
-        copy_options = "FORMAT parquet" if spec.output_format is FileFormat.PARQUET else "FORMAT csv, HEADER"
-        with staged_output(spec.output_path) as staging:
-            part = staging / f"part-00000.{spec.output_format.value}"
-            (rows_out,) = con.execute(f"COPY ({query}) TO $path ({copy_options})", {"path": str(part)}).fetchone()
-        return int(rows_in), int(rows_out), [part.name]
+        ((rows_in,),) = con.execute(f'SELECT count(*) FROM "{_SOURCE}"').fetchall()
+        return int(rows_in)
+
+    @staticmethod
+    def _commit(con, query: str, output_path: str, output_format: FileFormat) -> tuple[int, str]:
+        copy_options = "FORMAT parquet" if output_format is FileFormat.PARQUET else "FORMAT csv, HEADER"
+        with staged_output(output_path) as staging:
+            part = staging / f"part-00000.{output_format.value}"
+            ((rows,),) = con.execute(f"COPY ({query}) TO $path ({copy_options})", {"path": str(part)}).fetchall()
+        return int(rows), part.name
+
+    def _execute(self, con, spec: JobSpec, query: str) -> tuple[int, int, list[str]]:
+        rows_in = self._register_input(con, spec)
+        rows_out, part = self._commit(con, query, spec.output_path, spec.output_format)
+        return rows_in, rows_out, [part]
+
+    def _execute_in_stages(self, con, spec: JobSpec) -> tuple[int, int, list[str], int | None]:
+        """Run one committed stage per transformation, resuming after the last committed one."""
+        checkpoints = StageCheckpoints(spec)
+        rows_in = self._register_input(con, spec)
+        resumed = checkpoints.last_committed()
+        source = _SOURCE
+        if resumed is not None:
+            log.info("Resuming %s after committed stage %s", spec.job_name, resumed)
+            con.read_parquet(str(checkpoints.path(resumed) / "*.parquet")).create_view("resumed")
+            source = "resumed"
+        transformations = spec.processing_logic.transformations
+        for stage in range(0 if resumed is None else resumed + 1, len(transformations)):
+            query = compile_query(ProcessingLogic(transformations=[transformations[stage]]), source=source)
+            self._commit(con, query, str(checkpoints.path(stage)), FileFormat.PARQUET)
+            source = f"stage_{stage}"
+            con.read_parquet(str(checkpoints.path(stage) / "*.parquet")).create_view(source)
+            log.info("Committed stage %s of %s", stage, spec.job_name)
+        rows_out, part = self._commit(con, f'SELECT * FROM "{source}"', spec.output_path, spec.output_format)
+        checkpoints.remove()
+        return rows_in, rows_out, [part], resumed

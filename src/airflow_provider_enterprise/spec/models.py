@@ -185,9 +185,16 @@ Transformation = Annotated[
 
 
 class ProcessingLogic(_StrictModel):
-    """An ordered list of transformations applied to the input."""
+    """
+    An ordered list of transformations applied to the input.
+
+    With ``checkpoint`` each transformation's result is committed as it completes, and a retry resumes after
+    the last committed one (a stage is reused only while the input and every transformation up to it are
+    unchanged).
+    """
 
     transformations: list[Transformation] = Field(default_factory=list)
+    checkpoint: bool = False
 
 
 class JobSpec(_StrictModel):

@@ -121,3 +121,72 @@ def test_timeout_interrupts_the_query_and_keeps_previous_output(tmp_path: Path) 
         LocalEngine(threads=1).run(spec)
     assert [p.name for p in out.iterdir()] == ["previous.parquet"]
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_checkpointed_job_resumes_after_the_last_committed_stage(transactions: Path, tmp_path: Path) -> None:
+    stages = [
+        {"type": "filter", "condition": "status = 'active'"},
+        {"type": "select", "columns": ["category", "amount", "customer_id"]},
+        {"type": "groupby", "columns": ["category"], "aggregations": {"total": "sum(amount)"}},
+    ]
+    out = tmp_path / "out"
+
+    def spec(last: dict):
+        return validate_job_spec(
+            {
+                "job_name": "staged",
+                "input_path": str(transactions),
+                "output_path": str(out),
+                "processing_logic": {"transformations": [*stages, last], "checkpoint": True},
+            }
+        )
+
+    broken = spec({"type": "select", "columns": ["category", "totl"]})  # fails at run time, in the last stage
+    with pytest.raises(duckdb.BinderException, match="totl"):
+        LocalEngine().run(broken)
+    checkpoints = tmp_path / ".out.checkpoints"
+    committed = sorted(p.name.split("-")[1] for p in checkpoints.iterdir() if (p / "_SUCCESS").exists())
+    assert committed == ["000", "001", "002"]
+    (checkpoints / "stage-003-halfwritten").mkdir()  # a crashed writer's leftovers are never read
+    assert not out.exists()
+
+    fixed = spec({"type": "select", "columns": ["category", "total"]})
+    result = LocalEngine().run(fixed)
+    assert result.resumed_after_stage == 2
+    assert not checkpoints.exists()  # removed once the output is committed
+    plain = LocalEngine().run(
+        fixed.model_copy(
+            update={
+                "output_path": str(tmp_path / "plain"),
+                "processing_logic": fixed.processing_logic.model_copy(update={"checkpoint": False}),
+            }
+        )
+    )
+    assert result.rows_out == plain.rows_out
+    resumed = duckdb.sql(f"SELECT * FROM '{out}/*.parquet' ORDER BY category").fetchall()
+    assert resumed == duckdb.sql(f"SELECT * FROM '{tmp_path}/plain/*.parquet' ORDER BY category").fetchall()
+
+
+def test_a_changed_spec_does_not_reuse_stale_stages(transactions: Path, tmp_path: Path) -> None:
+    def spec(condition: str):
+        return validate_job_spec(
+            {
+                "job_name": "staged",
+                "input_path": str(transactions),
+                "output_path": str(tmp_path / "out"),
+                "processing_logic": {
+                    "transformations": [
+                        {"type": "filter", "condition": condition},
+                        {"type": "select", "columns": ["nope"]},
+                    ],
+                    "checkpoint": True,
+                },
+            }
+        )
+
+    with pytest.raises(duckdb.BinderException):
+        LocalEngine().run(spec("status = 'active'"))
+    with pytest.raises(duckdb.BinderException):  # stage 0 changed: recomputed, not resumed
+        LocalEngine().run(spec("status = 'pending'"))
+    names = sorted(p.name for p in (tmp_path / ".out.checkpoints").iterdir())
+    assert len(names) == 2 and all(n.startswith("stage-000-") for n in names)
