@@ -65,6 +65,15 @@ class AirflowApiClient:
         response = self.request("GET", path, ok=(404,))
         return None if response.status_code == 404 else response.json()
 
+    def ensure_pool(self, name: str, slots: int, description: str) -> str:
+        """Create pool ``name`` or set its slots; return ``created`` or ``updated``."""
+        body = {"name": name, "slots": slots, "description": description, "include_deferred": False}
+        response = self.request("POST", "/api/v2/pools", json=body, ok=(409,))
+        if response.status_code != 409:
+            return "created"
+        self.request("PATCH", f"/api/v2/pools/{name}", json=body)
+        return "updated"
+
     def close(self) -> None:
         self._http.close()
 

@@ -249,6 +249,31 @@ def cmd_circuits_reset(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_pools_create(args: argparse.Namespace, settings: Settings) -> int:
+    import os
+
+    from airflow_provider_enterprise.airflow_api import AirflowApiClient
+
+    local = settings.engines.local
+    pools = {
+        "enterprise_local": (
+            args.local_slots or max(1, (os.cpu_count() or 1) // local.max_workers),
+            "Local (DuckDB) jobs: each uses engines.local.max_workers threads of one worker host.",
+        ),
+        "enterprise_spark": (
+            args.spark_slots or settings.engines.spark.max_executors,
+            "Spark jobs: keep concurrent applications within the cluster's capacity.",
+        ),
+    }
+    api = AirflowApiClient(settings)
+    try:
+        for name, (slots, description) in pools.items():
+            print(f"pool {name}: {api.ensure_pool(name, slots, description)} with {slots} slots")
+    finally:
+        api.close()
+    return EXIT_OK
+
+
 # -- doctor -------------------------------------------------------------------------------------------
 
 
@@ -388,6 +413,14 @@ def build_parser() -> argparse.ArgumentParser:
     reset = circuits.add_parser("reset", help="close a breaker by hand")
     reset.add_argument("name")
     reset.set_defaults(func=cmd_circuits_reset)
+
+    pools = commands.add_parser("pools", help="Airflow pools per engine").add_subparsers(
+        dest="pools_command", required=True
+    )
+    create = pools.add_parser("create", help="create or resize enterprise_local and enterprise_spark")
+    create.add_argument("--local-slots", type=int, help="default: CPU count / engines.local.max_workers")
+    create.add_argument("--spark-slots", type=int, help="default: engines.spark.max_executors")
+    create.set_defaults(func=cmd_pools_create)
 
     commands.add_parser("doctor", help="check configuration, registry and Spark").set_defaults(func=cmd_doctor)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_enterprise.hooks.metadata import JobKey
+from support.cli import orchestrator
 from support.env import BIN, EXAMPLE_DAGS
 
 pytestmark = pytest.mark.stack
@@ -77,3 +78,14 @@ def test_failed_task_cleared_and_rerun_adds_an_attempt_to_the_same_job(
     job = stack_registry.find_job(JobKey(DAG_ID, run_id, TASK_ID))
     assert job["status"] == "succeeded"
     assert [(a["try_number"], a["status"]) for a in job["attempts"]] == [(1, "failed"), (2, "succeeded")]
+
+
+def test_pools_helper_creates_and_resizes_engine_pools(airflow_stack) -> None:
+    assert "pool enterprise_local: created with 3 slots" in orchestrator(
+        airflow_stack, "pools", "create", "--local-slots", "3", "--spark-slots", "2"
+    )
+    assert "pool enterprise_spark: updated with 5 slots" in orchestrator(
+        airflow_stack, "pools", "create", "--spark-slots", "5"
+    )
+    pool = airflow_stack.client.get("/api/v2/pools/enterprise_spark").json()
+    assert pool["slots"] == 5

@@ -191,7 +191,7 @@ def test_airflow_tasks_test_runs_the_example_task(airflow_db: str, registry, reg
     assert attempt["output_path"].startswith(str(tmp_path / "daily_processing"))
 
 
-def test_named_policy_retries_with_backoff_then_dead_letters_once(dags, registry, tmp_path: Path) -> None:
+def test_named_policy_retries_with_backoff_then_dead_letters_once(dags, registry, tmp_path: Path, capfd) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("category,price\nbooks,1\n")
     dag_run = dags.with_policy.test(run_conf={"input_path": str(bad), "output_path": str(tmp_path / "out")})
@@ -211,4 +211,7 @@ def test_named_policy_retries_with_backoff_then_dead_letters_once(dags, registry
     full = DeadLetterQueue(registry).get(letter["dead_letter_id"])
     assert full["spec"]["job_data"]["owner"] == "data-team"
     assert "s3cr3t-value-123" not in str(full)  # the password in job_data is masked
+    logs = capfd.readouterr()
+    assert "Task failed with exception" in logs.out + logs.err  # the task logs were captured ...
+    assert "s3cr3t-value-123" not in logs.out + logs.err  # ... and never show the secret
     assert "BinderException" in full["traceback"]
