@@ -131,3 +131,22 @@ with DAG(
         soft_fail=True,
     )
     CircuitClosedSensor(task_id="wait_circuit", name="test:sensor", deferrable=True, poke_interval=0.5, timeout=8)
+
+with DAG(
+    "test_processing_circuit",
+    schedule=None,
+    start_date=START,
+    params={"input_path": "", "output_path": ""},
+    default_args={"retries": 0},
+) as guarded:
+    for mode in ("fail_fast", "defer"):
+        EnterpriseDataProcessingOperator(
+            task_id=f"process_{mode}",
+            job_name=f"guarded_{mode}",
+            input_path="{{ params.input_path }}",
+            output_path="{{ params.output_path }}/" + mode,
+            processing_logic={"transformations": [AGGREGATE]},
+            execution_engine="local",
+            circuit_breaker=f"test:storage_{mode}",
+            on_circuit_open=mode,
+        )

@@ -13,6 +13,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_enterprise.exceptions import EngineNotAvailableError
 from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook, JobKey
+from airflow_provider_enterprise.resilience.circuit_breaker import CircuitBreaker, CircuitOpenError, Permit
 from airflow_provider_enterprise.resilience.dead_letter import REPLAY_CONF_KEY, DeadLetterQueue
 from airflow_provider_enterprise.resilience.retry import (
     ErrorKind,
@@ -27,6 +28,7 @@ from airflow_provider_enterprise.spec import (
     contains_template,
     validate_job_spec,
 )
+from airflow_provider_enterprise.triggers.circuit import CircuitClosedTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -69,6 +71,11 @@ class EnterpriseDataProcessingOperator(BaseOperator):
     :param retry_policy_name: a named retry policy (``default``, ``network_error``, ``resource_exhausted``,
         ``temporary_failure``, ``critical_job`` or one from config); sets ``retries`` and ``retry_policy``.
         Without it, ``retries``/``retry_policy`` given directly or in ``default_args`` apply, else ``default``.
+    :param circuit_breaker: name of a circuit breaker guarding a resource the job depends on (for example
+        ``storage:raw-zone``); transient failures count against it, successes close it.
+    :param on_circuit_open: ``fail_fast`` (a transient failure: Airflow retries later) or ``defer`` (wait in
+        the triggerer, holding no worker slot, until the breaker admits a call; ``execution_timeout`` bounds
+        the wait).
     """
 
     template_fields: Sequence[str] = ("input_path", "output_path", "processing_logic", "job_data")
@@ -91,8 +98,12 @@ class EnterpriseDataProcessingOperator(BaseOperator):
         priority: str = "normal",
         metadata_conn_id: str | None = None,
         retry_policy_name: str | None = None,
+        circuit_breaker: str | None = None,
+        on_circuit_open: str = "fail_fast",
         **kwargs: Any,
     ) -> None:
+        if on_circuit_open not in ("fail_fast", "defer"):
+            raise ValueError(f"on_circuit_open must be 'fail_fast' or 'defer', got {on_circuit_open!r}")
         chosen = {"retries", "retry_policy"} & (kwargs.keys() | (kwargs.get("default_args") or {}).keys())
         if retry_policy_name is not None or not chosen:
             kwargs.update(retry_policy_args(retry_policy_name or "default"))
@@ -109,6 +120,8 @@ class EnterpriseDataProcessingOperator(BaseOperator):
         self.job_data = job_data or {}
         self.priority = priority
         self.metadata_conn_id = metadata_conn_id
+        self.circuit_breaker = circuit_breaker
+        self.on_circuit_open = on_circuit_open
         if _is_plain(self.processing_logic) and not (
             isinstance(self.processing_logic, str) and contains_template(self.processing_logic)
         ):
@@ -174,8 +187,35 @@ class EnterpriseDataProcessingOperator(BaseOperator):
             return True, f"retries exhausted ({ti.max_tries} allowed)"
         return False, f"Airflow retries (try {ti.try_number + 1} of {ti.max_tries + 1})"
 
+    def _acquire_permit(self) -> tuple[Permit | None, CircuitOpenError | None]:
+        """Ask the job's circuit breaker for a permit; defer when it is open and ``on_circuit_open='defer'``."""
+        if not self.circuit_breaker:
+            return None, None
+        try:
+            return CircuitBreaker(self.hook, self.circuit_breaker).acquire(), None
+        except CircuitOpenError as err:
+            if self.on_circuit_open != "defer":
+                return None, err
+            self.log.info("%s; deferring until it admits calls", err)
+            self.defer(
+                trigger=CircuitClosedTrigger(
+                    name=self.circuit_breaker,
+                    deadline=time.time() + self.execution_timeout.total_seconds() if self.execution_timeout else None,
+                    poll_interval=min(30.0, self.hook.settings.circuit_breaker.reset_timeout / 4),
+                    metadata_conn_id=self.metadata_conn_id,
+                ),
+                method_name="execute_after_circuit",
+            )
+
+    def execute_after_circuit(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        """Resume after the circuit breaker admitted calls (or report that it never did)."""
+        if event["status"] != "admits":
+            raise CircuitOpenError(self.circuit_breaker, event["state"], time.time())
+        return self.execute(context)
+
     def execute(self, context: Context) -> dict[str, Any]:
         ti = context["ti"]
+        permit, circuit_open = self._acquire_permit()
         key = JobKey(ti.dag_id, ti.run_id, ti.task_id, ti.map_index if ti.map_index is not None else -1)
         if self.hook.settings.auto_migrate:
             self.hook.migrate()
@@ -196,6 +236,8 @@ class EnterpriseDataProcessingOperator(BaseOperator):
             self.log.info("Replaying dead letter %s with its recorded spec", replay["dead_letter_id"])
         started = time.monotonic()
         try:
+            if circuit_open:
+                raise circuit_open
             spec = validate_job_spec(spec_data if replay else self._spec_data())
             engine = self._engine(spec)
             self.log.info(
@@ -204,6 +246,8 @@ class EnterpriseDataProcessingOperator(BaseOperator):
             with self.hook.heartbeating(attempt.attempt_id):
                 result = engine.run(spec)
         except Exception as err:
+            if permit and classify_error(err) is ErrorKind.TRANSIENT:
+                CircuitBreaker(self.hook, self.circuit_breaker).record_failure(permit)
             final, reason = self._failure_outcome(err, ti)
             self.log.info("Attempt %s failed (%s): %s", ti.try_number, type(err).__name__, reason)
             self.hook.fail_attempt(attempt.attempt_id, err, retry_decision=reason)
@@ -213,6 +257,8 @@ class EnterpriseDataProcessingOperator(BaseOperator):
             if classify_error(err) is ErrorKind.PERMANENT:
                 raise AirflowFailException(str(err)) from err
             raise
+        if permit:
+            CircuitBreaker(self.hook, self.circuit_breaker).record_success(permit)
         self.hook.complete_attempt(
             attempt.attempt_id,
             rows_in=result.rows_in,
