@@ -21,6 +21,7 @@ pytestmark = pytest.mark.stack
 DAG_ID = "enterprise_daily_processing"
 TASK_ID = "process_daily_data"
 MAINTENANCE = "enterprise_maintenance"
+REPLAY_DAG = "enterprise_dead_letter_replay"
 
 
 def test_final_failure_is_dead_lettered_and_replayed_once(airflow_stack, stack_registry, tmp_path: Path) -> None:
@@ -97,3 +98,27 @@ def test_killed_task_process_is_retried_and_reconciled(airflow_stack, stack_regi
         )
     assert "1 marked failed, 0 dead-lettered" in orchestrator(airflow_stack, "dlq", "reconcile", "--stale-after", "1")
     assert stack_registry.find_job(key)["attempts"][-1]["status"] == "failed"
+
+
+def test_replay_dag_replays_a_dead_letter_once(airflow_stack, stack_registry, tmp_path: Path) -> None:
+    airflow_stack.wait_for_dag(DAG_ID)
+    airflow_stack.wait_for_dag(REPLAY_DAG)
+    late_input = tmp_path / "late.csv"
+    run_id = airflow_stack.trigger(DAG_ID, conf={"input_path": str(late_input)})
+    assert airflow_stack.wait_for_run(DAG_ID, run_id) == "failed"
+    job = stack_registry.find_job(JobKey(DAG_ID, run_id, TASK_ID))
+    queue = DeadLetterQueue(stack_registry)
+    (letter,) = [d for d in queue.find(dag_id=DAG_ID) if d["job_id"] == job["job_id"]]
+    shutil.copy(EXAMPLE_DAGS / "data" / "transactions.csv", late_input)
+
+    replays = [airflow_stack.trigger(REPLAY_DAG, conf={"dead_letter_id": letter["dead_letter_id"]}) for _ in range(2)]
+    assert [airflow_stack.wait_for_run(REPLAY_DAG, r) for r in replays] == ["success", "success"]
+    task_states = [
+        airflow_stack.client.get(f"/api/v2/dags/{REPLAY_DAG}/dagRuns/{r}/taskInstances/replay").json()["state"]
+        for r in replays
+    ]
+    assert task_states == ["success", "skipped"]  # the second found the replay run already there
+
+    replay_run = replay_run_id(letter["dead_letter_id"])
+    assert airflow_stack.wait_for_run(DAG_ID, replay_run) == "success"
+    assert queue.get(letter["dead_letter_id"])["status"] == "superseded"

@@ -33,7 +33,7 @@ from airflow_provider_enterprise.triggers.circuit import CircuitClosedTrigger
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_enterprise.engines.base import Engine
+    from airflow_provider_enterprise.engines.base import Engine, JobResult
 
 
 _RESOLVED_AT_RUN_TIME = "{{ resolved at run time }}"
@@ -187,21 +187,26 @@ class EnterpriseDataProcessingOperator(BaseOperator):
             return True, f"retries exhausted ({ti.max_tries} allowed)"
         return False, f"Airflow retries (try {ti.try_number + 1} of {ti.max_tries + 1})"
 
+    @cached_property
+    def breaker(self) -> CircuitBreaker | None:
+        return CircuitBreaker(self.hook, self.circuit_breaker) if self.circuit_breaker else None
+
     def _acquire_permit(self) -> tuple[Permit | None, CircuitOpenError | None]:
         """Ask the job's circuit breaker for a permit; defer when it is open and ``on_circuit_open='defer'``."""
-        if not self.circuit_breaker:
+        if self.breaker is None:
             return None, None
         try:
-            return CircuitBreaker(self.hook, self.circuit_breaker).acquire(), None
+            return self.breaker.acquire(), None
         except CircuitOpenError as err:
             if self.on_circuit_open != "defer":
                 return None, err
             self.log.info("%s; deferring until it admits calls", err)
+            deadline = time.time() + self.execution_timeout.total_seconds() if self.execution_timeout else None
             self.defer(
                 trigger=CircuitClosedTrigger(
-                    name=self.circuit_breaker,
-                    deadline=time.time() + self.execution_timeout.total_seconds() if self.execution_timeout else None,
-                    poll_interval=min(30.0, self.hook.settings.circuit_breaker.reset_timeout / 4),
+                    name=self.breaker.name,
+                    deadline=deadline,
+                    poll_interval=min(30.0, self.breaker.settings.reset_timeout / 4),
                     metadata_conn_id=self.metadata_conn_id,
                 ),
                 method_name="execute_after_circuit",
@@ -215,10 +220,10 @@ class EnterpriseDataProcessingOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         ti = context["ti"]
-        permit, circuit_open = self._acquire_permit()
         key = JobKey(ti.dag_id, ti.run_id, ti.task_id, ti.map_index if ti.map_index is not None else -1)
         if self.hook.settings.auto_migrate:
             self.hook.migrate()
+        permit, circuit_open = self._acquire_permit()
         job_id = self.hook.register_job(key, job_name=self.job_name, job_type=self.job_type, priority=self.priority)
         replay = self._replay(context)
         try:
@@ -246,21 +251,47 @@ class EnterpriseDataProcessingOperator(BaseOperator):
             with self.hook.heartbeating(attempt.attempt_id):
                 result = engine.run(spec)
         except Exception as err:
-            if permit and classify_error(err) is ErrorKind.TRANSIENT:
-                CircuitBreaker(self.hook, self.circuit_breaker).record_failure(permit)
-            final, reason = self._failure_outcome(err, ti)
-            self.log.info("Attempt %s failed (%s): %s", ti.try_number, type(err).__name__, reason)
-            self.hook.fail_attempt(attempt.attempt_id, err, retry_decision=reason)
-            if final:
-                dead_letter_id = DeadLetterQueue(self.hook).add(attempt.attempt_id, err)
-                self.log.warning("Job %s failed for good; dead letter %s", self.job_name, dead_letter_id)
+            self._record_failure(attempt.attempt_id, err, ti, permit)
             if classify_error(err) is ErrorKind.PERMANENT:
                 raise AirflowFailException(str(err)) from err
             raise
+        self._record_success(job_id, attempt.attempt_id, result, replay, permit)
+        self.log.info(
+            "Job %s succeeded on %s: %s rows in, %s rows out in %.2f s; output at %s",
+            spec.job_name,
+            result.engine,
+            result.rows_in,
+            result.rows_out,
+            result.duration_seconds,
+            result.output_path,
+        )
+        return {
+            "job_id": job_id,
+            "attempt_id": attempt.attempt_id,
+            "try_number": ti.try_number,
+            **result.to_dict(),
+            "task_seconds": round(time.monotonic() - started, 3),
+        }
+
+    def _record_failure(self, attempt_id: int, error: Exception, ti: Any, permit: Permit | None) -> None:
+        """Count a transient failure against the breaker, fail the attempt, dead-letter a final failure."""
+        if permit and classify_error(error) is ErrorKind.TRANSIENT:
+            self.breaker.record_failure(permit)
+        final, reason = self._failure_outcome(error, ti)
+        self.log.info("Attempt %s failed (%s): %s", ti.try_number, type(error).__name__, reason)
+        self.hook.fail_attempt(attempt_id, error, retry_decision=reason)
+        if final:
+            dead_letter_id = DeadLetterQueue(self.hook).add(attempt_id, error)
+            self.log.warning("Job %s failed for good; dead letter %s", self.job_name, dead_letter_id)
+
+    def _record_success(
+        self, job_id: int, attempt_id: int, result: JobResult, replay: dict[str, Any] | None, permit: Permit | None
+    ) -> None:
+        """Report the success to the breaker, complete the attempt, supersede the job's dead letters."""
         if permit:
-            CircuitBreaker(self.hook, self.circuit_breaker).record_success(permit)
+            self.breaker.record_success(permit)
         self.hook.complete_attempt(
-            attempt.attempt_id,
+            attempt_id,
             rows_in=result.rows_in,
             rows_out=result.rows_out,
             output_path=result.output_path,
@@ -271,20 +302,3 @@ class EnterpriseDataProcessingOperator(BaseOperator):
         )
         if resolved:
             self.log.info("Marked %s dead letter(s) of this job superseded", resolved)
-        summary = {
-            "job_id": job_id,
-            "attempt_id": attempt.attempt_id,
-            "try_number": ti.try_number,
-            **result.to_dict(),
-            "task_seconds": round(time.monotonic() - started, 3),
-        }
-        self.log.info(
-            "Job %s succeeded on %s: %s rows in, %s rows out in %.2f s; output at %s",
-            spec.job_name,
-            result.engine,
-            result.rows_in,
-            result.rows_out,
-            result.duration_seconds,
-            result.output_path,
-        )
-        return summary

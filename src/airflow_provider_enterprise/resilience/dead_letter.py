@@ -134,17 +134,17 @@ class DeadLetterQueue:
         """Resolve an open dead letter without replaying it."""
         self._resolve(dead_letter_id, "discarded", ", resolved_at = now()")
 
-    def replay(self, dead_letter_id: int, api: AirflowApiClient) -> ReplayResult:
+    def prepare_replay(self, dead_letter_id: int) -> tuple[dict[str, Any], str, dict[str, Any] | None]:
         """
-        Trigger a new run of the dead letter's DAG that reruns its task with the recorded rendered spec.
+        Return the dead letter, its replay run id, and the run conf that replays it (None: replayed before).
 
-        Idempotent: the run id is derived from the dead letter, so a second replay finds the run created by
-        the first and creates nothing.
+        :raises DeadLetterError: when the dead letter is resolved without a replay (discarded, or superseded by
+            a later success of its job).
         """
         letter = self.get(dead_letter_id)
         run_id = replay_run_id(dead_letter_id)
         if letter["replay_run_id"] == run_id:  # replayed before (and maybe already superseded by it)
-            return ReplayResult(dead_letter_id, letter["dag_id"], run_id, created=False)
+            return letter, run_id, None
         if letter["status"] != "open":
             raise DeadLetterError(f"dead letter {dead_letter_id} is {letter['status']}: nothing to replay")
         conf = {
@@ -155,11 +155,27 @@ class DeadLetterQueue:
                 "spec": letter["spec"],
             }
         }
-        created = api.trigger_run(letter["dag_id"], run_id, conf)
-        with contextlib.suppress(DeadLetterError):  # replayed concurrently: the run id is the same
+        return letter, run_id, conf
+
+    @reconnecting
+    def mark_replayed(self, dead_letter_id: int, run_id: str) -> None:
+        """Record the replay run of an open dead letter (a concurrent replay recorded the same run id)."""
+        with contextlib.suppress(DeadLetterError):
             self._resolve(
                 dead_letter_id, "replayed", ", replay_run_id = %(run_id)s, replayed_at = now()", {"run_id": run_id}
             )
+
+    def replay(self, dead_letter_id: int, api: AirflowApiClient) -> ReplayResult:
+        """
+        Trigger a new run of the dead letter's DAG (REST API) that reruns its task with the recorded spec.
+
+        Idempotent: the run id is derived from the dead letter, so a second replay creates nothing.
+        """
+        letter, run_id, conf = self.prepare_replay(dead_letter_id)
+        if conf is None:
+            return ReplayResult(dead_letter_id, letter["dag_id"], run_id, created=False)
+        created = api.trigger_run(letter["dag_id"], run_id, conf)
+        self.mark_replayed(dead_letter_id, run_id)
         return ReplayResult(dead_letter_id, letter["dag_id"], run_id, created)
 
     @reconnecting
