@@ -43,7 +43,10 @@ def get_provider_info() -> dict:
         "operators": [
             {
                 "integration-name": "Enterprise data processing",
-                "python-modules": ["airflow_provider_enterprise.operators.data_processing"],
+                "python-modules": [
+                    "airflow_provider_enterprise.operators.data_processing",
+                    "airflow_provider_enterprise.operators.dead_letter",
+                ],
             }
         ],
         "sensors": [

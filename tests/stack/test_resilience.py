@@ -117,7 +117,7 @@ def test_replay_dag_replays_a_dead_letter_once(airflow_stack, stack_registry, tm
         airflow_stack.client.get(f"/api/v2/dags/{REPLAY_DAG}/dagRuns/{r}/taskInstances/replay").json()["state"]
         for r in replays
     ]
-    assert task_states == ["success", "skipped"]  # the second found the replay run already there
+    assert sorted(task_states) == ["skipped", "success"]  # racing replays: one triggers, the other finds its run
 
     replay_run = replay_run_id(letter["dead_letter_id"])
     assert airflow_stack.wait_for_run(DAG_ID, replay_run) == "success"
