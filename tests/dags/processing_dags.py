@@ -150,3 +150,15 @@ with DAG(
             circuit_breaker=f"test:storage_{mode}",
             on_circuit_open=mode,
         )
+    # A Spark job whose Spark breaker is open runs on the local engine instead.
+    EnterpriseDataProcessingOperator(
+        task_id="process_fallback",
+        job_name="guarded_fallback",
+        input_path="{{ params.input_path }}",
+        output_path="{{ params.output_path }}/fallback",
+        processing_logic={"transformations": [AGGREGATE]},
+        execution_engine="spark",
+        circuit_breaker="test:spark_fallback",
+        on_circuit_open="fallback",
+        allow_fallback=True,
+    )

@@ -73,9 +73,10 @@ class EnterpriseDataProcessingOperator(BaseOperator):
         Without it, ``retries``/``retry_policy`` given directly or in ``default_args`` apply, else ``default``.
     :param circuit_breaker: name of a circuit breaker guarding a resource the job depends on (for example
         ``storage:raw-zone``); transient failures count against it, successes close it.
-    :param on_circuit_open: ``fail_fast`` (a transient failure: Airflow retries later) or ``defer`` (wait in
+    :param on_circuit_open: ``fail_fast`` (a transient failure: Airflow retries later), ``defer`` (wait in
         the triggerer, holding no worker slot, until the breaker admits a call; ``execution_timeout`` bounds
-        the wait).
+        the wait) or ``fallback`` (run on the local engine instead; needs ``allow_fallback=True``).
+    :param allow_fallback: allow a job of another engine to run on the local engine when its breaker is open.
     """
 
     template_fields: Sequence[str] = ("input_path", "output_path", "processing_logic", "job_data")
@@ -100,10 +101,15 @@ class EnterpriseDataProcessingOperator(BaseOperator):
         retry_policy_name: str | None = None,
         circuit_breaker: str | None = None,
         on_circuit_open: str = "fail_fast",
+        allow_fallback: bool = False,
         **kwargs: Any,
     ) -> None:
-        if on_circuit_open not in ("fail_fast", "defer"):
-            raise ValueError(f"on_circuit_open must be 'fail_fast' or 'defer', got {on_circuit_open!r}")
+        if on_circuit_open not in ("fail_fast", "defer", "fallback"):
+            raise ValueError(f"on_circuit_open must be 'fail_fast', 'defer' or 'fallback', got {on_circuit_open!r}")
+        if on_circuit_open == "fallback" and not allow_fallback:
+            raise ValueError("on_circuit_open='fallback' needs allow_fallback=True")
+        if on_circuit_open == "fallback" and execution_engine == EngineName.LOCAL.value:
+            raise ValueError("on_circuit_open='fallback' falls back to the local engine: the job already runs there")
         chosen = {"retries", "retry_policy"} & (kwargs.keys() | (kwargs.get("default_args") or {}).keys())
         if retry_policy_name is not None or not chosen:
             kwargs.update(retry_policy_args(retry_policy_name or "default"))
@@ -122,6 +128,7 @@ class EnterpriseDataProcessingOperator(BaseOperator):
         self.metadata_conn_id = metadata_conn_id
         self.circuit_breaker = circuit_breaker
         self.on_circuit_open = on_circuit_open
+        self.allow_fallback = allow_fallback
         if _is_plain(self.processing_logic) and not (
             isinstance(self.processing_logic, str) and contains_template(self.processing_logic)
         ):
@@ -224,13 +231,18 @@ class EnterpriseDataProcessingOperator(BaseOperator):
         if self.hook.settings.auto_migrate:
             self.hook.migrate()
         permit, circuit_open = self._acquire_permit()
+        fallback = circuit_open is not None and self.on_circuit_open == "fallback"
+        if fallback:
+            self.log.warning("%s; falling back to the local engine", circuit_open)
+            circuit_open = None
         job_id = self.hook.register_job(key, job_name=self.job_name, job_type=self.job_type, priority=self.priority)
         replay = self._replay(context)
         try:
             spec_data = replay["spec"] if replay else self._spec_data()
         except InvalidJobSpec:
             spec_data = None
-        attempt = self.hook.start_attempt(job_id, ti.try_number, engine=str(self.execution_engine), spec=spec_data)
+        engine_name = EngineName.LOCAL.value if fallback else str(self.execution_engine)
+        attempt = self.hook.start_attempt(job_id, ti.try_number, engine=engine_name, spec=spec_data)
         if not attempt.created:
             raise AirflowFailException(
                 f"attempt {ti.try_number} of job {job_id} is already registered as {attempt.status.value}; "
@@ -244,6 +256,8 @@ class EnterpriseDataProcessingOperator(BaseOperator):
             if circuit_open:
                 raise circuit_open
             spec = validate_job_spec(spec_data if replay else self._spec_data())
+            if fallback:
+                spec = spec.model_copy(update={"execution_engine": EngineName.LOCAL})
             engine = self._engine(spec)
             self.log.info(
                 "Running %s on the %s engine: %s -> %s", spec.job_name, engine.name, spec.input_path, spec.output_path

@@ -27,13 +27,14 @@ def open_breaker(registry, name: str) -> CircuitBreaker:
 def test_open_breaker_fails_fast_or_defers_until_reset(airflow_db, registry, tmp_path: Path) -> None:
     guarded = load_test_dags().guarded
     open_breaker(registry, "test:storage_fail_fast")
+    open_breaker(registry, "test:spark_fallback")
     deferring = open_breaker(registry, "test:storage_defer")
     timer = threading.Timer(3.0, deferring.reset)
     timer.start()
     dag_run = guarded.test(run_conf={"input_path": str(SAMPLE), "output_path": str(tmp_path)})
     timer.join()
     states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
-    assert states == {"process_fail_fast": "failed", "process_defer": "success"}
+    assert states == {"process_fail_fast": "failed", "process_defer": "success", "process_fallback": "success"}
 
     fast = registry.find_job(JobKey("test_processing_circuit", dag_run.run_id, "process_fail_fast"))
     (attempt,) = fast["attempts"]
@@ -46,6 +47,23 @@ def test_open_breaker_fails_fast_or_defers_until_reset(airflow_db, registry, tmp
     assert (tmp_path / "defer" / "_SUCCESS").exists()
     assert deferring.status()["total_successes"] == 1
 
+    fell_back = registry.find_job(JobKey("test_processing_circuit", dag_run.run_id, "process_fallback"))
+    (attempt,) = fell_back["attempts"]
+    assert (attempt["engine"], attempt["status"]) == ("local", "succeeded")
+    assert (tmp_path / "fallback" / "_SUCCESS").exists()
+
+
+def test_fallback_needs_permission_and_another_engine() -> None:
+    from airflow_provider_enterprise.operators.data_processing import EnterpriseDataProcessingOperator
+
+    base = {"task_id": "t", "job_name": "j", "input_path": "/i.csv", "output_path": "/o", "circuit_breaker": "b"}
+    with pytest.raises(ValueError, match="needs allow_fallback=True"):
+        EnterpriseDataProcessingOperator(**base, execution_engine="spark", on_circuit_open="fallback")
+    with pytest.raises(ValueError, match="already runs there"):
+        EnterpriseDataProcessingOperator(
+            **base, execution_engine="local", on_circuit_open="fallback", allow_fallback=True
+        )
+
 
 def test_transient_job_failures_count_against_the_breaker(airflow_db, registry, tmp_path: Path) -> None:
     guarded = load_test_dags().guarded
@@ -54,5 +72,5 @@ def test_transient_job_failures_count_against_the_breaker(airflow_db, registry, 
     breaker = CircuitBreaker(registry, "test:storage_fail_fast")
     breaker.reset()
     dag_run = guarded.test(run_conf={"input_path": str(bad), "output_path": str(tmp_path)})
-    assert dag_run.state == "failed"
+    assert dag_run.get_task_instance("process_fail_fast").state == "failed"
     assert breaker.status()["consecutive_failures"] == 1
