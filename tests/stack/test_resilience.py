@@ -24,17 +24,22 @@ MAINTENANCE = "enterprise_maintenance"
 REPLAY_DAG = "enterprise_dead_letter_replay"
 
 
-def test_final_failure_is_dead_lettered_and_replayed_once(airflow_stack, stack_registry, tmp_path: Path) -> None:
-    airflow_stack.wait_for_dag(DAG_ID)
-    late_input = tmp_path / "late.csv"
-    run_id = airflow_stack.trigger(DAG_ID, conf={"input_path": str(late_input)})
-    assert airflow_stack.wait_for_run(DAG_ID, run_id) == "failed"
-    job = stack_registry.find_job(JobKey(DAG_ID, run_id, TASK_ID))
-    queue = DeadLetterQueue(stack_registry)
-    (letter,) = [d for d in queue.find(dag_id=DAG_ID) if d["job_id"] == job["job_id"]]
+def dead_letter_of_a_late_input(stack, registry, late_input: Path) -> dict:
+    """Run the example DAG on an input that does not exist yet, return its dead letter, then let it arrive."""
+    stack.wait_for_dag(DAG_ID)
+    run_id = stack.trigger(DAG_ID, conf={"input_path": str(late_input)})
+    assert stack.wait_for_run(DAG_ID, run_id) == "failed"
+    job = registry.find_job(JobKey(DAG_ID, run_id, TASK_ID))
+    (letter,) = [d for d in DeadLetterQueue(registry).find(dag_id=DAG_ID) if d["job_id"] == job["job_id"]]
     assert (letter["status"], letter["error_class"], letter["try_number"]) == ("open", "InputNotFoundError", 1)
-
     shutil.copy(EXAMPLE_DAGS / "data" / "transactions.csv", late_input)
+    return letter
+
+
+def test_final_failure_is_dead_lettered_and_replayed_once(airflow_stack, stack_registry, tmp_path: Path) -> None:
+    late_input = tmp_path / "late.csv"
+    letter = dead_letter_of_a_late_input(airflow_stack, stack_registry, late_input)
+    queue = DeadLetterQueue(stack_registry)
     dead_letter_id = str(letter["dead_letter_id"])
     assert "triggered run replay__dead_letter_" in orchestrator(airflow_stack, "dlq", "replay", dead_letter_id)
     assert "already triggered" in orchestrator(airflow_stack, "dlq", "replay", dead_letter_id)
@@ -101,15 +106,9 @@ def test_killed_task_process_is_retried_and_reconciled(airflow_stack, stack_regi
 
 
 def test_replay_dag_replays_a_dead_letter_once(airflow_stack, stack_registry, tmp_path: Path) -> None:
-    airflow_stack.wait_for_dag(DAG_ID)
     airflow_stack.wait_for_dag(REPLAY_DAG)
-    late_input = tmp_path / "late.csv"
-    run_id = airflow_stack.trigger(DAG_ID, conf={"input_path": str(late_input)})
-    assert airflow_stack.wait_for_run(DAG_ID, run_id) == "failed"
-    job = stack_registry.find_job(JobKey(DAG_ID, run_id, TASK_ID))
+    letter = dead_letter_of_a_late_input(airflow_stack, stack_registry, tmp_path / "late.csv")
     queue = DeadLetterQueue(stack_registry)
-    (letter,) = [d for d in queue.find(dag_id=DAG_ID) if d["job_id"] == job["job_id"]]
-    shutil.copy(EXAMPLE_DAGS / "data" / "transactions.csv", late_input)
 
     replays = [airflow_stack.trigger(REPLAY_DAG, conf={"dead_letter_id": letter["dead_letter_id"]}) for _ in range(2)]
     assert [airflow_stack.wait_for_run(REPLAY_DAG, r) for r in replays] == ["success", "success"]

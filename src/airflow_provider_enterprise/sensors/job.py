@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseSensorOperator
-from airflow.sdk.exceptions import AirflowException, AirflowSkipException
+from airflow.sdk.exceptions import AirflowException
 
-from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook, JobKey
+from airflow_provider_enterprise.hooks.metadata import JobKey
+from airflow_provider_enterprise.sensors.base import RegistrySensor
 from airflow_provider_enterprise.triggers.job import EnterpriseJobTrigger
 
 if TYPE_CHECKING:
@@ -19,12 +17,11 @@ if TYPE_CHECKING:
 JOB_STATES = ("registered", "running", "succeeded", "failed", "dead_lettered")
 
 
-class EnterpriseJobSensor(BaseSensorOperator):
+class EnterpriseJobSensor(RegistrySensor):
     """
     Wait until the job of a task instance reaches one of ``target_states``.
 
-    A job is ``dead_lettered`` while it has an unresolved dead letter. With ``deferrable=True`` the wait runs in
-    the triggerer and holds no worker slot.
+    A job is ``dead_lettered`` while it has an unresolved dead letter.
 
     :param dag_id: the job's DAG. (templated)
     :param run_id: the job's DAG run. (templated)
@@ -32,8 +29,6 @@ class EnterpriseJobSensor(BaseSensorOperator):
     :param map_index: the job's map index.
     :param target_states: states that satisfy the sensor (default ``["succeeded"]``).
     :param failure_states: states that fail it at once (default ``["dead_lettered"]``).
-    :param deferrable: wait in the triggerer.
-    :param metadata_conn_id: connection of the registry database.
     """
 
     template_fields: Sequence[str] = ("dag_id_to_watch", "run_id", "task_id_to_watch")
@@ -47,8 +42,6 @@ class EnterpriseJobSensor(BaseSensorOperator):
         map_index: int = -1,
         target_states: Sequence[str] = ("succeeded",),
         failure_states: Sequence[str] = ("dead_lettered",),
-        deferrable: bool = False,
-        metadata_conn_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -63,16 +56,13 @@ class EnterpriseJobSensor(BaseSensorOperator):
         self.map_index = map_index
         self.target_states = list(target_states)
         self.failure_states = list(failure_states)
-        self.deferrable = deferrable
-        self.metadata_conn_id = metadata_conn_id
-
-    @cached_property
-    def hook(self) -> EnterpriseMetadataHook:
-        return EnterpriseMetadataHook(self.metadata_conn_id)
 
     @property
     def job_key(self) -> JobKey:
         return JobKey(self.dag_id_to_watch, self.run_id, self.task_id_to_watch, self.map_index)
+
+    def describe(self) -> str:
+        return f"job {self.job_key}"
 
     def poke(self, context: Context) -> bool:
         state = self.hook.job_state(self.job_key)
@@ -81,30 +71,10 @@ class EnterpriseJobSensor(BaseSensorOperator):
             raise AirflowException(f"job {self.job_key} is {state}")
         return state in self.target_states
 
-    def execute(self, context: Context) -> Any:
-        if not self.deferrable:
-            return super().execute(context)
-        if self.poke(context):
-            return None
-        self.defer(
-            trigger=EnterpriseJobTrigger(
-                job_key=list(vars(self.job_key).values()),
-                target_states=self.target_states,
-                failure_states=self.failure_states,
-                deadline=time.time() + self.timeout if self.timeout else None,
-                poll_interval=self.poke_interval,
-                metadata_conn_id=self.metadata_conn_id,
-            ),
-            method_name="execute_complete",
+    def trigger(self, **common: Any) -> EnterpriseJobTrigger:
+        return EnterpriseJobTrigger(
+            job_key=list(vars(self.job_key).values()),
+            target_states=self.target_states,
+            failure_states=self.failure_states,
+            **common,
         )
-
-    def execute_complete(self, context: Context, event: dict[str, Any]) -> None:
-        if event["status"] == "reached":
-            self.log.info("Job %s reached %s", self.job_key, event["state"])
-            return
-        if event["status"] == "timeout":
-            message = f"job {self.job_key} still {event['state'] or 'unregistered'} after {self.timeout} s"
-            if self.soft_fail:
-                raise AirflowSkipException(message)
-            raise AirflowException(message)
-        raise AirflowException(f"job {self.job_key} is {event['state']}")
