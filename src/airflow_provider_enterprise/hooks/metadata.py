@@ -91,17 +91,23 @@ def reconnecting(method: Callable[P, R]) -> Callable[P, R]:
     @functools.wraps(method)
     def wrapper(self: Any, *args: P.args, **kwargs: P.kwargs) -> R:
         hook: EnterpriseMetadataHook = getattr(self, "hook", self)  # hook methods and registry services
+        if getattr(hook._local, "reconnecting", False):  # an outer call retries: do not multiply the waits
+            return method(self, *args, **kwargs)
         errors = _connection_errors()
-        for delay in (*RECONNECT_DELAYS, None):
-            try:
-                return method(self, *args, **kwargs)
-            except errors as err:
-                if delay is None:
-                    raise
-                hook.log.warning("Registry connection failed (%s); retrying in %.1f s", err, delay)
-                hook._local.conn = None
-                time.sleep(delay)
-        raise AssertionError("unreachable")
+        hook._local.reconnecting = True
+        try:
+            for delay in (*RECONNECT_DELAYS, None):
+                try:
+                    return method(self, *args, **kwargs)
+                except errors as err:
+                    if delay is None:
+                        raise
+                    hook.log.warning("Registry connection failed (%s); retrying in %.1f s", err, delay)
+                    hook._local.conn = None
+                    time.sleep(delay)
+            raise AssertionError("unreachable")
+        finally:
+            hook._local.reconnecting = False
 
     return wrapper  # type: ignore[return-value]
 
