@@ -33,6 +33,18 @@ def _hook(settings: Settings):
     return EnterpriseMetadataHook(settings=settings)
 
 
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, default=str, indent=2))
+
+
+def _print_rows(rows: list[dict[str, Any]], columns: Sequence[str], as_json: bool) -> None:
+    """Print ``rows`` as JSON (every field) or as a table of ``columns``."""
+    if as_json:
+        _print_json(rows)
+    else:
+        _print_table(rows, columns)
+
+
 def _print_table(rows: list[dict[str, Any]], columns: Sequence[str]) -> None:
     widths = {c: max([len(c)] + [len(str(r.get(c, ""))) for r in rows]) for c in columns}
     print("  ".join(c.upper().ljust(widths[c]) for c in columns))
@@ -108,11 +120,9 @@ _ATTEMPT_COLUMNS = ("try_number", "status", "engine", "started_at", "finished_at
 
 
 def cmd_jobs_list(args: argparse.Namespace, settings: Settings) -> int:
-    rows = _hook(settings).list_jobs(dag_id=args.dag_id, status=args.status, limit=args.limit)
-    if args.json:
-        print(json.dumps(rows, default=str, indent=2))
-    else:
-        _print_table(rows, _JOB_COLUMNS)
+    _print_rows(
+        _hook(settings).list_jobs(dag_id=args.dag_id, status=args.status, limit=args.limit), _JOB_COLUMNS, args.json
+    )
     return EXIT_OK
 
 
@@ -127,7 +137,7 @@ def cmd_jobs_show(args: argparse.Namespace, settings: Settings) -> int:
         print("no such job", file=sys.stderr)
         return EXIT_FAILURE
     if args.json:
-        print(json.dumps(job, default=str, indent=2))
+        _print_json(job)
         return EXIT_OK
     for column in (*_JOB_COLUMNS, "map_index", "job_type", "priority"):
         print(f"{column:>14}: {job[column]}")
@@ -169,15 +179,12 @@ _DEAD_LETTER_COLUMNS = (
 
 def cmd_dlq_list(args: argparse.Namespace, settings: Settings) -> int:
     rows = _queue(settings).find(status=args.status, dag_id=args.dag_id, limit=args.limit)
-    if args.json:
-        print(json.dumps(rows, default=str, indent=2))
-    else:
-        _print_table(rows, _DEAD_LETTER_COLUMNS)
+    _print_rows(rows, _DEAD_LETTER_COLUMNS, args.json)
     return EXIT_OK
 
 
 def cmd_dlq_show(args: argparse.Namespace, settings: Settings) -> int:
-    print(json.dumps(_queue(settings).get(args.dead_letter_id), default=str, indent=2))
+    _print_json(_queue(settings).get(args.dead_letter_id))
     return EXIT_OK
 
 

@@ -90,16 +90,11 @@ class LocalEngine:
 
         _require_input(spec.input_path)
         started = time.monotonic()
-        query = compile_query(spec.processing_logic, source=_SOURCE)
-        log.info("Compiled %s to DuckDB SQL: %s", spec.job_name, query)
+        execute = self._execute_in_stages if spec.processing_logic.checkpoint else self._execute
         con = self._connect()
         try:
             with _Deadline(con, spec.timeout):
-                if spec.processing_logic.checkpoint:
-                    rows_in, rows_out, files, resumed = self._execute_in_stages(con, spec)
-                else:
-                    rows_in, rows_out, files = self._execute(con, spec, query)
-                    resumed = None
+                rows_in, rows_out, files, resumed = execute(con, spec)
         except duckdb.InterruptException:
             raise JobTimeoutError(f"job {spec.job_name!r} exceeded its timeout of {spec.timeout} s") from None
         finally:
@@ -132,10 +127,13 @@ class LocalEngine:
             ((rows,),) = con.execute(f"COPY ({query}) TO $path ({copy_options})", {"path": str(part)}).fetchall()
         return int(rows), part.name
 
-    def _execute(self, con, spec: JobSpec, query: str) -> tuple[int, int, list[str]]:
+    def _execute(self, con, spec: JobSpec) -> tuple[int, int, list[str], None]:
+        """Run the whole spec as one query."""
+        query = compile_query(spec.processing_logic, source=_SOURCE)
+        log.info("Compiled %s to DuckDB SQL: %s", spec.job_name, query)
         rows_in = self._register_input(con, spec)
         rows_out, part = self._commit(con, query, spec.output_path, spec.output_format)
-        return rows_in, rows_out, [part]
+        return rows_in, rows_out, [part], None
 
     def _execute_in_stages(self, con, spec: JobSpec) -> tuple[int, int, list[str], int | None]:
         """Run one committed stage per transformation, resuming after the last committed one."""
