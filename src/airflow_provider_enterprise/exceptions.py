@@ -18,6 +18,14 @@ class InputNotFoundError(PermanentJobError):
     """The job's input path matches no file."""
 
 
+class OutputExistsError(PermanentJobError):
+    """The job's output exists and its ``mode`` is ``error_if_exists``."""
+
+
+class PlanningError(PermanentJobError):
+    """The processing logic does not fit the inputs' columns (raised before any data is read)."""
+
+
 class EngineNotAvailableError(PermanentJobError):
     """The requested execution engine cannot run jobs in this installation."""
 

@@ -7,6 +7,7 @@ receive SQL generated from the checked tree, never the user's text.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 import sqlglot
@@ -99,16 +100,46 @@ _SCALAR_FUNCTIONS: tuple[type[exp.Expression], ...] = (
     exp.DateTrunc,
     exp.TimestampTrunc,
     exp.Nullif,
+    exp.Mod,
+    exp.SafeDivide,
+    exp.RegexpLike,
+    exp.DateDiff,
+    exp.TsOrDsAdd,
+    exp.Quarter,
+    exp.DayOfWeek,
+    exp.Hour,
+    exp.Minute,
+    exp.Second,
+    exp.Sign,
+    exp.Log,
+    exp.Left,
+    exp.Right,
+    exp.StartsWith,
+    exp.Replace,
 )
 
-_AGGREGATE_FUNCTIONS: tuple[type[exp.Expression], ...] = (
-    exp.Count,
+#: Aggregates whose argument must be a number.
+NUMERIC_AGGREGATES: tuple[type[exp.Expression], ...] = (
     exp.Sum,
     exp.Avg,
+    exp.Stddev,
+    exp.StddevSamp,
+    exp.StddevPop,
+    exp.Variance,
+    exp.VariancePop,
+    exp.Median,
+    exp.Quantile,
+    exp.ApproxQuantile,
+)
+
+_AGGREGATE_FUNCTIONS: tuple[type[exp.Expression], ...] = NUMERIC_AGGREGATES + (
+    exp.Count,
     exp.Min,
     exp.Max,
     exp.Distinct,
     exp.Star,
+    exp.CountIf,
+    exp.ApproxDistinct,
 )
 
 _ALLOWED: dict[ExpressionKind, tuple[type[exp.Expression], ...]] = {
@@ -117,7 +148,11 @@ _ALLOWED: dict[ExpressionKind, tuple[type[exp.Expression], ...]] = {
 }
 
 #: Names of the simple aggregation shorthand (``{"amount": "sum"}``).
-AGGREGATE_SHORTHANDS = ("count", "count_distinct", "sum", "avg", "mean", "min", "max")
+AGGREGATE_SHORTHANDS = ("count", "count_distinct", "sum", "avg", "mean", "min", "max", "stddev", "median")
+
+#: Names users may give columns, and the only text identifiers and keywords may hold (this refuses unicode
+#: look-alike quotes, which sqlglot reads as part of an identifier).
+_PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def _describe(node: exp.Expression) -> str:
@@ -155,6 +190,12 @@ def parse_expression(text: str, kind: ExpressionKind = ExpressionKind.SCALAR) ->
             if kind is ExpressionKind.SCALAR and isinstance(node, exp.AggFunc):
                 hint = " (aggregate functions belong in a groupby aggregation)"
             raise ExpressionError(f"{_describe(node)} is not allowed in expression {text!r}{hint}")
+    for node in tree.find_all(exp.Identifier, exp.Var):
+        if not _PLAIN_NAME.match(node.name):
+            raise ExpressionError(
+                f"{node.name!r} is not a plain name (letters, digits and underscores; quotes must be ASCII) "
+                f"in expression {text!r}"
+            )
     if isinstance(tree, exp.Column) and isinstance(tree.this, exp.Star):
         raise ExpressionError(f"'*' is only allowed inside count(*): {text!r}")
     return tree
@@ -168,6 +209,33 @@ def referenced_columns(tree: exp.Expression) -> list[str]:
     return list(seen)
 
 
+def _pinned(node: exp.Expression, dialect: str) -> exp.Expression | None:
+    """Return the node that makes ``node`` compute the same value on every engine, or None to keep it."""
+    if isinstance(node, exp.TryCast) and not node.args.get("safe"):
+        # sqlglot reads Spark's CAST as TRY_CAST (legacy Spark); we pin ANSI: a bad cast is an error.
+        return exp.Cast(this=node.this, to=node.to)
+    if isinstance(node, exp.Div) and not isinstance(node.expression, exp.Nullif):
+        # Division by zero is NULL on every engine (DuckDB gives inf, ANSI Spark raises).
+        return exp.Div(this=node.this, expression=exp.Nullif(this=node.expression, expression=exp.Literal.number(0)))
+    if isinstance(node, exp.Quantile) and dialect == "duckdb":
+        # Spark's percentile() interpolates; DuckDB's quantile() does not, its quantile_cont() does.
+        return exp.PercentileCont(this=node.this, expression=node.args["quantile"])
+    return None
+
+
+def pin_semantics(tree: exp.Expression, dialect: str) -> exp.Expression:
+    """Return a copy of a checked tree rewritten so that ``dialect`` computes the values every engine does."""
+    root = tree.copy()
+    for node in list(root.walk(bfs=False)):
+        replacement = _pinned(node, dialect)
+        if replacement is not None:
+            if node is root:
+                root = replacement
+            else:
+                node.replace(replacement)
+    return root
+
+
 def to_sql(tree: exp.Expression, dialect: str) -> str:
     """Generate SQL for ``dialect`` (``duckdb`` or ``spark``) from a checked tree."""
-    return tree.sql(dialect=dialect, identify=True)
+    return pin_semantics(tree, dialect).sql(dialect=dialect, identify=True)

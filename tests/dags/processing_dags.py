@@ -90,7 +90,7 @@ with DAG(
     start_date=START,
     params={"input_path": "", "output_path": ""},
 ) as with_policy:
-    # Every try reads a file without 'amount'; the 'fast' policy keeps the test short.
+    # Every try reads a file the engine cannot read; the 'fast' policy keeps the test short.
     FAST = NamedRetryPolicy("fast", RetryPolicySettings(max_attempts=3, initial_delay=0.5, max_delay=1))
     EnterpriseDataProcessingOperator(
         task_id="process",

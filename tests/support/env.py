@@ -10,6 +10,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 TEST_DAGS = REPO / "tests" / "dags"
 EXAMPLE_DAGS = REPO / "dags"
+#: A CSV the local engine fails to read (not UTF-8): a failure that happens while the job runs.
+INVALID_UTF8 = b"category,amount\nbooks,1\nb\xff\xfeoks,2\n"
 BIN = Path(os.environ.get("VIRTUAL_ENV", REPO / ".venv")) / "bin"
 
 

@@ -1,60 +1,196 @@
 """
-Compile :class:`~airflow_provider_enterprise.spec.ProcessingLogic` to DuckDB SQL.
+Compile a :class:`~airflow_provider_enterprise.compiler.plan.Plan` to one DuckDB ``SELECT``.
 
-The query is built as sqlglot trees (one CTE per transformation) from the allow-listed expression trees;
-no user string is concatenated into SQL. The source relation is referenced by name and bound by the engine.
+The query is built as sqlglot trees (one CTE per transformation) from the allow-listed expression trees,
+rewritten by :func:`~airflow_provider_enterprise.expressions.pin_semantics`; no user string is concatenated
+into SQL. Inputs are referenced by relation names the engine registers; file paths are bound by the engine.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from sqlglot import exp
 
-from airflow_provider_enterprise.expressions import ExpressionKind, parse_expression
-from airflow_provider_enterprise.spec import (
+from airflow_provider_enterprise.compiler.plan import Column, Plan, SortKey, Step, dedupe_order, sort_order
+from airflow_provider_enterprise.expressions import ExpressionKind, parse_expression, pin_semantics
+from airflow_provider_enterprise.spec.transformations import (
+    CastTransformation,
+    DedupeTransformation,
+    DeriveTransformation,
+    DropTransformation,
     FilterTransformation,
     GroupByTransformation,
-    ProcessingLogic,
+    JoinHow,
+    JoinTransformation,
+    LimitTransformation,
+    RenameTransformation,
     SelectTransformation,
+    SortTransformation,
+    UnionTransformation,
 )
 
 DIALECT = "duckdb"
+_ROW_NUMBER = "__row_number"
 
 
-def _column(name: str) -> exp.Column:
-    return exp.column(name, quoted=True)
+def _id(name: str) -> exp.Identifier:
+    return exp.to_identifier(name, quoted=True)
 
 
-def _step(transformation: object, source: str) -> exp.Select:
-    base = exp.select("*").from_(exp.to_identifier(source, quoted=True))
-    if isinstance(transformation, FilterTransformation):
-        return base.where(parse_expression(transformation.condition, ExpressionKind.SCALAR))
-    if isinstance(transformation, SelectTransformation):
-        return exp.select(*(_column(c) for c in transformation.columns)).from_(exp.to_identifier(source, quoted=True))
-    if isinstance(transformation, GroupByTransformation):
-        keys = [_column(c) for c in transformation.columns]
-        aggregates = [
-            exp.alias_(parse_expression(a.expression, ExpressionKind.AGGREGATE), a.name, quoted=True)
-            for a in transformation.normalized_aggregations()
-        ]
-        return (
-            exp.select(*keys, *aggregates)
-            .from_(exp.to_identifier(source, quoted=True))
-            .group_by(*(_column(c) for c in transformation.columns))
+def _col(name: str, table: str | None = None) -> exp.Column:
+    return exp.column(name, table=table, quoted=True)
+
+
+def _expression(text: str, kind: ExpressionKind = ExpressionKind.SCALAR) -> exp.Expression:
+    return pin_semantics(parse_expression(text, kind), DIALECT)
+
+
+def _type(type_name: str) -> exp.DataType:
+    spark_name = {"timestamp": "timestamp_ntz"}.get(type_name, type_name)
+    return exp.DataType.build(spark_name, dialect="spark")
+
+
+def _table(name: str, alias: str) -> exp.Table:
+    return exp.Table(this=_id(name), alias=exp.TableAlias(this=exp.to_identifier(alias)))
+
+
+def _ordered(keys: Sequence[SortKey]) -> list[exp.Ordered]:
+    return [exp.Ordered(this=_col(k.column), desc=k.descending, nulls_first=k.nulls_first) for k in keys]
+
+
+class _Compiler:
+    def __init__(self, plan: Plan, relations: Mapping[str, str]) -> None:
+        self.plan = plan
+        self.relations = relations
+        self.ctes: list[tuple[str, exp.Select]] = []
+
+    def add(self, name: str, query: exp.Select) -> str:
+        self.ctes.append((name, query))
+        return name
+
+    def step(self, step: Step, source: str, limit: LimitTransformation | None) -> str:
+        t = step.transformation
+        received = self.plan.columns_before(step)
+        name = f"__step_{step.index}"
+        base = exp.select("*").from_(_id(source))
+        if isinstance(t, FilterTransformation):
+            return self.add(name, base.where(_expression(t.condition)))
+        if isinstance(t, SelectTransformation | DropTransformation):
+            return self.add(name, exp.select(*(_col(c) for c in step.names)).from_(_id(source)))
+        if isinstance(t, RenameTransformation):
+            projections = [exp.alias_(_col(c.name), t.mapping.get(c.name, c.name), quoted=True) for c in received]
+            return self.add(name, exp.select(*projections).from_(_id(source)))
+        if isinstance(t, DeriveTransformation):
+            derived = exp.alias_(_expression(t.expression), t.column, quoted=True)
+            projections = [derived if c.name == t.column else _col(c.name) for c in received]
+            if t.column not in {c.name for c in received}:
+                projections.append(derived)
+            return self.add(name, exp.select(*projections).from_(_id(source)))
+        if isinstance(t, CastTransformation):
+            projections = [
+                exp.alias_(exp.Cast(this=_col(c.name), to=_type(t.columns[c.name])), c.name, quoted=True)
+                if c.name in t.columns
+                else _col(c.name)
+                for c in received
+            ]
+            return self.add(name, exp.select(*projections).from_(_id(source)))
+        if isinstance(t, GroupByTransformation):
+            aggregates = [
+                exp.alias_(_expression(a.expression, ExpressionKind.AGGREGATE), a.name, quoted=True)
+                for a in t.normalized_aggregations()
+            ]
+            grouped = exp.select(*(_col(c) for c in t.columns), *aggregates).from_(_id(source))
+            if t.columns:
+                grouped = grouped.group_by(*(_col(c) for c in t.columns))
+            if t.having is None:
+                return self.add(name, grouped)
+            self.add(f"{name}_grouped", grouped)
+            return self.add(name, exp.select("*").from_(_id(f"{name}_grouped")).where(_expression(t.having)))
+        if isinstance(t, DedupeTransformation):
+            if t.keys is None:
+                return self.add(name, base.distinct())
+            window = exp.Window(
+                this=exp.RowNumber(),
+                partition_by=[_col(k) for k in t.keys],
+                order=exp.Order(expressions=_ordered(dedupe_order(received, t))),
+            )
+            numbered = exp.select("*", exp.alias_(window, _ROW_NUMBER, quoted=True)).from_(_id(source))
+            self.add(f"{name}_numbered", numbered)
+            kept = exp.select(*(_col(c) for c in step.names)).from_(_id(f"{name}_numbered"))
+            return self.add(name, kept.where(exp.EQ(this=_col(_ROW_NUMBER), expression=exp.Literal.number(1))))
+        if isinstance(t, SortTransformation):
+            query = base.order_by(*_ordered(sort_order(received, t)))
+            return self.add(name, query.limit(limit.n) if limit else query)
+        if isinstance(t, JoinTransformation):
+            return self.add(name, self.join(t, source, received, step))
+        if isinstance(t, UnionTransformation):
+            return self.add(name, self.union(t, source, received, step))
+        raise TypeError(f"no DuckDB compilation for {type(t).__name__}")
+
+    def join(self, t: JoinTransformation, source: str, received: Sequence[Column], step: Step) -> exp.Select:
+        right_relation = self.relations[t.right]
+        condition = exp.and_(
+            *(exp.EQ(this=_col(left, "l"), expression=_col(right, "r")) for left, right in t.key_pairs())
         )
-    raise TypeError(f"no DuckDB compilation for {type(transformation).__name__}")
+        left_names = {c.name for c in received}
+        if t.how in (JoinHow.SEMI, JoinHow.ANTI):
+            projections = [_col(c.name, "l") for c in received]
+        else:
+            shared = set(t.on or [])
+            projections = []
+            for column in step.columns:
+                if column.name in shared and t.how is JoinHow.FULL:
+                    key = exp.Coalesce(this=_col(column.name, "l"), expressions=[_col(column.name, "r")])
+                    projections.append(exp.alias_(key, column.name, quoted=True))
+                elif column.name in shared and t.how is JoinHow.RIGHT:
+                    projections.append(_col(column.name, "r"))
+                else:
+                    projections.append(_col(column.name, "l" if column.name in left_names else "r"))
+        return (
+            exp.select(*projections)
+            .from_(_table(source, "l"))
+            .join(_table(right_relation, "r"), on=condition, join_type=t.how.value)
+        )
+
+    def union(self, t: UnionTransformation, source: str, received: Sequence[Column], step: Step) -> exp.Select:
+        def projection(relation: str, columns: Sequence[Column]) -> exp.Select:
+            if not t.by_name:
+                return exp.select(*(_col(c.name) for c in columns)).from_(_id(relation))
+            present = {c.name for c in columns}
+            items = [
+                _col(c.name) if c.name in present else exp.alias_(exp.null(), c.name, quoted=True) for c in step.columns
+            ]
+            return exp.select(*items).from_(_id(relation))
+
+        query: exp.Query = projection(source, received)
+        for name in t.inputs:
+            query = exp.union(query, projection(self.relations[name], self.plan.inputs[name]), distinct=False)
+        return exp.select("*").from_(exp.alias_(exp.Subquery(this=query), "u", table=True))
+
+    def compile(self) -> str:
+        source = self.relations[self.plan.primary]
+        steps = self.plan.steps
+        for position, step in enumerate(steps):
+            if isinstance(step.transformation, LimitTransformation):
+                continue
+            following = steps[position + 1].transformation if position + 1 < len(steps) else None
+            limit = following if isinstance(following, LimitTransformation) else None
+            source = self.step(step, source, limit)
+        query = exp.select("*").from_(_id(source))
+        last_sort = next((s for s in reversed(steps) if not isinstance(s.transformation, LimitTransformation)), None)
+        if last_sort is not None and isinstance(last_sort.transformation, SortTransformation):
+            query = query.order_by(*_ordered(sort_order(self.plan.columns_before(last_sort), last_sort.transformation)))
+        for name, cte in self.ctes:
+            query = query.with_(_id(name), as_=cte)
+        return query.sql(dialect=DIALECT, identify=True)
 
 
-def compile_query(logic: ProcessingLogic, source: str = "source") -> str:
+def compile_plan(plan: Plan, relations: Mapping[str, str]) -> str:
     """
-    Return one DuckDB ``SELECT`` that applies ``logic`` to the relation named ``source``.
+    Return one DuckDB ``SELECT`` that computes ``plan``.
 
-    :param logic: validated processing logic.
-    :param source: the name under which the engine registers the input relation.
+    :param plan: the resolved plan.
+    :param relations: the relation (view) name under which the engine registered each input.
     """
-    query = exp.select("*").from_(exp.to_identifier(source, quoted=True))
-    previous = source
-    for index, transformation in enumerate(logic.transformations):
-        name = f"step_{index}"
-        query = query.with_(name, as_=_step(transformation, previous))
-        previous = name
-    return query.from_(exp.to_identifier(previous, quoted=True)).sql(dialect=DIALECT, identify=True)
+    return _Compiler(plan, relations).compile()

@@ -50,20 +50,26 @@ def _is_plain(value: Any) -> bool:
 
 class EnterpriseDataProcessingOperator(BaseOperator):
     """
-    Run ``processing_logic`` over ``input_path`` and write the result to ``output_path``.
+    Run ``processing_logic`` over ``input_path`` (and the named ``inputs``) and write the result to ``output_path``.
 
     The spec is validated when the DAG is parsed (values holding Jinja are checked again after rendering;
     a spec that fails then fails the task without retries). Each try is registered as an attempt of the
     job in the registry, with its engine, rendered spec, timings, row counts and error.
 
     :param job_name: name of the job, shown in the registry.
-    :param input_path: file, directory or glob to read. (templated)
+    :param input_path: file, directory or glob to read; the transformations start from it. (templated)
+    :param inputs: more inputs, by name, for joins and unions: a path or ``{"path": ..., "format": ...,
+        "schema": {...}, "header": ..., "delimiter": ..., "quote": ...}``. Without ``input_path`` the first
+        one is the primary input. (templated)
     :param output_path: directory to write; replaced atomically on success. (templated)
     :param processing_logic: ``{"transformations": [...]}``, a dict or a JSON string. (templated)
     :param execution_engine: ``local`` (DuckDB), ``spark`` or ``auto``.
     :param timeout: seconds after which the job is interrupted.
-    :param input_format: ``csv`` or ``parquet``; inferred from the input suffix when omitted.
-    :param output_format: ``parquet`` (default) or ``csv``.
+    :param input_format: ``csv``, ``parquet`` or ``json`` (JSON lines); inferred from the suffix when omitted.
+    :param input_options: options of ``input_path``: ``schema``, ``header``, ``delimiter``, ``quote``.
+    :param output_format: ``parquet`` (default), ``csv`` or ``json`` (JSON lines).
+    :param partition_by: columns whose values name the output's subdirectories (``col=value/``).
+    :param write_mode: ``overwrite`` (default: replace the output atomically) or ``error_if_exists``.
     :param job_type: the seed's job type, recorded in the registry.
     :param job_data: free-form data recorded with the job. (templated)
     :param priority: ``low``, ``normal``, ``high``, ``urgent`` or ``critical``.
@@ -79,21 +85,25 @@ class EnterpriseDataProcessingOperator(BaseOperator):
     :param allow_fallback: allow a job of another engine to run on the local engine when its breaker is open.
     """
 
-    template_fields: Sequence[str] = ("input_path", "output_path", "processing_logic", "job_data")
-    template_fields_renderers = {"processing_logic": "json", "job_data": "json"}
+    template_fields: Sequence[str] = ("input_path", "inputs", "output_path", "processing_logic", "job_data")
+    template_fields_renderers = {"processing_logic": "json", "job_data": "json", "inputs": "json"}
     ui_color = "#e8f4fd"
 
     def __init__(
         self,
         *,
         job_name: str,
-        input_path: str,
+        input_path: str | None = None,
         output_path: str,
+        inputs: dict[str, Any] | None = None,
         processing_logic: dict[str, Any] | str | None = None,
         execution_engine: str = EngineName.LOCAL.value,
         timeout: float | None = None,
         input_format: str | None = None,
+        input_options: dict[str, Any] | None = None,
         output_format: str = "parquet",
+        partition_by: list[str] | None = None,
+        write_mode: str = "overwrite",
         job_type: str = "data_processing",
         job_data: dict[str, Any] | None = None,
         priority: str = "normal",
@@ -116,12 +126,16 @@ class EnterpriseDataProcessingOperator(BaseOperator):
         super().__init__(**kwargs)
         self.job_name = job_name
         self.input_path = input_path
+        self.inputs = inputs
         self.output_path = output_path
         self.processing_logic = processing_logic if processing_logic is not None else {}
         self.execution_engine = execution_engine
         self.timeout = timeout
         self.input_format = input_format
+        self.input_options = input_options
         self.output_format = output_format
+        self.partition_by = partition_by
+        self.write_mode = write_mode
         self.job_type = job_type
         self.job_data = job_data or {}
         self.priority = priority
@@ -152,9 +166,13 @@ class EnterpriseDataProcessingOperator(BaseOperator):
             "priority": self.priority,
             "timeout": self.timeout,
             "input_path": self.input_path,
+            "inputs": self.inputs,
             "output_path": self.output_path,
             "input_format": self.input_format,
+            "input_options": self.input_options,
             "output_format": self.output_format,
+            "partition_by": self.partition_by,
+            "mode": self.write_mode,
             "processing_logic": logic,
         }
         return {k: v for k, v in data.items() if v is not None}

@@ -30,8 +30,8 @@ class StageCheckpoints:
     def fingerprint(self, stage: int) -> str:
         """Identify stage ``stage`` by the input and the transformations up to and including it."""
         basis = {
-            "input_path": self.spec.input_path,
-            "input_format": self.spec.resolved_input_format().value,
+            "inputs": {name: source.model_dump(mode="json") for name, source in self.spec.inputs.items()},
+            "primary_input": self.spec.primary_input,
             "transformations": [
                 t.model_dump(mode="json") for t in self.spec.processing_logic.transformations[: stage + 1]
             ],

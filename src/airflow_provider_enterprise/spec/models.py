@@ -3,72 +3,26 @@ Pydantic models for job specs.
 
 A spec is validated when the DAG is parsed. Values may contain Jinja (``{{ ... }}``): such a spec is
 validated with ``allow_templates`` at parse time (templated expressions are checked for shape only) and
-validated again in full after Airflow renders it.
+validated again in full after Airflow renders it. The transformation vocabulary lives in
+:mod:`airflow_provider_enterprise.spec.transformations`.
 """
 
 from __future__ import annotations
 
-import re
+import glob
+import os
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-    model_validator,
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
+
+from airflow_provider_enterprise.spec.transformations import (
+    TRANSFORMATION_TYPES,
+    ProcessingLogic,
+    StrictModel,
+    check_column_type,
+    check_identifier,
 )
-from sqlglot import exp
-
-from airflow_provider_enterprise.expressions import (
-    AGGREGATE_SHORTHANDS,
-    ExpressionError,
-    ExpressionKind,
-    parse_expression,
-)
-
-_TEMPLATE_MARKERS = re.compile(r"\{\{|\{%")
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def contains_template(value: Any) -> bool:
-    """Return True if ``value`` (a string, or any nesting of dicts and lists) holds Jinja markup."""
-    if isinstance(value, str):
-        return bool(_TEMPLATE_MARKERS.search(value))
-    if isinstance(value, dict):
-        return any(contains_template(k) or contains_template(v) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return any(contains_template(v) for v in value)
-    return False
-
-
-def _templates_allowed(info: ValidationInfo, value: str) -> bool:
-    return bool(info.context and info.context.get("allow_templates")) and contains_template(value)
-
-
-def _check_expression(value: str, info: ValidationInfo, kind: ExpressionKind) -> str:
-    if _templates_allowed(info, value):
-        return value
-    try:
-        parse_expression(value, kind)
-    except ExpressionError as err:
-        raise ValueError(str(err)) from None
-    return value
-
-
-def _check_identifier(value: str, info: ValidationInfo) -> str:
-    if _templates_allowed(info, value):
-        return value
-    if not _IDENTIFIER.match(value):
-        raise ValueError(f"{value!r} is not a column name (letters, digits and underscores)")
-    return value
-
-
-class _StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class EngineName(StrEnum):
@@ -80,10 +34,23 @@ class EngineName(StrEnum):
 
 
 class FileFormat(StrEnum):
-    """File formats engines read and write."""
+    """File formats engines read and write (``json`` is JSON lines: one object per line)."""
 
     CSV = "csv"
     PARQUET = "parquet"
+    JSON = "json"
+
+
+_SUFFIX_FORMATS = {
+    "csv": FileFormat.CSV,
+    "tsv": FileFormat.CSV,
+    "txt": FileFormat.CSV,
+    "parquet": FileFormat.PARQUET,
+    "pq": FileFormat.PARQUET,
+    "json": FileFormat.JSON,
+    "jsonl": FileFormat.JSON,
+    "ndjson": FileFormat.JSON,
+}
 
 
 class Priority(StrEnum):
@@ -96,109 +63,93 @@ class Priority(StrEnum):
     CRITICAL = "critical"
 
 
-class FilterTransformation(_StrictModel):
-    """Keep the rows for which ``condition`` is true."""
+class WriteMode(StrEnum):
+    """What happens when the output already exists."""
 
-    type: Literal["filter"]
-    condition: str
-
-    @field_validator("condition")
-    @classmethod
-    def _condition(cls, value: str, info: ValidationInfo) -> str:
-        return _check_expression(value, info, ExpressionKind.SCALAR)
+    OVERWRITE = "overwrite"
+    ERROR_IF_EXISTS = "error_if_exists"
 
 
-class SelectTransformation(_StrictModel):
-    """Keep only ``columns``, in that order."""
-
-    type: Literal["select"]
-    columns: list[str] = Field(min_length=1)
-
-    @field_validator("columns")
-    @classmethod
-    def _columns(cls, value: list[str], info: ValidationInfo) -> list[str]:
-        return [_check_identifier(c, info) for c in value]
+def _data_files(directory: str) -> list[str]:
+    """Return the data files under ``directory``, skipping hidden and ``_``-prefixed names as Spark does."""
+    found = []
+    for root, dirs, files in os.walk(directory):
+        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
+        found.extend(os.path.join(root, f) for f in sorted(files) if not f.startswith((".", "_")))
+    return found
 
 
-class Aggregation(_StrictModel):
-    """One output column of a group-by: ``name`` = aggregate ``expression``."""
-
-    name: str
-    expression: str
-
-
-class GroupByTransformation(_StrictModel):
+class InputSpec(StrictModel):
     """
-    Group by ``columns`` and compute ``aggregations``.
+    One input: a file, a directory (every data file below it) or a glob pattern.
 
-    Aggregations accept both shapes the seed's users write: ``{"total": "sum(amount)"}`` (output name ->
-    aggregate expression) and ``{"amount": "sum"}`` (column -> function name, output keeps the column name).
+    :param path: where to read.
+    :param format: ``csv``, ``parquet`` or ``json`` (JSON lines); inferred from the suffix when omitted.
+    :param header: CSV only: the first line names the columns.
+    :param delimiter: CSV only: the field separator (one character).
+    :param quote: CSV only: the quote character (one character).
+    :param schema: column name -> type (the ``cast`` types); the columns in file order. Without it the types
+        are inferred from the data, and an engine may infer differently: declare it for identical results.
     """
 
-    type: Literal["groupby"]
-    columns: list[str] = Field(min_length=1)
-    aggregations: dict[str, str] = Field(min_length=1)
+    path: str = Field(min_length=1)
+    format: FileFormat | None = None
+    header: bool = True
+    delimiter: str = Field(default=",", min_length=1, max_length=1)
+    quote: str = Field(default='"', min_length=1, max_length=1)
+    column_types: dict[str, str] | None = Field(default=None, alias="schema", min_length=1)
 
-    @field_validator("columns")
+    model_config = StrictModel.model_config | {"populate_by_name": True}
+
+    @field_validator("column_types")
     @classmethod
-    def _columns(cls, value: list[str], info: ValidationInfo) -> list[str]:
-        return [_check_identifier(c, info) for c in value]
+    def _types(cls, value: dict[str, str] | None, info: ValidationInfo) -> dict[str, str] | None:
+        if value is None:
+            return None
+        return {check_identifier(name, info): check_column_type(kind) for name, kind in value.items()}
 
-    @field_validator("aggregations")
-    @classmethod
-    def _aggregations(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
-        for name, definition in value.items():
-            _check_identifier(name, info)
-            if not isinstance(definition, str) or not definition.strip():
-                raise ValueError(f"aggregation {name!r} is empty")
-            if definition.strip().lower() in AGGREGATE_SHORTHANDS or _templates_allowed(info, definition):
-                continue
-            try:
-                tree = parse_expression(definition, ExpressionKind.AGGREGATE)
-            except ExpressionError as err:
-                raise ValueError(f"aggregation {name!r}: {err}") from None
-            if tree.find(exp.AggFunc) is None:
-                raise ValueError(
-                    f"aggregation {name!r}: {definition!r} has no aggregate function; use one of "
-                    f"{', '.join(AGGREGATE_SHORTHANDS)} or an expression such as 'sum(amount)'"
-                )
-        return value
+    @model_validator(mode="after")
+    def _csv_only(self) -> InputSpec:
+        if self.format not in (None, FileFormat.CSV) and (
+            not self.header or self.delimiter != "," or self.quote != '"'
+        ):
+            raise ValueError(f"header, delimiter and quote apply to CSV inputs, not {self.format.value}")
+        return self
 
-    def normalized_aggregations(self) -> list[Aggregation]:
-        """Return every aggregation as output name + aggregate expression."""
-        result = []
-        for name, definition in self.aggregations.items():
-            shorthand = definition.strip().lower()
-            if shorthand in AGGREGATE_SHORTHANDS:
-                function = {"mean": "avg"}.get(shorthand, shorthand)
-                expression = f"count(distinct `{name}`)" if function == "count_distinct" else f"{function}(`{name}`)"
-            else:
-                expression = definition
-            result.append(Aggregation(name=name, expression=expression))
-        return result
+    def resolved_format(self) -> FileFormat:
+        """Return ``format``, or the format named by the path's suffix (a directory's files' suffix)."""
+        if self.format is not None:
+            return self.format
+        candidates = [self.path]
+        if os.path.isdir(self.path):
+            candidates = _data_files(self.path)[:1] or candidates
+        suffix = candidates[0].rsplit(".", 1)[-1].lower()
+        if suffix in _SUFFIX_FORMATS:
+            return _SUFFIX_FORMATS[suffix]
+        raise ValueError(f"cannot infer the format of input {self.path!r}: set its format")
+
+    def files(self) -> list[str]:
+        """Return the files this input reads, sorted; a missing path gives an empty list."""
+        if glob.has_magic(self.path):
+            return sorted(p for p in glob.glob(self.path, recursive=True) if os.path.isfile(p))
+        if os.path.isdir(self.path):
+            return _data_files(self.path)
+        return [self.path] if os.path.isfile(self.path) else []
 
 
-Transformation = Annotated[
-    FilterTransformation | SelectTransformation | GroupByTransformation,
-    Field(discriminator="type"),
-]
+#: The name the single ``input_path`` form gives its input.
+DEFAULT_INPUT = "input"
 
 
-class ProcessingLogic(_StrictModel):
+class JobSpec(StrictModel):
     """
-    An ordered list of transformations applied to the input.
+    Everything an engine needs to run one job.
 
-    With ``checkpoint`` each transformation's result is committed as it completes, and a retry resumes after
-    the last committed one (a stage is reused only while the input and every transformation up to it are
-    unchanged).
+    Inputs come in two forms: ``input_path`` (+ ``input_format``, ``input_options``) names one input called
+    ``input``; ``inputs`` maps names to paths or :class:`InputSpec` fields. Both may be given: the
+    transformations start from ``input_path``'s input, or from the first of ``inputs``, and joins and unions
+    name the others.
     """
-
-    transformations: list[Transformation] = Field(default_factory=list)
-    checkpoint: bool = False
-
-
-class JobSpec(_StrictModel):
-    """Everything an engine needs to run one job."""
 
     job_name: str = Field(min_length=1, max_length=200)
     job_type: str = "data_processing"
@@ -206,28 +157,74 @@ class JobSpec(_StrictModel):
     execution_engine: EngineName = EngineName.AUTO
     priority: Priority = Priority.NORMAL
     timeout: float | None = Field(default=None, gt=0, description="Seconds before the job is interrupted.")
-    input_path: str = Field(min_length=1)
+    inputs: dict[str, InputSpec] = Field(min_length=1)
+    primary_input: str
     output_path: str = Field(min_length=1)
-    input_format: FileFormat | None = None
     output_format: FileFormat = FileFormat.PARQUET
+    partition_by: list[str] = Field(default_factory=list)
+    mode: WriteMode = WriteMode.OVERWRITE
     processing_logic: ProcessingLogic = Field(default_factory=ProcessingLogic)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _single_input_form(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        inputs = {
+            name: {"path": value} if isinstance(value, str) else value
+            for name, value in (data.get("inputs") or {}).items()
+        }
+        options = data.pop("input_options", None) or {}
+        input_path = data.pop("input_path", None)
+        input_format = data.pop("input_format", None)
+        if input_path is not None:
+            if DEFAULT_INPUT in inputs:
+                raise ValueError(f"inputs must not be named {DEFAULT_INPUT!r} when input_path is given")
+            inputs = {DEFAULT_INPUT: {**options, "path": input_path, "format": input_format}, **inputs}
+        elif options or input_format:
+            raise ValueError("input_format and input_options need input_path (with inputs, set them per input)")
+        if not inputs:
+            raise ValueError("a job needs input_path or inputs")
+        data["inputs"] = inputs
+        data.setdefault("primary_input", DEFAULT_INPUT if input_path is not None else next(iter(inputs)))
+        return data
+
+    @field_validator("inputs")
+    @classmethod
+    def _input_names(cls, value: dict[str, InputSpec], info: ValidationInfo) -> dict[str, InputSpec]:
+        for name in value:
+            check_identifier(name, info)
+        return value
+
+    @field_validator("partition_by")
+    @classmethod
+    def _partition_by(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        return [check_identifier(c, info) for c in value]
+
     @model_validator(mode="after")
-    def _distinct_paths(self) -> JobSpec:
-        if self.input_path == self.output_path:
-            raise ValueError(f"output_path must differ from input_path ({self.input_path!r})")
+    def _consistent(self) -> JobSpec:
+        if self.primary_input not in self.inputs:
+            raise ValueError(f"primary_input {self.primary_input!r} is not one of the inputs")
+        for name, source in self.inputs.items():
+            if source.path == self.output_path:
+                raise ValueError(f"output_path must differ from input {name!r} ({source.path!r})")
+        missing = [n for n in self.processing_logic.named_inputs() if n not in self.inputs]
+        if missing:
+            known = ", ".join(self.inputs)
+            raise ValueError(
+                f"transformations name inputs that are not defined: {', '.join(missing)} (inputs: {known})"
+            )
         return self
 
+    @property
+    def input_path(self) -> str:
+        """The primary input's path."""
+        return self.inputs[self.primary_input].path
+
     def resolved_input_format(self) -> FileFormat:
-        """Return ``input_format``, or the format named by the input path's suffix."""
-        if self.input_format is not None:
-            return self.input_format
-        suffix = self.input_path.rsplit(".", 1)[-1].lower()
-        if suffix in ("csv", "tsv", "txt"):
-            return FileFormat.CSV
-        if suffix in ("parquet", "pq"):
-            return FileFormat.PARQUET
-        raise ValueError(f"cannot infer input_format from {self.input_path!r}: set input_format")
+        """Return the primary input's format."""
+        return self.inputs[self.primary_input].resolved_format()
 
 
 class InvalidJobSpec(ValueError):
@@ -239,7 +236,7 @@ def _format_location(loc: tuple[Any, ...]) -> str:
     for item in loc:
         if isinstance(item, int):
             parts.append(f"[{item}]")
-        elif parts and parts[-1].startswith("[") and item in ("filter", "select", "groupby"):
+        elif parts and parts[-1].startswith("[") and item in TRANSFORMATION_TYPES:
             parts.append(f" ({item})")
         else:
             parts.append(f".{item}" if parts else str(item))

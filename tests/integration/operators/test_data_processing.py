@@ -14,7 +14,7 @@ import pytest
 
 from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook, JobKey
 from airflow_provider_enterprise.resilience.dead_letter import DeadLetterQueue
-from support.env import EXAMPLE_DAGS, load_test_dags
+from support.env import EXAMPLE_DAGS, INVALID_UTF8, load_test_dags
 
 pytestmark = pytest.mark.integration
 
@@ -89,7 +89,7 @@ def test_templated_paths_and_spec_are_rendered(dags, registry, tmp_path: Path) -
 
 
 def test_transient_failure_is_retried_as_a_second_attempt_of_the_same_job(dags, registry, tmp_path: Path) -> None:
-    (tmp_path / "try1.csv").write_text("category,price\nbooks,1\n")  # no 'amount' column: the engine fails
+    (tmp_path / "try1.csv").write_bytes(INVALID_UTF8)  # the engine fails reading it
     shutil.copy(SAMPLE, tmp_path / "try2.csv")
     dag_run = dags.retried.test(run_conf={"data_dir": str(tmp_path)})
     assert dag_run.state == "success"
@@ -97,8 +97,8 @@ def test_transient_failure_is_retried_as_a_second_attempt_of_the_same_job(dags, 
     job = job_of(registry, dag_run)
     assert job["status"] == "succeeded"
     assert [(a["try_number"], a["status"]) for a in job["attempts"]] == [(1, "failed"), (2, "succeeded")]
-    assert job["attempts"][0]["error_class"] == "BinderException"
-    assert "amount" in job["attempts"][0]["error_message"]
+    assert job["attempts"][0]["error_class"] == "InvalidInputException"
+    assert "Invalid unicode" in job["attempts"][0]["error_message"]
     assert job["attempts"][0]["retry_decision"] == "Airflow retries (try 2 of 2)"
     assert dead_letters_of(registry, job["job_id"]) == []  # a retried failure is not dead-lettered
 
@@ -193,7 +193,7 @@ def test_airflow_tasks_test_runs_the_example_task(airflow_db: str, registry, reg
 
 def test_named_policy_retries_with_backoff_then_dead_letters_once(dags, registry, tmp_path: Path, capfd) -> None:
     bad = tmp_path / "bad.csv"
-    bad.write_text("category,price\nbooks,1\n")
+    bad.write_bytes(INVALID_UTF8)
     dag_run = dags.with_policy.test(run_conf={"input_path": str(bad), "output_path": str(tmp_path / "out")})
     assert dag_run.state == "failed"
     job = job_of(registry, dag_run)
@@ -201,7 +201,9 @@ def test_named_policy_retries_with_backoff_then_dead_letters_once(dags, registry
     assert [(a["try_number"], a["status"]) for a in attempts] == [(1, "failed"), (2, "failed"), (3, "failed")]
     assert "policy 'fast' retries attempt 2 in" in attempts[0]["retry_decision"]
     assert "policy 'fast' retries attempt 3 in" in attempts[1]["retry_decision"]
-    assert attempts[2]["retry_decision"] == ("BinderException is transient; policy 'fast' allows 3 attempts, all used")
+    assert attempts[2]["retry_decision"] == (
+        "InvalidInputException is transient; policy 'fast' allows 3 attempts, all used"
+    )
     # delays: 0.5 s then 1 s, each times a jitter in [0.5, 1)
     gaps = [(b["started_at"] - a["finished_at"]).total_seconds() for a, b in zip(attempts, attempts[1:], strict=False)]
     assert gaps[0] >= 0.25 and gaps[1] >= 0.5, gaps
@@ -214,4 +216,4 @@ def test_named_policy_retries_with_backoff_then_dead_letters_once(dags, registry
     logs = capfd.readouterr()
     assert "Task failed with exception" in logs.out + logs.err  # the task logs were captured ...
     assert "s3cr3t-value-123" not in logs.out + logs.err  # ... and never show the secret
-    assert "BinderException" in full["traceback"]
+    assert "InvalidInputException" in full["traceback"]

@@ -53,8 +53,8 @@ def test_both_aggregation_shapes_normalize_to_expressions() -> None:
         ([{"type": "pivot"}], "transformations[0]: Input tag 'pivot'"),
         ([{"type": "select", "columns": ["a"]}, {"type": "filter"}], "transformations[1] (filter).condition: Field"),
         (
-            [{"type": "groupby", "columns": ["c"], "aggregations": {"x": "median"}}],
-            "transformations[0] (groupby).aggregations: aggregation 'x': 'median' has no aggregate function",
+            [{"type": "groupby", "columns": ["c"], "aggregations": {"x": "percentile"}}],
+            "transformations[0] (groupby).aggregations: aggregation 'x': 'percentile' has no aggregate function",
         ),
         (
             [{"type": "groupby", "columns": ["c"], "aggregations": {"x": "sum(amount"}}],
@@ -83,7 +83,7 @@ def test_bad_specs_name_index_field_and_value(transformations: list[dict], expec
     [
         ({"execution_engine": "gpu"}, "execution_engine: Input should be 'spark', 'local' or 'auto' (got 'gpu')"),
         ({"timeout": -5}, "timeout: Input should be greater than 0"),
-        ({"output_path": "/data/in.csv"}, "output_path must differ from input_path"),
+        ({"output_path": "/data/in.csv"}, "output_path must differ from input"),
         ({"job_name": ""}, "job_name: String should have at least 1 character"),
     ],
 )
@@ -111,6 +111,6 @@ def test_templates_are_deferred_at_parse_time_and_checked_after_rendering() -> N
 
 def test_input_format_must_be_inferable() -> None:
     spec = validate_job_spec({**BASE, "input_path": "/data/in.dat"})
-    with pytest.raises(ValueError, match="cannot infer input_format"):
+    with pytest.raises(ValueError, match="cannot infer the format of input"):
         spec.resolved_input_format()
     assert validate_job_spec({**BASE, "input_path": "/d/x.parquet"}).resolved_input_format() is FileFormat.PARQUET
