@@ -12,7 +12,9 @@ from enum import StrEnum
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError
+from sqlglot.tokens import TokenType
 
 #: The dialect users write in (the seed's users wrote Spark SQL).
 SOURCE_DIALECT = "spark"
@@ -163,6 +165,11 @@ def _describe(node: exp.Expression) -> str:
     return f"{type(node).__name__} node"
 
 
+def _has_semicolon(text: str) -> bool:
+    tokens = Dialect.get_or_raise(SOURCE_DIALECT).tokenize(text)
+    return any(token.token_type is TokenType.SEMICOLON for token in tokens)
+
+
 def parse_expression(text: str, kind: ExpressionKind = ExpressionKind.SCALAR) -> exp.Expression:
     """
     Parse ``text`` as a Spark SQL expression and check every node against the allow-list.
@@ -178,12 +185,26 @@ def parse_expression(text: str, kind: ExpressionKind = ExpressionKind.SCALAR) ->
         statements = sqlglot.parse(text, read=SOURCE_DIALECT)
     except ParseError as err:
         raise ExpressionError(f"cannot parse expression {text!r}: {err.errors[0]['description']}") from None
-    if len(statements) != 1 or statements[0] is None:
+    if len(statements) != 1 or statements[0] is None or _has_semicolon(text):
         raise ExpressionError(f"multiple statements are not allowed: {text!r}")
     tree = statements[0]
+    check_tree(tree, kind, text)
+    return tree
+
+
+def check_tree(tree: exp.Expression, kind: ExpressionKind, text: str, extra: tuple[type, ...] = ()) -> None:
+    """
+    Check every node of ``tree`` against the allow-list (plus ``extra`` node types).
+
+    :param tree: a parsed expression.
+    :param kind: whether aggregate functions are allowed.
+    :param text: the text it was parsed from, for the error message.
+    :param extra: node types also allowed (the fuzz test passes what our own rewrites introduce).
+    :raises ExpressionError: naming the first disallowed construct.
+    """
     if tree.comments or any(node.comments for node in tree.walk()):
         raise ExpressionError(f"comments are not allowed in expressions: {text!r}")
-    allowed = _ALLOWED[kind]
+    allowed = _ALLOWED[kind] + extra
     for node in tree.walk():
         if not isinstance(node, allowed) or isinstance(node, exp.Anonymous):
             hint = ""
@@ -198,7 +219,6 @@ def parse_expression(text: str, kind: ExpressionKind = ExpressionKind.SCALAR) ->
             )
     if isinstance(tree, exp.Column) and isinstance(tree.this, exp.Star):
         raise ExpressionError(f"'*' is only allowed inside count(*): {text!r}")
-    return tree
 
 
 def referenced_columns(tree: exp.Expression) -> list[str]:
