@@ -40,6 +40,7 @@ _STRUCTURAL_NODES: tuple[type[exp.Expression], ...] = (
     exp.Paren,
     exp.Tuple,
     exp.DataType,
+    exp.DataTypeParam,
     exp.Interval,
     exp.Var,
 )

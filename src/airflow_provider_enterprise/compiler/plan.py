@@ -44,6 +44,22 @@ _TEMPORAL = re.compile(r"^(date|timestamp.*|time.*|interval)$")
 _BOOLEAN_NODES = (exp.Predicate, exp.Connector, exp.Not, exp.Is, exp.In, exp.Between, exp.Like, exp.ILike)
 
 
+#: Nodes whose arguments (or branches) must share one type.
+_SAME_TYPE_NODES = (exp.Coalesce, exp.Greatest, exp.Least, exp.Nullif, exp.If, exp.Case, exp.In)
+
+
+def _same_type_arguments(node: exp.Expression) -> list[exp.Expression]:
+    if isinstance(node, exp.If):
+        return [node.args["true"], *([node.args["false"]] if node.args.get("false") else [])]
+    if isinstance(node, exp.Case):
+        return [i.args["true"] for i in node.args.get("ifs", [])] + (
+            [node.args["default"]] if node.args.get("default") else []
+        )
+    if isinstance(node, exp.In):
+        return [node.this, *node.expressions]
+    return [node.this, *node.expressions] if node.expressions else [node.this, node.expression]
+
+
 class PlanError(ValueError):
     """A transformation that does not fit the columns it receives."""
 
@@ -180,6 +196,9 @@ class _Resolver:
             return None
         if isinstance(node, exp.Neg):
             return self.type_of(node.this)
+        if isinstance(node, _SAME_TYPE_NODES):
+            known = [t for t in map(self.type_of, _same_type_arguments(node)) if t is not None]
+            return known[0] if known and all(is_numeric(t) == is_numeric(known[0]) for t in known) else None
         if isinstance(node, exp.Lower | exp.Upper | exp.Trim | exp.Substring | exp.Concat | exp.DPipe):
             return "string"
         return None
@@ -194,6 +213,11 @@ class _Resolver:
                     name = node.this.name if isinstance(node.this, exp.Column) else node.this.sql("spark")
                     function = node.sql_name().lower()
                     raise self.fail(f"{function}() needs a number, but column {name!r} is {argument}")
+            elif isinstance(node, _SAME_TYPE_NODES):
+                kinds = {t for t in map(self.type_of, _same_type_arguments(node)) if t is not None}
+                if any(is_numeric(t) for t in kinds) and "string" in kinds:
+                    function = node.sql_name().lower() if isinstance(node, exp.Func) else type(node).__name__.upper()
+                    raise self.fail(f"{function} mixes string and number values in {node.sql('spark')!r}")
             elif isinstance(node, exp.Binary) and isinstance(
                 node, exp.EQ | exp.NEQ | exp.GT | exp.GTE | exp.LT | exp.LTE | exp.Add | exp.Sub | exp.Mul | exp.Div
             ):
