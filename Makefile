@@ -27,8 +27,8 @@ test: venv  ## the whole test suite
 	scripts/run_tests.sh
 
 lint: venv
-	$(VENV)/bin/ruff check src tests dags
-	$(VENV)/bin/ruff format --check src tests dags
+	$(VENV)/bin/ruff check src tests dags bench
+	$(VENV)/bin/ruff format --check src tests dags bench
 
 lock: | $(UV)  ## re-pin requirements/lock.txt from pyproject.toml
 	$(UV) pip compile pyproject.toml --extra dev --extra spark --override requirements/overrides.txt \

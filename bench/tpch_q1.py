@@ -1,0 +1,223 @@
+"""
+TPC-H Q1 over lineitem: the local engine's engine time against hand-written baselines, in one process tree.
+
+    .venv/bin/python bench/tpch_q1.py --scale 1 --runs 5 --formats csv parquet
+
+Generates lineitem with ``tpchgen-cli`` (never committed) into ``--data-dir``, then runs, interleaved, for
+each format: the local engine (``LocalEngine.run`` on the spec below: compile, read, transform, write,
+commit, row counts) and two baselines computing the same result into the same kind of output: Q1 hand-written
+in DuckDB SQL and in Polars (lazy scan, sink). Every run is a fresh child process, so each reports its own peak
+RSS. Prints a table (median and spread of the runs, rows/s, rows/hour, ratio to the fastest baseline) and
+writes it as JSON (``--json``).
+
+Task time (the whole Airflow task) is not measured here yet; see docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+#: Q1 in processing_logic (the date is 1998-12-01 minus 90 days).
+Q1_LOGIC = {
+    "transformations": [
+        {"type": "filter", "condition": "l_shipdate <= cast('1998-09-02' as date)"},
+        {"type": "derive", "column": "disc_price", "expression": "l_extendedprice * (1 - l_discount)"},
+        {"type": "derive", "column": "charge", "expression": "l_extendedprice * (1 - l_discount) * (1 + l_tax)"},
+        {
+            "type": "groupby",
+            "columns": ["l_returnflag", "l_linestatus"],
+            "aggregations": {
+                "sum_qty": "sum(l_quantity)",
+                "sum_base_price": "sum(l_extendedprice)",
+                "sum_disc_price": "sum(disc_price)",
+                "sum_charge": "sum(charge)",
+                "avg_qty": "avg(l_quantity)",
+                "avg_price": "avg(l_extendedprice)",
+                "avg_disc": "avg(l_discount)",
+                "count_order": "count(*)",
+            },
+        },
+        {"type": "sort", "by": ["l_returnflag", "l_linestatus"]},
+    ]
+}
+
+DUCKDB_Q1 = """
+SELECT l_returnflag, l_linestatus,
+       sum(l_quantity) AS sum_qty, sum(l_extendedprice) AS sum_base_price,
+       sum(l_extendedprice * (1 - l_discount)) AS sum_disc_price,
+       sum(l_extendedprice * (1 - l_discount) * (1 + l_tax)) AS sum_charge,
+       avg(l_quantity) AS avg_qty, avg(l_extendedprice) AS avg_price, avg(l_discount) AS avg_disc,
+       count(*) AS count_order
+FROM {source}
+WHERE l_shipdate <= DATE '1998-09-02'
+GROUP BY l_returnflag, l_linestatus
+ORDER BY l_returnflag, l_linestatus
+"""
+
+CANDIDATES = ("engine", "duckdb", "polars")
+
+
+def generate(scale: float, data_dir: Path, file_format: str) -> Path:
+    """Generate lineitem at ``scale`` (cached by scale and format) and return its path."""
+    target = data_dir / f"sf{scale:g}" / file_format
+    path = target / f"lineitem.{file_format}"
+    if not path.exists():
+        target.mkdir(parents=True, exist_ok=True)
+        tool = shutil.which("tpchgen-cli") or str(Path(sys.executable).parent / "tpchgen-cli")
+        subprocess.run(
+            [tool, file_format, "-s", f"{scale:g}", "--tables=lineitem", f"--output-dir={target}"], check=True
+        )
+    return path
+
+
+def _run_engine(path: Path, out: Path) -> int:
+    from airflow_provider_enterprise.engines.local import LocalEngine
+    from airflow_provider_enterprise.spec import validate_job_spec
+
+    spec = validate_job_spec(
+        {"job_name": "tpch_q1", "input_path": str(path), "output_path": str(out), "processing_logic": Q1_LOGIC}
+    )
+    return LocalEngine().run(spec).rows_in
+
+
+def _run_duckdb(path: Path, out: Path) -> int:
+    import duckdb
+
+    con = duckdb.connect()
+    relation = con.read_csv(str(path)) if path.suffix == ".csv" else con.read_parquet(str(path))
+    relation.create_view("lineitem")
+    out.mkdir(parents=True)
+    con.execute(
+        f"COPY ({DUCKDB_Q1.format(source='lineitem')}) TO $out (FORMAT parquet)", {"out": str(out / "q1.parquet")}
+    )
+    ((rows,),) = con.execute("SELECT count(*) FROM lineitem").fetchall()
+    return int(rows)
+
+
+def _run_polars(path: Path, out: Path) -> int:
+    import datetime
+
+    import polars as pl
+
+    frame = pl.scan_csv(path, try_parse_dates=True) if path.suffix == ".csv" else pl.scan_parquet(path)
+    disc_price = pl.col("l_extendedprice") * (1 - pl.col("l_discount"))
+    result = (
+        frame.filter(pl.col("l_shipdate") <= datetime.date(1998, 9, 2))
+        .group_by("l_returnflag", "l_linestatus")
+        .agg(
+            pl.col("l_quantity").sum().alias("sum_qty"),
+            pl.col("l_extendedprice").sum().alias("sum_base_price"),
+            disc_price.sum().alias("sum_disc_price"),
+            (disc_price * (1 + pl.col("l_tax"))).sum().alias("sum_charge"),
+            pl.col("l_quantity").mean().alias("avg_qty"),
+            pl.col("l_extendedprice").mean().alias("avg_price"),
+            pl.col("l_discount").mean().alias("avg_disc"),
+            pl.len().alias("count_order"),
+        )
+        .sort("l_returnflag", "l_linestatus")
+    )
+    out.mkdir(parents=True)
+    result.collect().write_parquet(out / "q1.parquet")
+    return int(frame.select(pl.len()).collect().item())
+
+
+def child(candidate: str, path: Path, out: Path) -> None:
+    """Run one candidate once and print its timing as JSON (called in a fresh process)."""
+    runner = {"engine": _run_engine, "duckdb": _run_duckdb, "polars": _run_polars}[candidate]
+    # imports are not part of engine time: load them before the clock starts
+    if candidate == "engine":
+        import airflow_provider_enterprise.engines.local  # noqa: F401
+        import airflow_provider_enterprise.spec  # noqa: F401
+    import duckdb  # noqa: F401
+
+    if candidate == "polars":
+        import polars  # noqa: F401
+    started = time.perf_counter()
+    rows = runner(path, out)
+    seconds = time.perf_counter() - started
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"candidate": candidate, "rows": rows, "seconds": seconds, "peak_rss_mb": peak_kib / 1024}))
+
+
+def measure(candidate: str, path: Path, scratch: Path) -> dict:
+    out = scratch / f"{candidate}-{time.monotonic_ns()}"
+    completed = subprocess.run(
+        [sys.executable, __file__, "--child", candidate, str(path), str(out)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    shutil.rmtree(out, ignore_errors=True)
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def summarize(samples: list[dict]) -> dict:
+    seconds = [s["seconds"] for s in samples]
+    median = statistics.median(seconds)
+    rows = samples[0]["rows"]
+    return {
+        "runs": len(seconds),
+        "median_s": round(median, 3),
+        "min_s": round(min(seconds), 3),
+        "max_s": round(max(seconds), 3),
+        "rows": rows,
+        "rows_per_s": round(rows / median),
+        "rows_per_hour": round(rows / median * 3600),
+        "peak_rss_mb": round(max(s["peak_rss_mb"] for s in samples), 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="TPC-H scale factor (1 = 6M lineitem rows)")
+    parser.add_argument("--runs", type=int, default=5, help="interleaved runs per candidate")
+    parser.add_argument("--formats", nargs="+", default=["csv", "parquet"], choices=["csv", "parquet"])
+    parser.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "ape-tpch")
+    parser.add_argument("--json", type=Path, default=None, help="write the results here")
+    args = parser.parse_args(argv)
+
+    results: dict = {"scale": args.scale, "cpus": os.cpu_count(), "formats": {}}
+    with tempfile.TemporaryDirectory(prefix="ape-bench-") as scratch:
+        for file_format in args.formats:
+            path = generate(args.scale, args.data_dir, file_format)
+            samples: dict[str, list[dict]] = {c: [] for c in CANDIDATES}
+            for _ in range(args.runs):
+                for candidate in CANDIDATES:  # interleaved, so drift hits every candidate alike
+                    samples[candidate].append(measure(candidate, path, Path(scratch)))
+            summary = {c: summarize(s) for c, s in samples.items()}
+            baseline = min(summary["duckdb"]["median_s"], summary["polars"]["median_s"])
+            summary["engine"]["ratio_to_fastest_baseline"] = round(summary["engine"]["median_s"] / baseline, 3)
+            results["formats"][file_format] = summary
+
+    print(f"TPC-H Q1, scale {args.scale:g}, {args.runs} interleaved runs, {os.cpu_count()} CPUs")
+    header = ("format", "candidate", "median s", "min-max s", "rows/s", "rows/hour", "RSS MB")
+    print("{:8} {:10} {:>9} {:>15} {:>12} {:>15} {:>7}".format(*header))
+    for file_format, summary in results["formats"].items():
+        for candidate, row in summary.items():
+            spread = f"{row['min_s']:.3f}-{row['max_s']:.3f}"
+            print(
+                f"{file_format:8} {candidate:10} {row['median_s']:9.3f} {spread:>15} {row['rows_per_s']:12,} "
+                f"{row['rows_per_hour']:15,} {row['peak_rss_mb']:7.1f}"
+            )
+        print(f"{file_format:8} engine / fastest baseline = {summary['engine']['ratio_to_fastest_baseline']:.3f}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    return results
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 5 and sys.argv[1] == "--child":
+        child(sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4]))
+    else:
+        main()
