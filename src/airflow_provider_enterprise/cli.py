@@ -147,6 +147,7 @@ def cmd_jobs_show(args: argparse.Namespace, settings: Settings) -> int:
         duration = f"{(finished - started).total_seconds():.2f} s" if finished else "running"
         print(f"{'engine':>14}: {last['engine']}")
         print(f"{'rows in/out':>14}: {last['rows_in']} / {last['rows_out']}")
+        print(f"{'bad rows':>14}: {last.get('bad_rows') or 0}")
         print(f"{'duration':>14}: {duration}")
         print(f"{'output':>14}: {last['output_path']}")
         if last["error_message"]:

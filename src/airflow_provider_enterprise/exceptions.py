@@ -22,6 +22,10 @@ class OutputExistsError(PermanentJobError):
     """The job's output exists and its ``mode`` is ``error_if_exists``."""
 
 
+class BadRowsError(PermanentJobError):
+    """Malformed input rows were found and the job's ``on_bad_rows`` is ``fail``."""
+
+
 class PlanningError(PermanentJobError):
     """The processing logic does not fit the inputs' columns (raised before any data is read)."""
 

@@ -20,6 +20,8 @@ class JobResult:
     output_files: list[str] = field(default_factory=list)
     external_id: str | None = None
     resumed_after_stage: int | None = None
+    bad_rows: int = 0
+    bad_rows_path: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the result as plain data (for XCom and the registry)."""

@@ -9,17 +9,26 @@ import time
 from pathlib import Path
 
 from airflow_provider_enterprise.compiler.duckdb import compile_plan
-from airflow_provider_enterprise.compiler.plan import Column, Plan, PlanError, build_plan, normalize_type
+from airflow_provider_enterprise.compiler.plan import Plan, PlanError, build_plan
 from airflow_provider_enterprise.engines.base import JobResult
 from airflow_provider_enterprise.engines.commit import staged_output
+from airflow_provider_enterprise.engines.duckdb_inputs import RegisteredInput, register, relation_name
 from airflow_provider_enterprise.exceptions import (
+    BadRowsError,
     InputNotFoundError,
     JobTimeoutError,
     OutputExistsError,
     PlanningError,
 )
 from airflow_provider_enterprise.resilience.checkpoint import StageCheckpoints
-from airflow_provider_enterprise.spec import FileFormat, InputSpec, JobSpec, LimitTransformation, WriteMode
+from airflow_provider_enterprise.spec import (
+    BadRowPolicy,
+    FileFormat,
+    InputSpec,
+    JobSpec,
+    LimitTransformation,
+    WriteMode,
+)
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +36,6 @@ log = logging.getLogger(__name__)
 _INTERRUPT_EVERY = 0.05
 
 _STAGE_SOURCE = "__stage_source"
-
-
-def _relation(name: str) -> str:
-    return f"__input_{name}"
 
 
 def _require_input(name: str, source: InputSpec) -> list[str]:
@@ -106,15 +111,18 @@ class LocalEngine:
         con = self._connect()
         try:
             with _Deadline(con, spec.timeout):
-                schemas = {
-                    name: self._register_input(con, name, source, files[name]) for name, source in spec.inputs.items()
-                }
+                inputs = {name: register(con, name, source, files[name]) for name, source in spec.inputs.items()}
+                self._check_bad_rows(spec, inputs)
                 try:
-                    plan = build_plan(spec.processing_logic, schemas, spec.primary_input)
+                    plan = build_plan(
+                        spec.processing_logic, {n: i.columns for n, i in inputs.items()}, spec.primary_input
+                    )
                 except PlanError as err:
                     raise PlanningError(f"job {spec.job_name!r}: {err}") from None
-                rows_in = sum(self._count(con, _relation(name)) for name in spec.inputs)
-                rows_out, files_out, resumed = execute(con, spec, plan)
+                quarantine = [i.bad_rows_query for i in inputs.values() if i.bad_rows_query]
+                if spec.on_bad_rows is not BadRowPolicy.QUARANTINE:
+                    quarantine = []
+                rows_out, files_out, resumed = execute(con, spec, plan, quarantine)
         except duckdb.InterruptException:
             raise JobTimeoutError(f"job {spec.job_name!r} exceeded its timeout of {spec.timeout} s") from None
         finally:
@@ -122,38 +130,36 @@ class LocalEngine:
         return JobResult(
             engine=self.name,
             output_path=spec.output_path,
-            rows_in=rows_in,
+            rows_in=sum(i.records for i in inputs.values()),
             rows_out=rows_out,
             duration_seconds=round(time.monotonic() - started, 3),
             output_files=files_out,
             resumed_after_stage=resumed,
+            bad_rows=sum(i.bad_rows for i in inputs.values()),
+            bad_rows_path=str(Path(spec.output_path) / BAD_ROWS_FILE) if quarantine else None,
         )
 
     @staticmethod
-    def _count(con, relation: str) -> int:
-        ((rows,),) = con.execute(f'SELECT count(*) FROM "{relation}"').fetchall()
-        return int(rows)
+    def _check_bad_rows(spec: JobSpec, inputs: dict[str, RegisteredInput]) -> None:
+        bad = {name: i for name, i in inputs.items() if i.bad_rows}
+        for name, registered in bad.items():
+            log.warning(
+                "Input %r of %s has %s bad rows of %s records (%s); on_bad_rows=%s",
+                name,
+                spec.job_name,
+                registered.bad_rows,
+                registered.records,
+                registered.first_bad_reason,
+                spec.on_bad_rows.value,
+            )
+        if bad and spec.on_bad_rows is BadRowPolicy.FAIL:
+            details = "; ".join(f"input {n!r}: {i.bad_rows} ({i.first_bad_reason})" for n, i in bad.items())
+            raise BadRowsError(f"job {spec.job_name!r} has bad input rows and on_bad_rows is fail: {details}")
 
     @staticmethod
-    def _register_input(con, name: str, source: InputSpec, files: list[str]) -> tuple[Column, ...]:
-        """Register input ``name`` as a view over ``files`` and return its columns."""
-        file_format = source.resolved_format()
-        if file_format is FileFormat.CSV:
-            options: dict[str, object] = {"header": source.header, "sep": source.delimiter, "quotechar": source.quote}
-            if source.column_types:
-                options["names"] = list(source.column_types)
-                options["dtype"] = [_duckdb_type(t) for t in source.column_types.values()]
-            relation = con.read_csv(files, **options)
-        elif file_format is FileFormat.PARQUET:
-            relation = con.read_parquet(files, hive_partitioning=True, union_by_name=True)
-        else:
-            relation = con.read_json(files, format="newline_delimited")
-        relation.create_view(_relation(name))
-        described = con.execute(f'DESCRIBE "{_relation(name)}"').fetchall()
-        return tuple(Column(row[0], normalize_type(row[1])) for row in described)
-
-    @staticmethod
-    def _commit(con, query: str, spec: JobSpec, output_path: str, output_format: FileFormat) -> tuple[int, list[str]]:
+    def _commit(
+        con, query: str, spec: JobSpec, output_path: str, output_format: FileFormat, quarantine: list[str] = ()
+    ) -> tuple[int, list[str]]:
         options = {
             FileFormat.PARQUET: "FORMAT parquet",
             FileFormat.CSV: "FORMAT csv, HEADER",
@@ -168,21 +174,27 @@ class LocalEngine:
             else:
                 target = staging / f"part-00000.{_SUFFIX[output_format]}"
             ((rows,),) = con.execute(f"COPY ({query}) TO $path ({options})", {"path": str(target)}).fetchall()
+            if quarantine:
+                (staging / BAD_ROWS_FILE).parent.mkdir()
+                bad_rows = " UNION ALL ".join(quarantine)
+                con.execute(f"COPY ({bad_rows}) TO $path (FORMAT json)", {"path": str(staging / BAD_ROWS_FILE)})
             files = sorted(str(p.relative_to(staging)) for p in staging.rglob("*") if p.is_file())
         return int(rows), files
 
-    def _execute(self, con, spec: JobSpec, plan: Plan) -> tuple[int, list[str], None]:
+    def _execute(self, con, spec: JobSpec, plan: Plan, quarantine: list[str]) -> tuple[int, list[str], None]:
         """Run the whole spec as one query."""
-        query = compile_plan(plan, {name: _relation(name) for name in spec.inputs})
+        query = compile_plan(plan, {name: relation_name(name) for name in spec.inputs})
         log.info("Compiled %s to DuckDB SQL: %s", spec.job_name, query)
-        rows_out, files = self._commit(con, query, spec, spec.output_path, spec.output_format)
+        rows_out, files = self._commit(con, query, spec, spec.output_path, spec.output_format, quarantine)
         return rows_out, files, None
 
-    def _execute_in_stages(self, con, spec: JobSpec, plan: Plan) -> tuple[int, list[str], int | None]:
+    def _execute_in_stages(
+        self, con, spec: JobSpec, plan: Plan, quarantine: list[str]
+    ) -> tuple[int, list[str], int | None]:
         """Run one committed stage per transformation (a sort with its limit), resuming after the last one."""
         checkpoints = StageCheckpoints(spec)
         resumed = checkpoints.last_committed()
-        relations = {name: _relation(name) for name in spec.inputs}
+        relations = {name: relation_name(name) for name in spec.inputs}
         source = relations[spec.primary_input]
         if resumed is not None:
             log.info("Resuming %s after committed stage %s", spec.job_name, resumed)
@@ -195,16 +207,16 @@ class LocalEngine:
             source = f"stage_{stage[-1]}"
             con.read_parquet(str(checkpoints.path(stage[-1]) / "*.parquet")).create_view(source)
             log.info("Committed stage %s of %s", stage[-1], spec.job_name)
-        rows_out, files = self._commit(con, f'SELECT * FROM "{source}"', spec, spec.output_path, spec.output_format)
+        final = f'SELECT * FROM "{source}"'
+        rows_out, files = self._commit(con, final, spec, spec.output_path, spec.output_format, quarantine)
         checkpoints.remove()
         return rows_out, files, resumed
 
 
+#: Where quarantined rows go, inside the committed output (readers skip names starting with ``_``).
+BAD_ROWS_FILE = "_bad_rows/part-0.jsonl"
+
 _SUFFIX = {FileFormat.PARQUET: "parquet", FileFormat.CSV: "csv", FileFormat.JSON: "jsonl"}
-
-
-def _duckdb_type(type_name: str) -> str:
-    return {"string": "VARCHAR", "timestamp": "TIMESTAMP"}.get(type_name, type_name.upper())
 
 
 def _stages(plan: Plan, after: int | None) -> list[list[int]]:

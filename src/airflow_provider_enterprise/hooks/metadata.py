@@ -405,15 +405,23 @@ class EnterpriseMetadataHook(PostgresHook):
         )
 
     def complete_attempt(
-        self, attempt_id: int, *, rows_in: int, rows_out: int, output_path: str, external_id: str | None = None
+        self,
+        attempt_id: int,
+        *,
+        rows_in: int,
+        rows_out: int,
+        output_path: str,
+        external_id: str | None = None,
+        bad_rows: int = 0,
     ) -> None:
-        """Mark a running attempt succeeded with its row counts."""
+        """Mark a running attempt succeeded with its row counts (``bad_rows``: malformed input rows)."""
         self._transition(
             attempt_id,
             AttemptStatus.SUCCEEDED,
             {
                 "rows_in": rows_in,
                 "rows_out": rows_out,
+                "bad_rows": bad_rows,
                 "output_path": output_path,
                 "external_id": external_id,
             },

@@ -70,6 +70,8 @@ class EnterpriseDataProcessingOperator(BaseOperator):
     :param output_format: ``parquet`` (default), ``csv`` or ``json`` (JSON lines).
     :param partition_by: columns whose values name the output's subdirectories (``col=value/``).
     :param write_mode: ``overwrite`` (default: replace the output atomically) or ``error_if_exists``.
+    :param on_bad_rows: malformed CSV rows: ``quarantine`` (default: written to ``_bad_rows/`` inside the
+        output with the reason), ``drop`` (counted only) or ``fail`` (the job fails, nothing is written).
     :param job_type: the seed's job type, recorded in the registry.
     :param job_data: free-form data recorded with the job. (templated)
     :param priority: ``low``, ``normal``, ``high``, ``urgent`` or ``critical``.
@@ -104,6 +106,7 @@ class EnterpriseDataProcessingOperator(BaseOperator):
         output_format: str = "parquet",
         partition_by: list[str] | None = None,
         write_mode: str = "overwrite",
+        on_bad_rows: str = "quarantine",
         job_type: str = "data_processing",
         job_data: dict[str, Any] | None = None,
         priority: str = "normal",
@@ -136,6 +139,7 @@ class EnterpriseDataProcessingOperator(BaseOperator):
         self.output_format = output_format
         self.partition_by = partition_by
         self.write_mode = write_mode
+        self.on_bad_rows = on_bad_rows
         self.job_type = job_type
         self.job_data = job_data or {}
         self.priority = priority
@@ -173,6 +177,7 @@ class EnterpriseDataProcessingOperator(BaseOperator):
             "output_format": self.output_format,
             "partition_by": self.partition_by,
             "mode": self.write_mode,
+            "on_bad_rows": self.on_bad_rows,
             "processing_logic": logic,
         }
         return {k: v for k, v in data.items() if v is not None}
@@ -328,6 +333,7 @@ class EnterpriseDataProcessingOperator(BaseOperator):
             rows_out=result.rows_out,
             output_path=result.output_path,
             external_id=result.external_id,
+            bad_rows=result.bad_rows,
         )
         resolved = DeadLetterQueue(self.hook).supersede(
             job_id, dead_letter_id=replay["dead_letter_id"] if replay else None

@@ -2,6 +2,7 @@
 
 from airflow_provider_enterprise.spec.models import (
     DEFAULT_INPUT,
+    BadRowPolicy,
     EngineName,
     FileFormat,
     InputSpec,
@@ -36,6 +37,7 @@ from airflow_provider_enterprise.spec.transformations import (
 __all__ = [
     "DEFAULT_INPUT",
     "Aggregation",
+    "BadRowPolicy",
     "CastTransformation",
     "ColumnType",
     "DedupeTransformation",

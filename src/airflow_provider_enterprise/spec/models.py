@@ -70,6 +70,14 @@ class WriteMode(StrEnum):
     ERROR_IF_EXISTS = "error_if_exists"
 
 
+class BadRowPolicy(StrEnum):
+    """What happens to malformed input rows (see docs/job-spec.md, "Bad rows")."""
+
+    FAIL = "fail"
+    DROP = "drop"
+    QUARANTINE = "quarantine"
+
+
 def _data_files(directory: str) -> list[str]:
     """Return the data files under ``directory``, skipping hidden and ``_``-prefixed names as Spark does."""
     found = []
@@ -163,6 +171,7 @@ class JobSpec(StrictModel):
     output_format: FileFormat = FileFormat.PARQUET
     partition_by: list[str] = Field(default_factory=list)
     mode: WriteMode = WriteMode.OVERWRITE
+    on_bad_rows: BadRowPolicy = BadRowPolicy.QUARANTINE
     processing_logic: ProcessingLogic = Field(default_factory=ProcessingLogic)
 
     @model_validator(mode="before")

@@ -1,0 +1,110 @@
+"""
+What a bad input row is, defined once and compiled into every engine's plan.
+
+A CSV input is read with every column as a string, so the engines' own type parsers (which disagree: DuckDB
+and Spark accept different spellings of booleans, dates and numbers) never decide. A record is bad when:
+
+- the reader cannot split it into the declared number of fields, or its quoting is broken (``malformed
+  record``); each engine's reader reports these, in its strict mode;
+- a field holds the replacement character U+FFFD, or bytes that are not UTF-8 (``invalid encoding``: DuckDB's
+  reader rejects such bytes, Spark's replaces them with U+FFFD, so both end up here);
+- a non-empty field does not parse as its declared type (``column 'x' is not int``): the value must match the
+  type's pattern below and convert with ``TRY_CAST`` (which catches ranges and calendar dates).
+
+Every input record is either good or bad: ``rows_in = good + bad`` on every engine.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from sqlglot import exp
+
+from airflow_provider_enterprise.compiler.plan import Column
+
+#: The column holding why a row is bad (NULL for a good row).
+REASON = "__bad_reason"
+#: The reason given for records the reader could not split into fields.
+MALFORMED = "malformed record"
+INVALID_ENCODING = "invalid encoding"
+REPLACEMENT_CHARACTER = "\ufffd"
+
+_DECIMAL = re.compile(r"^decimal\((\d+), (\d+)\)$")
+_PATTERNS = {
+    "int": r"^[+-]?[0-9]{1,10}$",
+    "bigint": r"^[+-]?[0-9]{1,19}$",
+    "double": r"^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]{1,3})?$",
+    "boolean": r"^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])$",
+    "date": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+    "timestamp": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,6})?$",
+}
+
+
+def type_pattern(type_name: str) -> str | None:
+    """The regular expression a field must match to parse as ``type_name`` (None: any text, a string)."""
+    match = _DECIMAL.match(type_name)
+    if match:
+        precision, scale = int(match[1]), int(match[2])
+        whole = max(precision - scale, 1)
+        fraction = f"([.][0-9]{{0,{scale}}})?" if scale else ""
+        return rf"^[+-]?[0-9]{{1,{whole}}}{fraction}$"
+    return _PATTERNS.get(type_name)
+
+
+def spark_type_name(type_name: str) -> str:
+    """Our type name in Spark SQL (``timestamp`` has no time zone, as in DuckDB)."""
+    return {"timestamp": "timestamp_ntz"}.get(type_name, type_name)
+
+
+def data_type(type_name: str) -> exp.DataType:
+    return exp.DataType.build(spark_type_name(type_name), dialect="spark")
+
+
+def _column(name: str) -> exp.Column:
+    return exp.column(name, quoted=True)
+
+
+def _parses(name: str, type_name: str) -> exp.Expression | None:
+    pattern = type_pattern(type_name)
+    if pattern is None:
+        return None
+    value = _column(name)
+    return exp.or_(
+        exp.Is(this=value, expression=exp.Null()),
+        exp.and_(
+            exp.RegexpLike(this=value.copy(), expression=exp.Literal.string(pattern)),
+            exp.Not(this=exp.Is(this=exp.TryCast(this=value.copy(), to=data_type(type_name)), expression=exp.Null())),
+        ),
+    )
+
+
+def reason_expression(columns: Sequence[Column]) -> exp.Expression:
+    """
+    A CASE giving why a row of string ``columns`` is bad, or NULL when it is good.
+
+    :param columns: the declared columns (name and our type), read as strings.
+    """
+    case = exp.Case()
+    encoding = [
+        exp.Like(this=_column(c.name), expression=exp.Literal.string(f"%{REPLACEMENT_CHARACTER}%")) for c in columns
+    ]
+    if encoding:
+        case = case.when(exp.or_(*encoding), exp.Literal.string(INVALID_ENCODING))
+    for column in columns:
+        parses = _parses(column.name, column.type or "string")
+        if parses is not None:
+            case = case.when(
+                exp.Not(this=exp.Paren(this=parses)), exp.Literal.string(f"column {column.name!r} is not {column.type}")
+            )
+    return case if case.args.get("ifs") else exp.Null()
+
+
+def typed_projection(columns: Sequence[Column]) -> list[exp.Expression]:
+    """The columns converted from strings to their declared types (run only on rows that passed the check)."""
+    return [
+        _column(c.name)
+        if (c.type or "string") == "string"
+        else exp.alias_(exp.Cast(this=_column(c.name), to=data_type(c.type)), c.name, quoted=True)
+        for c in columns
+    ]

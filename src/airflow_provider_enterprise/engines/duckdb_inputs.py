@@ -1,0 +1,155 @@
+"""
+Register a job's inputs in DuckDB: one view per input, with its columns, record count and bad rows.
+
+CSV inputs are read with every column as a string by DuckDB's strict reader (which rejects records with the
+wrong number of fields, broken quoting or invalid UTF-8 into a rejects table), then checked and converted
+with the engine-neutral rules of :mod:`airflow_provider_enterprise.compiler.bad_rows`. Parquet and JSON-lines
+inputs are typed by their format and have no bad rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+from sqlglot import exp
+
+from airflow_provider_enterprise.compiler import bad_rows
+from airflow_provider_enterprise.compiler.plan import Column, normalize_type
+from airflow_provider_enterprise.spec import FileFormat, InputSpec
+
+DIALECT = "duckdb"
+_OUR_TYPES = {"string", "boolean", "int", "bigint", "double", "date", "timestamp"}
+
+
+def relation_name(name: str) -> str:
+    """The view under which input ``name``'s good rows are registered."""
+    return f"__input_{name}"
+
+
+@dataclass(frozen=True)
+class RegisteredInput:
+    """An input registered on a connection."""
+
+    name: str
+    columns: tuple[Column, ...]
+    records: int
+    bad_rows: int = 0
+    bad_rows_query: str | None = None
+    first_bad_reason: str | None = None
+
+
+def _sql(tree: exp.Expression) -> str:
+    return tree.sql(dialect=DIALECT, identify=True)
+
+
+def _our_type(duckdb_type: str) -> str:
+    name = normalize_type(duckdb_type) or "string"
+    return name if name in _OUR_TYPES or name.startswith("decimal(") else "string"
+
+
+def register(con: duckdb.DuckDBPyConnection, name: str, source: InputSpec, files: list[str]) -> RegisteredInput:
+    """Register input ``name`` read from ``files``, count its records and bad rows."""
+    file_format = source.resolved_format()
+    view = relation_name(name)
+    if file_format is not FileFormat.CSV:
+        if file_format is FileFormat.PARQUET:
+            relation = con.read_parquet(files, hive_partitioning=True, union_by_name=True)
+        else:
+            relation = con.read_json(files, format="newline_delimited")
+        relation.create_view(view)
+        columns = tuple(Column(row[0], normalize_type(row[1])) for row in con.execute(f'DESCRIBE "{view}"').fetchall())
+        ((records,),) = con.execute(f'SELECT count(*) FROM "{view}"').fetchall()
+        return RegisteredInput(name, columns, int(records))
+    return _register_csv(con, name, source, files)
+
+
+def _declared_columns(con, source: InputSpec, files: list[str]) -> tuple[Column, ...]:
+    if source.column_types:
+        return tuple(Column(c, t) for c, t in source.column_types.items())
+    # the sniffer only proposes names and types; records that do not fit are judged by the strict read
+    sniffed = con.read_csv(
+        files, header=source.header, sep=source.delimiter, quotechar=source.quote, strict_mode=False, ignore_errors=True
+    )
+    return tuple(Column(c, _our_type(str(t))) for c, t in zip(sniffed.columns, sniffed.types, strict=True))
+
+
+def _register_csv(con, name: str, source: InputSpec, files: list[str]) -> RegisteredInput:
+    columns = _declared_columns(con, source, files)
+    raw, checked, rejects = f"__raw_{name}", f"__checked_{name}", f"__rejects_{name}"
+    con.read_csv(
+        files,
+        header=source.header,
+        sep=source.delimiter,
+        quotechar=source.quote,
+        escapechar=source.quote,
+        columns={c.name: "VARCHAR" for c in columns},
+        auto_detect=False,
+        strict_mode=True,
+        store_rejects=True,
+        rejects_table=rejects,
+        rejects_scan=f"{rejects}_scan",
+    ).create_view(raw)
+    reason = exp.alias_(bad_rows.reason_expression(columns), bad_rows.REASON, quoted=True)
+    con.execute(
+        f'CREATE VIEW "{checked}" AS {_sql(exp.select("*", reason).from_(exp.to_identifier(raw, quoted=True)))}'
+    )
+    good = (
+        exp.select(*bad_rows.typed_projection(columns))
+        .from_(exp.to_identifier(checked, quoted=True))
+        .where(exp.Is(this=exp.column(bad_rows.REASON, quoted=True), expression=exp.Null()))
+    )
+    con.execute(f'CREATE VIEW "{relation_name(name)}" AS {_sql(good)}')
+
+    ((good_rows, typed_bad, first_typed),) = con.execute(
+        f'SELECT count(*) FILTER (WHERE "{bad_rows.REASON}" IS NULL), count("{bad_rows.REASON}"), '
+        f'min("{bad_rows.REASON}") FROM "{checked}"'
+    ).fetchall()
+    scan_id, reader_bad, first_reader = _reader_rejects(con, rejects)
+    bad = int(typed_bad) + reader_bad
+    query = None
+    if bad:
+        values = exp.Struct(expressions=[exp.column(c.name, quoted=True) for c in columns])
+        typed_part = (
+            f'SELECT {_sql(exp.Literal.string(name))} AS input, "{bad_rows.REASON}" AS reason, '
+            f'NULL::BIGINT AS line, NULL::VARCHAR AS record, {_sql(values)} AS "values" '
+            f'FROM "{checked}" WHERE "{bad_rows.REASON}" IS NOT NULL'
+        )
+        query = typed_part
+        if scan_id is not None:  # the rejects of the counting scan (each later scan adds its own copy)
+            query += (
+                f" UNION ALL SELECT {_sql(exp.Literal.string(name))}, {_READER_REASON}, line, csv_line, NULL "
+                f'FROM (SELECT DISTINCT ON (file_id, line) * FROM "{rejects}" WHERE scan_id = {int(scan_id)})'
+            )
+    return RegisteredInput(
+        name,
+        columns,
+        records=int(good_rows) + bad,
+        bad_rows=bad,
+        bad_rows_query=query,
+        first_bad_reason=first_reader or first_typed,
+    )
+
+
+#: The reader's error types as engine-neutral reasons.
+_READER_REASON = (
+    f"CASE error_type WHEN 'INVALID ENCODING' THEN '{bad_rows.INVALID_ENCODING}' "
+    f"ELSE '{bad_rows.MALFORMED}: ' || lower(error_type) END"
+)
+
+
+def _reader_rejects(con, rejects: str) -> tuple[int | None, int, str | None]:
+    """The last scan's rejected records: its scan id, their count and a sample reason (a record may have
+    several rejects, one per missing column)."""
+    try:
+        ((scan_id,),) = con.execute(f'SELECT max(scan_id) FROM "{rejects}_scan"').fetchall()
+    except duckdb.CatalogException:
+        return None, 0, None
+    if scan_id is None:
+        return None, 0, None
+    ((count, sample),) = con.execute(
+        f"SELECT count(DISTINCT (file_id, line)), min(line::VARCHAR || ': ' || {_READER_REASON}) "
+        f'FROM "{rejects}" WHERE scan_id = ?',
+        [scan_id],
+    ).fetchall()
+    return int(scan_id), int(count), f"line {sample}" if sample else None
