@@ -12,6 +12,23 @@ TEST_DAGS = REPO / "tests" / "dags"
 EXAMPLE_DAGS = REPO / "dags"
 #: A CSV the local engine fails to read (not UTF-8): a failure that happens while the job runs.
 INVALID_UTF8 = b"category,amount\nbooks,1\nb\xff\xfeoks,2\n"
+#: A CSV of 10 records: 3 good, 7 bad (every kind of bad row), and its schema.
+MIXED = (
+    b"id,amount,day,flag\n"
+    b"1,10.5,2026-01-01,true\n"
+    b"2,abc,2026-01-02,false\n"  # amount is not a double
+    b"3,1.0\n"  # too few fields
+    b"4,2.0,2026-01-04,true,extra\n"  # too many fields
+    b"5,3.0,2026-02-30,true\n"  # not a calendar date
+    b"6,4.0,2026-01-06,yes\n"  # not a boolean by our rules (DuckDB's own cast would accept it)
+    b"7,5\xff\xfe,2026-01-07,true\n"  # not UTF-8
+    b'8,"6,5",2026-01-08,FALSE\n'  # a quoted comma: one field, which is not a double
+    b",,,\n"  # all empty: NULLs, a good row
+    b"10,1e3,2026-01-10,True\n"
+)
+SCHEMA = {"id": "int", "amount": "double", "day": "date", "flag": "boolean"}
+
+
 BIN = Path(os.environ.get("VIRTUAL_ENV", REPO / ".venv")) / "bin"
 
 

@@ -4,14 +4,15 @@ What a bad input row is, defined once and compiled into every engine's plan.
 A CSV input is read with every column as a string, so the engines' own type parsers (which disagree: DuckDB
 and Spark accept different spellings of booleans, dates and numbers) never decide. A record is bad when:
 
-- the reader cannot split it into the declared number of fields, or its quoting is broken (``malformed
-  record``); each engine's reader reports these, in its strict mode;
+- it has more or fewer fields than the declared columns (a trailing delimiter counts as one more field), or
+  its quoting is broken (``malformed record``);
 - a field holds the replacement character U+FFFD, or bytes that are not UTF-8 (``invalid encoding``: DuckDB's
   reader rejects such bytes, Spark's replaces them with U+FFFD, so both end up here);
 - a non-empty field does not parse as its declared type (``column 'x' is not int``): the value must match the
   type's pattern below and convert with ``TRY_CAST`` (which catches ranges and calendar dates).
 
-Every input record is either good or bad: ``rows_in = good + bad`` on every engine.
+An empty field, quoted or not, is NULL. Every input record is either good or bad: ``rows_in = good + bad`` on
+every engine.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections.abc import Sequence
 
 from sqlglot import exp
 
-from airflow_provider_enterprise.compiler.plan import Column
+from airflow_provider_enterprise.compiler.plan import Column, data_type
 
 #: The column holding why a row is bad (NULL for a good row).
 REASON = "__bad_reason"
@@ -52,15 +53,6 @@ def type_pattern(type_name: str) -> str | None:
     return _PATTERNS.get(type_name)
 
 
-def spark_type_name(type_name: str) -> str:
-    """Our type name in Spark SQL (``timestamp`` has no time zone, as in DuckDB)."""
-    return {"timestamp": "timestamp_ntz"}.get(type_name, type_name)
-
-
-def data_type(type_name: str) -> exp.DataType:
-    return exp.DataType.build(spark_type_name(type_name), dialect="spark")
-
-
 def _column(name: str) -> exp.Column:
     return exp.column(name, quoted=True)
 
@@ -74,9 +66,21 @@ def _parses(name: str, type_name: str) -> exp.Expression | None:
         exp.Is(this=value, expression=exp.Null()),
         exp.and_(
             exp.RegexpLike(this=value.copy(), expression=exp.Literal.string(pattern)),
-            exp.Not(this=exp.Is(this=exp.TryCast(this=value.copy(), to=data_type(type_name)), expression=exp.Null())),
+            exp.Not(
+                this=exp.Is(
+                    this=exp.TryCast(this=value.copy(), to=data_type(type_name), safe=True), expression=exp.Null()
+                )
+            ),
         ),
     )
+
+
+def empty_as_null(columns: Sequence[Column]) -> list[exp.Expression]:
+    """The string columns with empty fields (quoted or not) as NULL."""
+    return [
+        exp.alias_(exp.Nullif(this=_column(c.name), expression=exp.Literal.string("")), c.name, quoted=True)
+        for c in columns
+    ]
 
 
 def reason_expression(columns: Sequence[Column]) -> exp.Expression:

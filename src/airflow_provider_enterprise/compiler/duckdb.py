@@ -12,7 +12,15 @@ from collections.abc import Mapping, Sequence
 
 from sqlglot import exp
 
-from airflow_provider_enterprise.compiler.plan import Column, Plan, SortKey, Step, dedupe_order, sort_order
+from airflow_provider_enterprise.compiler.plan import (
+    Column,
+    Plan,
+    SortKey,
+    Step,
+    data_type,
+    dedupe_order,
+    sort_order,
+)
 from airflow_provider_enterprise.expressions import ExpressionKind, parse_expression, pin_semantics
 from airflow_provider_enterprise.spec.transformations import (
     CastTransformation,
@@ -44,11 +52,6 @@ def _col(name: str, table: str | None = None) -> exp.Column:
 
 def _expression(text: str, kind: ExpressionKind = ExpressionKind.SCALAR) -> exp.Expression:
     return pin_semantics(parse_expression(text, kind), DIALECT)
-
-
-def _type(type_name: str) -> exp.DataType:
-    spark_name = {"timestamp": "timestamp_ntz"}.get(type_name, type_name)
-    return exp.DataType.build(spark_name, dialect="spark")
 
 
 def _table(name: str, alias: str) -> exp.Table:
@@ -89,7 +92,7 @@ class _Compiler:
             return self.add(name, exp.select(*projections).from_(_id(source)))
         if isinstance(t, CastTransformation):
             projections = [
-                exp.alias_(exp.Cast(this=_col(c.name), to=_type(t.columns[c.name])), c.name, quoted=True)
+                exp.alias_(exp.Cast(this=_col(c.name), to=data_type(t.columns[c.name])), c.name, quoted=True)
                 if c.name in t.columns
                 else _col(c.name)
                 for c in received

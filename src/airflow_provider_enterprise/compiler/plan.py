@@ -69,10 +69,34 @@ def normalize_type(engine_type: str | None) -> str | None:
     if engine_type is None:
         return None
     name = re.sub(r"\s+", "", str(engine_type).lower()).removesuffix("type()")
-    name = {"varchar": "string", "text": "string", "integer": "int", "long": "bigint", "float": "double"}.get(
-        name, name
-    )
+    name = {
+        "varchar": "string",
+        "text": "string",
+        "integer": "int",
+        "long": "bigint",
+        "float": "double",
+        "timestamp_ntz": "timestamp",
+    }.get(name, name)
     return name.replace(",", ", ")
+
+
+_DECLARABLE = {"string", "boolean", "int", "bigint", "double", "date", "timestamp"}
+
+
+def declarable_type(engine_type: str) -> str:
+    """An engine's (inferred) type as one of ours; a type we cannot declare is read as ``string``."""
+    name = normalize_type(engine_type) or "string"
+    return name if name in _DECLARABLE or name.startswith("decimal(") else "string"
+
+
+def spark_type_name(type_name: str) -> str:
+    """Our type name in Spark SQL (``timestamp`` has no time zone, as in DuckDB)."""
+    return {"timestamp": "timestamp_ntz"}.get(type_name, type_name)
+
+
+def data_type(type_name: str) -> exp.DataType:
+    """Our type name as a sqlglot type, for any dialect."""
+    return exp.DataType.build(spark_type_name(type_name), dialect="spark")
 
 
 def is_numeric(type_name: str | None) -> bool:

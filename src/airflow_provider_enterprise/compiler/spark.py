@@ -14,7 +14,15 @@ from collections.abc import Mapping, Sequence
 from functools import reduce
 from typing import TYPE_CHECKING
 
-from airflow_provider_enterprise.compiler.plan import Column, Plan, SortKey, Step, dedupe_order, sort_order
+from airflow_provider_enterprise.compiler.plan import (
+    Column,
+    Plan,
+    SortKey,
+    Step,
+    dedupe_order,
+    sort_order,
+    spark_type_name,
+)
 from airflow_provider_enterprise.expressions import ExpressionKind, parse_expression, to_sql
 from airflow_provider_enterprise.spec.transformations import (
     CastTransformation,
@@ -67,11 +75,6 @@ def _col(name: str, table: str | None = None):
     return F.col(f"`{table}`.`{name}`" if table else f"`{name}`")
 
 
-def spark_type(type_name: str) -> str:
-    """Our type name as Spark's (``timestamp`` is a timestamp without time zone, as in DuckDB)."""
-    return {"timestamp": "timestamp_ntz"}.get(type_name, type_name)
-
-
 def _ordered(keys: Sequence[SortKey]) -> list:
     ordered = []
     for key in keys:
@@ -104,7 +107,9 @@ def _step(plan: Plan, step: Step, df: DataFrame, frames: Mapping[str, DataFrame]
     if isinstance(t, CastTransformation):
         return df.select(
             *(
-                _col(c.name).cast(spark_type(t.columns[c.name])).alias(c.name) if c.name in t.columns else _col(c.name)
+                _col(c.name).cast(spark_type_name(t.columns[c.name])).alias(c.name)
+                if c.name in t.columns
+                else _col(c.name)
                 for c in received
             )
         )

@@ -15,11 +15,10 @@ import duckdb
 from sqlglot import exp
 
 from airflow_provider_enterprise.compiler import bad_rows
-from airflow_provider_enterprise.compiler.plan import Column, normalize_type
+from airflow_provider_enterprise.compiler.plan import Column, declarable_type, normalize_type
 from airflow_provider_enterprise.spec import FileFormat, InputSpec
 
 DIALECT = "duckdb"
-_OUR_TYPES = {"string", "boolean", "int", "bigint", "double", "date", "timestamp"}
 
 
 def relation_name(name: str) -> str:
@@ -41,11 +40,6 @@ class RegisteredInput:
 
 def _sql(tree: exp.Expression) -> str:
     return tree.sql(dialect=DIALECT, identify=True)
-
-
-def _our_type(duckdb_type: str) -> str:
-    name = normalize_type(duckdb_type) or "string"
-    return name if name in _OUR_TYPES or name.startswith("decimal(") else "string"
 
 
 def register(con: duckdb.DuckDBPyConnection, name: str, source: InputSpec, files: list[str]) -> RegisteredInput:
@@ -71,7 +65,14 @@ def _declared_columns(con, source: InputSpec, files: list[str]) -> tuple[Column,
     sniffed = con.read_csv(
         files, header=source.header, sep=source.delimiter, quotechar=source.quote, strict_mode=False, ignore_errors=True
     )
-    return tuple(Column(c, _our_type(str(t))) for c, t in zip(sniffed.columns, sniffed.types, strict=True))
+    return tuple(Column(c, declarable_type(str(t))) for c, t in zip(sniffed.columns, sniffed.types, strict=True))
+
+
+#: Read after the declared columns: a value here means the record has too many fields.
+_EXTRA = "__extra"
+#: DuckDB's NULL marker for the raw read, a text that does not occur in CSV files, so that an empty field reads
+#: as '' and only a missing field (padded) reads as NULL.
+_NO_NULL_TEXT = "\x00"
 
 
 def _register_csv(con, name: str, source: InputSpec, files: list[str]) -> RegisteredInput:
@@ -83,17 +84,40 @@ def _register_csv(con, name: str, source: InputSpec, files: list[str]) -> Regist
         sep=source.delimiter,
         quotechar=source.quote,
         escapechar=source.quote,
-        columns={c.name: "VARCHAR" for c in columns},
+        columns={**{c.name: "VARCHAR" for c in columns}, _EXTRA: "VARCHAR"},
+        null_padding=True,
+        na_values=[_NO_NULL_TEXT],
         auto_detect=False,
         strict_mode=True,
         store_rejects=True,
         rejects_table=rejects,
         rejects_scan=f"{rejects}_scan",
     ).create_view(raw)
-    reason = exp.alias_(bad_rows.reason_expression(columns), bad_rows.REASON, quoted=True)
-    con.execute(
-        f'CREATE VIEW "{checked}" AS {_sql(exp.select("*", reason).from_(exp.to_identifier(raw, quoted=True)))}'
+    field_counts = exp.Case(
+        ifs=[
+            exp.If(
+                this=exp.Not(this=exp.Is(this=exp.column(_EXTRA, quoted=True), expression=exp.Null())),
+                true=exp.Literal.string(f"{bad_rows.MALFORMED}: too many columns"),
+            ),
+            exp.If(
+                this=exp.or_(*(exp.Is(this=exp.column(c.name, quoted=True), expression=exp.Null()) for c in columns)),
+                true=exp.Literal.string(f"{bad_rows.MALFORMED}: missing columns"),
+            ),
+        ],
     )
+    normalized = exp.select(
+        *bad_rows.empty_as_null(columns),
+        exp.column(_EXTRA, quoted=True),
+        exp.alias_(field_counts, "__field_count", quoted=True),
+    ).from_(exp.to_identifier(raw, quoted=True))
+    reason = exp.Coalesce(
+        this=exp.column("__field_count", quoted=True), expressions=[bad_rows.reason_expression(columns)]
+    )
+    checked_query = exp.select(
+        *(exp.column(c.name, quoted=True) for c in (*columns, Column(_EXTRA))),
+        exp.alias_(reason, bad_rows.REASON, quoted=True),
+    ).from_(exp.Subquery(this=normalized, alias=exp.TableAlias(this=exp.to_identifier("n"))))
+    con.execute(f'CREATE VIEW "{checked}" AS {_sql(checked_query)}')
     good = (
         exp.select(*bad_rows.typed_projection(columns))
         .from_(exp.to_identifier(checked, quoted=True))
@@ -109,7 +133,8 @@ def _register_csv(con, name: str, source: InputSpec, files: list[str]) -> Regist
     bad = int(typed_bad) + reader_bad
     query = None
     if bad:
-        values = exp.Struct(expressions=[exp.column(c.name, quoted=True) for c in columns])
+        # the fields as read, and what followed the last declared one (nothing of a record is lost)
+        values = exp.Struct(expressions=[exp.column(c.name, quoted=True) for c in (*columns, Column(_EXTRA))])
         typed_part = (
             f'SELECT {_sql(exp.Literal.string(name))} AS input, "{bad_rows.REASON}" AS reason, '
             f'NULL::BIGINT AS line, NULL::VARCHAR AS record, {_sql(values)} AS "values" '

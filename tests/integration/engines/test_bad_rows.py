@@ -11,24 +11,9 @@ import pytest
 from airflow_provider_enterprise.engines.local import BAD_ROWS_FILE, LocalEngine
 from airflow_provider_enterprise.exceptions import BadRowsError
 from airflow_provider_enterprise.spec import validate_job_spec
+from support.env import MIXED, SCHEMA
 
 pytestmark = pytest.mark.integration
-
-#: 10 records: 3 good, 7 bad (every kind).
-MIXED = (
-    b"id,amount,day,flag\n"
-    b"1,10.5,2026-01-01,true\n"
-    b"2,abc,2026-01-02,false\n"  # amount is not a double
-    b"3,1.0\n"  # too few fields
-    b"4,2.0,2026-01-04,true,extra\n"  # too many fields
-    b"5,3.0,2026-02-30,true\n"  # not a calendar date
-    b"6,4.0,2026-01-06,yes\n"  # not a boolean by our rules (DuckDB's own cast would accept it)
-    b"7,5\xff\xfe,2026-01-07,true\n"  # not UTF-8
-    b'8,"6,5",2026-01-08,FALSE\n'  # a quoted comma: one field, which is not a double
-    b",,,\n"  # all empty: NULLs, a good row
-    b"10,1e3,2026-01-10,True\n"
-)
-SCHEMA = {"id": "int", "amount": "double", "day": "date", "flag": "boolean"}
 
 
 def run(tmp_path: Path, on_bad_rows: str, schema: dict | None = SCHEMA):
@@ -62,9 +47,11 @@ def test_quarantine_writes_every_bad_row_with_its_reason(tmp_path: Path) -> None
         "malformed record: too many columns",
     ]
     typed = next(line for line in lines if line["reason"] == "column 'flag' is not boolean")
-    assert typed["values"] == {"id": "6", "amount": "4.0", "day": "2026-01-06", "flag": "yes"}
-    malformed = next(line for line in lines if line["reason"] == "malformed record: too many columns")
-    assert malformed["record"] == "4,2.0,2026-01-04,true,extra" and malformed["line"] == 5
+    assert typed["values"] == {"id": "6", "amount": "4.0", "day": "2026-01-06", "flag": "yes", "__extra": None}
+    too_many = next(line for line in lines if line["reason"] == "malformed record: too many columns")
+    assert too_many["values"] == {"id": "4", "amount": "2.0", "day": "2026-01-04", "flag": "true", "__extra": "extra"}
+    encoding = next(line for line in lines if line["reason"] == "invalid encoding")
+    assert encoding["record"].startswith("7,5") and encoding["line"] == 8  # the reader's reject: the raw line
     assert result.bad_rows_path == str(tmp_path / "out" / BAD_ROWS_FILE)
 
 
@@ -75,7 +62,7 @@ def test_drop_counts_but_writes_no_quarantine(tmp_path: Path) -> None:
 
 
 def test_fail_refuses_before_writing(tmp_path: Path) -> None:
-    with pytest.raises(BadRowsError, match=r"input 'input': 7 \(line 4: malformed record: missing columns\)"):
+    with pytest.raises(BadRowsError, match=r"input 'input': 7 \(line 8: invalid encoding\)"):
         run(tmp_path, "fail")
     assert not (tmp_path / "out").exists()
 

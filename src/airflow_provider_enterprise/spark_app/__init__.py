@@ -1,0 +1,1 @@
+"""The generic PySpark application and its parts; no Airflow imports (this runs on Spark drivers)."""
