@@ -1,8 +1,9 @@
 """
 Bad rows are the same rows on DuckDB and Spark, and good + bad = input records on both.
 
-A fixed file with every kind of bad row (one defect each, so the reasons agree too), then a Hypothesis test (``BAD_ROWS_EXAMPLES``, 25 derandomized
-examples by default) writing CSV files of good and bad values, short and long records and invalid bytes.
+A fixed file with every kind of bad row (one defect each, so the reasons agree too), then a Hypothesis test
+(``BAD_ROWS_EXAMPLES``, 25 derandomized examples by default) writing CSV files of good and bad values, short
+and long records and invalid bytes.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from pathlib import Path
 import duckdb
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support.env import MIXED, SCHEMA
 
 from airflow_provider_enterprise.engines.duckdb_inputs import register, relation_name
 from airflow_provider_enterprise.spark_app.inputs import read_input
 from airflow_provider_enterprise.spec import InputSpec
+from support.env import MIXED, SCHEMA
 
 EXAMPLES = int(os.environ.get("BAD_ROWS_EXAMPLES", "25"))
 
