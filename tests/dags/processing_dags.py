@@ -63,7 +63,7 @@ with DAG(
     EnterpriseDataProcessingOperator(
         task_id="process",
         job_name="test_processing_retry",
-        input_path="{{ params.data_dir }}/try{{ ti.try_number }}.csv",
+        input_path="{{ params.data_dir }}/try{{ ti.try_number }}",  # a directory: its file's suffix is the format
         output_path="{{ params.data_dir }}/out",
         processing_logic={"transformations": [AGGREGATE]},
         execution_engine="local",

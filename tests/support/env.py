@@ -10,8 +10,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 TEST_DAGS = REPO / "tests" / "dags"
 EXAMPLE_DAGS = REPO / "dags"
-#: A CSV the local engine fails to read (not UTF-8): a failure that happens while the job runs.
-INVALID_UTF8 = b"category,amount\nbooks,1\nb\xff\xfeoks,2\n"
+#: A Parquet file the local engine fails to read: a (transient) failure that happens while the job runs.
+CORRUPT_PARQUET = b"this is not a parquet file\n"
 #: A CSV of 10 records: 3 good, 7 bad (every kind of bad row), and its schema.
 MIXED = (
     b"id,amount,day,flag\n"

@@ -47,3 +47,14 @@ def test_json_string_spec_is_validated() -> None:
     build(processing_logic='{"transformations": [{"type": "select", "columns": ["a"]}]}')
     with pytest.raises(InvalidJobSpec, match="processing_logic is not valid JSON"):
         build(processing_logic="{not json")
+
+
+def test_declared_schemas_catch_column_and_type_errors_at_parse_time() -> None:
+    schema = {"input_options": {"schema": {"status": "string", "amount": "double"}}}
+    build(**schema, processing_logic={"transformations": [{"type": "filter", "condition": "amount > 1"}]})
+    with pytest.raises(InvalidJobSpec, match=r"transformations\[0\] \(select\): column 'amout' does not exist"):
+        build(**schema, processing_logic={"transformations": [{"type": "select", "columns": ["amout"]}]})
+    groupby = {"type": "groupby", "columns": ["amount"], "aggregations": {"total": "sum(status)"}}
+    with pytest.raises(InvalidJobSpec, match=r"sum\(\) needs a number, but column 'status' is string"):
+        build(**schema, processing_logic={"transformations": [groupby]})
+    build(processing_logic={"transformations": [{"type": "select", "columns": ["amout"]}]})  # no schema: run time

@@ -21,6 +21,7 @@ from airflow_provider_enterprise.expressions import (
     parse_expression,
     referenced_columns,
 )
+from airflow_provider_enterprise.spec.models import JobSpec
 from airflow_provider_enterprise.spec.transformations import (
     CastTransformation,
     DedupeTransformation,
@@ -382,3 +383,19 @@ def build_plan(logic: ProcessingLogic, inputs: Mapping[str, Sequence[Column]], p
             raise resolver.fail(str(err)) from None
         steps.append(Step(index, transformation, columns))
     return Plan(primary=primary, inputs=frozen, steps=tuple(steps))
+
+
+def plan_from_declared_schemas(spec: JobSpec) -> Plan | None:
+    """
+    Resolve ``spec``'s logic against its inputs' declared schemas, before any data exists.
+
+    :return: the plan, or None when an input has no declared schema (its columns are known only at run time).
+    :raises PlanError: naming the transformation and the column that does not fit.
+    """
+    if any(source.column_types is None for source in spec.inputs.values()):
+        return None
+    declared = {
+        name: tuple(Column(column, kind) for column, kind in source.column_types.items())
+        for name, source in spec.inputs.items()
+    }
+    return build_plan(spec.processing_logic, declared, spec.primary_input)

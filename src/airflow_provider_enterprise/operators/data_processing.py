@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
+from airflow_provider_enterprise.compiler.plan import PlanError, plan_from_declared_schemas
 from airflow_provider_enterprise.exceptions import EngineNotAvailableError
 from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook, JobKey
 from airflow_provider_enterprise.resilience.circuit_breaker import CircuitBreaker, CircuitOpenError, Permit
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_enterprise.engines.base import Engine, JobResult
-
 
 _RESOLVED_AT_RUN_TIME = "{{ resolved at run time }}"
 
@@ -153,7 +153,13 @@ class EnterpriseDataProcessingOperator(BaseOperator):
             # Fails the DAG import with the transformation index, field and bad value. Values that Airflow
             # resolves at run time (XComArgs) stand in as templates until then.
             data = {k: v if _is_plain(v) else _RESOLVED_AT_RUN_TIME for k, v in self._spec_data().items()}
-            validate_job_spec(data, allow_templates=True)
+            spec = validate_job_spec(data, allow_templates=True)
+            if not contains_template(data):
+                # With every input's schema declared, a missing column or a type mismatch is known now.
+                try:
+                    plan_from_declared_schemas(spec)
+                except PlanError as err:
+                    raise InvalidJobSpec(f"invalid job spec {self.job_name!r}:\n  {err}") from None
 
     def _spec_data(self) -> dict[str, Any]:
         logic = self.processing_logic

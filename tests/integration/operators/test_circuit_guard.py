@@ -9,7 +9,7 @@ import pytest
 
 from airflow_provider_enterprise.hooks.metadata import JobKey
 from airflow_provider_enterprise.resilience.circuit_breaker import CircuitBreaker
-from support.env import EXAMPLE_DAGS, INVALID_UTF8, load_test_dags
+from support.env import CORRUPT_PARQUET, EXAMPLE_DAGS, load_test_dags
 
 pytestmark = pytest.mark.integration
 
@@ -67,8 +67,8 @@ def test_fallback_needs_permission_and_another_engine() -> None:
 
 def test_transient_job_failures_count_against_the_breaker(airflow_db, registry, tmp_path: Path) -> None:
     guarded = load_test_dags().guarded
-    bad = tmp_path / "bad.csv"
-    bad.write_bytes(INVALID_UTF8)
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(CORRUPT_PARQUET)
     breaker = CircuitBreaker(registry, "test:storage_fail_fast")
     breaker.reset()
     dag_run = guarded.test(run_conf={"input_path": str(bad), "output_path": str(tmp_path)})

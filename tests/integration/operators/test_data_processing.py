@@ -14,7 +14,7 @@ import pytest
 
 from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook, JobKey
 from airflow_provider_enterprise.resilience.dead_letter import DeadLetterQueue
-from support.env import EXAMPLE_DAGS, INVALID_UTF8, load_test_dags
+from support.env import CORRUPT_PARQUET, EXAMPLE_DAGS, load_test_dags
 
 pytestmark = pytest.mark.integration
 
@@ -66,6 +66,18 @@ def test_success_registers_one_succeeded_attempt(dags, registry, tmp_path: Path)
     assert dead_letters_of(registry, job["job_id"]) == []
 
 
+def test_bad_input_rows_are_quarantined_and_counted_on_the_attempt(dags, registry, tmp_path: Path) -> None:
+    source = tmp_path / "with_bad_rows.csv"
+    source.write_text(SAMPLE.read_text() + "99,2026-01-01T00:00:00,1,books,active,12.5,DE,surplus\n1,2\n")
+    out = tmp_path / "out"
+    dag_run = dags.processing.test(run_conf={"input_path": str(source), "output_path": str(out)})
+    assert dag_run.state == "success"
+    (attempt,) = job_of(registry, dag_run)["attempts"]
+    assert (attempt["rows_in"], attempt["bad_rows"]) == (len(pd.read_csv(SAMPLE)) + 2, 2)
+    quarantined = (out / "_bad_rows" / "part-0.jsonl").read_text().splitlines()
+    assert len(quarantined) == 2 and "surplus" in "".join(quarantined)
+
+
 def test_templated_paths_and_spec_are_rendered(dags, registry, tmp_path: Path) -> None:
     day = RUN_AFTER.to_date_string()
     (tmp_path / "in").mkdir()
@@ -89,8 +101,10 @@ def test_templated_paths_and_spec_are_rendered(dags, registry, tmp_path: Path) -
 
 
 def test_transient_failure_is_retried_as_a_second_attempt_of_the_same_job(dags, registry, tmp_path: Path) -> None:
-    (tmp_path / "try1.csv").write_bytes(INVALID_UTF8)  # the engine fails reading it
-    shutil.copy(SAMPLE, tmp_path / "try2.csv")
+    (tmp_path / "try1").mkdir()
+    (tmp_path / "try1" / "part-0.parquet").write_bytes(CORRUPT_PARQUET)  # the engine fails reading it
+    (tmp_path / "try2").mkdir()
+    shutil.copy(SAMPLE, tmp_path / "try2" / "part-0.csv")
     dag_run = dags.retried.test(run_conf={"data_dir": str(tmp_path)})
     assert dag_run.state == "success"
 
@@ -98,7 +112,7 @@ def test_transient_failure_is_retried_as_a_second_attempt_of_the_same_job(dags, 
     assert job["status"] == "succeeded"
     assert [(a["try_number"], a["status"]) for a in job["attempts"]] == [(1, "failed"), (2, "succeeded")]
     assert job["attempts"][0]["error_class"] == "InvalidInputException"
-    assert "Invalid unicode" in job["attempts"][0]["error_message"]
+    assert "No magic bytes found" in job["attempts"][0]["error_message"]
     assert job["attempts"][0]["retry_decision"] == "Airflow retries (try 2 of 2)"
     assert dead_letters_of(registry, job["job_id"]) == []  # a retried failure is not dead-lettered
 
@@ -192,8 +206,8 @@ def test_airflow_tasks_test_runs_the_example_task(airflow_db: str, registry, reg
 
 
 def test_named_policy_retries_with_backoff_then_dead_letters_once(dags, registry, tmp_path: Path, capfd) -> None:
-    bad = tmp_path / "bad.csv"
-    bad.write_bytes(INVALID_UTF8)
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(CORRUPT_PARQUET)
     dag_run = dags.with_policy.test(run_conf={"input_path": str(bad), "output_path": str(tmp_path / "out")})
     assert dag_run.state == "failed"
     job = job_of(registry, dag_run)
