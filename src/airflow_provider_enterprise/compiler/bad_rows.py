@@ -7,7 +7,8 @@ and Spark accept different spellings of booleans, dates and numbers) never decid
 - it has more or fewer fields than the declared columns (a trailing delimiter counts as one more field), or
   its quoting is broken (``malformed record``);
 - a field holds the replacement character U+FFFD, or bytes that are not UTF-8 (``invalid encoding``: DuckDB's
-  reader rejects such bytes, Spark's replaces them with U+FFFD, so both end up here);
+  reader rejects such bytes, Spark's replaces them with U+FFFD, so both end up here; in a typed column the
+  value fails its type's pattern instead, so it is bad either way);
 - a non-empty field does not parse as its declared type (``column 'x' is not int``): the value must match the
   type's pattern below and convert with ``TRY_CAST`` (which catches ranges and calendar dates).
 
@@ -90,8 +91,12 @@ def reason_expression(columns: Sequence[Column]) -> exp.Expression:
     :param columns: the declared columns (name and our type), read as strings.
     """
     case = exp.Case()
+    # Typed columns need no encoding check: U+FFFD never matches their (ASCII) patterns, so such a row is bad
+    # either way; checking only strings keeps the check cheap.
     encoding = [
-        exp.Like(this=_column(c.name), expression=exp.Literal.string(f"%{REPLACEMENT_CHARACTER}%")) for c in columns
+        exp.Like(this=_column(c.name), expression=exp.Literal.string(f"%{REPLACEMENT_CHARACTER}%"))
+        for c in columns
+        if type_pattern(c.type or "string") is None
     ]
     if encoding:
         case = case.when(exp.or_(*encoding), exp.Literal.string(INVALID_ENCODING))
