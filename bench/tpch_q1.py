@@ -10,7 +10,9 @@ in DuckDB SQL and in Polars (lazy scan, sink). Every run is a fresh child proces
 RSS. Prints a table (median and spread of the runs, rows/s, rows/hour, ratio to the fastest baseline) and
 writes it as JSON (``--json``).
 
-Task time (the whole Airflow task) is not measured here yet; see docs/benchmarks.md.
+With ``--task-time`` it also measures **task time**: the same Q1 as one Airflow task (``bench/dags``) run by
+``airflow dags test`` on the embedded PostgreSQL defaults (as ``make run``), timed from the task instance's
+start to its end in Airflow's metadata database.
 """
 
 from __future__ import annotations
@@ -27,29 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
-#: Q1 in processing_logic (the date is 1998-12-01 minus 90 days).
-Q1_LOGIC = {
-    "transformations": [
-        {"type": "filter", "condition": "l_shipdate <= cast('1998-09-02' as date)"},
-        {"type": "derive", "column": "disc_price", "expression": "l_extendedprice * (1 - l_discount)"},
-        {"type": "derive", "column": "charge", "expression": "l_extendedprice * (1 - l_discount) * (1 + l_tax)"},
-        {
-            "type": "groupby",
-            "columns": ["l_returnflag", "l_linestatus"],
-            "aggregations": {
-                "sum_qty": "sum(l_quantity)",
-                "sum_base_price": "sum(l_extendedprice)",
-                "sum_disc_price": "sum(disc_price)",
-                "sum_charge": "sum(charge)",
-                "avg_qty": "avg(l_quantity)",
-                "avg_price": "avg(l_extendedprice)",
-                "avg_disc": "avg(l_discount)",
-                "count_order": "count(*)",
-            },
-        },
-        {"type": "sort", "by": ["l_returnflag", "l_linestatus"]},
-    ]
-}
+#: Q1 in processing_logic (the date is 1998-12-01 minus 90 days); the benchmark DAG reads the same file.
+Q1_LOGIC = json.loads((Path(__file__).with_name("tpch_q1_logic.json")).read_text())
 
 DUCKDB_Q1 = """
 SELECT l_returnflag, l_linestatus,
@@ -161,18 +142,62 @@ def measure(candidate: str, path: Path, scratch: Path) -> dict:
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
+def _airflow_env() -> dict[str, str]:
+    repo = Path(__file__).resolve().parents[1]
+    env = dict(os.environ)
+    env.setdefault("AIRFLOW_HOME", str(repo / ".airflow"))
+    env["AIRFLOW__CORE__DAGS_FOLDER"] = str(repo / "bench" / "dags")
+    env["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    return env
+
+
+def _cli(env: dict[str, str], *argv: str) -> str:
+    completed = subprocess.run(list(argv), env=env, check=True, capture_output=True, text=True)
+    return completed.stdout.strip().splitlines()[-1] if completed.stdout.strip() else ""
+
+
+def task_times(path: Path, runs: int, scratch: Path) -> list[dict]:
+    """Run Q1 as an Airflow task ``runs`` times; return each task instance's duration."""
+    import psycopg
+
+    env = _airflow_env()
+    _cli(env, "enterprise-orchestrator", "db", "start", "--database", "airflow")
+    env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = _cli(
+        env, "enterprise-orchestrator", "db", "uri", "--database", "airflow", "--sqlalchemy"
+    )
+    _cli(env, "airflow", "db", "migrate")
+    _cli(env, "enterprise-orchestrator", "migrate")
+    metadata_uri = _cli(env, "enterprise-orchestrator", "db", "uri", "--database", "airflow")
+    samples = []
+    for run in range(runs):
+        conf = json.dumps({"input_path": str(path), "output_path": str(scratch / f"task-{run}")})
+        log = subprocess.run(
+            ["airflow", "dags", "test", "bench_tpch_q1", "-c", conf], env=env, capture_output=True, text=True
+        )
+        if "DagRun Finished" not in log.stdout + log.stderr or "state=success" not in log.stdout + log.stderr:
+            raise RuntimeError(f"the benchmark DAG failed:\n{(log.stdout + log.stderr)[-3000:]}")
+        with psycopg.connect(metadata_uri) as conn:
+            ((seconds,),) = conn.execute(
+                "SELECT extract(epoch FROM end_date - start_date) FROM task_instance "
+                "WHERE dag_id = 'bench_tpch_q1' ORDER BY end_date DESC LIMIT 1"
+            ).fetchall()
+        samples.append({"candidate": "task", "rows": None, "seconds": float(seconds), "peak_rss_mb": 0.0})
+    return samples
+
+
 def summarize(samples: list[dict]) -> dict:
     seconds = [s["seconds"] for s in samples]
     median = statistics.median(seconds)
-    rows = samples[0]["rows"]
+    rows = samples[0]["rows"] or 0
     return {
         "runs": len(seconds),
         "median_s": round(median, 3),
         "min_s": round(min(seconds), 3),
         "max_s": round(max(seconds), 3),
         "rows": rows,
-        "rows_per_s": round(rows / median),
-        "rows_per_hour": round(rows / median * 3600),
+        "rows_per_s": round(rows / median) if rows else None,
+        "rows_per_hour": round(rows / median * 3600) if rows else None,
         "peak_rss_mb": round(max(s["peak_rss_mb"] for s in samples), 1),
     }
 
@@ -184,6 +209,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--formats", nargs="+", default=["csv", "parquet"], choices=["csv", "parquet"])
     parser.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "ape-tpch")
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
+    parser.add_argument("--task-time", action="store_true", help="also time Q1 as a whole Airflow task")
     args = parser.parse_args(argv)
 
     results: dict = {"scale": args.scale, "cpus": os.cpu_count(), "formats": {}}
@@ -194,9 +220,16 @@ def main(argv: list[str] | None = None) -> dict:
             for _ in range(args.runs):
                 for candidate in CANDIDATES:  # interleaved, so drift hits every candidate alike
                     samples[candidate].append(measure(candidate, path, Path(scratch)))
+            if args.task_time:
+                samples["task"] = task_times(path, args.runs, Path(scratch))
+                for sample in samples["task"]:
+                    sample["rows"] = samples["engine"][0]["rows"]
             summary = {c: summarize(s) for c, s in samples.items()}
             baseline = min(summary["duckdb"]["median_s"], summary["polars"]["median_s"])
             summary["engine"]["ratio_to_fastest_baseline"] = round(summary["engine"]["median_s"] / baseline, 3)
+            if "task" in summary:
+                overhead = summary["task"]["median_s"] - summary["engine"]["median_s"]
+                summary["task"]["overhead_over_engine_s"] = round(overhead, 3)
             results["formats"][file_format] = summary
 
     print(f"TPC-H Q1, scale {args.scale:g}, {args.runs} interleaved runs, {os.cpu_count()} CPUs")
@@ -206,8 +239,8 @@ def main(argv: list[str] | None = None) -> dict:
         for candidate, row in summary.items():
             spread = f"{row['min_s']:.3f}-{row['max_s']:.3f}"
             print(
-                f"{file_format:8} {candidate:10} {row['median_s']:9.3f} {spread:>15} {row['rows_per_s']:12,} "
-                f"{row['rows_per_hour']:15,} {row['peak_rss_mb']:7.1f}"
+                f"{file_format:8} {candidate:10} {row['median_s']:9.3f} {spread:>15} {row['rows_per_s'] or 0:12,} "
+                f"{row['rows_per_hour'] or 0:15,} {row['peak_rss_mb']:7.1f}"
             )
         print(f"{file_format:8} engine / fastest baseline = {summary['engine']['ratio_to_fastest_baseline']:.3f}")
     if args.json:
