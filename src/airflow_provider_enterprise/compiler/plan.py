@@ -385,6 +385,22 @@ def build_plan(logic: ProcessingLogic, inputs: Mapping[str, Sequence[Column]], p
     return Plan(primary=primary, inputs=frozen, steps=tuple(steps))
 
 
+def plan_job(spec: JobSpec, inputs: Mapping[str, Sequence[Column]]) -> Plan:
+    """
+    Resolve a job's logic against its inputs' columns and check its output options against the result.
+
+    :raises PlanError: naming the transformation (or ``partition_by``) and the column that does not fit.
+    """
+    plan = build_plan(spec.processing_logic, inputs, spec.primary_input)
+    names = [c.name for c in plan.columns]
+    missing = [c for c in spec.partition_by if c not in names]
+    if missing:
+        raise PlanError(f"partition_by: column {missing[0]!r} is not in the output (columns: {', '.join(names)})")
+    if spec.partition_by and len(spec.partition_by) == len(names):
+        raise PlanError("partition_by names every output column: no column would be left in the files")
+    return plan
+
+
 def plan_from_declared_schemas(spec: JobSpec) -> Plan | None:
     """
     Resolve ``spec``'s logic against its inputs' declared schemas, before any data exists.
@@ -398,4 +414,4 @@ def plan_from_declared_schemas(spec: JobSpec) -> Plan | None:
         name: tuple(Column(column, kind) for column, kind in source.column_types.items())
         for name, source in spec.inputs.items()
     }
-    return build_plan(spec.processing_logic, declared, spec.primary_input)
+    return plan_job(spec, declared)

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from airflow_provider_enterprise.compiler.duckdb import compile_plan
-from airflow_provider_enterprise.compiler.plan import Plan, PlanError, build_plan
+from airflow_provider_enterprise.compiler.plan import Plan, PlanError, plan_job
 from airflow_provider_enterprise.engines.base import JobResult
 from airflow_provider_enterprise.engines.commit import staged_output
 from airflow_provider_enterprise.engines.duckdb_inputs import RegisteredInput, register, relation_name
@@ -114,9 +114,7 @@ class LocalEngine:
                 inputs = {name: register(con, name, source, files[name]) for name, source in spec.inputs.items()}
                 self._check_bad_rows(spec, inputs)
                 try:
-                    plan = build_plan(
-                        spec.processing_logic, {n: i.columns for n, i in inputs.items()}, spec.primary_input
-                    )
+                    plan = plan_job(spec, {n: i.columns for n, i in inputs.items()})
                 except PlanError as err:
                     raise PlanningError(f"job {spec.job_name!r}: {err}") from None
                 quarantine = [i.bad_rows_query for i in inputs.values() if i.bad_rows_query]

@@ -205,6 +205,11 @@ def test_csv_options_schema_and_partitioned_json_output(tmp_path: Path) -> None:
     assert json.loads(first) == {"n": 1, "label": "x;y"}
 
 
+def test_partition_by_a_column_the_output_lacks_is_refused(data: Path) -> None:
+    with pytest.raises(PlanningError, match=r"partition_by: column 'status' is not in the output \(columns: id\)"):
+        run(data, {"type": "select", "columns": ["id"]}, partition_by=["status"])
+
+
 def test_error_if_exists_refuses_before_reading(data: Path) -> None:
     run(data, {"type": "select", "columns": ["id"]})
     with pytest.raises(OutputExistsError, match="exists and mode is error_if_exists"):
