@@ -42,20 +42,34 @@ def _sql(tree: exp.Expression) -> str:
     return tree.sql(dialect=DIALECT, identify=True)
 
 
-def register(con: duckdb.DuckDBPyConnection, name: str, source: InputSpec, files: list[str]) -> RegisteredInput:
-    """Register input ``name`` read from ``files``, count its records and bad rows."""
-    file_format = source.resolved_format()
+def _typed_relation(con: duckdb.DuckDBPyConnection, source: InputSpec, files: list[str]):
+    if source.resolved_format() is FileFormat.PARQUET:
+        return con.read_parquet(files, hive_partitioning=True, union_by_name=True)
+    return con.read_json(files, format="newline_delimited")
+
+
+def input_columns(con: duckdb.DuckDBPyConnection, source: InputSpec, files: list[str]) -> tuple[Column, ...]:
+    """
+    The columns of an input, without reading its data: the declared schema, Parquet metadata, or a sample
+    (the CSV sniffer, JSON inference).
+    """
+    if source.resolved_format() is FileFormat.CSV:
+        return _declared_columns(con, source, files)
+    relation = _typed_relation(con, source, files)
+    return tuple(Column(c, normalize_type(str(t))) for c, t in zip(relation.columns, relation.types, strict=True))
+
+
+def register(
+    con: duckdb.DuckDBPyConnection, name: str, source: InputSpec, files: list[str], columns: tuple[Column, ...]
+) -> RegisteredInput:
+    """Register input ``name`` read from ``files`` with ``columns`` (see :func:`input_columns`); count its records
+    and bad rows (this reads the data)."""
     view = relation_name(name)
-    if file_format is not FileFormat.CSV:
-        if file_format is FileFormat.PARQUET:
-            relation = con.read_parquet(files, hive_partitioning=True, union_by_name=True)
-        else:
-            relation = con.read_json(files, format="newline_delimited")
-        relation.create_view(view)
-        columns = tuple(Column(row[0], normalize_type(row[1])) for row in con.execute(f'DESCRIBE "{view}"').fetchall())
+    if source.resolved_format() is not FileFormat.CSV:
+        _typed_relation(con, source, files).create_view(view)
         ((records,),) = con.execute(f'SELECT count(*) FROM "{view}"').fetchall()
         return RegisteredInput(name, columns, int(records))
-    return _register_csv(con, name, source, files)
+    return _register_csv(con, name, source, files, columns)
 
 
 def _declared_columns(con, source: InputSpec, files: list[str]) -> tuple[Column, ...]:
@@ -75,8 +89,7 @@ _EXTRA = "__extra"
 _NO_NULL_TEXT = "\x00"
 
 
-def _register_csv(con, name: str, source: InputSpec, files: list[str]) -> RegisteredInput:
-    columns = _declared_columns(con, source, files)
+def _register_csv(con, name: str, source: InputSpec, files: list[str], columns: tuple[Column, ...]) -> RegisteredInput:
     raw, checked, rejects = f"__raw_{name}", f"__checked_{name}", f"__rejects_{name}"
     con.read_csv(
         files,

@@ -12,7 +12,12 @@ from airflow_provider_enterprise.compiler.duckdb import compile_plan
 from airflow_provider_enterprise.compiler.plan import Plan, PlanError, plan_job
 from airflow_provider_enterprise.engines.base import JobResult
 from airflow_provider_enterprise.engines.commit import staged_output
-from airflow_provider_enterprise.engines.duckdb_inputs import RegisteredInput, register, relation_name
+from airflow_provider_enterprise.engines.duckdb_inputs import (
+    RegisteredInput,
+    input_columns,
+    register,
+    relation_name,
+)
 from airflow_provider_enterprise.exceptions import (
     BadRowsError,
     InputNotFoundError,
@@ -111,12 +116,17 @@ class LocalEngine:
         con = self._connect()
         try:
             with _Deadline(con, spec.timeout):
-                inputs = {name: register(con, name, source, files[name]) for name, source in spec.inputs.items()}
-                self._check_bad_rows(spec, inputs)
+                # Plan first: a column that does not exist fails the job before any data is read.
+                columns = {name: input_columns(con, source, files[name]) for name, source in spec.inputs.items()}
                 try:
-                    plan = plan_job(spec, {n: i.columns for n, i in inputs.items()})
+                    plan = plan_job(spec, columns)
                 except PlanError as err:
                     raise PlanningError(f"job {spec.job_name!r}: {err}") from None
+                inputs = {
+                    name: register(con, name, source, files[name], columns[name])
+                    for name, source in spec.inputs.items()
+                }
+                self._check_bad_rows(spec, inputs)
                 quarantine = [i.bad_rows_query for i in inputs.values() if i.bad_rows_query]
                 if spec.on_bad_rows is not BadRowPolicy.QUARANTINE:
                     quarantine = []

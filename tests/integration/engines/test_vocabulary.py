@@ -215,3 +215,18 @@ def test_error_if_exists_refuses_before_reading(data: Path) -> None:
     with pytest.raises(OutputExistsError, match="exists and mode is error_if_exists"):
         run(data, {"type": "select", "columns": ["id"]}, mode="error_if_exists")
     assert len(run(data, {"type": "select", "columns": ["id"]}, mode="overwrite")) == 5
+
+
+def test_plan_errors_come_before_any_data_is_read(tmp_path: Path) -> None:
+    (tmp_path / "in.csv").write_bytes(b"\xff\x00 this is not CSV at all")  # reading it would fail differently
+    spec = validate_job_spec(
+        {
+            "job_name": "early",
+            "input_path": str(tmp_path / "in.csv"),
+            "input_options": {"schema": {"a": "int"}},
+            "output_path": str(tmp_path / "out"),
+            "processing_logic": {"transformations": [{"type": "select", "columns": ["b"]}]},
+        }
+    )
+    with pytest.raises(PlanningError, match=r"transformations\[0\] \(select\): column 'b' does not exist"):
+        LocalEngine().run(spec)

@@ -16,7 +16,7 @@ import duckdb
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from airflow_provider_enterprise.engines.duckdb_inputs import register, relation_name
+from airflow_provider_enterprise.engines.duckdb_inputs import input_columns, register, relation_name
 from airflow_provider_enterprise.spark_app.inputs import read_input
 from airflow_provider_enterprise.spec import InputSpec
 from support.env import MIXED, SCHEMA
@@ -27,7 +27,7 @@ EXAMPLES = int(os.environ.get("BAD_ROWS_EXAMPLES", "25"))
 def both_engines(spark, path: Path, schema: dict[str, str] | None = SCHEMA) -> dict[str, dict]:
     source = InputSpec(path=str(path), format="csv", schema=schema)
     con = duckdb.connect()
-    registered = register(con, "input", source, [str(path)])
+    registered = register(con, "input", source, [str(path)], input_columns(con, source, [str(path)]))
     duck_bad = con.execute(registered.bad_rows_query).fetchall() if registered.bad_rows_query else []
     read = read_input(spark, "input", source, [str(path)])
     spark_bad = read.bad.collect()

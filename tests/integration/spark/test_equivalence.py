@@ -188,3 +188,23 @@ def test_duckdb_and_spark_give_the_same_rows(spark, rows, other, transformations
         return
     last = [t["type"] for t in transformations if t["type"] != "limit"][-1:]
     assert_same_rows(expected, actual, ordered=last == ["sort"])
+
+
+def test_approximate_percentiles_agree_within_their_rank_error(spark) -> None:
+    """The engines use different algorithms (t-digest, Greenwald-Khanna): equal only within rank error."""
+    import bisect
+    import random
+
+    values = sorted(float(v) for v in random.Random(3).sample(range(1_000_000), 20_000))
+    columns = {"main": (Column("x", "double"),)}
+    aggregations = {"approx": "percentile_approx(x, 0.9)", "exact": "percentile(x, 0.9)"}
+    logic = ProcessingLogic.model_validate({"transformations": [{"type": "groupby", "aggregations": aggregations}]})
+    plan = build_plan(logic, columns, "main")
+    rows = [(v,) for v in values]
+    ((duck_approx, duck_exact),) = run_duckdb(plan, {"main": _table(columns["main"], rows)})
+    ((spark_approx, spark_exact),) = run_spark(spark, plan, {"main": rows}, columns)
+    assert duck_exact == spark_exact  # exact and interpolated on both
+    tolerance = 0.01 * len(values)  # 1% of the rows
+    target = bisect.bisect_left(values, duck_exact)
+    for approx in (duck_approx, spark_approx):
+        assert abs(bisect.bisect_left(values, approx) - target) <= tolerance
