@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 
@@ -13,6 +14,8 @@ from airflow_provider_enterprise.compiler.spark import SESSION_CONF
 @pytest.fixture(scope="session")
 def spark() -> Iterator[object]:
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    # py4j logs at INFO from an atexit hook, after pytest has closed the captured streams
+    logging.getLogger("py4j").setLevel(logging.WARNING)
     from pyspark.sql import SparkSession
 
     builder = (
