@@ -70,9 +70,8 @@ def test_doctor_names_what_is_wrong_and_how_to_fix_it(monkeypatch: pytest.Monkey
 def test_doctor_reports_pending_migrations(monkeypatch, capsys, fresh_database: str) -> None:
     monkeypatch.setenv("DATABASE_URL", fresh_database)
     assert main(["doctor"]) == 1
-    assert "pending migrations 0001_jobs_and_attempts, 0002_resilience; run `enterprise-orchestrator migrate`" in (
-        capsys.readouterr().out
-    )
+    pending = "pending migrations 0001_jobs_and_attempts, 0002_resilience, 0003_bad_rows"
+    assert f"{pending}; run `enterprise-orchestrator migrate`" in capsys.readouterr().out
 
 
 def test_bad_configuration_exits_with_usage_error(monkeypatch, capsys, tmp_path: Path) -> None:

@@ -84,6 +84,10 @@ def empty_as_null(columns: Sequence[Column]) -> list[exp.Expression]:
     ]
 
 
+def _replacement_in(name: str) -> exp.Expression:
+    return exp.Like(this=_column(name), expression=exp.Literal.string(f"%{REPLACEMENT_CHARACTER}%"))
+
+
 def reason_expression(columns: Sequence[Column]) -> exp.Expression:
     """
     A CASE giving why a row of string ``columns`` is bad, or NULL when it is good.
@@ -91,21 +95,20 @@ def reason_expression(columns: Sequence[Column]) -> exp.Expression:
     :param columns: the declared columns (name and our type), read as strings.
     """
     case = exp.Case()
-    # Typed columns need no encoding check: U+FFFD never matches their (ASCII) patterns, so such a row is bad
-    # either way; checking only strings keeps the check cheap.
-    encoding = [
-        exp.Like(this=_column(c.name), expression=exp.Literal.string(f"%{REPLACEMENT_CHARACTER}%"))
-        for c in columns
-        if type_pattern(c.type or "string") is None
-    ]
+    # Typed columns are checked for U+FFFD only when their value fails its (ASCII) pattern: cheap.
+    encoding = [_replacement_in(c.name) for c in columns if type_pattern(c.type or "string") is None]
     if encoding:
         case = case.when(exp.or_(*encoding), exp.Literal.string(INVALID_ENCODING))
     for column in columns:
         parses = _parses(column.name, column.type or "string")
         if parses is not None:
-            case = case.when(
-                exp.Not(this=exp.Paren(this=parses)), exp.Literal.string(f"column {column.name!r} is not {column.type}")
+            # A value that fails its pattern because of U+FFFD (Spark's stand-in for bytes that are not UTF-8)
+            # is an encoding error, as DuckDB's reader reports it; checked only for values that failed.
+            why = exp.Case(
+                ifs=[exp.If(this=_replacement_in(column.name), true=exp.Literal.string(INVALID_ENCODING))],
+                default=exp.Literal.string(f"column {column.name!r} is not {column.type}"),
             )
+            case = case.when(exp.Not(this=exp.Paren(this=parses)), why)
     return case if case.args.get("ifs") else exp.Null()
 
 
