@@ -24,7 +24,7 @@ OUTPUT_ROOT = os.environ.get(
 
 with DAG(
     dag_id="enterprise_daily_processing",
-    description="Filter active transactions and aggregate them per category and country.",
+    description="Filter active transactions, aggregate them per category and country, rank the totals.",
     schedule="@daily",
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
@@ -51,7 +51,9 @@ with DAG(
                         "customers": "count(distinct customer_id)",
                         "amount": "max",
                     },
+                    "having": "transactions >= 5",
                 },
+                {"type": "sort", "by": ["total_amount"], "descending": True},
             ]
         },
         execution_engine="local",
