@@ -19,6 +19,7 @@ from airflow_provider_enterprise.compiler.plan import (
     Step,
     data_type,
     dedupe_order,
+    join_sources,
     sort_order,
 )
 from airflow_provider_enterprise.expressions import ExpressionKind, parse_expression, pin_semantics
@@ -29,7 +30,6 @@ from airflow_provider_enterprise.spec.transformations import (
     DropTransformation,
     FilterTransformation,
     GroupByTransformation,
-    JoinHow,
     JoinTransformation,
     LimitTransformation,
     RenameTransformation,
@@ -136,20 +136,12 @@ class _Compiler:
         condition = exp.and_(
             *(exp.EQ(this=_col(left, "l"), expression=_col(right, "r")) for left, right in t.key_pairs())
         )
-        left_names = {c.name for c in received}
-        if t.how in (JoinHow.SEMI, JoinHow.ANTI):
-            projections = [_col(c.name, "l") for c in received]
-        else:
-            shared = set(t.on or [])
-            projections = []
-            for column in step.columns:
-                if column.name in shared and t.how is JoinHow.FULL:
-                    key = exp.Coalesce(this=_col(column.name, "l"), expressions=[_col(column.name, "r")])
-                    projections.append(exp.alias_(key, column.name, quoted=True))
-                elif column.name in shared and t.how is JoinHow.RIGHT:
-                    projections.append(_col(column.name, "r"))
-                else:
-                    projections.append(_col(column.name, "l" if column.name in left_names else "r"))
+        projections = [
+            exp.alias_(exp.Coalesce(this=_col(name, "l"), expressions=[_col(name, "r")]), name, quoted=True)
+            if side == "lr"
+            else _col(name, side)
+            for name, side in join_sources(t, received, step.columns)
+        ]
         return (
             exp.select(*projections)
             .from_(_table(source, "l"))
@@ -173,15 +165,11 @@ class _Compiler:
 
     def compile(self) -> str:
         source = self.relations[self.plan.primary]
-        steps = self.plan.steps
-        for position, step in enumerate(steps):
-            if isinstance(step.transformation, LimitTransformation):
-                continue
-            following = steps[position + 1].transformation if position + 1 < len(steps) else None
-            limit = following if isinstance(following, LimitTransformation) else None
+        operations = self.plan.operations()
+        for step, limit in operations:
             source = self.step(step, source, limit)
         query = exp.select("*").from_(_id(source))
-        last_sort = next((s for s in reversed(steps) if not isinstance(s.transformation, LimitTransformation)), None)
+        last_sort = operations[-1][0] if operations else None
         if last_sort is not None and isinstance(last_sort.transformation, SortTransformation):
             query = query.order_by(*_ordered(sort_order(self.plan.columns_before(last_sort), last_sort.transformation)))
         for name, cte in self.ctes:

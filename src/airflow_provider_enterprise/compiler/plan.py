@@ -142,6 +142,20 @@ class Plan:
         """The columns ``step`` receives."""
         return self.steps[step.index - 1].columns if step.index else self.inputs[self.primary]
 
+    def operations(self, after: int | None = None) -> list[tuple[Step, LimitTransformation | None]]:
+        """
+        The steps after step ``after`` as the back ends run them: each step with the limit that follows it
+        (a limit always follows a sort, and runs as that sort's ``LIMIT``).
+        """
+        steps = self.steps[0 if after is None else after + 1 :]
+        paired = []
+        for position, step in enumerate(steps):
+            if isinstance(step.transformation, LimitTransformation):
+                continue
+            following = steps[position + 1].transformation if position + 1 < len(steps) else None
+            paired.append((step, following if isinstance(following, LimitTransformation) else None))
+        return paired
+
     def slice(self, first: int, last: int, source: str) -> Plan:
         """Return steps ``first``..``last`` as a plan of their own, reading the relation named ``source``."""
         steps = tuple(Step(s.index - first, s.transformation, s.columns) for s in self.steps[first : last + 1])
@@ -168,6 +182,24 @@ def sort_order(columns: Sequence[Column], sort: SortTransformation) -> list[Sort
     nulls_first = sort.nulls is NullsOrder.FIRST
     keys = [SortKey(c, d, nulls_first) for c, d in zip(sort.by, sort.directions(), strict=True)]
     return keys + [SortKey(c, False, False) for c in tie_breakers(columns, sort.by)]
+
+
+def join_sources(join: JoinTransformation, left: Sequence[Column], output: Sequence[Column]) -> list[tuple[str, str]]:
+    """
+    Where each output column of ``join`` comes from: ``"l"`` (the left rows), ``"r"`` (the right input) or
+    ``"lr"`` (the first non-NULL of both: a shared key of a full join).
+    """
+    shared = set(join.on or []) if join.how not in (JoinHow.SEMI, JoinHow.ANTI) else set()
+    left_names = {c.name for c in left}
+    sources = []
+    for column in output:
+        if column.name in shared and join.how is JoinHow.FULL:
+            sources.append((column.name, "lr"))
+        elif column.name in shared and join.how is JoinHow.RIGHT:
+            sources.append((column.name, "r"))
+        else:
+            sources.append((column.name, "l" if column.name in left_names else "r"))
+    return sources
 
 
 def dedupe_order(columns: Sequence[Column], dedupe: DedupeTransformation) -> list[SortKey]:

@@ -20,6 +20,7 @@ from airflow_provider_enterprise.compiler.plan import (
     SortKey,
     Step,
     dedupe_order,
+    join_sources,
     sort_order,
     spark_type_name,
 )
@@ -33,7 +34,6 @@ from airflow_provider_enterprise.spec.transformations import (
     GroupByTransformation,
     JoinHow,
     JoinTransformation,
-    LimitTransformation,
     RenameTransformation,
     SelectTransformation,
     SortTransformation,
@@ -138,19 +138,10 @@ def _join(t: JoinTransformation, df: DataFrame, right: DataFrame, received: Sequ
 
     condition = reduce(lambda a, b: a & b, (_col(left, "l") == _col(key, "r") for left, key in t.key_pairs()))
     joined = df.alias("l").join(right.alias("r"), condition, _JOIN_TYPES[t.how])
-    if t.how in (JoinHow.SEMI, JoinHow.ANTI):
-        return joined.select(*(_col(c.name, "l") for c in received))
-    left_names = {c.name for c in received}
-    shared = set(t.on or [])
-    projections = []
-    for column in step.columns:
-        if column.name in shared and t.how is JoinHow.FULL:
-            projections.append(F.coalesce(_col(column.name, "l"), _col(column.name, "r")).alias(column.name))
-        elif column.name in shared and t.how is JoinHow.RIGHT:
-            projections.append(_col(column.name, "r").alias(column.name))
-        else:
-            side = "l" if column.name in left_names else "r"
-            projections.append(_col(column.name, side).alias(column.name))
+    projections = [
+        (F.coalesce(_col(name, "l"), _col(name, "r")) if side == "lr" else _col(name, side)).alias(name)
+        for name, side in join_sources(t, received, step.columns)
+    ]
     return joined.select(*projections)
 
 
@@ -177,10 +168,6 @@ def compile_plan(plan: Plan, frames: Mapping[str, DataFrame]) -> DataFrame:
     :param frames: every input's DataFrame, by input name.
     """
     df = frames[plan.primary]
-    steps = plan.steps
-    for position, step in enumerate(steps):
-        if isinstance(step.transformation, LimitTransformation):
-            continue
-        following = steps[position + 1].transformation if position + 1 < len(steps) else None
-        df = _step(plan, step, df, frames, following if isinstance(following, LimitTransformation) else None)
+    for step, limit in plan.operations():
+        df = _step(plan, step, df, frames, limit)
     return df

@@ -31,7 +31,6 @@ from airflow_provider_enterprise.spec import (
     FileFormat,
     InputSpec,
     JobSpec,
-    LimitTransformation,
     WriteMode,
 )
 
@@ -229,10 +228,4 @@ _SUFFIX = {FileFormat.PARQUET: "parquet", FileFormat.CSV: "csv", FileFormat.JSON
 
 def _stages(plan: Plan, after: int | None) -> list[list[int]]:
     """Group the steps after ``after`` into stages: each step alone, a limit with the sort before it."""
-    stages: list[list[int]] = []
-    for step in plan.steps[0 if after is None else after + 1 :]:
-        if isinstance(step.transformation, LimitTransformation) and stages:
-            stages[-1].append(step.index)
-        else:
-            stages.append([step.index])
-    return stages
+    return [[step.index] + ([step.index + 1] if limit else []) for step, limit in plan.operations(after)]
