@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import glob
 import logging
 import threading
 import time
@@ -11,7 +10,7 @@ from pathlib import Path
 from airflow_provider_enterprise.compiler.duckdb import compile_plan
 from airflow_provider_enterprise.compiler.plan import Plan, PlanError, plan_job
 from airflow_provider_enterprise.engines.base import JobResult
-from airflow_provider_enterprise.engines.commit import staged_output
+from airflow_provider_enterprise.engines.commit import BAD_ROWS_FILE, check_writable, staged_output
 from airflow_provider_enterprise.engines.duckdb_inputs import (
     RegisteredInput,
     input_columns,
@@ -20,18 +19,14 @@ from airflow_provider_enterprise.engines.duckdb_inputs import (
 )
 from airflow_provider_enterprise.exceptions import (
     BadRowsError,
-    InputNotFoundError,
     JobTimeoutError,
-    OutputExistsError,
     PlanningError,
 )
 from airflow_provider_enterprise.resilience.checkpoint import StageCheckpoints
 from airflow_provider_enterprise.spec import (
     BadRowPolicy,
     FileFormat,
-    InputSpec,
     JobSpec,
-    WriteMode,
 )
 
 log = logging.getLogger(__name__)
@@ -40,14 +35,6 @@ log = logging.getLogger(__name__)
 _INTERRUPT_EVERY = 0.05
 
 _STAGE_SOURCE = "__stage_source"
-
-
-def _require_input(name: str, source: InputSpec) -> list[str]:
-    files = source.files()
-    if not files:
-        what = "matches no file" if glob.has_magic(source.path) else "does not exist or holds no data file"
-        raise InputNotFoundError(f"input {name!r}: {source.path!r} {what}")
-    return files
 
 
 class _Deadline:
@@ -107,9 +94,8 @@ class LocalEngine:
         """Run ``spec`` and commit its output atomically; raise :class:`JobTimeoutError` past its timeout."""
         import duckdb
 
-        files = {name: _require_input(name, source) for name, source in spec.inputs.items()}
-        if spec.mode is WriteMode.ERROR_IF_EXISTS and Path(spec.output_path).exists():
-            raise OutputExistsError(f"output_path {spec.output_path!r} exists and mode is error_if_exists")
+        files = {name: source.require_files(name) for name, source in spec.inputs.items()}
+        check_writable(spec)
         started = time.monotonic()
         execute = self._execute_in_stages if spec.processing_logic.checkpoint else self._execute
         con = self._connect()
@@ -219,9 +205,6 @@ class LocalEngine:
         checkpoints.remove()
         return rows_out, files, resumed
 
-
-#: Where quarantined rows go, inside the committed output (readers skip names starting with ``_``).
-BAD_ROWS_FILE = "_bad_rows/part-0.jsonl"
 
 _SUFFIX = {FileFormat.PARQUET: "parquet", FileFormat.CSV: "csv", FileFormat.JSON: "jsonl"}
 

@@ -23,12 +23,23 @@ CORRUPT_RECORD = "__corrupt_record"
 
 @dataclass(frozen=True)
 class SparkInput:
-    """An input read by Spark: its good rows (typed), its bad rows (or None) and its columns."""
+    """An input read by Spark: its good rows (typed), its bad rows (or None) and its columns; for CSV, every
+    record with its bad-row reason (``checked``)."""
 
     name: str
     columns: tuple[Column, ...]
     good: DataFrame
     bad: DataFrame | None = None
+    checked: DataFrame | None = None
+
+    def count(self) -> tuple[int, int]:
+        """Return the input's records and bad rows (one scan)."""
+        if self.checked is None:
+            return self.good.count(), 0
+        from pyspark.sql import functions as F
+
+        row = self.checked.agg(F.count(F.lit(1)).alias("records"), F.count(bad_rows.REASON).alias("bad")).first()
+        return int(row["records"]), int(row["bad"])
 
 
 def _csv_reader(spark: SparkSession, source: InputSpec):
@@ -89,4 +100,4 @@ def read_input(spark: SparkSession, name: str, source: InputSpec, files: list[st
         F.col(CORRUPT_RECORD).alias("record"),
         F.struct(*(F.col(f"`{c.name}`") for c in columns)).alias("values"),
     )
-    return SparkInput(name, columns, good, bad)
+    return SparkInput(name, columns, good, bad, checked)

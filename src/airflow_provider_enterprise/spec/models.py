@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from airflow_provider_enterprise.exceptions import InputNotFoundError
 from airflow_provider_enterprise.spec.transformations import (
     TRANSFORMATION_TYPES,
     ProcessingLogic,
@@ -143,6 +144,14 @@ class InputSpec(StrictModel):
         if os.path.isdir(self.path):
             return _data_files(self.path)
         return [self.path] if os.path.isfile(self.path) else []
+
+    def require_files(self, name: str) -> list[str]:
+        """Return :meth:`files`; raise :class:`InputNotFoundError` naming input ``name`` when there are none."""
+        files = self.files()
+        if not files:
+            what = "matches no file" if glob.has_magic(self.path) else "does not exist or holds no data file"
+            raise InputNotFoundError(f"input {name!r}: {self.path!r} {what}")
+        return files
 
 
 #: The name the single ``input_path`` form gives its input.

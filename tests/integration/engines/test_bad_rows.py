@@ -8,7 +8,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from airflow_provider_enterprise.engines.local import BAD_ROWS_FILE, LocalEngine
+from airflow_provider_enterprise.engines.commit import BAD_ROWS_FILE
+from airflow_provider_enterprise.engines.local import LocalEngine
 from airflow_provider_enterprise.exceptions import BadRowsError
 from airflow_provider_enterprise.spec import validate_job_spec
 from support.env import MIXED, SCHEMA

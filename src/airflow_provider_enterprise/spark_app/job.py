@@ -1,0 +1,140 @@
+"""
+Run a job spec on a SparkSession: read the inputs, check their bad rows, compile the plan, write and commit.
+
+One function serves both ways a job reaches Spark: the spark-submit application (:mod:`.main`, on the
+driver's session) and Spark Connect (the task's remote session). The output is written to a hidden staging
+directory beside ``output_path``; the manifest (files, row counts, bad rows, timings) is written into it last
+and the directory is renamed into place. No Airflow imports: this runs on Spark drivers.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_enterprise.compiler.plan import PlanError, plan_job
+from airflow_provider_enterprise.compiler.spark import SESSION_CONF, compile_plan
+from airflow_provider_enterprise.engines.commit import BAD_ROWS_FILE, check_writable, staged_output, write_manifest
+from airflow_provider_enterprise.exceptions import BadRowsError, PlanningError
+from airflow_provider_enterprise.spark_app.inputs import SparkInput, read_input
+from airflow_provider_enterprise.spec import BadRowPolicy, FileFormat, JobSpec
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+log = logging.getLogger(__name__)
+
+MANIFEST_VERSION = 1
+
+_FORMATS = {FileFormat.PARQUET: "parquet", FileFormat.CSV: "csv", FileFormat.JSON: "json"}
+
+
+def _write(frame: DataFrame, path: Path, spec_format: FileFormat, partition_by: list[str]) -> None:
+    writer = frame.write.mode("overwrite").format(_FORMATS[spec_format])
+    if spec_format is FileFormat.CSV:
+        writer = writer.option("header", "true")
+    if partition_by:
+        writer = writer.partitionBy(*partition_by)
+    writer.save(str(path))
+
+
+def _write_bad_rows(bad: list[DataFrame], staging: Path) -> None:
+    """Write the quarantined rows as one JSON-lines file at :data:`BAD_ROWS_FILE`, the local engine's layout."""
+    target = staging / BAD_ROWS_FILE
+    spark_dir = target.parent.with_name(target.parent.name + ".spark")
+    union = bad[0]
+    for frame in bad[1:]:
+        union = union.unionByName(frame)
+    union.coalesce(1).write.mode("overwrite").json(str(spark_dir))
+    target.parent.mkdir()
+    (part,) = spark_dir.glob("part-*")
+    part.rename(target)
+    for leftover in spark_dir.iterdir():
+        leftover.unlink()
+    spark_dir.rmdir()
+
+
+def _data_files(staging: Path) -> list[str]:
+    return sorted(
+        str(p.relative_to(staging))
+        for p in staging.rglob("*")
+        if p.is_file() and not p.name.startswith(".") and p.name != "_SUCCESS"
+    )
+
+
+def _check_bad_rows(spec: JobSpec, inputs: dict[str, SparkInput], counts: dict[str, tuple[int, int]]) -> None:
+    for name, (records, bad) in counts.items():
+        if bad:
+            log.warning("Input %r of %s has %s bad rows of %s records", name, spec.job_name, bad, records)
+    bad_inputs = {name: bad for name, (_, bad) in counts.items() if bad}
+    if bad_inputs and spec.on_bad_rows is BadRowPolicy.FAIL:
+        details = []
+        for name, bad in bad_inputs.items():
+            first = inputs[name].bad.select("reason").first()
+            details.append(f"input {name!r}: {bad} ({first['reason']})")
+        raise BadRowsError(f"job {spec.job_name!r} has bad input rows and on_bad_rows is fail: {'; '.join(details)}")
+
+
+def run_job(spark: SparkSession, spec: JobSpec, *, run_id: str) -> dict[str, Any]:
+    """
+    Run ``spec`` on ``spark`` and commit its output; return the manifest written into it.
+
+    :param spark: a classic or Spark Connect session (its SQL settings are set to :data:`SESSION_CONF`).
+    :param spec: the validated job.
+    :param run_id: identifies this run in the manifest (the engine checks it to reuse a committed result).
+    :raises PlanningError: the logic does not fit the inputs' columns (before the job's data is read).
+    :raises BadRowsError: bad rows were found and ``on_bad_rows`` is ``fail``.
+    """
+    from pyspark.sql import Observation
+    from pyspark.sql import functions as F
+
+    started = time.monotonic()
+    for key, value in SESSION_CONF.items():
+        spark.conf.set(key, value)
+    if spec.processing_logic.checkpoint:
+        log.info("Stage checkpoints apply to the local engine; Spark recomputes the job on a retry")
+    files = {name: source.require_files(name) for name, source in spec.inputs.items()}
+    check_writable(spec)
+    inputs = {name: read_input(spark, name, source, files[name]) for name, source in spec.inputs.items()}
+    try:
+        plan = plan_job(spec, {name: read.columns for name, read in inputs.items()})
+    except PlanError as err:
+        raise PlanningError(f"job {spec.job_name!r}: {err}") from None
+    counts = {name: read.count() for name, read in inputs.items()}
+    _check_bad_rows(spec, inputs, counts)
+    read_seconds = time.monotonic() - started
+    quarantine = [
+        inputs[name].bad for name, (_, bad) in counts.items() if bad and spec.on_bad_rows is BadRowPolicy.QUARANTINE
+    ]
+    result = compile_plan(plan, {name: read.good for name, read in inputs.items()})
+    observation = Observation("rows_out")
+    observed = result.observe(observation, F.count(F.lit(1)).alias("rows"))
+    with staged_output(spec.output_path) as staging:
+        _write(observed, staging, spec.output_format, spec.partition_by)
+        rows_out = int(observation.get["rows"])
+        if quarantine:
+            _write_bad_rows(quarantine, staging)
+        manifest = {
+            "version": MANIFEST_VERSION,
+            "engine": "spark",
+            "run_id": run_id,
+            "job_name": spec.job_name,
+            "output_path": spec.output_path,
+            "output_format": spec.output_format.value,
+            "files": _data_files(staging),
+            "rows_in": sum(records for records, _ in counts.values()),
+            "rows_out": rows_out,
+            "bad_rows": sum(bad for _, bad in counts.values()),
+            "bad_rows_path": str(Path(spec.output_path) / BAD_ROWS_FILE) if quarantine else None,
+            "inputs": {name: {"records": records, "bad_rows": bad} for name, (records, bad) in counts.items()},
+            "timings": {
+                "read_seconds": round(read_seconds, 3),
+                "total_seconds": round(time.monotonic() - started, 3),
+            },
+            "spark_version": spark.version,
+        }
+        write_manifest(staging, manifest)
+    log.info("Committed %s: %s rows in, %s rows out", spec.output_path, manifest["rows_in"], rows_out)
+    return manifest

@@ -1,0 +1,76 @@
+"""
+The generic PySpark application that spark-submit runs for a job.
+
+Usage: ``spark-submit [options] main.py (--spec FILE | --spec-json JSON) --run-id ID [--result FILE]``
+
+The spec is validated again here (the driver may run a newer spec than the DAG file saw), the job runs with
+:func:`~airflow_provider_enterprise.spark_app.job.run_job`, and the outcome goes to ``--result`` as JSON:
+``{"status": "succeeded", "manifest": {...}}`` or ``{"status": "failed", "error_class": ..., "permanent":
+..., "message": ...}``, so the task re-raises the same kind of error. Exit status 0 on success, 1 on a failed
+job, 2 on bad arguments. No Airflow imports: this runs on Spark drivers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from airflow_provider_enterprise.exceptions import PermanentJobError
+from airflow_provider_enterprise.spec import InvalidJobSpec, validate_job_spec
+
+log = logging.getLogger("airflow_provider_enterprise.spark_app")
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="airflow_provider_enterprise.spark_app.main", description=__doc__)
+    spec = parser.add_mutually_exclusive_group(required=True)
+    spec.add_argument("--spec", type=Path, help="a file holding the job spec as JSON")
+    spec.add_argument("--spec-json", help="the job spec as JSON text")
+    parser.add_argument("--run-id", required=True, help="identifies this run in the output's manifest")
+    parser.add_argument("--result", type=Path, help="where to write the outcome as JSON")
+    return parser.parse_args(argv)
+
+
+def _write_result(path: Path | None, result: dict[str, Any]) -> None:
+    if path is None:
+        return
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(result, default=str))
+    partial.rename(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from pyspark.sql import SparkSession
+
+    spark = SparkSession.builder.getOrCreate()
+    try:
+        from airflow_provider_enterprise.spark_app.job import run_job
+
+        data = json.loads(args.spec.read_text() if args.spec else args.spec_json)
+        manifest = run_job(spark, validate_job_spec(data), run_id=args.run_id)
+    except Exception as err:
+        log.exception("Job failed")
+        _write_result(
+            args.result,
+            {
+                "status": "failed",
+                "error_class": type(err).__name__,
+                "permanent": isinstance(err, PermanentJobError | InvalidJobSpec),
+                "message": str(err),
+            },
+        )
+        return 1
+    finally:
+        spark.stop()
+    _write_result(args.result, {"status": "succeeded", "manifest": manifest})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
