@@ -17,6 +17,7 @@ import pytest
 
 from airflow_provider_enterprise import embedded_db
 from support.env import BIN, EXAMPLE_DAGS, TEST_DAGS, make_workdir, remove_workdir
+from support.spark_cluster import SparkCluster
 from support.stack import AirflowStack
 
 WORKDIR = make_workdir()
@@ -159,3 +160,13 @@ def stack_registry(stack_registry_url: str):
     from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook
 
     return EnterpriseMetadataHook(settings=load_settings({"DATABASE_URL": stack_registry_url}, use_airflow=False))
+
+
+@pytest.fixture(scope="session")
+def spark_cluster() -> Iterator[SparkCluster]:
+    """A Spark standalone master + worker (REST on) and a Spark Connect server on loopback, for the session."""
+    cluster = SparkCluster(WORKDIR / "spark-cluster")
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()

@@ -19,8 +19,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
+
 from airflow_provider_enterprise import embedded_db
 from airflow_provider_enterprise.config import InvalidSettings, Settings, load_settings
+from airflow_provider_enterprise.hooks.spark_status import SparkMasterStatusHook, master_ui_url
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -303,17 +306,47 @@ def _check_registry(settings: Settings) -> tuple[bool, str]:
     return True, f"{target}: reachable, schema up to date"
 
 
+def _pyspark_mismatch() -> str | None:
+    """Say how to fix a pyspark whose Python files and jars differ (pyspark-client overwrote them), if they do."""
+    try:
+        import pyspark
+    except ImportError:
+        return "pyspark is not installed: install airflow-provider-enterprise[spark]"
+    jars = sorted((Path(pyspark.__file__).parent / "jars").glob("spark-core_*.jar"))
+    jar_version = jars[0].stem.rsplit("-", 1)[-1] if jars else None
+    if jar_version and jar_version != pyspark.__version__:
+        return (
+            f"pyspark's Python files report {pyspark.__version__} but its jars are {jar_version}: pyspark-client "
+            f"overwrote them; reinstall pyspark=={jar_version} with pyspark-client excluded (docs/engines.md)"
+        )
+    return None
+
+
 def _check_spark(settings: Settings) -> tuple[bool, str]:
     spark = settings.engines.spark
     if not spark.enabled:
         return True, "spark engine disabled"
+    mismatch = _pyspark_mismatch()
+    if mismatch:
+        return False, mismatch
     master = spark.master
     if master.startswith("local"):
         java = shutil.which("java")
         if not java:
             return False, f"master {master!r} needs Java 17+ on PATH; install a JDK"
         return True, f"master {master!r} (in-process, java at {java})"
-    parts = urlsplit(master.replace("sc://", "tcp://").replace("spark://", "tcp://"))
+    ui_url = master_ui_url(master, spark.master_ui_url)
+    if ui_url:
+        try:
+            status = SparkMasterStatusHook(ui_url).status()
+        except httpx.HTTPError as err:
+            return False, f"master {master!r} unreachable (web UI {ui_url}: {err}); start it or set SPARK_MASTER_URL"
+        return status.alive_workers > 0, (
+            f"master {master!r} {status.status}: {status.alive_workers} workers, "
+            f"{status.cores_used}/{status.cores} cores in use, {status.memory_used_mb}/{status.memory_mb} MB"
+            + ("" if status.alive_workers else "; no worker is alive: start one")
+        )
+    parts = urlsplit(master.replace("sc://", "tcp://"))
     if parts.hostname and parts.port:
         try:
             with socket.create_connection((parts.hostname, parts.port), timeout=3):

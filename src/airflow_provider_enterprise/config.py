@@ -62,14 +62,51 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+_MEMORY = r"^\d+[kmgtKMGT]?$"
+
+
 class SparkEngineSettings(_Section):
-    """The ``engines.spark`` section."""
+    """The ``engines.spark`` section: where Spark jobs go and their default resources."""
 
     enabled: bool = True
-    master: str = "local[*]"
-    executor_memory: str = Field(default="2g", pattern=r"^\d+[kmgtKMGT]?$")
+    conn_id: str = Field(
+        default="spark_default",
+        description="Airflow connection of the cluster (type spark: spark-submit; spark_connect: Spark Connect).",
+    )
+    master: str = Field(
+        default="local[*]", description="Used when the connection does not exist; sc://host:port for Spark Connect."
+    )
+    master_ui_url: str | None = Field(
+        default=None,
+        description="A standalone master's web UI (cores, applications); defaults to port 8080 of its host.",
+    )
+    executor_memory: str = Field(default="2g", pattern=_MEMORY)
     executor_cores: int = Field(default=2, ge=1)
     max_executors: int = Field(default=4, ge=1)
+    driver_memory: str = Field(default="1g", pattern=_MEMORY)
+    conf: dict[str, str] = Field(default_factory=dict, description="Extra Spark settings for every application.")
+
+
+class RoutingSettings(_Section):
+    """
+    The ``engines.routing`` section: the cost model of ``execution_engine='auto'``.
+
+    Each engine's estimated time is ``fixed_seconds + rows / rate``; rows are estimated from the input's bytes.
+    The defaults were measured on a 2-core machine (docs/benchmarks.md): DuckDB filter + group-by over CSV,
+    Spark local[2] over the same file including its start-up.
+    """
+
+    local_fixed_seconds: float = Field(default=0.2, ge=0)
+    local_rows_per_second: float = Field(default=1_000_000, gt=0)
+    spark_fixed_seconds: float = Field(default=15, ge=0, description="spark-submit and session start-up.")
+    spark_rows_per_second_per_core: float = Field(default=200_000, gt=0)
+    bytes_per_row: dict[str, float] = Field(
+        default_factory=lambda: {"csv": 100.0, "json": 150.0, "parquet": 20.0},
+        description="Bytes of input per row, by format, to estimate rows from file sizes.",
+    )
+    local_max_bytes: int | None = Field(
+        default=None, ge=0, description="Inputs larger than this go to Spark; default: the free disk at the output."
+    )
 
 
 class LocalEngineSettings(_Section):
@@ -140,6 +177,7 @@ class EnginesSettings(_Section):
 
     spark: SparkEngineSettings = SparkEngineSettings()
     local: LocalEngineSettings = LocalEngineSettings()
+    routing: RoutingSettings = RoutingSettings()
 
 
 class Settings(_Section):

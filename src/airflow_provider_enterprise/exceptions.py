@@ -34,6 +34,14 @@ class EngineNotAvailableError(PermanentJobError):
     """The requested execution engine cannot run jobs in this installation."""
 
 
+class SparkApplicationError(EnterpriseError):
+    """A Spark application failed for a reason a retry may fix (lost executors, an unreachable cluster)."""
+
+
+class JobCancelledError(EnterpriseError):
+    """A running job was stopped (its timeout passed, or the task was killed) and committed nothing."""
+
+
 class JobTimeoutError(EnterpriseError):
     """The job ran longer than its ``timeout`` and was interrupted."""
 

@@ -162,3 +162,39 @@ with DAG(
         on_circuit_open="fallback",
         allow_fallback=True,
     )
+
+#: Small resources for the test cluster (one worker of 3 cores, a Connect server holding one).
+SPARK_TEST_RESOURCES = {
+    "executor_memory": "512m",
+    "executor_cores": 1,
+    "max_executors": 1,
+    "driver_memory": "768m",
+    "conf": {"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "2"},
+}
+
+
+def _engine_dag(engine: str) -> DAG:
+    """A processing DAG on ``engine``; the cluster is the connection spark_default, which each test sets
+    (AIRFLOW_CONN_SPARK_DEFAULT)."""
+    with DAG(
+        f"test_processing_{engine}",
+        schedule=None,
+        start_date=START,
+        params={"input_path": "", "output_path": ""},
+        default_args={"retries": 0},
+    ) as engine_dag:
+        EnterpriseDataProcessingOperator(
+            task_id="process",
+            job_name=f"test_processing_{engine}",
+            input_path="{{ params.input_path }}",
+            output_path="{{ params.output_path }}",
+            processing_logic={"transformations": [{"type": "filter", "condition": "status = 'active'"}, AGGREGATE]},
+            execution_engine=engine,
+            spark_resources=SPARK_TEST_RESOURCES,
+            timeout=300,
+        )
+    return engine_dag
+
+
+spark_engine = _engine_dag("spark")
+auto_engine = _engine_dag("auto")

@@ -70,7 +70,7 @@ def test_doctor_names_what_is_wrong_and_how_to_fix_it(monkeypatch: pytest.Monkey
 def test_doctor_reports_pending_migrations(monkeypatch, capsys, fresh_database: str) -> None:
     monkeypatch.setenv("DATABASE_URL", fresh_database)
     assert main(["doctor"]) == 1
-    pending = "pending migrations 0001_jobs_and_attempts, 0002_resilience, 0003_bad_rows"
+    pending = "pending migrations 0001_jobs_and_attempts, 0002_resilience, 0003_bad_rows, 0004_engine_runs"
     assert f"{pending}; run `enterprise-orchestrator migrate`" in capsys.readouterr().out
 
 

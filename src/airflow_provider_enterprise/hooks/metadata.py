@@ -439,6 +439,40 @@ class EnterpriseMetadataHook(PostgresHook):
             },
         )
 
+    #: Columns of a running attempt that :meth:`annotate_attempt` may set.
+    _ANNOTATIONS = frozenset({"engine", "external_id", "routing"})
+
+    @reconnecting
+    def annotate_attempt(self, attempt_id: int, **values: Any) -> None:
+        """
+        Record facts learnt while an attempt runs: ``engine`` (the one routing chose), ``external_id`` (a
+        submitted application) or ``routing`` (the decision, as JSON). One guarded UPDATE of a running attempt.
+        """
+        unknown = set(values) - self._ANNOTATIONS
+        if unknown:
+            raise ValueError(f"cannot annotate attempts with {', '.join(sorted(unknown))}")
+        params = {k: json.dumps(v) if k == "routing" else v for k, v in values.items()}
+        assignments = ", ".join(f"{name} = %s" + ("::jsonb" if name == "routing" else "") for name in params)
+        with self._transaction() as cur:
+            cur.execute(
+                f"UPDATE enterprise_job_attempts SET {assignments}"  # noqa: S608 - allow-listed column names
+                " WHERE attempt_id = %s AND status = 'running'",
+                (*params.values(), attempt_id),
+            )
+            if cur.rowcount != 1:
+                raise InvalidTransitionError(f"attempt {attempt_id} is not running: cannot annotate it")
+
+    @reconnecting
+    def external_ids(self, job_id: int, *, before_try: int) -> list[str]:
+        """Return the external ids of a job's attempts before try ``before_try``, latest first."""
+        with self._transaction() as cur:
+            cur.execute(
+                "SELECT external_id FROM enterprise_job_attempts"
+                " WHERE job_id = %s AND try_number < %s AND external_id IS NOT NULL ORDER BY try_number DESC",
+                (job_id, before_try),
+            )
+            return [row[0] for row in cur.fetchall()]
+
     @reconnecting
     def heartbeat(self, attempt_id: int) -> bool:
         """Record that a running attempt is alive; return False if it is no longer running."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_enterprise.engines.base import Engine, JobResult
+    from airflow_provider_enterprise.engines.spark import SparkTarget
 
 _RESOLVED_AT_RUN_TIME = "{{ resolved at run time }}"
 
@@ -63,7 +65,8 @@ class EnterpriseDataProcessingOperator(BaseOperator):
         one is the primary input. (templated)
     :param output_path: directory to write; replaced atomically on success. (templated)
     :param processing_logic: ``{"transformations": [...]}``, a dict or a JSON string. (templated)
-    :param execution_engine: ``local`` (DuckDB), ``spark`` or ``auto``.
+    :param execution_engine: ``local`` (DuckDB), ``spark`` or ``auto`` (routed by input size and Spark's
+        health and free cores; see docs/engines.md).
     :param timeout: seconds after which the job is interrupted.
     :param input_format: ``csv``, ``parquet`` or ``json`` (JSON lines); inferred from the suffix when omitted.
     :param input_options: options of ``input_path``: ``schema``, ``header``, ``delimiter``, ``quote``.
@@ -72,6 +75,10 @@ class EnterpriseDataProcessingOperator(BaseOperator):
     :param write_mode: ``overwrite`` (default: replace the output atomically) or ``error_if_exists``.
     :param on_bad_rows: malformed CSV rows: ``quarantine`` (default: written to ``_bad_rows/`` inside the
         output with the reason), ``drop`` (counted only) or ``fail`` (the job fails, nothing is written).
+    :param spark_conn_id: Airflow connection of the Spark cluster: type ``spark`` (spark-submit to its master)
+        or ``spark_connect``; default ``engines.spark.conn_id``, and without that connection ``engines.spark.master``.
+    :param spark_resources: ``executor_memory``, ``executor_cores``, ``max_executors``, ``driver_memory`` and
+        ``conf`` (``spark.*`` settings) of the job's Spark application; unset ones come from ``engines.spark``.
     :param job_type: the seed's job type, recorded in the registry.
     :param job_data: free-form data recorded with the job. (templated)
     :param priority: ``low``, ``normal``, ``high``, ``urgent`` or ``critical``.
@@ -107,6 +114,8 @@ class EnterpriseDataProcessingOperator(BaseOperator):
         partition_by: list[str] | None = None,
         write_mode: str = "overwrite",
         on_bad_rows: str = "quarantine",
+        spark_conn_id: str | None = None,
+        spark_resources: dict[str, Any] | None = None,
         job_type: str = "data_processing",
         job_data: dict[str, Any] | None = None,
         priority: str = "normal",
@@ -140,6 +149,9 @@ class EnterpriseDataProcessingOperator(BaseOperator):
         self.partition_by = partition_by
         self.write_mode = write_mode
         self.on_bad_rows = on_bad_rows
+        self.spark_conn_id = spark_conn_id
+        self.spark_resources = spark_resources
+        self._running_engine: Engine | None = None
         self.job_type = job_type
         self.job_data = job_data or {}
         self.priority = priority
@@ -184,6 +196,7 @@ class EnterpriseDataProcessingOperator(BaseOperator):
             "partition_by": self.partition_by,
             "mode": self.write_mode,
             "on_bad_rows": self.on_bad_rows,
+            "spark_resources": self.spark_resources,
             "processing_logic": logic,
         }
         return {k: v for k, v in data.items() if v is not None}
@@ -192,16 +205,57 @@ class EnterpriseDataProcessingOperator(BaseOperator):
     def hook(self) -> EnterpriseMetadataHook:
         return EnterpriseMetadataHook(self.metadata_conn_id)
 
-    def _engine(self, spec: JobSpec) -> Engine:
-        if spec.execution_engine is not EngineName.LOCAL:
-            raise EngineNotAvailableError(
-                f"execution_engine={spec.execution_engine.value!r} is not available yet in this release; "
-                "use execution_engine='local'"
-            )
-        from airflow_provider_enterprise.engines.local import LocalEngine
+    def _engine(self, spec: JobSpec, job_id: int, attempt_id: int, try_number: int) -> Engine:
+        """Return the engine that runs ``spec``: its ``execution_engine``, or the one routing chooses for ``auto``."""
+        settings = self.hook.settings
+        engine = spec.execution_engine
+        target, unavailable = (None, None) if engine is EngineName.LOCAL else self._spark_target()
+        if engine is EngineName.AUTO:
+            from airflow_provider_enterprise.engines.routing import choose_engine
 
-        local = self.hook.settings.engines.local
-        return LocalEngine(threads=local.max_workers, memory_limit=local.memory_limit)
+            spark_cores = None
+            if target is not None:
+                try:
+                    spark_cores = target.cores()
+                except Exception as err:  # an unreachable master sends the job to the local engine
+                    unavailable = f"Spark master {target.display} is unreachable ({err})"
+            decision = choose_engine(spec, settings, spark_cores=spark_cores, spark_unavailable=unavailable)
+            self.log.info("Routing %s to the %s engine: %s", spec.job_name, decision.engine.value, decision.reason)
+            self.hook.annotate_attempt(attempt_id, engine=decision.engine.value, routing=decision.to_dict())
+            engine = decision.engine
+        if engine is EngineName.LOCAL:
+            from airflow_provider_enterprise.engines.local import LocalEngine
+
+            local = settings.engines.local
+            return LocalEngine(threads=local.max_workers, memory_limit=local.memory_limit)
+        if unavailable:
+            raise EngineNotAvailableError(f"execution_engine='spark': {unavailable}")
+        from airflow_provider_enterprise.engines.spark import SparkEngine
+
+        return SparkEngine(
+            target=target,
+            settings=settings.engines.spark,
+            run_id=f"enterprise-{job_id}-{try_number}-{uuid.uuid4().hex[:8]}",
+            previous_run_ids=self.hook.external_ids(job_id, before_try=try_number),
+            on_submitted=lambda run_id: self.hook.annotate_attempt(attempt_id, external_id=run_id),
+        )
+
+    def _spark_target(self) -> tuple[SparkTarget | None, str | None]:
+        """Return the Spark target and why Spark cannot take jobs (None when it can)."""
+        if not self.hook.settings.engines.spark.enabled:
+            return None, "the spark engine is disabled (engines.spark.enabled)"
+        try:
+            from airflow_provider_enterprise.engines.spark import resolve_target
+
+            return resolve_target(self.hook.settings.engines.spark, self.spark_conn_id), None
+        except ImportError as err:
+            return None, f"Spark is not installed: install airflow-provider-enterprise[spark] ({err})"
+
+    def on_kill(self) -> None:
+        """Stop the job's Spark application when the task is marked failed or cleared while it runs."""
+        kill = getattr(self._running_engine, "kill", None)
+        if kill is not None:
+            kill()
 
     def _replay(self, context: Context) -> dict[str, Any] | None:
         """Return this task's replay from the run's conf (a dead letter being replayed), if any."""
@@ -287,7 +341,7 @@ class EnterpriseDataProcessingOperator(BaseOperator):
             spec = validate_job_spec(spec_data if replay else self._spec_data())
             if fallback:
                 spec = spec.model_copy(update={"execution_engine": EngineName.LOCAL})
-            engine = self._engine(spec)
+            engine = self._running_engine = self._engine(spec, job_id, attempt.attempt_id, ti.try_number)
             self.log.info(
                 "Running %s on the %s engine: %s -> %s", spec.job_name, engine.name, spec.input_path, spec.output_path
             )

@@ -10,6 +10,7 @@ and the directory is renamed into place. No Airflow imports: this runs on Spark 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_enterprise.compiler.plan import PlanError, plan_job
 from airflow_provider_enterprise.compiler.spark import SESSION_CONF, compile_plan
 from airflow_provider_enterprise.engines.commit import BAD_ROWS_FILE, check_writable, staged_output, write_manifest
-from airflow_provider_enterprise.exceptions import BadRowsError, PlanningError
+from airflow_provider_enterprise.exceptions import BadRowsError, JobCancelledError, PlanningError
 from airflow_provider_enterprise.spark_app.inputs import SparkInput, read_input
 from airflow_provider_enterprise.spec import BadRowPolicy, FileFormat, JobSpec
 
@@ -77,13 +78,22 @@ def _check_bad_rows(spec: JobSpec, inputs: dict[str, SparkInput], counts: dict[s
         raise BadRowsError(f"job {spec.job_name!r} has bad input rows and on_bad_rows is fail: {'; '.join(details)}")
 
 
-def run_job(spark: SparkSession, spec: JobSpec, *, run_id: str) -> dict[str, Any]:
+def _check(cancelled: threading.Event | None, spec: JobSpec) -> None:
+    if cancelled is not None and cancelled.is_set():
+        raise JobCancelledError(f"job {spec.job_name!r} was stopped before its output was committed")
+
+
+def run_job(
+    spark: SparkSession, spec: JobSpec, *, run_id: str, cancelled: threading.Event | None = None
+) -> dict[str, Any]:
     """
     Run ``spec`` on ``spark`` and commit its output; return the manifest written into it.
 
     :param spark: a classic or Spark Connect session (its SQL settings are set to :data:`SESSION_CONF`).
     :param spec: the validated job.
     :param run_id: identifies this run in the manifest (the engine checks it to reuse a committed result).
+    :param cancelled: once set, the job stops at its next step and commits nothing (Spark Connect interrupts
+        the running operation; this catches the gaps between operations).
     :raises PlanningError: the logic does not fit the inputs' columns (before the job's data is read).
     :raises BadRowsError: bad rows were found and ``on_bad_rows`` is ``fail``.
     """
@@ -104,6 +114,7 @@ def run_job(spark: SparkSession, spec: JobSpec, *, run_id: str) -> dict[str, Any
         raise PlanningError(f"job {spec.job_name!r}: {err}") from None
     counts = {name: read.count() for name, read in inputs.items()}
     _check_bad_rows(spec, inputs, counts)
+    _check(cancelled, spec)
     read_seconds = time.monotonic() - started
     quarantine = [
         inputs[name].bad for name, (_, bad) in counts.items() if bad and spec.on_bad_rows is BadRowPolicy.QUARANTINE
@@ -136,5 +147,6 @@ def run_job(spark: SparkSession, spec: JobSpec, *, run_id: str) -> dict[str, Any
             "spark_version": spark.version,
         }
         write_manifest(staging, manifest)
+        _check(cancelled, spec)
     log.info("Committed %s: %s rows in, %s rows out", spec.output_path, manifest["rows_in"], rows_out)
     return manifest

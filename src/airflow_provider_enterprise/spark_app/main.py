@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from pyspark.sql import SparkSession
 
+    # A process that once opened a Spark Connect session leaves these set, and a child spark-submit inherits them;
+    # this application always runs on its driver's classic session.
+    for name in ("SPARK_CONNECT_MODE_ENABLED", "SPARK_REMOTE"):
+        os.environ.pop(name, None)
     spark = SparkSession.builder.getOrCreate()
     try:
         from airflow_provider_enterprise.spark_app.job import run_job

@@ -9,6 +9,7 @@ from airflow_provider_enterprise.spec.models import (
     InvalidJobSpec,
     JobSpec,
     Priority,
+    SparkResources,
     WriteMode,
     validate_job_spec,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "RenameTransformation",
     "SelectTransformation",
     "SortTransformation",
+    "SparkResources",
     "Transformation",
     "UnionTransformation",
     "WriteMode",

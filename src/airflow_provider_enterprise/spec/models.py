@@ -154,6 +154,35 @@ class InputSpec(StrictModel):
         return files
 
 
+_MEMORY = r"^\d+[kmgtKMGT]?$"
+
+
+class SparkResources(StrictModel):
+    """
+    Resources of a job's Spark application; unset fields take the ``engines.spark`` settings.
+
+    :param executor_memory: memory per executor, such as ``"4g"``.
+    :param executor_cores: cores per executor.
+    :param max_executors: upper bound of dynamic allocation (with shuffle tracking, no external shuffle service).
+    :param driver_memory: memory of the driver.
+    :param conf: more Spark settings (``spark.*`` keys); they win over the settings' ``conf``.
+    """
+
+    executor_memory: str | None = Field(default=None, pattern=_MEMORY)
+    executor_cores: int | None = Field(default=None, ge=1)
+    max_executors: int | None = Field(default=None, ge=1)
+    driver_memory: str | None = Field(default=None, pattern=_MEMORY)
+    conf: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("conf")
+    @classmethod
+    def _spark_keys(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = [key for key in value if not key.startswith("spark.")]
+        if bad:
+            raise ValueError(f"Spark settings start with 'spark.': {', '.join(map(repr, bad))}")
+        return value
+
+
 #: The name the single ``input_path`` form gives its input.
 DEFAULT_INPUT = "input"
 
@@ -182,6 +211,7 @@ class JobSpec(StrictModel):
     mode: WriteMode = WriteMode.OVERWRITE
     on_bad_rows: BadRowPolicy = BadRowPolicy.QUARANTINE
     processing_logic: ProcessingLogic = Field(default_factory=ProcessingLogic)
+    spark_resources: SparkResources = Field(default_factory=SparkResources)
 
     @model_validator(mode="before")
     @classmethod

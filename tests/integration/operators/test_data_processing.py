@@ -117,14 +117,17 @@ def test_transient_failure_is_retried_as_a_second_attempt_of_the_same_job(dags, 
     assert dead_letters_of(registry, job["job_id"]) == []  # a retried failure is not dead-lettered
 
 
-def test_permanent_errors_fail_at_once_without_retries(dags, registry, tmp_path: Path) -> None:
+def test_permanent_errors_fail_at_once_without_retries(dags, registry, tmp_path: Path, monkeypatch) -> None:
+    config = tmp_path / "no-spark.yaml"
+    config.write_text("engines:\n  spark:\n    enabled: false\n")
+    monkeypatch.setenv("ENTERPRISE_CONFIG", str(config))
     dag_run = dags.engine_unavailable.test(run_conf={"input_path": str(SAMPLE), "output_path": str(tmp_path / "out")})
     assert dag_run.state == "failed"
     job = job_of(registry, dag_run)
     (attempt,) = job["attempts"]  # retries=2, but a permanent error burns none
     assert attempt["status"] == "failed"
     assert attempt["error_class"] == "EngineNotAvailableError"
-    assert "execution_engine='spark' is not available yet" in attempt["error_message"]
+    assert "execution_engine='spark': the spark engine is disabled (engines.spark.enabled)" in attempt["error_message"]
     assert attempt["retry_decision"] == "EngineNotAvailableError is permanent: no retry"
     (letter,) = dead_letters_of(registry, job["job_id"])
     assert (letter["try_number"], letter["error_class"], letter["status"]) == (1, "EngineNotAvailableError", "open")

@@ -1,0 +1,340 @@
+"""
+The Spark engine: runs a job as the generic Spark application (spark-submit) or on a Spark Connect server.
+
+Where jobs go is a :class:`SparkTarget`, resolved from the Airflow connection ``engines.spark.conn_id``
+(type ``spark``: spark-submit to its master; type ``spark_connect``: a remote session) or, when that
+connection does not exist, from ``engines.spark.master``. Either way the job runs
+:func:`~airflow_provider_enterprise.spark_app.job.run_job`, which commits the output with a manifest; the
+engine reads the manifest back. Each run has a run id (the application's name, the Connect operations' tag);
+a retry given the run ids of earlier attempts re-attaches to one still running on a standalone master and
+reuses a committed output instead of submitting the job twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from airflow_provider_enterprise import exceptions
+from airflow_provider_enterprise.config import SparkEngineSettings
+from airflow_provider_enterprise.engines.base import JobResult
+from airflow_provider_enterprise.engines.commit import read_manifest
+from airflow_provider_enterprise.exceptions import (
+    EngineNotAvailableError,
+    JobTimeoutError,
+    PermanentJobError,
+    SparkApplicationError,
+)
+from airflow_provider_enterprise.hooks.spark_status import SparkMasterStatusHook, master_ui_url
+from airflow_provider_enterprise.spec import InvalidJobSpec, JobSpec
+
+log = logging.getLogger(__name__)
+
+#: The application spark-submit runs, and its log4j2 configuration (Spark's warnings only), shipped in the wheel.
+APPLICATION = Path(__file__).resolve().parent.parent / "spark_app" / "main.py"
+LOG_CONFIG = APPLICATION.with_name("log4j2.properties")
+
+_LOCAL_MASTER = re.compile(r"^local(\[(\*|\d+)(,\s*\d+)?\])?$")
+
+
+@dataclass(frozen=True)
+class SparkTarget:
+    """
+    Where Spark jobs go.
+
+    :param master: a spark-submit master (``local[*]``, ``spark://host:7077``, ``k8s://...``, ``yarn``) or a
+        Spark Connect URL (``sc://host:15002/;token=...``: may hold a secret, so it is never logged).
+    :param conn_id: the Airflow connection it came from, or None when it came from the settings.
+    :param deploy_mode: ``client`` or ``cluster`` (spark-submit only).
+    :param ui_url: a standalone master's web UI, for its cores and applications.
+    """
+
+    master: str
+    conn_id: str | None = None
+    deploy_mode: str | None = None
+    ui_url: str | None = None
+
+    @property
+    def is_connect(self) -> bool:
+        return self.master.startswith("sc://")
+
+    @property
+    def display(self) -> str:
+        """The master without credentials (safe to log and to store)."""
+        if self.is_connect:
+            parts = urlsplit(self.master)
+            return f"sc://{parts.hostname}:{parts.port or 15002}"
+        return self.master
+
+    def cores(self) -> int | None:
+        """Cores the target can give a job now: local[N]'s N, a standalone master's free cores, else None."""
+        local = _LOCAL_MASTER.match(self.master)
+        if local:
+            threads = local.group(2)
+            return os.cpu_count() or 1 if threads in (None, "*") else int(threads)
+        if self.ui_url:
+            status = SparkMasterStatusHook(self.ui_url).status()
+            return status.cores - status.cores_used
+        return None
+
+
+def resolve_target(settings: SparkEngineSettings, conn_id: str | None = None) -> SparkTarget:
+    """Return where Spark jobs go: the connection ``conn_id`` (``engines.spark.conn_id``) or the settings' master."""
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    conn_id = conn_id or settings.conn_id
+    try:
+        conn = BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        master = settings.master
+        return SparkTarget(master, ui_url=master_ui_url(master, settings.master_ui_url))
+    if conn.conn_type == "spark_connect":
+        from airflow.providers.apache.spark.hooks.spark_connect import SparkConnectHook
+
+        return SparkTarget(SparkConnectHook(conn_id).get_connection_url(), conn_id=conn_id)
+    from airflow_provider_enterprise.hooks.spark_submit import EnterpriseSparkSubmitHook
+
+    hook = EnterpriseSparkSubmitHook(conn_id=conn_id, default_master=settings.master)
+    return SparkTarget(
+        hook.master,
+        conn_id=conn_id,
+        deploy_mode=hook.deploy_mode,
+        ui_url=master_ui_url(hook.master, hook.master_ui_url or settings.master_ui_url),
+    )
+
+
+def _error_from(result: dict[str, Any]) -> Exception:
+    """Rebuild the application's error as this provider's exception of the same class (or a Spark one)."""
+    name, message = result.get("error_class", ""), result.get("message", "")
+    known = getattr(exceptions, name, None)
+    if isinstance(known, type) and issubclass(known, exceptions.EnterpriseError):
+        return known(message)
+    if name == InvalidJobSpec.__name__:
+        return InvalidJobSpec(message)
+    if result.get("permanent"):
+        return PermanentJobError(f"{name}: {message}")
+    return SparkApplicationError(f"{name}: {message}")
+
+
+class SparkEngine:
+    """
+    Run jobs on Spark.
+
+    :param target: where they go (see :func:`resolve_target`).
+    :param settings: the ``engines.spark`` settings (default resources and conf).
+    :param run_id: this run's id: the application's name and the manifest's ``run_id``.
+    :param previous_run_ids: run ids of the job's earlier attempts, latest first.
+    :param on_submitted: called with the run id just before the job is submitted (to record it).
+    :param poll_interval: seconds between status polls while re-attached to a running application.
+    """
+
+    name = "spark"
+
+    def __init__(
+        self,
+        *,
+        target: SparkTarget,
+        settings: SparkEngineSettings,
+        run_id: str,
+        previous_run_ids: Sequence[str] = (),
+        on_submitted: Callable[[str], None] | None = None,
+        poll_interval: float = 2.0,
+    ) -> None:
+        self.target = target
+        self.settings = settings
+        self.run_id = run_id
+        self.previous_run_ids = list(previous_run_ids)
+        self.on_submitted = on_submitted
+        self.poll_interval = poll_interval
+        self._kill: Callable[[], None] | None = None
+        self._killed = threading.Event()
+
+    def run(self, spec: JobSpec) -> JobResult:
+        """Run ``spec`` (or reuse an earlier attempt's run of it) and return the committed output's figures."""
+        started = time.monotonic()
+        deadline = time.time() + spec.timeout if spec.timeout else None
+        reused = self._reuse(spec, deadline)
+        if reused is not None:
+            run_id, manifest = reused
+        else:
+            run_id = self.run_id
+            if self.on_submitted:
+                self.on_submitted(run_id)
+            log.info("Running %s on Spark at %s as %s", spec.job_name, self.target.display, run_id)
+            manifest = self._connect(spec) if self.target.is_connect else self._submit(spec)
+        return JobResult(
+            engine=self.name,
+            output_path=spec.output_path,
+            rows_in=manifest["rows_in"],
+            rows_out=manifest["rows_out"],
+            duration_seconds=round(time.monotonic() - started, 3),
+            output_files=manifest["files"],
+            external_id=run_id,
+            bad_rows=manifest["bad_rows"],
+            bad_rows_path=manifest["bad_rows_path"],
+        )
+
+    def kill(self) -> None:
+        """Stop the running application (its timeout passed, a user marked the task, or it was cleared)."""
+        self._killed.set()
+        if self._kill is not None:
+            self._kill()
+
+    # -- no duplicate applications ------------------------------------------------------------------
+
+    def _committed_by(self, spec: JobSpec, run_id: str) -> dict[str, Any] | None:
+        manifest = read_manifest(spec.output_path)
+        return manifest if manifest and manifest.get("run_id") == run_id else None
+
+    def _reuse(self, spec: JobSpec, deadline: float | None) -> tuple[str, dict[str, Any]] | None:
+        """Return an earlier attempt's run id and manifest when its output is committed, waiting for it first if
+        its application still runs on the master."""
+        for run_id in self.previous_run_ids:
+            manifest = self._committed_by(spec, run_id)
+            if manifest is None and self.target.ui_url and not self.target.is_connect:
+                status = SparkMasterStatusHook(self.target.ui_url)
+                if run_id in status.status().active_apps:
+                    log.info("Application %s of an earlier attempt still runs: re-attaching to it", run_id)
+                    if not status.wait_until_inactive(run_id, deadline=deadline, poll_interval=self.poll_interval):
+                        raise JobTimeoutError(
+                            f"job {spec.job_name!r} exceeded its timeout of {spec.timeout} s "
+                            f"waiting for application {run_id}"
+                        )
+                    manifest = self._committed_by(spec, run_id)
+            if manifest is not None:
+                log.info("Output of %s is committed by run %s: reusing it, nothing is submitted", spec.job_name, run_id)
+                return run_id, manifest
+        return None
+
+    # -- running ------------------------------------------------------------------------------------
+
+    def _wait(self, spec: JobSpec, work: Callable[[], Any], kill: Callable[[], None]) -> Any:
+        """Run ``work`` in a thread; past the job's timeout call ``kill`` and raise :class:`JobTimeoutError`."""
+        outcome: dict[str, Any] = {}
+
+        def target() -> None:
+            try:
+                outcome["value"] = work()
+            except BaseException as err:  # re-raised in the task's thread
+                outcome["error"] = err
+
+        thread = threading.Thread(target=target, name=f"spark-{self.run_id}", daemon=True)
+        self._kill = kill
+        thread.start()
+        thread.join(spec.timeout)
+        timed_out = thread.is_alive()
+        if timed_out:
+            log.warning("Job %s exceeded its timeout of %s s: stopping %s", spec.job_name, spec.timeout, self.run_id)
+            self.kill()
+            thread.join(60)
+        self._kill = None
+        if timed_out:
+            raise JobTimeoutError(f"job {spec.job_name!r} exceeded its timeout of {spec.timeout} s")
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["value"]
+
+    def _conf(self, spec: JobSpec) -> dict[str, str]:
+        resources = spec.spark_resources
+        return {
+            "spark.dynamicAllocation.enabled": "true",
+            "spark.dynamicAllocation.shuffleTracking.enabled": "true",
+            "spark.dynamicAllocation.maxExecutors": str(resources.max_executors or self.settings.max_executors),
+            "spark.driver.extraJavaOptions": f"-Dlog4j.configurationFile={LOG_CONFIG}",
+            **self.settings.conf,
+            **resources.conf,
+        }
+
+    def _submit(self, spec: JobSpec) -> dict[str, Any]:
+        from airflow.sdk.exceptions import AirflowException
+
+        from airflow_provider_enterprise.hooks.spark_submit import EnterpriseSparkSubmitHook
+
+        resources = spec.spark_resources
+        workdir = Path(tempfile.mkdtemp(prefix="enterprise-spark-"))
+        try:
+            cluster = self.target.deploy_mode == "cluster"
+            spec_json = spec.model_dump_json(by_alias=True)
+            if cluster:  # the driver runs elsewhere: it gets the spec as an argument and reports by the manifest
+                args = ["--spec-json", spec_json, "--run-id", self.run_id]
+            else:
+                (workdir / "spec.json").write_text(spec_json)
+                args = ["--spec", str(workdir / "spec.json"), "--run-id", self.run_id]
+                args += ["--result", str(workdir / "result.json")]
+            hook = EnterpriseSparkSubmitHook(
+                conn_id=self.target.conn_id or self.settings.conn_id,
+                default_master=self.target.master,
+                conf=self._conf(spec),
+                name=self.run_id,
+                application_args=args,
+                executor_memory=resources.executor_memory or self.settings.executor_memory,
+                executor_cores=resources.executor_cores or self.settings.executor_cores,
+                driver_memory=resources.driver_memory or self.settings.driver_memory,
+                env_vars={"PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable},
+            )
+            try:
+                self._wait(spec, lambda: hook.submit(str(APPLICATION)), hook.on_kill)
+                submit_error = None
+            except AirflowException as err:
+                submit_error = err
+            if self._killed.is_set():
+                raise SparkApplicationError(f"application {self.run_id} was killed")
+            result_file = workdir / "result.json"
+            if result_file.is_file():
+                result = json.loads(result_file.read_text())
+                if result["status"] != "succeeded":
+                    raise _error_from(result)
+                return result["manifest"]
+            manifest = self._committed_by(spec, self.run_id)
+            if manifest is None:
+                raise SparkApplicationError(
+                    f"application {self.run_id} committed no output"
+                    + (f": {submit_error}" if submit_error else f" at {spec.output_path}")
+                )
+            return manifest
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    def _connect(self, spec: JobSpec) -> dict[str, Any]:
+        try:
+            from pyspark.sql import SparkSession
+        except ImportError as err:
+            raise EngineNotAvailableError(
+                f"Spark Connect needs the Connect client: install airflow-provider-enterprise[spark] ({err})"
+            ) from None
+        from airflow_provider_enterprise.spark_app.job import run_job
+
+        if spec.spark_resources != type(spec.spark_resources)():
+            log.warning("spark_resources do not apply on Spark Connect: the server's resources are used")
+        connect_mode_was_set = "SPARK_CONNECT_MODE_ENABLED" in os.environ
+        session = SparkSession.builder.remote(self.target.master).create()
+
+        def work() -> dict[str, Any]:
+            session.addTag(self.run_id)  # tags belong to the thread that adds them
+            return run_job(session, spec, run_id=self.run_id, cancelled=self._killed)
+
+        try:
+            return self._wait(spec, work, lambda: session.interruptTag(self.run_id))
+        except JobTimeoutError:
+            raise
+        except Exception:
+            if self._killed.is_set():
+                raise SparkApplicationError(f"Spark Connect operations {self.run_id} were interrupted") from None
+            raise
+        finally:
+            session.stop()
+            if not connect_mode_was_set:  # pyspark sets it process-wide: later spark-submits would inherit it
+                os.environ.pop("SPARK_CONNECT_MODE_ENABLED", None)

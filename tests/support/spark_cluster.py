@@ -1,0 +1,145 @@
+"""
+A Spark standalone cluster on loopback for the test session: a master (REST submission port on), one worker
+and a Spark Connect server running on the cluster, each a JVM started from the pip package's scripts and
+stopped by PID. Ports are picked free at start.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyspark
+
+SPARK_HOME = Path(pyspark.__file__).parent
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def _wait(what: str, ready, process: subprocess.Popen, log: Path, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if ready():
+                return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"{what} not ready after {timeout} s:\n{log.read_text()[-3000:]}")
+
+
+@dataclass
+class SparkCluster:
+    """The session's standalone master, worker and Spark Connect server."""
+
+    workdir: Path
+    worker_cores: int = 3
+    worker_memory: str = "3g"
+    master_port: int = field(default_factory=free_port)
+    ui_port: int = field(default_factory=free_port)
+    rest_port: int = field(default_factory=free_port)
+    connect_port: int = field(default_factory=free_port)
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    @property
+    def master_url(self) -> str:
+        return f"spark://{HOST}:{self.master_port}"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://{HOST}:{self.ui_port}"
+
+    @property
+    def connect_url(self) -> str:
+        return f"sc://{HOST}:{self.connect_port}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "SPARK_HOME": str(SPARK_HOME),
+            "SPARK_LOCAL_IP": HOST,
+            "SPARK_LOG_DIR": str(self.workdir / "logs"),
+            "SPARK_WORKER_DIR": str(self.workdir / "work"),
+            "SPARK_MASTER_OPTS": f"-Dspark.master.rest.enabled=true -Dspark.master.rest.port={self.rest_port}",
+        }
+
+    def _start(self, name: str, argv: list[str]) -> tuple[subprocess.Popen, Path]:
+        log = self.workdir / f"{name}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                argv, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=self.workdir
+            )
+        self.processes[name] = process
+        return process, log
+
+    def master_json(self) -> dict:
+        with urllib.request.urlopen(f"{self.ui_url}/json/", timeout=5) as response:
+            return json.load(response)
+
+    def start(self) -> SparkCluster:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        spark_class = str(SPARK_HOME / "bin" / "spark-class")
+        master, log = self._start(
+            "master",
+            [spark_class, "org.apache.spark.deploy.master.Master", "--host", HOST, "--port", str(self.master_port)]
+            + ["--webui-port", str(self.ui_port)],
+        )
+        _wait("Spark master", lambda: self.master_json()["status"] == "ALIVE", master, log)
+        worker, log = self._start(
+            "worker",
+            [spark_class, "org.apache.spark.deploy.worker.Worker", self.master_url, "--host", HOST]
+            + ["--cores", str(self.worker_cores), "--memory", self.worker_memory, "--webui-port", str(free_port())],
+        )
+        _wait("Spark worker", lambda: self.master_json()["aliveworkers"] >= 1, worker, log)
+        connect, log = self._start(
+            "connect",
+            [
+                str(SPARK_HOME / "bin" / "spark-submit"),
+                "--class",
+                "org.apache.spark.sql.connect.service.SparkConnectServer",
+            ]
+            + ["--name", "Spark Connect server", "--master", self.master_url]
+            + ["--conf", f"spark.connect.grpc.binding.port={self.connect_port}", "--conf", "spark.cores.max=1"]
+            + ["--conf", "spark.executor.memory=768m", "--conf", "spark.sql.shuffle.partitions=2"]
+            + ["--conf", "spark.ui.enabled=false", "--conf", f"spark.driver.host={HOST}"],
+        )
+        _wait(
+            "Spark Connect server",
+            lambda: socket.create_connection((HOST, self.connect_port), 1).close() is None,
+            connect,
+            log,
+            120,
+        )
+        return self
+
+    def applications(self) -> list[dict]:
+        """Every application the master knows, running or finished."""
+        status = self.master_json()
+        return status.get("activeapps", []) + status.get("completedapps", [])
+
+    def stop(self) -> None:
+        for name in ("connect", "worker", "master"):
+            process = self.processes.pop(name, None)
+            if process is None or process.poll() is not None:
+                continue
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(10)
