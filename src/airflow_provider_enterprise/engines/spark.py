@@ -83,7 +83,7 @@ class SparkTarget:
         local = _LOCAL_MASTER.match(self.master)
         if local:
             threads = local.group(2)
-            return os.cpu_count() or 1 if threads in (None, "*") else int(threads)
+            return (os.cpu_count() or 1) if threads in (None, "*") else int(threads)
         if self.ui_url:
             status = SparkMasterStatusHook(self.ui_url).status()
             return status.cores - status.cores_used

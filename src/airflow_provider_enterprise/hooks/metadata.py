@@ -464,11 +464,16 @@ class EnterpriseMetadataHook(PostgresHook):
 
     @reconnecting
     def external_ids(self, job_id: int, *, before_try: int) -> list[str]:
-        """Return the external ids of a job's attempts before try ``before_try``, latest first."""
+        """
+        Return the external ids of a job's unfinished or failed attempts before try ``before_try``, latest first:
+        the applications a retry may re-attach to or reuse. A succeeded attempt's is left out: a task cleared
+        after success is run again.
+        """
         with self._transaction() as cur:
             cur.execute(
                 "SELECT external_id FROM enterprise_job_attempts"
-                " WHERE job_id = %s AND try_number < %s AND external_id IS NOT NULL ORDER BY try_number DESC",
+                " WHERE job_id = %s AND try_number < %s AND external_id IS NOT NULL AND status <> 'succeeded'"
+                " ORDER BY try_number DESC",
                 (job_id, before_try),
             )
             return [row[0] for row in cur.fetchall()]

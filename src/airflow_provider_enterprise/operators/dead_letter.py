@@ -35,12 +35,12 @@ class DeadLetterReplayOperator(TriggerDagRunOperator):
 
     def execute(self, context: Context) -> Any:
         queue = DeadLetterQueue(EnterpriseMetadataHook(self.metadata_conn_id))
-        letter, run_id, conf = queue.prepare_replay(int(self.dead_letter_id))
+        letter, run_id, conf, replayed_before = queue.prepare_replay(int(self.dead_letter_id))
         self.trigger_dag_id = letter["dag_id"]
         self.trigger_run_id = run_id
-        if conf is None:
+        if replayed_before:
+            # A racing replay may not have created the run yet: this one may, with the same conf.
             self.log.info("Dead letter %s was replayed before as %s", self.dead_letter_id, run_id)
-            conf = {}
         else:
             queue.mark_replayed(int(self.dead_letter_id), run_id)
         self.conf = conf

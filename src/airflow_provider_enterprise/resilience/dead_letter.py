@@ -134,18 +134,20 @@ class DeadLetterQueue:
         """Resolve an open dead letter without replaying it."""
         self._resolve(dead_letter_id, "discarded", ", resolved_at = now()")
 
-    def prepare_replay(self, dead_letter_id: int) -> tuple[dict[str, Any], str, dict[str, Any] | None]:
+    def prepare_replay(self, dead_letter_id: int) -> tuple[dict[str, Any], str, dict[str, Any], bool]:
         """
-        Return the dead letter, its replay run id, and the run conf that replays it (None: replayed before).
+        Return the dead letter, its replay run id, the run conf that replays it, and whether it was replayed before.
+
+        The conf is the same for every caller, so whichever of two racing replays creates the run, the run
+        replays the dead letter.
 
         :raises DeadLetterError: when the dead letter is resolved without a replay (discarded, or superseded by
             a later success of its job).
         """
         letter = self.get(dead_letter_id)
         run_id = replay_run_id(dead_letter_id)
-        if letter["replay_run_id"] == run_id:  # replayed before (and maybe already superseded by it)
-            return letter, run_id, None
-        if letter["status"] != "open":
+        replayed_before = letter["replay_run_id"] == run_id  # (and maybe already superseded by it)
+        if not replayed_before and letter["status"] != "open":
             raise DeadLetterError(f"dead letter {dead_letter_id} is {letter['status']}: nothing to replay")
         conf = {
             REPLAY_CONF_KEY: {
@@ -155,7 +157,7 @@ class DeadLetterQueue:
                 "spec": letter["spec"],
             }
         }
-        return letter, run_id, conf
+        return letter, run_id, conf, replayed_before
 
     @reconnecting
     def mark_replayed(self, dead_letter_id: int, run_id: str) -> None:
@@ -171,8 +173,8 @@ class DeadLetterQueue:
 
         Idempotent: the run id is derived from the dead letter, so a second replay creates nothing.
         """
-        letter, run_id, conf = self.prepare_replay(dead_letter_id)
-        if conf is None:
+        letter, run_id, conf, replayed_before = self.prepare_replay(dead_letter_id)
+        if replayed_before:
             return ReplayResult(dead_letter_id, letter["dag_id"], run_id, created=False)
         created = api.trigger_run(letter["dag_id"], run_id, conf)
         self.mark_replayed(dead_letter_id, run_id)

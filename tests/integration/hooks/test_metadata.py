@@ -259,3 +259,22 @@ def test_registry_writes_survive_a_postgres_restart(tmp_path: Path) -> None:
         assert (job["status"], job["attempts"][0]["rows_out"]) == ("succeeded", 5)
     finally:
         embedded_db.stop(directory)
+
+
+def test_external_ids_are_those_a_retry_may_reuse(registry) -> None:
+    job_id = registry.register_job(JobKey("d", "external-ids", "t"), job_name="j", job_type="data_processing")
+    for try_number, outcome in ((1, "failed"), (2, "succeeded"), (3, "running")):
+        attempt = registry.start_attempt(job_id, try_number, engine="spark")
+        registry.annotate_attempt(attempt.attempt_id, external_id=f"app-{try_number}", routing={"engine": "spark"})
+        if outcome == "failed":
+            registry.fail_attempt(attempt.attempt_id, RuntimeError("lost executors"))
+        elif outcome == "succeeded":
+            registry.complete_attempt(attempt.attempt_id, rows_in=1, rows_out=1, output_path="/o", external_id="app-2")
+    assert registry.external_ids(job_id, before_try=4) == ["app-3", "app-1"]  # latest first, not the succeeded one
+    assert registry.external_ids(job_id, before_try=3) == ["app-1"]
+    (*_, running) = registry.get_job(job_id)["attempts"]
+    assert (running["external_id"], running["routing"]) == ("app-3", {"engine": "spark"})
+    with pytest.raises(InvalidTransitionError, match="is not running"):
+        registry.annotate_attempt(registry.get_job(job_id)["attempts"][0]["attempt_id"], external_id="late")
+    with pytest.raises(ValueError, match="cannot annotate attempts with status"):
+        registry.annotate_attempt(running["attempt_id"], status="succeeded")
