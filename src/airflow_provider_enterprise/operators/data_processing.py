@@ -6,23 +6,11 @@ import json
 import time
 import uuid
 from collections.abc import Sequence
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
-
-from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_enterprise.compiler.plan import PlanError, plan_from_declared_schemas
 from airflow_provider_enterprise.exceptions import EngineNotAvailableError
-from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook, JobKey
-from airflow_provider_enterprise.resilience.circuit_breaker import CircuitBreaker, CircuitOpenError, Permit
-from airflow_provider_enterprise.resilience.dead_letter import REPLAY_CONF_KEY, DeadLetterQueue
-from airflow_provider_enterprise.resilience.retry import (
-    ErrorKind,
-    NamedRetryPolicy,
-    classify_error,
-    retry_policy_args,
-)
+from airflow_provider_enterprise.operators.base import EnterpriseJobOperator, RunningAttempt
 from airflow_provider_enterprise.spec import (
     EngineName,
     InvalidJobSpec,
@@ -30,12 +18,11 @@ from airflow_provider_enterprise.spec import (
     contains_template,
     validate_job_spec,
 )
-from airflow_provider_enterprise.triggers.circuit import CircuitClosedTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_enterprise.engines.base import Engine, JobResult
+    from airflow_provider_enterprise.engines.base import Engine
     from airflow_provider_enterprise.engines.spark import SparkTarget
 
 _RESOLVED_AT_RUN_TIME = "{{ resolved at run time }}"
@@ -50,7 +37,7 @@ def _is_plain(value: Any) -> bool:
     return value is None or isinstance(value, str | int | float | bool)
 
 
-class EnterpriseDataProcessingOperator(BaseOperator):
+class EnterpriseDataProcessingOperator(EnterpriseJobOperator):
     """
     Run ``processing_logic`` over ``input_path`` (and the named ``inputs``) and write the result to ``output_path``.
 
@@ -79,24 +66,19 @@ class EnterpriseDataProcessingOperator(BaseOperator):
         or ``spark_connect``; default ``engines.spark.conn_id``, and without that connection ``engines.spark.master``.
     :param spark_resources: ``executor_memory``, ``executor_cores``, ``max_executors``, ``driver_memory`` and
         ``conf`` (``spark.*`` settings) of the job's Spark application; unset ones come from ``engines.spark``.
-    :param job_type: the seed's job type, recorded in the registry.
-    :param job_data: free-form data recorded with the job. (templated)
-    :param priority: ``low``, ``normal``, ``high``, ``urgent`` or ``critical``.
-    :param metadata_conn_id: connection of the registry database.
-    :param retry_policy_name: a named retry policy (``default``, ``network_error``, ``resource_exhausted``,
-        ``temporary_failure``, ``critical_job`` or one from config); sets ``retries`` and ``retry_policy``.
-        Without it, ``retries``/``retry_policy`` given directly or in ``default_args`` apply, else ``default``.
-    :param circuit_breaker: name of a circuit breaker guarding a resource the job depends on (for example
-        ``storage:raw-zone``); transient failures count against it, successes close it.
     :param on_circuit_open: ``fail_fast`` (a transient failure: Airflow retries later), ``defer`` (wait in
         the triggerer, holding no worker slot, until the breaker admits a call; ``execution_timeout`` bounds
         the wait) or ``fallback`` (run on the local engine instead; needs ``allow_fallback=True``).
     :param allow_fallback: allow a job of another engine to run on the local engine when its breaker is open.
+    :param kwargs: the job's registry, retry and breaker settings (``job_type``, ``job_data``, ``priority``,
+        ``metadata_conn_id``, ``retry_policy_name``, ``circuit_breaker``): see
+        :class:`~airflow_provider_enterprise.operators.base.EnterpriseJobOperator`.
     """
 
     template_fields: Sequence[str] = ("input_path", "inputs", "output_path", "processing_logic", "job_data")
     template_fields_renderers = {"processing_logic": "json", "job_data": "json", "inputs": "json"}
     ui_color = "#e8f4fd"
+    circuit_open_actions = ("fail_fast", "defer", "fallback")
 
     def __init__(
         self,
@@ -126,17 +108,21 @@ class EnterpriseDataProcessingOperator(BaseOperator):
         allow_fallback: bool = False,
         **kwargs: Any,
     ) -> None:
-        if on_circuit_open not in ("fail_fast", "defer", "fallback"):
-            raise ValueError(f"on_circuit_open must be 'fail_fast', 'defer' or 'fallback', got {on_circuit_open!r}")
         if on_circuit_open == "fallback" and not allow_fallback:
             raise ValueError("on_circuit_open='fallback' needs allow_fallback=True")
         if on_circuit_open == "fallback" and execution_engine == EngineName.LOCAL.value:
             raise ValueError("on_circuit_open='fallback' falls back to the local engine: the job already runs there")
-        chosen = {"retries", "retry_policy"} & (kwargs.keys() | (kwargs.get("default_args") or {}).keys())
-        if retry_policy_name is not None or not chosen:
-            kwargs.update(retry_policy_args(retry_policy_name or "default"))
-        super().__init__(**kwargs)
-        self.job_name = job_name
+        super().__init__(
+            job_name=job_name,
+            job_type=job_type,
+            job_data=job_data,
+            priority=priority,
+            metadata_conn_id=metadata_conn_id,
+            retry_policy_name=retry_policy_name,
+            circuit_breaker=circuit_breaker,
+            on_circuit_open=on_circuit_open,
+            **kwargs,
+        )
         self.input_path = input_path
         self.inputs = inputs
         self.output_path = output_path
@@ -152,12 +138,6 @@ class EnterpriseDataProcessingOperator(BaseOperator):
         self.spark_conn_id = spark_conn_id
         self.spark_resources = spark_resources
         self._running_engine: Engine | None = None
-        self.job_type = job_type
-        self.job_data = job_data or {}
-        self.priority = priority
-        self.metadata_conn_id = metadata_conn_id
-        self.circuit_breaker = circuit_breaker
-        self.on_circuit_open = on_circuit_open
         self.allow_fallback = allow_fallback
         if _is_plain(self.processing_logic) and not (
             isinstance(self.processing_logic, str) and contains_template(self.processing_logic)
@@ -201,11 +181,7 @@ class EnterpriseDataProcessingOperator(BaseOperator):
         }
         return {k: v for k, v in data.items() if v is not None}
 
-    @cached_property
-    def hook(self) -> EnterpriseMetadataHook:
-        return EnterpriseMetadataHook(self.metadata_conn_id)
-
-    def _engine(self, spec: JobSpec, job_id: int, attempt_id: int, try_number: int) -> Engine:
+    def _engine(self, spec: JobSpec, attempt: RunningAttempt) -> Engine:
         """Return the engine that runs ``spec``: its ``execution_engine``, or the one routing chooses for ``auto``."""
         settings = self.hook.settings
         engine = spec.execution_engine
@@ -221,7 +197,7 @@ class EnterpriseDataProcessingOperator(BaseOperator):
                     unavailable = f"Spark master {target.display} is unreachable ({err})"
             decision = choose_engine(spec, settings, spark_cores=spark_cores, spark_unavailable=unavailable)
             self.log.info("Routing %s to the %s engine: %s", spec.job_name, decision.engine.value, decision.reason)
-            self.hook.annotate_attempt(attempt_id, engine=decision.engine.value, routing=decision.to_dict())
+            self.hook.annotate_attempt(attempt.attempt_id, engine=decision.engine.value, routing=decision.to_dict())
             engine = decision.engine
         if engine is EngineName.LOCAL:
             from airflow_provider_enterprise.engines.local import LocalEngine
@@ -235,9 +211,9 @@ class EnterpriseDataProcessingOperator(BaseOperator):
         return SparkEngine(
             target=target,
             settings=settings.engines.spark,
-            run_id=f"enterprise-{job_id}-{try_number}-{uuid.uuid4().hex[:8]}",
-            previous_run_ids=self.hook.external_ids(job_id, before_try=try_number),
-            on_submitted=lambda run_id: self.hook.annotate_attempt(attempt_id, external_id=run_id),
+            run_id=f"enterprise-{attempt.job_id}-{attempt.try_number}-{uuid.uuid4().hex[:8]}",
+            previous_run_ids=self.hook.external_ids(attempt.job_id, before_try=attempt.try_number),
+            on_submitted=lambda run_id: self.hook.annotate_attempt(attempt.attempt_id, external_id=run_id),
         )
 
     def _spark_target(self) -> tuple[SparkTarget | None, str | None]:
@@ -257,83 +233,21 @@ class EnterpriseDataProcessingOperator(BaseOperator):
         if kill is not None:
             kill()
 
-    def _replay(self, context: Context) -> dict[str, Any] | None:
-        """Return this task's replay from the run's conf (a dead letter being replayed), if any."""
-        ti = context["ti"]
-        conf = getattr(context.get("dag_run"), "conf", None) or {}
-        replay = conf.get(REPLAY_CONF_KEY)
-        if replay and replay.get("task_id") == ti.task_id and replay.get("map_index", -1) == ti.map_index:
-            return replay
-        return None
-
-    def _failure_outcome(self, error: BaseException, ti: Any) -> tuple[bool, str]:
-        """Return whether this failure is final and the retry decision's reason."""
-        if classify_error(error) is ErrorKind.PERMANENT:
-            return True, f"{type(error).__name__} is permanent: no retry"
-        if isinstance(self.retry_policy, NamedRetryPolicy):
-            decision = self.retry_policy.decide(error, ti.try_number)
-            return decision.action.value == "fail", decision.reason or decision.action.value
-        if ti.try_number > ti.max_tries:
-            return True, f"retries exhausted ({ti.max_tries} allowed)"
-        return False, f"Airflow retries (try {ti.try_number + 1} of {ti.max_tries + 1})"
-
-    @cached_property
-    def breaker(self) -> CircuitBreaker | None:
-        return CircuitBreaker(self.hook, self.circuit_breaker) if self.circuit_breaker else None
-
-    def _acquire_permit(self) -> tuple[Permit | None, CircuitOpenError | None]:
-        """Ask the job's circuit breaker for a permit; defer when it is open and ``on_circuit_open='defer'``."""
-        if self.breaker is None:
-            return None, None
-        try:
-            return self.breaker.acquire(), None
-        except CircuitOpenError as err:
-            if self.on_circuit_open != "defer":
-                return None, err
-            self.log.info("%s; deferring until it admits calls", err)
-            deadline = time.time() + self.execution_timeout.total_seconds() if self.execution_timeout else None
-            self.defer(
-                trigger=CircuitClosedTrigger(
-                    name=self.breaker.name,
-                    deadline=deadline,
-                    poll_interval=min(30.0, self.breaker.settings.reset_timeout / 4),
-                    metadata_conn_id=self.metadata_conn_id,
-                ),
-                method_name="execute_after_circuit",
-            )
-
-    def execute_after_circuit(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
-        """Resume after the circuit breaker admitted calls (or report that it never did)."""
-        if event["status"] != "admits":
-            raise CircuitOpenError(self.circuit_breaker, event["state"], time.time())
-        return self.execute(context)
-
     def execute(self, context: Context) -> dict[str, Any]:
-        ti = context["ti"]
-        key = JobKey(ti.dag_id, ti.run_id, ti.task_id, ti.map_index if ti.map_index is not None else -1)
         if self.hook.settings.auto_migrate:
             self.hook.migrate()
-        permit, circuit_open = self._acquire_permit()
+        permit, circuit_open = self.acquire_permit()
         fallback = circuit_open is not None and self.on_circuit_open == "fallback"
         if fallback:
             self.log.warning("%s; falling back to the local engine", circuit_open)
             circuit_open = None
-        job_id = self.hook.register_job(key, job_name=self.job_name, job_type=self.job_type, priority=self.priority)
-        replay = self._replay(context)
+        replay = self.replay_of(context)
         try:
             spec_data = replay["spec"] if replay else self._spec_data()
         except InvalidJobSpec:
             spec_data = None
         engine_name = EngineName.LOCAL.value if fallback else str(self.execution_engine)
-        attempt = self.hook.start_attempt(job_id, ti.try_number, engine=engine_name, spec=spec_data)
-        if not attempt.created:
-            raise AirflowFailException(
-                f"attempt {ti.try_number} of job {job_id} is already registered as {attempt.status.value}; "
-                "refusing to run the same try twice"
-            )
-        self.log.info("Job %s (%s) attempt %s registered as job_id=%s", self.job_name, key, ti.try_number, job_id)
-        if replay:
-            self.log.info("Replaying dead letter %s with its recorded spec", replay["dead_letter_id"])
+        attempt = self.register_attempt(context, engine=engine_name, spec=spec_data, replay=replay, permit=permit)
         started = time.monotonic()
         try:
             if circuit_open:
@@ -341,18 +255,22 @@ class EnterpriseDataProcessingOperator(BaseOperator):
             spec = validate_job_spec(spec_data if replay else self._spec_data())
             if fallback:
                 spec = spec.model_copy(update={"execution_engine": EngineName.LOCAL})
-            engine = self._running_engine = self._engine(spec, job_id, attempt.attempt_id, ti.try_number)
+            engine = self._running_engine = self._engine(spec, attempt)
             self.log.info(
                 "Running %s on the %s engine: %s -> %s", spec.job_name, engine.name, spec.input_path, spec.output_path
             )
             with self.hook.heartbeating(attempt.attempt_id):
                 result = engine.run(spec)
         except Exception as err:
-            self._record_failure(attempt.attempt_id, err, ti, permit)
-            if classify_error(err) is ErrorKind.PERMANENT:
-                raise AirflowFailException(str(err)) from err
-            raise
-        self._record_success(job_id, attempt.attempt_id, result, replay, permit)
+            self.record_failure(attempt, err, context)
+        self.record_success(
+            attempt,
+            rows_in=result.rows_in,
+            rows_out=result.rows_out,
+            output_path=result.output_path,
+            external_id=result.external_id,
+            bad_rows=result.bad_rows,
+        )
         self.log.info(
             "Job %s succeeded on %s: %s rows in, %s rows out in %.2f s; output at %s",
             spec.job_name,
@@ -363,40 +281,9 @@ class EnterpriseDataProcessingOperator(BaseOperator):
             result.output_path,
         )
         return {
-            "job_id": job_id,
+            "job_id": attempt.job_id,
             "attempt_id": attempt.attempt_id,
-            "try_number": ti.try_number,
+            "try_number": attempt.try_number,
             **result.to_dict(),
             "task_seconds": round(time.monotonic() - started, 3),
         }
-
-    def _record_failure(self, attempt_id: int, error: Exception, ti: Any, permit: Permit | None) -> None:
-        """Count a transient failure against the breaker, fail the attempt, dead-letter a final failure."""
-        if permit and classify_error(error) is ErrorKind.TRANSIENT:
-            self.breaker.record_failure(permit)
-        final, reason = self._failure_outcome(error, ti)
-        self.log.info("Attempt %s failed (%s): %s", ti.try_number, type(error).__name__, reason)
-        self.hook.fail_attempt(attempt_id, error, retry_decision=reason)
-        if final:
-            dead_letter_id = DeadLetterQueue(self.hook).add(attempt_id, error)
-            self.log.warning("Job %s failed for good; dead letter %s", self.job_name, dead_letter_id)
-
-    def _record_success(
-        self, job_id: int, attempt_id: int, result: JobResult, replay: dict[str, Any] | None, permit: Permit | None
-    ) -> None:
-        """Report the success to the breaker, complete the attempt, supersede the job's dead letters."""
-        if permit:
-            self.breaker.record_success(permit)
-        self.hook.complete_attempt(
-            attempt_id,
-            rows_in=result.rows_in,
-            rows_out=result.rows_out,
-            output_path=result.output_path,
-            external_id=result.external_id,
-            bad_rows=result.bad_rows,
-        )
-        resolved = DeadLetterQueue(self.hook).supersede(
-            job_id, dead_letter_id=replay["dead_letter_id"] if replay else None
-        )
-        if resolved:
-            self.log.info("Marked %s dead letter(s) of this job superseded", resolved)

@@ -1,0 +1,229 @@
+"""What the job operators share: each try is an attempt of a registered job, with retries, breaker, dead letters."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException
+
+from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook, JobKey
+from airflow_provider_enterprise.resilience.circuit_breaker import CircuitBreaker, CircuitOpenError, Permit
+from airflow_provider_enterprise.resilience.dead_letter import REPLAY_CONF_KEY, DeadLetterQueue
+from airflow_provider_enterprise.resilience.retry import (
+    ErrorKind,
+    NamedRetryPolicy,
+    classify_error,
+    retry_policy_args,
+)
+from airflow_provider_enterprise.triggers.circuit import CircuitClosedTrigger
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+@dataclass(frozen=True)
+class RunningAttempt:
+    """A registered try of a job: its ids, the replay it runs (if any) and its breaker permit (if any)."""
+
+    job_id: int
+    attempt_id: int
+    try_number: int
+    replay: dict[str, Any] | None = None
+    permit: Permit | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data, for a trigger to hand back to ``execute_complete``."""
+        return {**asdict(self), "permit": asdict(self.permit) if self.permit else None}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunningAttempt:
+        permit = data.get("permit")
+        return cls(**{**data, "permit": Permit(**permit) if permit else None})
+
+
+class EnterpriseJobOperator(BaseOperator):
+    """
+    Base class of operators whose every try is an attempt of a job in the registry.
+
+    A subclass runs the job in :meth:`execute` between :meth:`register_attempt` and :meth:`record_success`
+    or :meth:`record_failure`, which keep the registry, the circuit breaker and the dead-letter queue in step
+    with Airflow's retries.
+
+    :param job_name: name of the job, shown in the registry.
+    :param job_type: the seed's job type, recorded in the registry.
+    :param job_data: free-form data recorded with the job. (templated)
+    :param priority: ``low``, ``normal``, ``high``, ``urgent`` or ``critical``.
+    :param metadata_conn_id: connection of the registry database.
+    :param retry_policy_name: a named retry policy (``default``, ``network_error``, ``resource_exhausted``,
+        ``temporary_failure``, ``critical_job`` or one from config); sets ``retries`` and ``retry_policy``.
+        Without it, ``retries``/``retry_policy`` given directly or in ``default_args`` apply, else ``default``.
+    :param circuit_breaker: name of a circuit breaker guarding a resource the job depends on (for example
+        ``storage:raw-zone``); transient failures count against it, successes close it.
+    :param on_circuit_open: ``fail_fast`` (a transient failure: Airflow retries later) or ``defer`` (wait in
+        the triggerer, holding no worker slot, until the breaker admits a call; ``execution_timeout`` bounds
+        the wait).
+    """
+
+    #: What a job may do when its breaker is open.
+    circuit_open_actions: tuple[str, ...] = ("fail_fast", "defer")
+
+    def __init__(
+        self,
+        *,
+        job_name: str,
+        job_type: str,
+        job_data: dict[str, Any] | None = None,
+        priority: str = "normal",
+        metadata_conn_id: str | None = None,
+        retry_policy_name: str | None = None,
+        circuit_breaker: str | None = None,
+        on_circuit_open: str = "fail_fast",
+        **kwargs: Any,
+    ) -> None:
+        if on_circuit_open not in self.circuit_open_actions:
+            choices = ", ".join(repr(a) for a in self.circuit_open_actions)
+            raise ValueError(f"on_circuit_open must be one of {choices}, got {on_circuit_open!r}")
+        chosen = {"retries", "retry_policy"} & (kwargs.keys() | (kwargs.get("default_args") or {}).keys())
+        if retry_policy_name is not None or not chosen:
+            kwargs.update(retry_policy_args(retry_policy_name or "default"))
+        super().__init__(**kwargs)
+        self.job_name = job_name
+        self.job_type = job_type
+        self.job_data = job_data or {}
+        self.priority = priority
+        self.metadata_conn_id = metadata_conn_id
+        self.circuit_breaker = circuit_breaker
+        self.on_circuit_open = on_circuit_open
+
+    @cached_property
+    def hook(self) -> EnterpriseMetadataHook:
+        return EnterpriseMetadataHook(self.metadata_conn_id)
+
+    @cached_property
+    def breaker(self) -> CircuitBreaker | None:
+        return CircuitBreaker(self.hook, self.circuit_breaker) if self.circuit_breaker else None
+
+    # -- before the job runs ------------------------------------------------------------------------
+
+    def replay_of(self, context: Context) -> dict[str, Any] | None:
+        """Return this task's replay from the run's conf (a dead letter being replayed), if any."""
+        ti = context["ti"]
+        conf = getattr(context.get("dag_run"), "conf", None) or {}
+        replay = conf.get(REPLAY_CONF_KEY)
+        if replay and replay.get("task_id") == ti.task_id and replay.get("map_index", -1) == ti.map_index:
+            return replay
+        return None
+
+    def acquire_permit(self) -> tuple[Permit | None, CircuitOpenError | None]:
+        """Ask the job's circuit breaker for a permit; defer when it is open and ``on_circuit_open='defer'``."""
+        if self.breaker is None:
+            return None, None
+        try:
+            return self.breaker.acquire(), None
+        except CircuitOpenError as err:
+            if self.on_circuit_open != "defer":
+                return None, err
+            self.log.info("%s; deferring until it admits calls", err)
+            deadline = time.time() + self.execution_timeout.total_seconds() if self.execution_timeout else None
+            self.defer(
+                trigger=CircuitClosedTrigger(
+                    name=self.breaker.name,
+                    deadline=deadline,
+                    poll_interval=min(30.0, self.breaker.settings.reset_timeout / 4),
+                    metadata_conn_id=self.metadata_conn_id,
+                ),
+                method_name="execute_after_circuit",
+            )
+
+    def execute_after_circuit(self, context: Context, event: dict[str, Any]) -> Any:
+        """Resume after the circuit breaker admitted calls (or report that it never did)."""
+        if event["status"] != "admits":
+            raise CircuitOpenError(self.circuit_breaker, event["state"], time.time())
+        return self.execute(context)
+
+    def register_attempt(
+        self,
+        context: Context,
+        *,
+        engine: str,
+        spec: dict[str, Any] | None,
+        replay: dict[str, Any] | None,
+        permit: Permit | None,
+    ) -> RunningAttempt:
+        """Register the job (once) and this try as its running attempt, with the rendered ``spec``."""
+        ti = context["ti"]
+        key = JobKey(ti.dag_id, ti.run_id, ti.task_id, ti.map_index if ti.map_index is not None else -1)
+        job_id = self.hook.register_job(key, job_name=self.job_name, job_type=self.job_type, priority=self.priority)
+        attempt = self.hook.start_attempt(job_id, ti.try_number, engine=engine, spec=spec)
+        if not attempt.created:
+            raise AirflowFailException(
+                f"attempt {ti.try_number} of job {job_id} is already registered as {attempt.status.value}; "
+                "refusing to run the same try twice"
+            )
+        self.log.info("Job %s (%s) attempt %s registered as job_id=%s", self.job_name, key, ti.try_number, job_id)
+        if replay:
+            self.log.info("Replaying dead letter %s with its recorded spec", replay["dead_letter_id"])
+        return RunningAttempt(job_id, attempt.attempt_id, ti.try_number, replay, permit)
+
+    # -- after it ran -------------------------------------------------------------------------------
+
+    def _failure_outcome(self, error: BaseException, ti: Any) -> tuple[bool, str]:
+        """Return whether this failure is final and the retry decision's reason."""
+        if classify_error(error) is ErrorKind.PERMANENT:
+            return True, f"{type(error).__name__} is permanent: no retry"
+        if isinstance(self.retry_policy, NamedRetryPolicy):
+            decision = self.retry_policy.decide(error, ti.try_number)
+            return decision.action.value == "fail", decision.reason or decision.action.value
+        if ti.try_number > ti.max_tries:
+            return True, f"retries exhausted ({ti.max_tries} allowed)"
+        return False, f"Airflow retries (try {ti.try_number + 1} of {ti.max_tries + 1})"
+
+    def record_failure(self, attempt: RunningAttempt, error: Exception, context: Context) -> NoReturn:
+        """
+        Record a failed attempt and raise: count a transient failure against the breaker, dead-letter a final
+        failure, and fail a permanent one without retries.
+        """
+        ti = context["ti"]
+        if attempt.permit and classify_error(error) is ErrorKind.TRANSIENT:
+            self.breaker.record_failure(attempt.permit)
+        final, reason = self._failure_outcome(error, ti)
+        self.log.info("Attempt %s failed (%s): %s", ti.try_number, type(error).__name__, reason)
+        self.hook.fail_attempt(attempt.attempt_id, error, retry_decision=reason)
+        if final:
+            dead_letter_id = DeadLetterQueue(self.hook).add(attempt.attempt_id, error)
+            self.log.warning("Job %s failed for good; dead letter %s", self.job_name, dead_letter_id)
+        if classify_error(error) is ErrorKind.PERMANENT:
+            raise AirflowFailException(str(error)) from error
+        raise error
+
+    def record_success(
+        self,
+        attempt: RunningAttempt,
+        *,
+        rows_in: int = 0,
+        rows_out: int = 0,
+        output_path: str = "",
+        external_id: str | None = None,
+        bad_rows: int = 0,
+    ) -> None:
+        """Report the success to the breaker, complete the attempt, supersede the job's dead letters."""
+        if attempt.permit:
+            self.breaker.record_success(attempt.permit)
+        self.hook.complete_attempt(
+            attempt.attempt_id,
+            rows_in=rows_in,
+            rows_out=rows_out,
+            output_path=output_path,
+            external_id=external_id,
+            bad_rows=bad_rows,
+        )
+        replay = attempt.replay
+        resolved = DeadLetterQueue(self.hook).supersede(
+            attempt.job_id, dead_letter_id=replay["dead_letter_id"] if replay else None
+        )
+        if resolved:
+            self.log.info("Marked %s dead letter(s) of this job superseded", resolved)
