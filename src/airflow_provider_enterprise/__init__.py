@@ -37,7 +37,11 @@ def get_provider_info() -> dict:
         "hooks": [
             {
                 "integration-name": "Enterprise data processing",
-                "python-modules": ["airflow_provider_enterprise.hooks.metadata"],
+                "python-modules": [
+                    "airflow_provider_enterprise.hooks.metadata",
+                    "airflow_provider_enterprise.hooks.spark_submit",
+                    "airflow_provider_enterprise.hooks.spark_status",
+                ],
             }
         ],
         "operators": [
@@ -45,6 +49,7 @@ def get_provider_info() -> dict:
                 "integration-name": "Enterprise data processing",
                 "python-modules": [
                     "airflow_provider_enterprise.operators.data_processing",
+                    "airflow_provider_enterprise.operators.spark_submit",
                     "airflow_provider_enterprise.operators.dead_letter",
                 ],
             }
@@ -64,6 +69,7 @@ def get_provider_info() -> dict:
                 "python-modules": [
                     "airflow_provider_enterprise.triggers.job",
                     "airflow_provider_enterprise.triggers.circuit",
+                    "airflow_provider_enterprise.triggers.spark",
                 ],
             }
         ],

@@ -38,7 +38,7 @@ from airflow_provider_enterprise.exceptions import (
     SparkApplicationError,
 )
 from airflow_provider_enterprise.hooks.spark_status import SparkMasterStatusHook, master_ui_url
-from airflow_provider_enterprise.spec import InvalidJobSpec, JobSpec
+from airflow_provider_enterprise.spec import InvalidJobSpec, JobSpec, SparkResources
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +114,54 @@ def resolve_target(settings: SparkEngineSettings, conn_id: str | None = None) ->
         deploy_mode=hook.deploy_mode,
         ui_url=master_ui_url(hook.master, hook.master_ui_url or settings.master_ui_url),
     )
+
+
+def resource_args(settings: SparkEngineSettings, resources: SparkResources) -> dict[str, Any]:
+    """
+    Return spark-submit's resource arguments for an application: the job's ``resources`` over the settings'
+    defaults, dynamic allocation with shuffle tracking bounded by ``max_executors``, then the settings' and the
+    job's ``conf``.
+    """
+    return {
+        "conf": {
+            "spark.dynamicAllocation.enabled": "true",
+            "spark.dynamicAllocation.shuffleTracking.enabled": "true",
+            "spark.dynamicAllocation.maxExecutors": str(resources.max_executors or settings.max_executors),
+            **settings.conf,
+            **resources.conf,
+        },
+        "executor_memory": resources.executor_memory or settings.executor_memory,
+        "executor_cores": resources.executor_cores or settings.executor_cores,
+        "driver_memory": resources.driver_memory or settings.driver_memory,
+    }
+
+
+def call_with_timeout(
+    work: Callable[[], Any], *, timeout: float | None, on_timeout: Callable[[], None], name: str
+) -> Any:
+    """
+    Run ``work`` in a thread and return its value (or raise its error); past ``timeout`` seconds call
+    ``on_timeout`` (which must make ``work`` return), then raise :class:`JobTimeoutError`.
+    """
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = work()
+        except BaseException as err:  # re-raised in the caller's thread
+            outcome["error"] = err
+
+    thread = threading.Thread(target=target, name=f"spark-{name}", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        log.warning("Job %s exceeded its timeout of %s s: stopping it", name, timeout)
+        on_timeout()
+        thread.join(60)
+        raise JobTimeoutError(f"job {name} exceeded its timeout of {timeout} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def _error_from(result: dict[str, Any]) -> Exception:
@@ -222,48 +270,18 @@ class SparkEngine:
     # -- running ------------------------------------------------------------------------------------
 
     def _wait(self, spec: JobSpec, work: Callable[[], Any], kill: Callable[[], None]) -> Any:
-        """Run ``work`` in a thread; past the job's timeout call ``kill`` and raise :class:`JobTimeoutError`."""
-        outcome: dict[str, Any] = {}
-
-        def target() -> None:
-            try:
-                outcome["value"] = work()
-            except BaseException as err:  # re-raised in the task's thread
-                outcome["error"] = err
-
-        thread = threading.Thread(target=target, name=f"spark-{self.run_id}", daemon=True)
+        """Run ``work``; past the job's timeout call ``kill`` and raise :class:`JobTimeoutError`."""
         self._kill = kill
-        thread.start()
-        thread.join(spec.timeout)
-        timed_out = thread.is_alive()
-        if timed_out:
-            log.warning("Job %s exceeded its timeout of %s s: stopping %s", spec.job_name, spec.timeout, self.run_id)
-            self.kill()
-            thread.join(60)
-        self._kill = None
-        if timed_out:
-            raise JobTimeoutError(f"job {spec.job_name!r} exceeded its timeout of {spec.timeout} s")
-        if "error" in outcome:
-            raise outcome["error"]
-        return outcome["value"]
-
-    def _conf(self, spec: JobSpec) -> dict[str, str]:
-        resources = spec.spark_resources
-        return {
-            "spark.dynamicAllocation.enabled": "true",
-            "spark.dynamicAllocation.shuffleTracking.enabled": "true",
-            "spark.dynamicAllocation.maxExecutors": str(resources.max_executors or self.settings.max_executors),
-            "spark.driver.extraJavaOptions": f"-Dlog4j.configurationFile={LOG_CONFIG}",
-            **self.settings.conf,
-            **resources.conf,
-        }
+        try:
+            return call_with_timeout(work, timeout=spec.timeout, on_timeout=self.kill, name=f"{spec.job_name!r}")
+        finally:
+            self._kill = None
 
     def _submit(self, spec: JobSpec) -> dict[str, Any]:
         from airflow.sdk.exceptions import AirflowException
 
         from airflow_provider_enterprise.hooks.spark_submit import EnterpriseSparkSubmitHook
 
-        resources = spec.spark_resources
         workdir = Path(tempfile.mkdtemp(prefix="enterprise-spark-"))
         try:
             cluster = self.target.deploy_mode == "cluster"
@@ -274,16 +292,15 @@ class SparkEngine:
                 (workdir / "spec.json").write_text(spec_json)
                 args = ["--spec", str(workdir / "spec.json"), "--run-id", self.run_id]
                 args += ["--result", str(workdir / "result.json")]
+            submit_args = resource_args(self.settings, spec.spark_resources)
+            submit_args["conf"].setdefault("spark.driver.extraJavaOptions", f"-Dlog4j.configurationFile={LOG_CONFIG}")
             hook = EnterpriseSparkSubmitHook(
                 conn_id=self.target.conn_id or self.settings.conn_id,
                 default_master=self.target.master,
-                conf=self._conf(spec),
                 name=self.run_id,
                 application_args=args,
-                executor_memory=resources.executor_memory or self.settings.executor_memory,
-                executor_cores=resources.executor_cores or self.settings.executor_cores,
-                driver_memory=resources.driver_memory or self.settings.driver_memory,
                 env_vars={"PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable},
+                **submit_args,
             )
             try:
                 self._wait(spec, lambda: hook.submit(str(APPLICATION)), hook.on_kill)

@@ -1,10 +1,14 @@
-"""Read a Spark standalone master's status JSON (``/json/`` on its web UI): cores, memory, workers, applications."""
+"""
+Spark status over HTTP: a standalone master's capacity (``/json/`` on its web UI) and the state of an application
+submitted in cluster mode (a standalone master's REST server, the Kubernetes API, YARN's ResourceManager),
+with sync and async calls that share one description of each request.
+"""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
@@ -84,3 +88,158 @@ class SparkMasterStatusHook:
                 return False
             time.sleep(poll_interval)
         return True
+
+
+# -- applications submitted in cluster mode ---------------------------------------------------------------
+
+#: Where a cluster-mode application's driver runs, and so which API reports its state.
+Backend = Literal["standalone", "kubernetes", "yarn"]
+BACKENDS: tuple[Backend, ...] = ("standalone", "kubernetes", "yarn")
+
+#: States in which the application has not ended, per backend (as each API spells them, upper-cased).
+_ACTIVE = {
+    "standalone": {"SUBMITTED", "RUNNING", "RELAUNCHING", "UNKNOWN"},
+    "kubernetes": {"PENDING", "RUNNING"},
+    "yarn": {"NEW", "NEW_SAVING", "SUBMITTED", "ACCEPTED", "RUNNING"},
+}
+
+
+@dataclass(frozen=True)
+class ApplicationStatus:
+    """The state of a cluster-mode application, as its backend reports it."""
+
+    backend: str
+    external_id: str
+    state: str
+    message: str = ""
+
+    @property
+    def active(self) -> bool:
+        return self.state.upper() in _ACTIVE[self.backend]
+
+    @property
+    def succeeded(self) -> bool:
+        return self.state.upper() in ("FINISHED", "SUCCEEDED")
+
+
+@dataclass(frozen=True)
+class _Request:
+    method: str
+    url: str
+    json: dict[str, Any] | None = None
+
+
+class SparkApplicationTracker:
+    """
+    Read and stop one backend's cluster-mode applications.
+
+    External ids are a standalone driver id (``driver-20261201...``), ``namespace:pod`` of a Kubernetes driver
+    pod, or a YARN application id.
+
+    :param backend: ``standalone`` (the master's REST server, ``/v1/submissions``), ``kubernetes`` (the API
+        server's pods) or ``yarn`` (the ResourceManager's ``/ws/v1/cluster/apps``).
+    :param base_url: the REST server (``http://master:6066``), API server or ResourceManager web address.
+    :param token: a bearer token for the Kubernetes API (never logged).
+    :param verify: TLS verification: True, False or a CA bundle's path.
+    :param timeout: seconds per request.
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        base_url: str,
+        *,
+        token: str | None = None,
+        verify: bool | str = True,
+        timeout: float = 30.0,
+    ) -> None:
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown Spark backend {backend!r}: expected one of {', '.join(BACKENDS)}")
+        self.backend = backend
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.verify = verify
+        self.timeout = timeout
+
+    def __repr__(self) -> str:
+        return f"SparkApplicationTracker({self.backend!r}, {self.base_url!r})"
+
+    def _pod_url(self, external_id: str) -> str:
+        namespace, sep, pod = external_id.partition(":")
+        if not sep or not namespace or not pod:
+            raise ValueError(f"a Kubernetes driver is named 'namespace:pod', got {external_id!r}")
+        return f"{self.base_url}/api/v1/namespaces/{namespace}/pods/{pod}"
+
+    def _status_request(self, external_id: str) -> _Request:
+        if self.backend == "standalone":
+            return _Request("GET", f"{self.base_url}/v1/submissions/status/{external_id}")
+        if self.backend == "kubernetes":
+            return _Request("GET", self._pod_url(external_id))
+        return _Request("GET", f"{self.base_url}/ws/v1/cluster/apps/{external_id}")
+
+    def _kill_request(self, external_id: str) -> _Request:
+        if self.backend == "standalone":
+            return _Request("POST", f"{self.base_url}/v1/submissions/kill/{external_id}")
+        if self.backend == "kubernetes":
+            return _Request("DELETE", self._pod_url(external_id))
+        return _Request("PUT", f"{self.base_url}/ws/v1/cluster/apps/{external_id}/state", {"state": "KILLED"})
+
+    def _parse_status(self, external_id: str, response: httpx.Response) -> ApplicationStatus:
+        if response.status_code == 404 and self.backend != "standalone":
+            return ApplicationStatus(self.backend, external_id, "NOT_FOUND", f"{self.backend} has no {external_id}")
+        response.raise_for_status()
+        data = response.json()
+        if self.backend == "standalone":
+            if not data.get("success", False):  # the master does not know the driver (or is recovering)
+                return ApplicationStatus(self.backend, external_id, "NOT_FOUND", data.get("message", ""))
+            message = data.get("message") or ""
+            return ApplicationStatus(self.backend, external_id, data["driverState"], message)
+        if self.backend == "kubernetes":
+            status = data.get("status") or {}
+            return ApplicationStatus(
+                self.backend, external_id, status.get("phase") or "Pending", status.get("message", "")
+            )
+        app = data["app"]
+        state = app["state"]
+        if state.upper() == "FINISHED" and app.get("finalStatus", "").upper() != "SUCCEEDED":
+            state = app.get("finalStatus") or "FAILED"  # a FINISHED application whose final status is FAILED
+        return ApplicationStatus(self.backend, external_id, state, app.get("diagnostics", ""))
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    def _client(self) -> httpx.Client:
+        return httpx.Client(headers=self._headers(), verify=self.verify, timeout=self.timeout)
+
+    def _async_client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(headers=self._headers(), verify=self.verify, timeout=self.timeout)
+
+    def status(self, external_id: str) -> ApplicationStatus:
+        """Return the application's state; raise ``httpx.HTTPError`` when the backend cannot be reached."""
+        request = self._status_request(external_id)
+        with self._client() as client:
+            response = client.request(request.method, request.url)
+        return self._parse_status(external_id, response)
+
+    async def astatus(self, external_id: str) -> ApplicationStatus:
+        """Return the application's state, without blocking the event loop."""
+        request = self._status_request(external_id)
+        async with self._async_client() as client:
+            response = await client.request(request.method, request.url)
+        return self._parse_status(external_id, response)
+
+    def kill(self, external_id: str) -> None:
+        """Stop the application; raise ``httpx.HTTPError`` when the backend refuses or cannot be reached."""
+        request = self._kill_request(external_id)
+        with self._client() as client:
+            response = client.request(request.method, request.url, json=request.json)
+        if response.status_code != 404:
+            response.raise_for_status()
+
+    async def akill(self, external_id: str) -> None:
+        """Stop the application, without blocking the event loop."""
+        request = self._kill_request(external_id)
+        async with self._async_client() as client:
+            response = await client.request(request.method, request.url, json=request.json)
+        if response.status_code != 404:
+            response.raise_for_status()
