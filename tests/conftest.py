@@ -12,11 +12,12 @@ import itertools
 import os
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from airflow_provider_enterprise import embedded_db
-from support.env import BIN, EXAMPLE_DAGS, TEST_DAGS, make_workdir, remove_workdir
+from support.env import BIN, EXAMPLE_DAGS, STACK_DAGS, TEST_DAGS, make_workdir, remove_workdir
 from support.spark_cluster import SparkCluster
 from support.stack import AirflowStack
 
@@ -130,6 +131,16 @@ def stack_registry_url() -> str:
     return url
 
 
+def stack_dags_folder() -> Path:
+    """The stack's DAGs folder: links to the example DAGs (and their data) and to the stack tests' own DAGs."""
+    folder = WORKDIR / "stack-dags"
+    folder.mkdir(exist_ok=True)
+    for entry in [*EXAMPLE_DAGS.iterdir(), *STACK_DAGS.glob("*.py")]:
+        if not entry.name.startswith((".", "__")):
+            (folder / entry.name).symlink_to(entry)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def airflow_stack(airflow_template_db: str, stack_registry_url: str) -> Iterator[AirflowStack]:
     """Separate api-server, scheduler, dag-processor and triggerer processes serving the example DAGs."""
@@ -138,7 +149,7 @@ def airflow_stack(airflow_template_db: str, stack_registry_url: str) -> Iterator
         WORKDIR / "stack",
         sql_alchemy_conn=SERVER.sqlalchemy_uri("airflow_stack"),
         registry_url=stack_registry_url,
-        dags_folder=EXAMPLE_DAGS,
+        dags_folder=stack_dags_folder(),
         extra={
             "ENTERPRISE_OUTPUT_DIR": str(WORKDIR / "stack-output"),
             # Chaos tests kill supervisors: let the scheduler notice a silent task within seconds, not minutes.

@@ -176,3 +176,23 @@ class AirflowStack:
         )
         if response.status_code >= 400:
             raise StackError(f"clear refused: {response.status_code} {response.text}")
+
+    def task_instance(self, dag_id: str, run_id: str, task_id: str) -> dict[str, Any]:
+        response = self.client.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}")
+        response.raise_for_status()
+        return response.json()
+
+    def mark_task(self, dag_id: str, run_id: str, task_id: str, state: str) -> None:
+        """Set a task instance's state as a user does in the UI (mark failed / success)."""
+        response = self.client.patch(
+            f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}", json={"new_state": state}
+        )
+        if response.status_code >= 400:
+            raise StackError(f"marking {task_id} {state} refused: {response.status_code} {response.text}")
+
+    def put_connection(self, conn_id: str, **fields: Any) -> None:
+        """Create or replace an Airflow connection through the REST API (the stack's processes read it there)."""
+        self.client.delete(f"/api/v2/connections/{conn_id}")
+        response = self.client.post("/api/v2/connections", json={"connection_id": conn_id, **fields})
+        if response.status_code >= 400:
+            raise StackError(f"connection {conn_id} refused: {response.status_code} {response.text}")

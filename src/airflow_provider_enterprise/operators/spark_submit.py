@@ -94,7 +94,7 @@ class EnterpriseSparkSubmitOperator(EnterpriseJobOperator):
         self.application_args = application_args or []
         self.java_class = java_class
         self.conf = conf or {}
-        self.resources = SparkResources.model_validate(spark_resources or {})
+        self.spark_resources = SparkResources.model_validate(spark_resources or {})
         self.py_files = py_files
         self.jars = jars
         self.spark_conn_id = spark_conn_id
@@ -114,7 +114,7 @@ class EnterpriseSparkSubmitOperator(EnterpriseJobOperator):
             "application_args": [str(arg) for arg in self.application_args],
             "java_class": self.java_class,
             "conf": {str(k): str(v) for k, v in self.conf.items()},
-            "spark_resources": self.resources.model_dump(exclude_defaults=True),
+            "spark_resources": self.spark_resources.model_dump(exclude_defaults=True),
             "py_files": self.py_files,
             "jars": self.jars,
             "deploy_mode": self.deploy_mode,

@@ -98,8 +98,10 @@ class SparkApplicationTrigger(BaseTrigger):
         errors = 0
         while True:
             try:
-                status = await tracker.astatus(self.external_id)
+                previous, status = status, await tracker.astatus(self.external_id)
                 errors = 0
+                if previous is None or previous.state != status.state:
+                    self.log.info("Application %s is %s", self.external_id, status.state)
             except httpx.HTTPError as err:
                 errors += 1
                 self.log.warning(
