@@ -8,19 +8,16 @@ triggered from the REST API or ``airflow dags trigger`` without ``-l`` have none
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pendulum
 from airflow.sdk import DAG, Param
 
 from airflow_provider_enterprise.operators.data_processing import EnterpriseDataProcessingOperator
+from airflow_provider_enterprise.sample_data import example_output_root
 
 SAMPLE_INPUT = Path(__file__).parent / "data" / "transactions.csv"
-OUTPUT_ROOT = os.environ.get(
-    "ENTERPRISE_OUTPUT_DIR",
-    str(Path(os.environ.get("AIRFLOW_HOME", "~/airflow")).expanduser() / "enterprise" / "output"),
-)
+OUTPUT_ROOT = example_output_root()
 
 with DAG(
     dag_id="enterprise_daily_processing",

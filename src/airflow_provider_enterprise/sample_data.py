@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import random
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -35,3 +36,9 @@ def generate_transactions(path: str | Path, rows: int, *, seed: int = 42) -> Pat
                 )
             )
     return target
+
+
+def example_output_root() -> str:
+    """Where the example DAGs write: ``ENTERPRISE_OUTPUT_DIR``, else ``$AIRFLOW_HOME/enterprise/output``."""
+    home = Path(os.environ.get("AIRFLOW_HOME", "~/airflow")).expanduser()
+    return os.environ.get("ENTERPRISE_OUTPUT_DIR", str(home / "enterprise" / "output"))

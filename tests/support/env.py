@@ -64,3 +64,19 @@ def load_test_dags():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def airflow_on_examples(registry_url: str, output_dir: Path, *args: str, **env: str) -> str:
+    """Run ``airflow *args`` over the example DAGs with a test registry and output; return its output."""
+    import subprocess
+
+    environment = {
+        **os.environ,
+        "AIRFLOW__CORE__DAGS_FOLDER": str(EXAMPLE_DAGS),
+        "DATABASE_URL": registry_url,
+        "ENTERPRISE_OUTPUT_DIR": str(output_dir),
+        **env,
+    }
+    done = subprocess.run([str(BIN / "airflow"), *args], env=environment, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    return done.stdout + done.stderr

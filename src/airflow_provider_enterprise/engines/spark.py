@@ -17,7 +17,6 @@ import logging
 import os
 import re
 import shutil
-import sys
 import tempfile
 import threading
 import time
@@ -299,7 +298,6 @@ class SparkEngine:
                 default_master=self.target.master,
                 name=self.run_id,
                 application_args=args,
-                env_vars={"PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable},
                 **submit_args,
             )
             try:

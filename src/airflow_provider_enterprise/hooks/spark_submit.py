@@ -6,6 +6,7 @@ master, and detached cluster-mode submission whose driver a :class:`SparkApplica
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,9 @@ class EnterpriseSparkSubmitHook(SparkSubmitHook):
     def __init__(self, *, default_master: str, detached: bool = False, **kwargs: Any) -> None:
         self._default_master = default_master
         super().__init__(**kwargs)
+        if self._env_vars is None and self.deploy_mode != "cluster" and self.master.startswith(("local", "spark://")):
+            # A client-mode driver and same-host executors run PySpark with this interpreter (Airflow's venv).
+            self._env_vars = {"PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
         if detached and self.backend is not None:
             # spark-submit returns once the driver pod exists / YARN accepted the application (a standalone
             # master's submission gateway returns once the driver is queued anyway).

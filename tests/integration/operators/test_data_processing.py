@@ -183,25 +183,9 @@ def test_bad_literal_spec_is_a_dag_import_error(tmp_path: Path) -> None:
 
 def test_airflow_tasks_test_runs_the_example_task(airflow_db: str, registry, registry_url: str, tmp_path) -> None:
     """``airflow tasks test`` (try number 0, a temporary run) works with the example DAG."""
-    import os
-    import subprocess
+    from support.env import airflow_on_examples
 
-    from support.env import BIN
-
-    env = {
-        **os.environ,
-        "AIRFLOW__CORE__DAGS_FOLDER": str(EXAMPLE_DAGS),
-        "DATABASE_URL": registry_url,
-        "ENTERPRISE_OUTPUT_DIR": str(tmp_path),
-    }
-    done = subprocess.run(
-        [str(BIN / "airflow"), "tasks", "test", "enterprise_daily_processing", "process_daily_data"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    airflow_on_examples(registry_url, tmp_path, "tasks", "test", "enterprise_daily_processing", "process_daily_data")
     (job,) = registry.list_jobs(dag_id="enterprise_daily_processing")
     attempt = registry.get_job(job["job_id"])["attempts"][0]
     assert (attempt["try_number"], attempt["status"], attempt["rows_in"]) == (0, "succeeded", 10_000)
