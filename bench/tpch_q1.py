@@ -2,6 +2,7 @@
 TPC-H Q1 over lineitem: the local engine's engine time against hand-written baselines, in one process tree.
 
     .venv/bin/python bench/tpch_q1.py --scale 1 --runs 5 --formats csv parquet
+    .venv/bin/python bench/tpch_q1.py --engine spark --scale 1 --runs 5
 
 Generates lineitem with ``tpchgen-cli`` (never committed) into ``--data-dir``, then runs, interleaved, for
 each format: the local engine (``LocalEngine.run`` on the spec below: compile, read, transform, write,
@@ -9,6 +10,11 @@ commit, row counts) and two baselines computing the same result into the same ki
 in DuckDB SQL and in Polars (lazy scan, sink). Every run is a fresh child process, so each reports its own peak
 RSS. Prints a table (median and spread of the runs, rows/s, rows/hour, ratio to the fastest baseline) and
 writes it as JSON (``--json``).
+
+With ``--engine spark`` the candidates are the Spark engine (``SparkEngine.run``: spark-submit of the generic
+application on ``local[2]``, with its bad-row checks, manifest and commit), a plain spark-submit of Q1
+hand-written in PySpark (``bench/spark_q1.py``) with the same Spark settings, and a spark-submit that only
+starts and stops a session: Spark's fixed cost, which both pay.
 
 With ``--task-time`` it also measures **task time**: the same Q1 as one Airflow task (``bench/dags``) run by
 ``airflow dags test`` on the embedded PostgreSQL defaults (as ``make run``), timed from the task instance's
@@ -45,7 +51,12 @@ GROUP BY l_returnflag, l_linestatus
 ORDER BY l_returnflag, l_linestatus
 """
 
-CANDIDATES = ("engine", "duckdb", "polars")
+#: Candidates per engine: the engine under test first, then its baselines.
+CANDIDATES = {"local": ("engine", "duckdb", "polars"), "spark": ("spark_engine", "spark_submit", "spark_fixed")}
+#: The Spark master of every Spark candidate; both get the same settings (driver memory, shuffle partitions).
+SPARK_MASTER = "local[2]"
+SPARK_CONF = {"spark.driver.memory": "2g", "spark.sql.shuffle.partitions": "8", "spark.ui.enabled": "false"}
+HANDWRITTEN_Q1 = Path(__file__).with_name("spark_q1.py")
 
 
 def generate(scale: float, data_dir: Path, file_format: str) -> Path:
@@ -112,13 +123,57 @@ def _run_polars(path: Path, out: Path) -> int:
     return int(frame.select(pl.len()).collect().item())
 
 
+def _run_spark_engine(path: Path, out: Path) -> int:
+    from airflow_provider_enterprise.config import SparkEngineSettings
+    from airflow_provider_enterprise.engines.spark import SparkEngine, SparkTarget
+    from airflow_provider_enterprise.spec import validate_job_spec
+
+    spec = validate_job_spec(
+        {
+            "job_name": "tpch_q1",
+            "input_path": str(path),
+            "output_path": str(out),
+            "processing_logic": Q1_LOGIC,
+            "execution_engine": "spark",
+            "spark_resources": {"driver_memory": SPARK_CONF["spark.driver.memory"], "conf": SPARK_CONF},
+        }
+    )
+    engine = SparkEngine(target=SparkTarget(SPARK_MASTER), settings=SparkEngineSettings(), run_id="bench")
+    return engine.run(spec).rows_in
+
+
+def _spark_submit(*args: str) -> str:
+    conf = [item for key, value in SPARK_CONF.items() for item in ("--conf", f"{key}={value}")]
+    argv = ["spark-submit", "--master", SPARK_MASTER, *conf, str(HANDWRITTEN_Q1), *args]
+    return subprocess.run(argv, check=True, capture_output=True, text=True).stdout
+
+
+def _run_spark_submit(path: Path, out: Path) -> int:
+    return int(_spark_submit(str(path), str(out)).strip().splitlines()[-1])
+
+
+def _run_spark_fixed(path: Path, out: Path) -> int:
+    _spark_submit("--empty")
+    return 0
+
+
 def child(candidate: str, path: Path, out: Path) -> None:
     """Run one candidate once and print its timing as JSON (called in a fresh process)."""
-    runner = {"engine": _run_engine, "duckdb": _run_duckdb, "polars": _run_polars}[candidate]
+    runner = {
+        "engine": _run_engine,
+        "duckdb": _run_duckdb,
+        "polars": _run_polars,
+        "spark_engine": _run_spark_engine,
+        "spark_submit": _run_spark_submit,
+        "spark_fixed": _run_spark_fixed,
+    }[candidate]
     # imports are not part of engine time: load them before the clock starts
     if candidate == "engine":
         import airflow_provider_enterprise.engines.local  # noqa: F401
         import airflow_provider_enterprise.spec  # noqa: F401
+    if candidate == "spark_engine":
+        import airflow_provider_enterprise.engines.spark  # noqa: F401
+        import airflow_provider_enterprise.hooks.spark_submit  # noqa: F401
     import duckdb  # noqa: F401
 
     if candidate == "polars":
@@ -126,7 +181,8 @@ def child(candidate: str, path: Path, out: Path) -> None:
     started = time.perf_counter()
     rows = runner(path, out)
     seconds = time.perf_counter() - started
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # the JVM of a Spark candidate is a child process: report the larger of the two peaks
+    peak_kib = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
     print(json.dumps({"candidate": candidate, "rows": rows, "seconds": seconds, "peak_rss_mb": peak_kib / 1024}))
 
 
@@ -208,25 +264,33 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--runs", type=int, default=5, help="interleaved runs per candidate")
     parser.add_argument("--formats", nargs="+", default=["csv", "parquet"], choices=["csv", "parquet"])
     parser.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "ape-tpch")
+    parser.add_argument("--engine", choices=sorted(CANDIDATES), default="local", help="the engine to measure")
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     parser.add_argument("--task-time", action="store_true", help="also time Q1 as a whole Airflow task")
     args = parser.parse_args(argv)
+    if args.task_time and args.engine != "local":
+        parser.error("--task-time measures the local engine's task (use it without --engine spark)")
 
-    results: dict = {"scale": args.scale, "cpus": os.cpu_count(), "formats": {}}
+    candidates = CANDIDATES[args.engine]
+    results: dict = {"scale": args.scale, "cpus": os.cpu_count(), "engine": args.engine, "formats": {}}
     with tempfile.TemporaryDirectory(prefix="ape-bench-") as scratch:
         for file_format in args.formats:
             path = generate(args.scale, args.data_dir, file_format)
-            samples: dict[str, list[dict]] = {c: [] for c in CANDIDATES}
+            samples: dict[str, list[dict]] = {c: [] for c in candidates}
             for _ in range(args.runs):
-                for candidate in CANDIDATES:  # interleaved, so drift hits every candidate alike
+                for candidate in candidates:  # interleaved, so drift hits every candidate alike
                     samples[candidate].append(measure(candidate, path, Path(scratch)))
             if args.task_time:
                 samples["task"] = task_times(path, args.runs, Path(scratch))
                 for sample in samples["task"]:
                     sample["rows"] = samples["engine"][0]["rows"]
             summary = {c: summarize(s) for c, s in samples.items()}
-            baseline = min(summary["duckdb"]["median_s"], summary["polars"]["median_s"])
-            summary["engine"]["ratio_to_fastest_baseline"] = round(summary["engine"]["median_s"] / baseline, 3)
+            tested, *baselines = candidates
+            if args.engine == "spark":
+                baselines = ["spark_submit"]  # spark_fixed is the fixed cost both pay, not a baseline
+                summary["spark_fixed"]["rows_per_s"] = summary["spark_fixed"]["rows_per_hour"] = None
+            baseline = min(summary[c]["median_s"] for c in baselines)
+            summary[tested]["ratio_to_fastest_baseline"] = round(summary[tested]["median_s"] / baseline, 3)
             if "task" in summary:
                 overhead = summary["task"]["median_s"] - summary["engine"]["median_s"]
                 summary["task"]["overhead_over_engine_s"] = round(overhead, 3)
@@ -242,7 +306,9 @@ def main(argv: list[str] | None = None) -> dict:
                 f"{file_format:8} {candidate:10} {row['median_s']:9.3f} {spread:>15} {row['rows_per_s'] or 0:12,} "
                 f"{row['rows_per_hour'] or 0:15,} {row['peak_rss_mb']:7.1f}"
             )
-        print(f"{file_format:8} engine / fastest baseline = {summary['engine']['ratio_to_fastest_baseline']:.3f}")
+        tested = candidates[0]
+        ratio = summary[tested]["ratio_to_fastest_baseline"]
+        print(f"{file_format:8} {tested} / fastest baseline = {ratio:.3f}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2) + "\n")
