@@ -26,8 +26,8 @@ def bench():
 def test_spark_engine_q1_equals_the_hand_written_spark_q1(bench, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("SPARK_LOCAL_IP", "127.0.0.1")
     path = bench.generate(0.01, tmp_path / "data", "csv")
-    engine_rows = bench._run_spark_engine(path, tmp_path / "engine")
-    assert engine_rows == bench._run_spark_submit(path, tmp_path / "handwritten") == 60_175
+    assert bench._run_spark_engine(path, tmp_path / "engine") == 60_175
+    bench._run_spark_submit(path, tmp_path / "handwritten")
     ours = duckdb.sql(f"SELECT * FROM read_parquet('{tmp_path}/engine/*.parquet') ORDER BY 1, 2").fetchall()
     theirs = duckdb.sql(f"SELECT * FROM read_parquet('{tmp_path}/handwritten/*.parquet') ORDER BY 1, 2").fetchall()
     assert [row[:2] for row in ours] == [("A", "F"), ("N", "F"), ("N", "O"), ("R", "F")]
