@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from airflow_provider_enterprise import metrics
+
 #: The standalone master's default web UI port.
 DEFAULT_UI_PORT = 8080
 
@@ -72,14 +74,18 @@ class SparkMasterStatusHook:
         """Return the cluster's status; raise ``httpx.HTTPError`` when the master cannot be reached."""
         response = httpx.get(f"{self.ui_url}/json/", timeout=self.timeout)
         response.raise_for_status()
-        return ClusterStatus.from_json(response.json())
+        return self._report(ClusterStatus.from_json(response.json()))
 
     async def astatus(self) -> ClusterStatus:
         """Return the cluster's status, without blocking the event loop."""
         async with httpx.AsyncClient(timeout=self.timeout) as client:
             response = await client.get(f"{self.ui_url}/json/")
         response.raise_for_status()
-        return ClusterStatus.from_json(response.json())
+        return self._report(ClusterStatus.from_json(response.json()))
+
+    def _report(self, status: ClusterStatus) -> ClusterStatus:
+        metrics.gauge(metrics.SPARK_CLUSTER_UTILIZATION, round(status.utilization, 4), master=self.ui_url)
+        return status
 
     def wait_until_inactive(self, app_name: str, *, deadline: float | None, poll_interval: float = 2.0) -> bool:
         """Wait while an application named ``app_name`` runs; return False if ``deadline`` (epoch s) passes first."""

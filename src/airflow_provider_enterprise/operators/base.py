@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
+from airflow_provider_enterprise import metrics
 from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook, JobKey
 from airflow_provider_enterprise.resilience.circuit_breaker import CircuitBreaker, CircuitOpenError, Permit
 from airflow_provider_enterprise.resilience.dead_letter import REPLAY_CONF_KEY, DeadLetterQueue
@@ -27,11 +28,13 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class RunningAttempt:
-    """A registered try of a job: its ids, the replay it runs (if any) and its breaker permit (if any)."""
+    """A registered try of a job: its ids, engine, start (epoch s), the replay it runs and its breaker permit."""
 
     job_id: int
     attempt_id: int
     try_number: int
+    engine: str = "local"
+    started_at: float = 0.0
     replay: dict[str, Any] | None = None
     permit: Permit | None = None
 
@@ -167,7 +170,18 @@ class EnterpriseJobOperator(BaseOperator):
         self.log.info("Job %s (%s) attempt %s registered as job_id=%s", self.job_name, key, ti.try_number, job_id)
         if replay:
             self.log.info("Replaying dead letter %s with its recorded spec", replay["dead_letter_id"])
-        return RunningAttempt(job_id, attempt.attempt_id, ti.try_number, replay, permit)
+        metrics.gauge(metrics.ACTIVE_JOBS, 1, delta=True, engine=engine)
+        return RunningAttempt(job_id, attempt.attempt_id, ti.try_number, engine, time.time(), replay, permit)
+
+    def _report_end(self, attempt: RunningAttempt, context: Context, status: str, engine: str | None) -> dict[str, str]:
+        """Emit the end of an attempt (count, duration, active gauge); return the tags of its other metrics."""
+        engine = engine or attempt.engine
+        dag_id = context["ti"].dag_id
+        tags = {"status": status, "engine": engine, "job_type": self.job_type, "dag_id": dag_id}
+        metrics.incr(metrics.JOBS, **tags)
+        metrics.timing(metrics.JOB_DURATION, max(0.0, time.time() - attempt.started_at), **tags)
+        metrics.gauge(metrics.ACTIVE_JOBS, -1, delta=True, engine=attempt.engine)
+        return {"engine": engine, "dag_id": dag_id}
 
     # -- after it ran -------------------------------------------------------------------------------
 
@@ -182,7 +196,9 @@ class EnterpriseJobOperator(BaseOperator):
             return True, f"retries exhausted ({ti.max_tries} allowed)"
         return False, f"Airflow retries (try {ti.try_number + 1} of {ti.max_tries + 1})"
 
-    def record_failure(self, attempt: RunningAttempt, error: Exception, context: Context) -> NoReturn:
+    def record_failure(
+        self, attempt: RunningAttempt, error: Exception, context: Context, *, engine: str | None = None
+    ) -> NoReturn:
         """
         Record a failed attempt and raise: count a transient failure against the breaker, dead-letter a final
         failure, and fail a permanent one without retries.
@@ -193,9 +209,15 @@ class EnterpriseJobOperator(BaseOperator):
         final, reason = self._failure_outcome(error, ti)
         self.log.info("Attempt %s failed (%s): %s", ti.try_number, type(error).__name__, reason)
         self.hook.fail_attempt(attempt.attempt_id, error, retry_decision=reason)
-        if final:
+        tags = self._report_end(attempt, context, "failed", engine)
+        error_class = type(error).__name__
+        if not final:
+            metrics.incr(metrics.RETRIES, error_class=error_class, **tags)
+        else:
             dead_letter_id = DeadLetterQueue(self.hook).add(attempt.attempt_id, error)
             self.log.warning("Job %s failed for good; dead letter %s", self.job_name, dead_letter_id)
+            if dead_letter_id is not None:
+                metrics.incr(metrics.DEAD_LETTERS, dag_id=tags["dag_id"], error_class=error_class)
         if classify_error(error) is ErrorKind.PERMANENT:
             raise AirflowFailException(str(error)) from error
         raise error
@@ -203,7 +225,9 @@ class EnterpriseJobOperator(BaseOperator):
     def record_success(
         self,
         attempt: RunningAttempt,
+        context: Context,
         *,
+        engine: str | None = None,
         rows_in: int = 0,
         rows_out: int = 0,
         output_path: str = "",
@@ -221,6 +245,10 @@ class EnterpriseJobOperator(BaseOperator):
             external_id=external_id,
             bad_rows=bad_rows,
         )
+        tags = self._report_end(attempt, context, "succeeded", engine)
+        metrics.incr(metrics.RECORDS_PROCESSED, rows_in, **tags)
+        metrics.incr(metrics.RECORDS_WRITTEN, rows_out, **tags)
+        metrics.incr(metrics.BAD_ROWS, bad_rows, **tags)
         replay = attempt.replay
         resolved = DeadLetterQueue(self.hook).supersede(
             attempt.job_id, dead_letter_id=replay["dead_letter_id"] if replay else None

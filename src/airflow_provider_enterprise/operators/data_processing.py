@@ -262,9 +262,12 @@ class EnterpriseDataProcessingOperator(EnterpriseJobOperator):
             with self.hook.heartbeating(attempt.attempt_id):
                 result = engine.run(spec)
         except Exception as err:
-            self.record_failure(attempt, err, context)
+            running = self._running_engine
+            self.record_failure(attempt, err, context, engine=running.name if running else None)
         self.record_success(
             attempt,
+            context,
+            engine=result.engine,
             rows_in=result.rows_in,
             rows_out=result.rows_out,
             output_path=result.output_path,

@@ -42,7 +42,7 @@ class DeadLetterReplayOperator(TriggerDagRunOperator):
             # A racing replay may not have created the run yet: this one may, with the same conf.
             self.log.info("Dead letter %s was replayed before as %s", self.dead_letter_id, run_id)
         else:
-            queue.mark_replayed(int(self.dead_letter_id), run_id)
+            queue.mark_replayed(letter, run_id)
         self.conf = conf
         self.log.info("Replaying dead letter %s as run %s of %s", self.dead_letter_id, run_id, letter["dag_id"])
         return super().execute(context)

@@ -189,7 +189,7 @@ class EnterpriseSparkSubmitOperator(EnterpriseJobOperator):
                 self._kill_application()
             self.record_failure(attempt, err, context)
         if status is None:
-            self.record_success(attempt, external_id=name)
+            self.record_success(attempt, context, external_id=name)
             return {**attempt.to_dict(), "external_id": name, "state": "FINISHED"}
         return self._finish(context, attempt, status.external_id, status.state, status.succeeded, status.message)
 
@@ -308,7 +308,7 @@ class EnterpriseSparkSubmitOperator(EnterpriseJobOperator):
             detail = f": {message}" if message else ""
             error = SparkApplicationError(f"application {external_id} ended {state}{detail}")
             self.record_failure(attempt, error, context)
-        self.record_success(attempt, external_id=external_id)
+        self.record_success(attempt, context, external_id=external_id)
         store = context.get("task_state_store")
         if store is not None:
             store.delete(self.external_id_key)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_enterprise import metrics
 from airflow_provider_enterprise.config import CircuitBreakerSettings
 from airflow_provider_enterprise.exceptions import EnterpriseError
 from airflow_provider_enterprise.hooks.metadata import reconnecting
@@ -132,11 +133,14 @@ class CircuitBreaker:
             retry_at = row["opened_at"] + self.settings.reset_timeout
             if params["now"] < retry_at:
                 raise CircuitOpenError(self.name, state.value, retry_at)
-            self._execute(
-                "UPDATE enterprise_circuit_breakers SET state = 'half_open', generation = generation + 1,"
-                " probe_leases = '{}', probe_successes = 0, updated_at = %(now)s"
-                " WHERE name = %(name)s AND state = 'open' AND opened_at + %(reset_timeout)s <= %(now)s",
-                params,
+            self._report(
+                self._execute(
+                    "UPDATE enterprise_circuit_breakers SET state = 'half_open', generation = generation + 1,"
+                    " probe_leases = '{}', probe_successes = 0, updated_at = %(now)s"
+                    " WHERE name = %(name)s AND state = 'open' AND opened_at + %(reset_timeout)s <= %(now)s"
+                    " RETURNING state",
+                    params,
+                )
             )
         granted = self._execute(
             "UPDATE enterprise_circuit_breakers"
@@ -163,11 +167,11 @@ class CircuitBreaker:
             self._execute(
                 "UPDATE enterprise_circuit_breakers SET total_successes = total_successes + 1,"
                 " consecutive_failures = CASE WHEN state = 'closed' THEN 0 ELSE consecutive_failures END,"
-                " updated_at = %(now)s WHERE name = %(name)s",
+                " updated_at = %(now)s WHERE name = %(name)s RETURNING state",
                 params,
             )
             return
-        self._execute(
+        changed = self._execute(
             "UPDATE enterprise_circuit_breakers SET total_successes = total_successes + 1,"
             " probe_successes = probe_successes + 1, probe_leases = probe_leases - %(token)s::text,"
             " state = CASE WHEN probe_successes + 1 >= %(success_threshold)s THEN 'closed' ELSE state END,"
@@ -177,9 +181,10 @@ class CircuitBreaker:
             " opened_at = CASE WHEN probe_successes + 1 >= %(success_threshold)s THEN NULL ELSE opened_at END,"
             " updated_at = %(now)s"
             " WHERE name = %(name)s AND state = 'half_open' AND generation = %(generation)s"
-            " AND probe_leases ? %(token)s::text",
+            " AND probe_leases ? %(token)s::text RETURNING state",
             params,
         )
+        self._report(changed)
 
     def record_failure(self, permit: Permit) -> None:
         """Report that the call made under ``permit`` failed (a failure of the resource, not of the job spec)."""
@@ -189,7 +194,7 @@ class CircuitBreaker:
                 "UPDATE enterprise_circuit_breakers SET state = 'open', opened_at = %(now)s,"
                 " generation = generation + 1, probe_leases = '{}', probe_successes = 0,"
                 " total_failures = total_failures + 1, updated_at = %(now)s"
-                " WHERE name = %(name)s AND state = 'half_open' AND generation = %(generation)s RETURNING 1",
+                " WHERE name = %(name)s AND state = 'half_open' AND generation = %(generation)s RETURNING state",
                 params,
             )
         else:
@@ -202,25 +207,32 @@ class CircuitBreaker:
                 " generation = CASE WHEN consecutive_failures + 1 >= %(failure_threshold)s THEN generation + 1"
                 " ELSE generation END,"
                 " updated_at = %(now)s"
-                " WHERE name = %(name)s AND state = 'closed' RETURNING 1",
+                " WHERE name = %(name)s AND state = 'closed' RETURNING state",
                 params,
             )
         if not opened:  # the breaker changed state meanwhile: still count the failure
-            self._execute(
+            opened = self._execute(
                 "UPDATE enterprise_circuit_breakers SET total_failures = total_failures + 1, updated_at = %(now)s"
-                " WHERE name = %(name)s",
+                " WHERE name = %(name)s RETURNING state",
                 params,
             )
+        self._report(opened)
 
     def reset(self) -> None:
         """Close the breaker by hand (``enterprise-orchestrator circuits reset``)."""
         self.status()
-        self._execute(
+        rows = self._execute(
             "UPDATE enterprise_circuit_breakers SET state = 'closed', consecutive_failures = 0,"
             " generation = generation + 1, opened_at = NULL, probe_leases = '{}', probe_successes = 0,"
-            " updated_at = %(now)s WHERE name = %(name)s",
+            " updated_at = %(now)s WHERE name = %(name)s RETURNING state",
             self._params(),
         )
+        self._report(rows)
+
+    def _report(self, rows: list[tuple]) -> None:
+        """Emit the breaker's state gauge from an UPDATE's ``RETURNING state`` (nothing when no row changed)."""
+        if rows:
+            metrics.gauge(metrics.CIRCUIT_STATE, metrics.CIRCUIT_STATE_VALUES[rows[0][0]], breaker=self.name)
 
 
 def admits(row: dict[str, Any] | None, settings: CircuitBreakerSettings, now: float) -> bool:

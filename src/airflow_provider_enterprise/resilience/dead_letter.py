@@ -9,12 +9,12 @@ creates one run. Reconciliation completes what a killed task process could not w
 
 from __future__ import annotations
 
-import contextlib
 import traceback as tb
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_enterprise import metrics
 from airflow_provider_enterprise.exceptions import EnterpriseError
 from airflow_provider_enterprise.hooks.metadata import reconnecting
 
@@ -160,12 +160,18 @@ class DeadLetterQueue:
         return letter, run_id, conf, replayed_before
 
     @reconnecting
-    def mark_replayed(self, dead_letter_id: int, run_id: str) -> None:
+    def mark_replayed(self, letter: dict[str, Any], run_id: str) -> None:
         """Record the replay run of an open dead letter (a concurrent replay recorded the same run id)."""
-        with contextlib.suppress(DeadLetterError):
+        try:
             self._resolve(
-                dead_letter_id, "replayed", ", replay_run_id = %(run_id)s, replayed_at = now()", {"run_id": run_id}
+                letter["dead_letter_id"],
+                "replayed",
+                ", replay_run_id = %(run_id)s, replayed_at = now()",
+                {"run_id": run_id},
             )
+        except DeadLetterError:
+            return
+        metrics.incr(metrics.REPLAYS, dag_id=letter["dag_id"])
 
     def replay(self, dead_letter_id: int, api: AirflowApiClient) -> ReplayResult:
         """
@@ -177,7 +183,7 @@ class DeadLetterQueue:
         if replayed_before:
             return ReplayResult(dead_letter_id, letter["dag_id"], run_id, created=False)
         created = api.trigger_run(letter["dag_id"], run_id, conf)
-        self.mark_replayed(dead_letter_id, run_id)
+        self.mark_replayed(letter, run_id)
         return ReplayResult(dead_letter_id, letter["dag_id"], run_id, created)
 
     @reconnecting

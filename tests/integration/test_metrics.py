@@ -1,0 +1,63 @@
+"""
+A real DAG run with Airflow's StatsD on, pointed at a UDP socket owned by the test: the datagrams our operator
+sends (names, types, tags, values), and the Prometheus names our statsd_exporter mapping gives them.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from support.env import airflow_on_examples
+from support.statsd import UdpSink, load_rules, prometheus
+
+pytestmark = pytest.mark.integration
+
+DAG_ID = "enterprise_daily_processing"
+
+
+def test_a_job_reports_its_metrics_through_airflows_statsd(airflow_db: str, registry_url: str, tmp_path) -> None:
+    sink = UdpSink().start()
+    try:
+        airflow_on_examples(
+            registry_url,
+            tmp_path,
+            "dags",
+            "test",
+            DAG_ID,
+            AIRFLOW__METRICS__STATSD_ON="True",
+            AIRFLOW__METRICS__STATSD_HOST="127.0.0.1",
+            AIRFLOW__METRICS__STATSD_PORT=str(sink.port),
+            AIRFLOW__METRICS__STATSD_INFLUXDB_ENABLED="True",
+        )
+        time.sleep(0.5)  # the last datagrams in flight
+    finally:
+        sink.stop()
+    ours = {d.name: d for d in sink.datagrams("airflow.enterprise.")}
+    job_tags = {"status": "succeeded", "engine": "local", "job_type": "data_processing", "dag_id": DAG_ID}
+
+    jobs = ours["airflow.enterprise.jobs"]
+    assert (jobs.kind, jobs.value, jobs.tags) == ("c", "1", job_tags)
+    duration = ours["airflow.enterprise.job_duration"]
+    assert duration.kind == "ms" and 0 < float(duration.value) < 120_000 and duration.tags == job_tags
+    records = ours["airflow.enterprise.records_processed"]
+    assert (records.kind, records.value, records.tags) == ("c", "10000", {"engine": "local", "dag_id": DAG_ID})
+    written = ours["airflow.enterprise.records_written"]
+    assert written.kind == "c" and int(written.value) > 0
+    active = [d for d in sink.datagrams("airflow.enterprise.active_jobs")]
+    assert [(d.value, d.kind, d.tags) for d in active] == [
+        ("+1", "g", {"engine": "local"}),
+        ("-1", "g", {"engine": "local"}),
+    ]
+    assert "airflow.enterprise.bad_rows" not in ours  # the sample has none: nothing is sent for zero
+
+    rules = load_rules()
+    assert prometheus(jobs, rules) == ("orchestrator_jobs_total", job_tags)
+    assert prometheus(duration, rules)[0] == "orchestrator_jobs_duration_seconds"
+    assert prometheus(active[0], rules) == ("orchestrator_active_jobs", {"engine": "local"})
+    assert prometheus(records, rules)[0] == "orchestrator_records_processed_total"
+    # Airflow's own metrics from the same run map too (the names the official chart's mapping misses)
+    finished = [d for d in sink.datagrams("airflow.ti.finish") if d.tags.get("dag_id") == DAG_ID or DAG_ID in d.name]
+    assert finished, sorted({d.name for d in sink.datagrams()})[:50]
+    assert all(prometheus(d, rules)[0] == "airflow_ti_finish_total" for d in finished)
