@@ -27,8 +27,8 @@ test: venv  ## the whole test suite
 	scripts/run_tests.sh
 
 lint: venv
-	$(VENV)/bin/ruff check src tests dags bench
-	$(VENV)/bin/ruff format --check src tests dags bench
+	$(VENV)/bin/ruff check src tests dags bench scripts spark_jobs
+	$(VENV)/bin/ruff format --check src tests dags bench scripts spark_jobs
 
 lock: | $(UV)  ## re-pin requirements/lock.txt from pyproject.toml
 	$(UV) pip compile pyproject.toml --extra dev --extra spark --extra kubernetes --override requirements/overrides.txt \
