@@ -16,7 +16,7 @@ from sqlglot import exp
 
 from airflow_provider_enterprise.compiler import bad_rows
 from airflow_provider_enterprise.compiler.plan import Column, declarable_type, normalize_type
-from airflow_provider_enterprise.spec import FileFormat, InputSpec
+from airflow_provider_enterprise.spec import FileFormat, InputSpec, JobSpec
 
 DIALECT = "duckdb"
 
@@ -70,6 +70,29 @@ def register(
         ((records,),) = con.execute(f'SELECT count(*) FROM "{view}"').fetchall()
         return RegisteredInput(name, columns, int(records))
     return _register_csv(con, name, source, files, columns)
+
+
+def with_sniffed_schemas(spec: JobSpec) -> JobSpec:
+    """
+    Return ``spec`` with the types DuckDB's CSV sniffer infers (a sample, as the local engine reads them) declared
+    for every CSV input without a ``schema``, so another engine reads the same types, without a full inference
+    scan of its own. An input this process cannot read (storage only the cluster reaches) is left as it is.
+    """
+    inputs = dict(spec.inputs)
+    con = None
+    for name, source in spec.inputs.items():
+        try:
+            if source.column_types or source.resolved_format() is not FileFormat.CSV or not source.files():
+                continue
+            con = con or duckdb.connect()
+            columns = _declared_columns(con, source, source.files())
+        except (ValueError, OSError, duckdb.Error):  # the engine reports it with the input's name
+            continue
+        if all(c.type for c in columns):
+            inputs[name] = source.model_copy(update={"column_types": {c.name: c.type for c in columns}})
+    if con is not None:
+        con.close()
+    return spec.model_copy(update={"inputs": inputs}) if inputs != spec.inputs else spec
 
 
 def _declared_columns(con, source: InputSpec, files: list[str]) -> tuple[Column, ...]:

@@ -211,7 +211,10 @@ class SparkEngine:
 
     def run(self, spec: JobSpec) -> JobResult:
         """Run ``spec`` (or reuse an earlier attempt's run of it) and return the committed output's figures."""
+        from airflow_provider_enterprise.engines.duckdb_inputs import with_sniffed_schemas
+
         started = time.monotonic()
+        spec = with_sniffed_schemas(spec)  # the local engine's CSV types, and no inference scan on Spark
         deadline = time.time() + spec.timeout if spec.timeout else None
         reused = self._reuse(spec, deadline)
         if reused is not None:

@@ -97,8 +97,8 @@ class InputSpec(StrictModel):
     :param header: CSV only: the first line names the columns.
     :param delimiter: CSV only: the field separator (one character).
     :param quote: CSV only: the quote character (one character).
-    :param schema: column name -> type (the ``cast`` types); the columns in file order. Without it the types
-        are inferred from the data, and an engine may infer differently: declare it for identical results.
+    :param schema: column name -> type (the ``cast`` types); the columns in file order. Without it DuckDB's
+        sniffer infers them from a sample, for the Spark engine too when the task can read the input.
     """
 
     path: str = Field(min_length=1)
