@@ -190,11 +190,10 @@ def child(candidate: str, path: Path, out: Path) -> None:
 def measure(candidate: str, path: Path, scratch: Path) -> dict:
     out = scratch / f"{candidate}-{time.monotonic_ns()}"
     completed = subprocess.run(
-        [sys.executable, __file__, "--child", candidate, str(path), str(out)],
-        check=True,
-        capture_output=True,
-        text=True,
+        [sys.executable, __file__, "--child", candidate, str(path), str(out)], capture_output=True, text=True
     )
+    if completed.returncode:
+        raise RuntimeError(f"{candidate} failed on {path}:\n{(completed.stdout + completed.stderr)[-4000:]}")
     shutil.rmtree(out, ignore_errors=True)
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
@@ -273,6 +272,7 @@ def main(argv: list[str] | None = None) -> dict:
         parser.error("--task-time measures the local engine's task (use it without --engine spark)")
 
     candidates = CANDIDATES[args.engine]
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"  # spark-submit, tpchgen
     results: dict = {"scale": args.scale, "cpus": os.cpu_count(), "engine": args.engine, "formats": {}}
     with tempfile.TemporaryDirectory(prefix="ape-bench-") as scratch:
         for file_format in args.formats:

@@ -173,16 +173,6 @@ class EnterpriseJobOperator(BaseOperator):
         metrics.gauge(metrics.ACTIVE_JOBS, 1, delta=True, engine=engine)
         return RunningAttempt(job_id, attempt.attempt_id, ti.try_number, engine, time.time(), replay, permit)
 
-    def _report_end(self, attempt: RunningAttempt, context: Context, status: str, engine: str | None) -> dict[str, str]:
-        """Emit the end of an attempt (count, duration, active gauge); return the tags of its other metrics."""
-        engine = engine or attempt.engine
-        dag_id = context["ti"].dag_id
-        tags = {"status": status, "engine": engine, "job_type": self.job_type, "dag_id": dag_id}
-        metrics.incr(metrics.JOBS, **tags)
-        metrics.timing(metrics.JOB_DURATION, max(0.0, time.time() - attempt.started_at), **tags)
-        metrics.gauge(metrics.ACTIVE_JOBS, -1, delta=True, engine=attempt.engine)
-        return {"engine": engine, "dag_id": dag_id}
-
     # -- after it ran -------------------------------------------------------------------------------
 
     def _failure_outcome(self, error: BaseException, ti: Any) -> tuple[bool, str]:
@@ -195,6 +185,16 @@ class EnterpriseJobOperator(BaseOperator):
         if ti.try_number > ti.max_tries:
             return True, f"retries exhausted ({ti.max_tries} allowed)"
         return False, f"Airflow retries (try {ti.try_number + 1} of {ti.max_tries + 1})"
+
+    def _report_end(self, attempt: RunningAttempt, context: Context, status: str, engine: str | None) -> dict[str, str]:
+        """Emit the end of an attempt (count, duration, active gauge); return the tags of its other metrics."""
+        engine = engine or attempt.engine
+        dag_id = context["ti"].dag_id
+        tags = {"status": status, "engine": engine, "job_type": self.job_type, "dag_id": dag_id}
+        metrics.incr(metrics.JOBS, **tags)
+        metrics.timing(metrics.JOB_DURATION, max(0.0, time.time() - attempt.started_at), **tags)
+        metrics.gauge(metrics.ACTIVE_JOBS, -1, delta=True, engine=attempt.engine)
+        return {"engine": engine, "dag_id": dag_id}
 
     def record_failure(
         self, attempt: RunningAttempt, error: Exception, context: Context, *, engine: str | None = None
