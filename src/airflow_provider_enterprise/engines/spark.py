@@ -136,11 +136,11 @@ def resource_args(settings: SparkEngineSettings, resources: SparkResources) -> d
 
 
 def call_with_timeout(
-    work: Callable[[], Any], *, timeout: float | None, on_timeout: Callable[[], None], name: str
+    work: Callable[[], Any], *, timeout: float | None, on_timeout: Callable[[], None], message: str
 ) -> Any:
     """
     Run ``work`` in a thread and return its value (or raise its error); past ``timeout`` seconds call
-    ``on_timeout`` (which must make ``work`` return), then raise :class:`JobTimeoutError`.
+    ``on_timeout`` (which must make ``work`` return), then raise :class:`JobTimeoutError` with ``message``.
     """
     outcome: dict[str, Any] = {}
 
@@ -150,14 +150,14 @@ def call_with_timeout(
         except BaseException as err:  # re-raised in the caller's thread
             outcome["error"] = err
 
-    thread = threading.Thread(target=target, name=f"spark-{name}", daemon=True)
+    thread = threading.Thread(target=target, name="spark-job", daemon=True)
     thread.start()
     thread.join(timeout)
     if thread.is_alive():
-        log.warning("Job %s exceeded its timeout of %s s: stopping it", name, timeout)
+        log.warning("%s: stopping it", message)
         on_timeout()
         thread.join(60)
-        raise JobTimeoutError(f"job {name} exceeded its timeout of {timeout} s")
+        raise JobTimeoutError(message)
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]
@@ -208,14 +208,15 @@ class SparkEngine:
         self.poll_interval = poll_interval
         self._kill: Callable[[], None] | None = None
         self._killed = threading.Event()
+        self._deadline: float | None = None
 
     def run(self, spec: JobSpec) -> JobResult:
         """Run ``spec`` (or reuse an earlier attempt's run of it) and return the committed output's figures."""
         from airflow_provider_enterprise.engines.duckdb_inputs import with_sniffed_schemas
 
         started = time.monotonic()
+        deadline = self._deadline = time.time() + spec.timeout if spec.timeout else None
         spec = with_sniffed_schemas(spec)  # the local engine's CSV types, and no inference scan on Spark
-        deadline = time.time() + spec.timeout if spec.timeout else None
         reused = self._reuse(spec, deadline)
         if reused is not None:
             run_id, manifest = reused
@@ -272,10 +273,12 @@ class SparkEngine:
     # -- running ------------------------------------------------------------------------------------
 
     def _wait(self, spec: JobSpec, work: Callable[[], Any], kill: Callable[[], None]) -> Any:
-        """Run ``work``; past the job's timeout call ``kill`` and raise :class:`JobTimeoutError`."""
+        """Run ``work``; past the job's deadline (a re-attached wait used part of it) call ``kill`` and raise."""
         self._kill = kill
         try:
-            return call_with_timeout(work, timeout=spec.timeout, on_timeout=self.kill, name=f"{spec.job_name!r}")
+            remaining = None if self._deadline is None else max(0.0, self._deadline - time.time())
+            message = f"job {spec.job_name!r} exceeded its timeout of {spec.timeout} s"
+            return call_with_timeout(work, timeout=remaining, on_timeout=self.kill, message=message)
         finally:
             self._kill = None
 

@@ -206,7 +206,7 @@ class EnterpriseSparkSubmitOperator(EnterpriseJobOperator):
                 lambda: hook.submit(application),
                 timeout=self.timeout,
                 on_timeout=hook.on_kill,
-                name=repr(self.job_name),
+                message=f"job {self.job_name!r} exceeded its timeout of {self.timeout} s",
             )
 
     def _submit(self, hook: EnterpriseSparkSubmitHook, application: str) -> str:
