@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -133,6 +134,24 @@ class _Request:
     method: str
     url: str
     json: dict[str, Any] | None = None
+
+
+#: A pod's service-account credentials, used for the Kubernetes API when the connection holds no token.
+SERVICE_ACCOUNT = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+
+
+def kubernetes_token(conn: Any) -> str | None:
+    """Return the bearer token for the Kubernetes API: the connection's password, else the pod's service account."""
+    if conn is not None and conn.password:
+        return conn.password
+    token = SERVICE_ACCOUNT / "token"
+    return token.read_text().strip() if token.is_file() else None
+
+
+def kubernetes_verify() -> bool | str:
+    """Return how to verify the Kubernetes API's certificate: the pod's cluster CA when there is one."""
+    ca = SERVICE_ACCOUNT / "ca.crt"
+    return str(ca) if ca.is_file() else True
 
 
 class SparkApplicationTracker:

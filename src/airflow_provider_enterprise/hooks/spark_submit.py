@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 from airflow.providers.apache.spark.hooks.spark_submit import SparkSubmitHook
 from airflow.sdk.exceptions import AirflowNotFoundException
 
-from airflow_provider_enterprise.hooks.spark_status import Backend, SparkApplicationTracker
+from airflow_provider_enterprise.hooks.spark_status import (
+    Backend,
+    SparkApplicationTracker,
+    kubernetes_token,
+    kubernetes_verify,
+)
 
 #: Connection extras that may shape the spark-submit command line. Any other extra is dropped with a warning:
 #: extras are editable by whoever edits connections, and the argv must not be (CVE-2022-40954).
@@ -30,17 +34,6 @@ ALLOWED_EXTRAS = frozenset(
         "yarn_resourcemanager_webapp_address",
     }
 )
-
-#: A pod's service-account credentials, used for the Kubernetes API when the connection holds no token.
-SERVICE_ACCOUNT = Path("/var/run/secrets/kubernetes.io/serviceaccount")
-
-
-def kubernetes_token(conn: Any) -> str | None:
-    """Return the bearer token for the Kubernetes API: the connection's password, else the pod's service account."""
-    if conn is not None and conn.password:
-        return conn.password
-    token = SERVICE_ACCOUNT / "token"
-    return token.read_text().strip() if token.is_file() else None
 
 
 class EnterpriseSparkSubmitHook(SparkSubmitHook):
@@ -132,17 +125,16 @@ class EnterpriseSparkSubmitHook(SparkSubmitHook):
     def tracker(self, conn: Any = None) -> SparkApplicationTracker:
         """Return a tracker of this connection's cluster-mode applications (``conn``: the connection, for its token)."""
         backend = self.backend
-        token = verify = None
-        if backend == "kubernetes":
-            if conn is None:
-                try:
-                    conn = self.get_connection(self._conn_id)
-                except AirflowNotFoundException:
-                    conn = None
-            token = kubernetes_token(conn)
-            ca = SERVICE_ACCOUNT / "ca.crt"
-            verify = str(ca) if ca.is_file() else None
-        return SparkApplicationTracker(backend, self.status_url(), token=token, verify=verify if verify else True)
+        if backend != "kubernetes":
+            return SparkApplicationTracker(backend, self.status_url())
+        if conn is None:
+            try:
+                conn = self.get_connection(self._conn_id)
+            except AirflowNotFoundException:
+                conn = None
+        return SparkApplicationTracker(
+            backend, self.status_url(), token=kubernetes_token(conn), verify=kubernetes_verify()
+        )
 
     def submit_detached(self, application: str) -> str:
         """

@@ -10,7 +10,13 @@ from typing import Any
 import httpx
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_enterprise.hooks.spark_status import ApplicationStatus, Backend, SparkApplicationTracker
+from airflow_provider_enterprise.hooks.spark_status import (
+    ApplicationStatus,
+    Backend,
+    SparkApplicationTracker,
+    kubernetes_token,
+    kubernetes_verify,
+)
 
 
 class SparkApplicationTrigger(BaseTrigger):
@@ -68,18 +74,20 @@ class SparkApplicationTrigger(BaseTrigger):
         }
 
     async def tracker(self) -> SparkApplicationTracker:
-        token = None
-        if self.backend == "kubernetes" and self.conn_id:
-            from airflow.sdk import BaseHook
-            from airflow.sdk.exceptions import AirflowNotFoundException
+        if self.backend != "kubernetes":
+            return SparkApplicationTracker(self.backend, self.status_url)
+        from airflow.sdk import BaseHook
+        from airflow.sdk.exceptions import AirflowNotFoundException
 
-            from airflow_provider_enterprise.hooks.spark_submit import kubernetes_token
-
+        conn = None
+        if self.conn_id:
             try:
-                token = kubernetes_token(await BaseHook.aget_connection(self.conn_id))
+                conn = await BaseHook.aget_connection(self.conn_id)
             except AirflowNotFoundException:
-                token = kubernetes_token(None)
-        return SparkApplicationTracker(self.backend, self.status_url, token=token)
+                conn = None
+        return SparkApplicationTracker(
+            self.backend, self.status_url, token=kubernetes_token(conn), verify=kubernetes_verify()
+        )
 
     def _event(self, status: str, state: str | None, message: str = "") -> TriggerEvent:
         return TriggerEvent(
