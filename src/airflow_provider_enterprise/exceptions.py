@@ -45,6 +45,11 @@ class JobCancelledError(EnterpriseError):
 class JobTimeoutError(EnterpriseError):
     """The job ran longer than its ``timeout`` and was interrupted."""
 
+    @classmethod
+    def of(cls, job_name: str, timeout: float | None, detail: str = "") -> JobTimeoutError:
+        """The error of job ``job_name`` past its ``timeout`` seconds (``detail``: what it was doing)."""
+        return cls(f"job {job_name!r} exceeded its timeout of {timeout} s{f' {detail}' if detail else ''}")
+
 
 class MetadataDatabaseNotConfigured(EnterpriseError):
     """No registry database is configured or running."""

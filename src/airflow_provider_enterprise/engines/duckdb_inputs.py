@@ -82,10 +82,13 @@ def with_sniffed_schemas(spec: JobSpec) -> JobSpec:
     con = None
     for name, source in spec.inputs.items():
         try:
-            if source.column_types or source.resolved_format() is not FileFormat.CSV or not source.files():
+            if source.column_types or source.resolved_format() is not FileFormat.CSV:
+                continue
+            files = source.files()
+            if not files:
                 continue
             con = con or duckdb.connect()
-            columns = _declared_columns(con, source, source.files())
+            columns = _declared_columns(con, source, files)
         except (ValueError, OSError, duckdb.Error):  # the engine reports it with the input's name
             continue
         if all(c.type for c in columns):

@@ -117,7 +117,7 @@ class LocalEngine:
                     quarantine = []
                 rows_out, files_out, resumed = execute(con, spec, plan, quarantine)
         except duckdb.InterruptException:
-            raise JobTimeoutError(f"job {spec.job_name!r} exceeded its timeout of {spec.timeout} s") from None
+            raise JobTimeoutError.of(spec.job_name, spec.timeout) from None
         finally:
             con.close()
         return JobResult(

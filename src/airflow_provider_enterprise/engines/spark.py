@@ -216,11 +216,11 @@ class SparkEngine:
 
         started = time.monotonic()
         deadline = self._deadline = time.time() + spec.timeout if spec.timeout else None
-        spec = with_sniffed_schemas(spec)  # the local engine's CSV types, and no inference scan on Spark
         reused = self._reuse(spec, deadline)
         if reused is not None:
             run_id, manifest = reused
         else:
+            spec = with_sniffed_schemas(spec)  # the local engine's CSV types, and no inference scan on Spark
             run_id = self.run_id
             if self.on_submitted:
                 self.on_submitted(run_id)
@@ -260,10 +260,7 @@ class SparkEngine:
                 if run_id in status.status().active_apps:
                     log.info("Application %s of an earlier attempt still runs: re-attaching to it", run_id)
                     if not status.wait_until_inactive(run_id, deadline=deadline, poll_interval=self.poll_interval):
-                        raise JobTimeoutError(
-                            f"job {spec.job_name!r} exceeded its timeout of {spec.timeout} s "
-                            f"waiting for application {run_id}"
-                        )
+                        raise JobTimeoutError.of(spec.job_name, spec.timeout, f"waiting for application {run_id}")
                     manifest = self._committed_by(spec, run_id)
             if manifest is not None:
                 log.info("Output of %s is committed by run %s: reusing it, nothing is submitted", spec.job_name, run_id)
@@ -277,7 +274,7 @@ class SparkEngine:
         self._kill = kill
         try:
             remaining = None if self._deadline is None else max(0.0, self._deadline - time.time())
-            message = f"job {spec.job_name!r} exceeded its timeout of {spec.timeout} s"
+            message = str(JobTimeoutError.of(spec.job_name, spec.timeout))
             return call_with_timeout(work, timeout=remaining, on_timeout=self.kill, message=message)
         finally:
             self._kill = None

@@ -206,7 +206,7 @@ class EnterpriseSparkSubmitOperator(EnterpriseJobOperator):
                 lambda: hook.submit(application),
                 timeout=self.timeout,
                 on_timeout=hook.on_kill,
-                message=f"job {self.job_name!r} exceeded its timeout of {self.timeout} s",
+                message=str(JobTimeoutError.of(self.job_name, self.timeout)),
             )
 
     def _submit(self, hook: EnterpriseSparkSubmitHook, application: str) -> str:
@@ -259,7 +259,7 @@ class EnterpriseSparkSubmitOperator(EnterpriseJobOperator):
                 if not status.active:
                     return status
                 if deadline is not None and time.time() >= deadline:
-                    raise JobTimeoutError(f"job {self.job_name!r} exceeded its timeout of {self.timeout} s")
+                    raise JobTimeoutError.of(self.job_name, self.timeout)
                 time.sleep(self.poll_interval)
 
     def _defer(
@@ -289,7 +289,7 @@ class EnterpriseSparkSubmitOperator(EnterpriseJobOperator):
         try:
             if outcome == "timeout":
                 self._kill_application()
-                raise JobTimeoutError(f"job {self.job_name!r} exceeded its timeout of {self.timeout} s")
+                raise JobTimeoutError.of(self.job_name, self.timeout)
             if outcome == "unreachable":
                 raise SparkApplicationError(
                     f"the status of application {self._external_id} is unavailable: {event['message']}"
