@@ -61,3 +61,38 @@ def test_a_job_reports_its_metrics_through_airflows_statsd(airflow_db: str, regi
     finished = [d for d in sink.datagrams("airflow.ti.finish") if d.tags.get("dag_id") == DAG_ID or DAG_ID in d.name]
     assert finished, sorted({d.name for d in sink.datagrams()})[:50]
     assert all(prometheus(d, rules)[0] == "airflow_ti_finish_total" for d in finished)
+
+
+@pytest.fixture
+def statsd_in_process():
+    """Airflow's StatsD backend in this process, tags on, sending to a UDP socket owned by the test."""
+    import statsd
+    from airflow.sdk._shared.observability.metrics import stats as stats_module
+    from airflow.sdk._shared.observability.metrics.statsd_logger import SafeStatsdLogger
+
+    sink = UdpSink().start()
+    previous = stats_module._factory, stats_module._export_legacy_names
+    client = statsd.StatsClient("127.0.0.1", sink.port, prefix="airflow")
+    stats_module.initialize(
+        factory=lambda: SafeStatsdLogger(client, influxdb_tags_enabled=True, statsd_influxdb_enabled=True),
+        export_legacy_names=False,
+    )
+    yield sink
+    stats_module.initialize(factory=previous[0] or stats_module.NoStatsLogger, export_legacy_names=previous[1])
+    sink.stop()
+
+
+def test_breaker_state_changes_are_sent_as_a_gauge(registry, statsd_in_process) -> None:
+    from airflow_provider_enterprise.config import CircuitBreakerSettings
+    from airflow_provider_enterprise.resilience.circuit_breaker import CircuitBreaker
+
+    breaker = CircuitBreaker(registry, "storage:metrics-test", CircuitBreakerSettings(failure_threshold=2))
+    breaker.record_failure(breaker.acquire())
+    breaker.record_failure(breaker.acquire())  # the second failure opens it
+    breaker.reset()
+    time.sleep(0.3)
+    states = [(d.value, d.kind, d.tags) for d in statsd_in_process.datagrams("airflow.enterprise.circuit_state")]
+    assert states == [(v, "g", {"breaker": "storage_metrics-test"}) for v in ("0", "2", "0")]
+    rules = load_rules()
+    gauge = statsd_in_process.datagrams("airflow.enterprise.circuit_state")[0]
+    assert prometheus(gauge, rules)[0] == "orchestrator_circuit_state"
