@@ -6,7 +6,7 @@ VENV := .venv
 UV := $(shell command -v uv 2>/dev/null || echo $(VENV)-tools/bin/uv)
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test lint lock stop clean
+.PHONY: venv browser run test lint lock stop clean
 
 $(VENV)-tools/bin/uv:
 	$(PYTHON) -m venv $(VENV)-tools
@@ -20,10 +20,13 @@ $(STAMP): requirements/lock.txt pyproject.toml | $(UV)
 
 venv: $(STAMP)
 
+browser:  ## headless Chromium (Debian's) for the plugin's browser test
+	scripts/install_browser.sh
+
 run: venv  ## the main job: the example processing DAG on the bundled sample data
 	scripts/run_main_job.sh
 
-test: venv  ## the whole test suite
+test: venv browser  ## the whole test suite
 	scripts/run_tests.sh
 
 lint: venv

@@ -19,22 +19,23 @@ class AirflowApiClient:
     Talk to Airflow's REST API with a JWT from ``/auth/token`` (or a configured token).
 
     :param settings: ``airflow_api`` settings; the URL defaults to Airflow's ``[api] base_url``.
+    :param token: act with this JWT (a caller's own, e.g. in the plugin API) instead of the settings' credentials.
     """
 
-    def __init__(self, settings: Settings, *, timeout: float = 30) -> None:
+    def __init__(self, settings: Settings, *, token: str | None = None, timeout: float = 30) -> None:
         api = settings.airflow_api
         url = api.url or _airflow_base_url()
         self._http = httpx.Client(base_url=url.rstrip("/"), timeout=timeout)
-        if api.token is not None:
+        if token is None and api.token is not None:
             token = api.token.get_secret_value()
-        elif api.username and api.password is not None:
+        elif token is None and api.username and api.password is not None:
             response = self._http.post(
                 "/auth/token", json={"username": api.username, "password": api.password.get_secret_value()}
             )
             if response.status_code >= 400:
                 raise AirflowApiError(f"login to {url} as {api.username!r} refused: HTTP {response.status_code}")
             token = response.json()["access_token"]
-        else:
+        elif token is None:
             raise AirflowApiError(
                 "no Airflow API credentials: set AIRFLOW_API_TOKEN, or AIRFLOW_API_USERNAME and AIRFLOW_API_PASSWORD"
             )

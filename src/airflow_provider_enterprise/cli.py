@@ -11,19 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
-import socket
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
-
-import httpx
 
 from airflow_provider_enterprise import embedded_db
 from airflow_provider_enterprise.config import InvalidSettings, Settings, load_settings
-from airflow_provider_enterprise.hooks.spark_status import SparkMasterStatusHook, master_ui_url
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -288,97 +282,20 @@ def cmd_pools_create(args: argparse.Namespace, settings: Settings) -> int:
 # -- doctor -------------------------------------------------------------------------------------------
 
 
-def _check_registry(settings: Settings) -> tuple[bool, str]:
-    from airflow_provider_enterprise.exceptions import MetadataDatabaseNotConfigured
-    from airflow_provider_enterprise.hooks.metadata import migration_files
-
-    try:
-        hook = _hook(settings)
-        target = hook.describe_target()
-        applied = set(hook.applied_migrations())
-    except MetadataDatabaseNotConfigured as err:
-        return False, str(err)
-    except Exception as err:  # unreachable server, bad credentials
-        return False, f"cannot connect to the registry: {type(err).__name__}: {err}".strip()
-    pending = [v for v, _ in migration_files() if v not in applied]
-    if pending:
-        return False, f"{target}: pending migrations {', '.join(pending)}; run `enterprise-orchestrator migrate`"
-    return True, f"{target}: reachable, schema up to date"
-
-
-def _pyspark_mismatch() -> str | None:
-    """Say how to fix a pyspark whose Python files and jars differ (pyspark-client overwrote them), if they do."""
-    try:
-        import pyspark
-    except ImportError:
-        return "pyspark is not installed: install airflow-provider-enterprise[spark]"
-    jars = sorted((Path(pyspark.__file__).parent / "jars").glob("spark-core_*.jar"))
-    jar_version = jars[0].stem.rsplit("-", 1)[-1] if jars else None
-    if jar_version and jar_version != pyspark.__version__:
-        return (
-            f"pyspark's Python files report {pyspark.__version__} but its jars are {jar_version}: pyspark-client "
-            f"overwrote them; reinstall pyspark=={jar_version} with pyspark-client excluded (docs/engines.md)"
-        )
-    return None
-
-
-def _check_spark(settings: Settings) -> tuple[bool, str]:
-    spark = settings.engines.spark
-    if not spark.enabled:
-        return True, "spark engine disabled"
-    mismatch = _pyspark_mismatch()
-    if mismatch:
-        return False, mismatch
-    master = spark.master
-    if master.startswith("local"):
-        java = shutil.which("java")
-        if not java:
-            return False, f"master {master!r} needs Java 17+ on PATH; install a JDK"
-        return True, f"master {master!r} (in-process, java at {java})"
-    ui_url = master_ui_url(master, spark.master_ui_url)
-    if ui_url:
-        try:
-            status = SparkMasterStatusHook(ui_url).status()
-        except httpx.HTTPError as err:
-            return False, f"master {master!r} unreachable (web UI {ui_url}: {err}); start it or set SPARK_MASTER_URL"
-        return status.alive_workers > 0, (
-            f"master {master!r} {status.status}: {status.alive_workers} workers, "
-            f"{status.cores_used}/{status.cores} cores in use, {status.memory_used_mb}/{status.memory_mb} MB"
-            + ("" if status.alive_workers else "; no worker is alive: start one")
-        )
-    parts = urlsplit(master.replace("sc://", "tcp://"))
-    if parts.hostname and parts.port:
-        try:
-            with socket.create_connection((parts.hostname, parts.port), timeout=3):
-                return True, f"master {master!r} reachable"
-        except OSError as err:
-            return False, f"master {master!r} unreachable ({err}); start it or set SPARK_MASTER_URL"
-    return True, f"master {master!r} (reachability not checked for this scheme)"
-
-
-def _check_embedded(settings: Settings) -> tuple[bool, str]:
-    if settings.database_url is not None:
-        return True, "registry URL configured (DATABASE_URL / [enterprise] database_url)"
-    reason = embedded_db.refusal_reason(settings)
-    if reason:
-        return True, f"embedded default refused: {reason}; configure DATABASE_URL or the Airflow connection"
-    directory = embedded_db.data_dir(settings)
-    server = embedded_db.running_server(directory)
-    return True, f"embedded default {'running' if server else 'not running'} in {directory}"
-
-
 def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
-    checks: list[tuple[str, Callable[[Settings], tuple[bool, str]]]] = [
-        ("embedded registry", _check_embedded),
-        ("registry database", _check_registry),
-        ("spark", _check_spark),
+    from airflow_provider_enterprise import health
+
+    checks: list[tuple[str, Callable[[Settings], health.Check]]] = [
+        ("embedded registry", health.check_embedded),
+        ("registry database", health.check_registry),
+        ("spark", health.check_spark),
     ]
     print(f"configuration: ok (environment={settings.environment.value})")
     healthy = True
     for name, check in checks:
-        ok, message = check(settings)
-        healthy &= ok
-        print(f"{name}: {'ok' if ok else 'PROBLEM'} - {message}")
+        result = check(settings)
+        healthy &= result.ok
+        print(f"{name}: {'ok' if result.ok else 'PROBLEM'} - {result.detail}")
     return EXIT_OK if healthy else EXIT_FAILURE
 
 

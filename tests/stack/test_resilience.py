@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import time
 from pathlib import Path
@@ -14,7 +13,7 @@ import pytest
 from airflow_provider_enterprise.hooks.metadata import JobKey
 from airflow_provider_enterprise.resilience.dead_letter import DeadLetterQueue, replay_run_id
 from support.cli import orchestrator
-from support.env import EXAMPLE_DAGS
+from support.stack import dead_letter_of_a_late_input
 
 pytestmark = pytest.mark.stack
 
@@ -22,18 +21,6 @@ DAG_ID = "enterprise_daily_processing"
 TASK_ID = "process_daily_data"
 MAINTENANCE = "enterprise_maintenance"
 REPLAY_DAG = "enterprise_dead_letter_replay"
-
-
-def dead_letter_of_a_late_input(stack, registry, late_input: Path) -> dict:
-    """Run the example DAG on an input that does not exist yet, return its dead letter, then let it arrive."""
-    stack.wait_for_dag(DAG_ID)
-    run_id = stack.trigger(DAG_ID, conf={"input_path": str(late_input)})
-    assert stack.wait_for_run(DAG_ID, run_id) == "failed"
-    job = registry.find_job(JobKey(DAG_ID, run_id, TASK_ID))
-    (letter,) = [d for d in DeadLetterQueue(registry).find(dag_id=DAG_ID) if d["job_id"] == job["job_id"]]
-    assert (letter["status"], letter["error_class"], letter["try_number"]) == ("open", "InputNotFoundError", 1)
-    shutil.copy(EXAMPLE_DAGS / "data" / "transactions.csv", late_input)
-    return letter
 
 
 def test_final_failure_is_dead_lettered_and_replayed_once(airflow_stack, stack_registry, tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -19,11 +20,21 @@ from typing import Any
 
 import httpx
 
-from support.env import BIN, REPO, parse_env_file
+from airflow_provider_enterprise.hooks.metadata import JobKey
+from airflow_provider_enterprise.resilience.dead_letter import DeadLetterQueue
+from support.env import BIN, EXAMPLE_DAGS, REPO, parse_env_file
 
 ENV_FILE = REPO / "deploy" / "airflow.env"
 ADMIN_USER = "admin"
 ADMIN_PASSWORD = "stack-admin-password"
+#: The stack's users: name -> (simple auth manager role, password). ``editor`` may edit DAG runs, ``viewer`` not.
+USERS = {
+    ADMIN_USER: ("admin", ADMIN_PASSWORD),
+    "editor": ("user", "stack-editor-password"),
+    "viewer": ("viewer", "stack-viewer-password"),
+}
+EXAMPLE_DAG = "enterprise_daily_processing"
+EXAMPLE_TASK = "process_daily_data"
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 TERMINAL_RUN_STATES = ("success", "failed")
 
@@ -51,7 +62,7 @@ class AirflowStack:
     ) -> AirflowStack:
         home.mkdir(parents=True, exist_ok=True)
         passwords = home / "passwords.json"
-        passwords.write_text(json.dumps({ADMIN_USER: ADMIN_PASSWORD}))
+        passwords.write_text(json.dumps({name: password for name, (_, password) in USERS.items()}))
         env = {
             **os.environ,
             **parse_env_file(ENV_FILE),
@@ -59,6 +70,7 @@ class AirflowStack:
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sql_alchemy_conn,
             "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(f"{name}:{role}" for name, (role, _) in USERS.items()),
             "DATABASE_URL": registry_url,
             "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
             **extra,
@@ -124,9 +136,10 @@ class AirflowStack:
 
     # -- REST API --------------------------------------------------------------------------------------
 
-    def token(self, username: str = ADMIN_USER, password: str = ADMIN_PASSWORD) -> str:
+    def token(self, username: str = ADMIN_USER) -> str:
+        """A JWT of one of :data:`USERS`."""
         response = httpx.post(
-            f"{self.base_url}/auth/token", json={"username": username, "password": password}, timeout=30
+            f"{self.base_url}/auth/token", json={"username": username, "password": USERS[username][1]}, timeout=30
         )
         response.raise_for_status()
         return response.json()["access_token"]
@@ -196,3 +209,15 @@ class AirflowStack:
         response = self.client.post("/api/v2/connections", json={"connection_id": conn_id, **fields})
         if response.status_code >= 400:
             raise StackError(f"connection {conn_id} refused: {response.status_code} {response.text}")
+
+
+def dead_letter_of_a_late_input(stack: AirflowStack, registry: Any, late_input: Path) -> dict:
+    """Run the example processing DAG on a missing input; return its dead letter, then let the input arrive."""
+    stack.wait_for_dag(EXAMPLE_DAG)
+    run_id = stack.trigger(EXAMPLE_DAG, conf={"input_path": str(late_input)})
+    assert stack.wait_for_run(EXAMPLE_DAG, run_id) == "failed"
+    job = registry.find_job(JobKey(EXAMPLE_DAG, run_id, EXAMPLE_TASK))
+    (letter,) = [d for d in DeadLetterQueue(registry).find(dag_id=EXAMPLE_DAG) if d["job_id"] == job["job_id"]]
+    assert (letter["status"], letter["error_class"], letter["try_number"]) == ("open", "InputNotFoundError", 1)
+    shutil.copy(EXAMPLE_DAGS / "data" / "transactions.csv", late_input)
+    return letter

@@ -14,7 +14,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from enum import StrEnum
@@ -512,18 +512,41 @@ class EnterpriseMetadataHook(PostgresHook):
 
     @reconnecting
     def list_jobs(
-        self, *, dag_id: str | None = None, status: str | None = None, limit: int = 50, offset: int = 0
+        self,
+        *,
+        dag_id: str | None = None,
+        status: str | None = None,
+        dag_ids: Collection[str] | None = None,
+        limit: int = 50,
+        offset: int = 0,
     ) -> list[dict[str, Any]]:
-        """Return jobs with their derived status, newest first."""
+        """Return jobs with their derived status, newest first (``dag_ids``: only jobs of these DAGs)."""
         with self._transaction() as cur:
             cur.execute(
-                "SELECT * FROM enterprise_job_status"
-                " WHERE (%(dag_id)s::text IS NULL OR dag_id = %(dag_id)s)"
-                " AND (%(status)s::text IS NULL OR status = %(status)s)"
+                f"SELECT * FROM enterprise_job_status WHERE {LISTING_FILTER}"  # noqa: S608 - a fixed fragment
                 " ORDER BY created_at DESC, job_id DESC LIMIT %(limit)s OFFSET %(offset)s",
-                {"dag_id": dag_id, "status": status, "limit": limit, "offset": offset},
+                listing_params(dag_id=dag_id, status=status, dag_ids=dag_ids, limit=limit, offset=offset),
             )
             return self._dicts(cur)
+
+    @reconnecting
+    def count_jobs(
+        self, *, dag_id: str | None = None, status: str | None = None, dag_ids: Collection[str] | None = None
+    ) -> int:
+        """Return how many jobs :meth:`list_jobs` would return without a limit."""
+        with self._transaction() as cur:
+            cur.execute(
+                f"SELECT count(*) FROM enterprise_job_status WHERE {LISTING_FILTER}",  # noqa: S608 - a fixed fragment
+                listing_params(dag_id=dag_id, status=status, dag_ids=dag_ids),
+            )
+            return int(cur.fetchone()[0])
+
+    @reconnecting
+    def dag_ids(self) -> list[str]:
+        """Return the DAG ids that have jobs in the registry."""
+        with self._transaction() as cur:
+            cur.execute("SELECT DISTINCT dag_id FROM enterprise_jobs ORDER BY dag_id")
+            return [row[0] for row in cur.fetchall()]
 
     @reconnecting
     def get_job(self, job_id: int) -> dict[str, Any] | None:
@@ -547,3 +570,16 @@ class EnterpriseMetadataHook(PostgresHook):
             )
             row = cur.fetchone()
         return self.get_job(int(row[0])) if row else None
+
+
+#: The filters of job and dead-letter listings: each applies only when its parameter is not NULL.
+LISTING_FILTER = (
+    "(%(dag_id)s::text IS NULL OR dag_id = %(dag_id)s)"
+    " AND (%(status)s::text IS NULL OR status = %(status)s)"
+    " AND (%(dag_ids)s::text[] IS NULL OR dag_id = ANY(%(dag_ids)s::text[]))"
+)
+
+
+def listing_params(*, dag_ids: Collection[str] | None, **params: Any) -> dict[str, Any]:
+    """Return the query parameters of :data:`LISTING_FILTER` (``dag_ids`` as a sorted list, or None)."""
+    return {**params, "dag_ids": None if dag_ids is None else sorted(dag_ids)}

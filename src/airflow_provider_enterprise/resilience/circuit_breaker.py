@@ -245,8 +245,11 @@ def admits(row: dict[str, Any] | None, settings: CircuitBreakerSettings, now: fl
     return live + row["probe_successes"] < settings.half_open_max_probes
 
 
-def list_breakers(hook: EnterpriseMetadataHook) -> list[dict[str, Any]]:
-    """Return every breaker's row, by name."""
+def list_breakers(hook: EnterpriseMetadataHook, name: str | None = None) -> list[dict[str, Any]]:
+    """Return every breaker's row by name (``name``: only that breaker's, if it exists)."""
     with hook._transaction() as cur:
-        cur.execute("SELECT * FROM enterprise_circuit_breakers ORDER BY name")
+        cur.execute(
+            "SELECT * FROM enterprise_circuit_breakers WHERE (%(name)s::text IS NULL OR name = %(name)s) ORDER BY name",
+            {"name": name},
+        )
         return hook._dicts(cur)

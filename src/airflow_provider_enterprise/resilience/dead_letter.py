@@ -10,13 +10,13 @@ creates one run. Reconciliation completes what a killed task process could not w
 from __future__ import annotations
 
 import traceback as tb
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_enterprise import metrics
 from airflow_provider_enterprise.exceptions import EnterpriseError
-from airflow_provider_enterprise.hooks.metadata import reconnecting
+from airflow_provider_enterprise.hooks.metadata import LISTING_FILTER, listing_params, reconnecting
 
 if TYPE_CHECKING:
     from airflow_provider_enterprise.airflow_api import AirflowApiClient
@@ -28,6 +28,10 @@ REPLAY_CONF_KEY = "enterprise_replay"
 
 class DeadLetterError(EnterpriseError):
     """A dead-letter operation that does not apply (unknown id, wrong status)."""
+
+
+class DeadLetterNotFound(DeadLetterError):
+    """No dead letter has this id."""
 
 
 def mask_secrets(value: Any) -> Any:
@@ -92,20 +96,36 @@ class DeadLetterQueue:
 
     @reconnecting
     def find(
-        self, *, status: str | None = None, dag_id: str | None = None, limit: int = 50, offset: int = 0
+        self,
+        *,
+        status: str | None = None,
+        dag_id: str | None = None,
+        dag_ids: Collection[str] | None = None,
+        limit: int = 50,
+        offset: int = 0,
     ) -> list[dict[str, Any]]:
-        """Return dead letters, newest first."""
+        """Return dead letters, newest first (``dag_ids``: only those of these DAGs)."""
         with self.hook._transaction() as cur:
             cur.execute(
                 "SELECT dead_letter_id, job_id, try_number, dag_id, run_id, task_id, map_index, error_class,"
                 " error_message, attempt_count, first_failure_at, last_failure_at, status, replay_run_id,"
-                " created_at FROM enterprise_dead_letters"
-                " WHERE (%(status)s::text IS NULL OR status = %(status)s)"
-                " AND (%(dag_id)s::text IS NULL OR dag_id = %(dag_id)s)"
+                f" created_at FROM enterprise_dead_letters WHERE {LISTING_FILTER}"  # noqa: S608 - a fixed fragment
                 " ORDER BY dead_letter_id DESC LIMIT %(limit)s OFFSET %(offset)s",
-                {"status": status, "dag_id": dag_id, "limit": limit, "offset": offset},
+                listing_params(status=status, dag_id=dag_id, dag_ids=dag_ids, limit=limit, offset=offset),
             )
             return self.hook._dicts(cur)
+
+    @reconnecting
+    def count(
+        self, *, status: str | None = None, dag_id: str | None = None, dag_ids: Collection[str] | None = None
+    ) -> int:
+        """Return how many dead letters :meth:`find` would return without a limit."""
+        with self.hook._transaction() as cur:
+            cur.execute(
+                f"SELECT count(*) FROM enterprise_dead_letters WHERE {LISTING_FILTER}",  # noqa: S608 - a fixed fragment
+                listing_params(status=status, dag_id=dag_id, dag_ids=dag_ids),
+            )
+            return int(cur.fetchone()[0])
 
     @reconnecting
     def get(self, dead_letter_id: int) -> dict[str, Any]:
@@ -114,7 +134,7 @@ class DeadLetterQueue:
             cur.execute("SELECT * FROM enterprise_dead_letters WHERE dead_letter_id = %s", (dead_letter_id,))
             rows = self.hook._dicts(cur)
         if not rows:
-            raise DeadLetterError(f"dead letter {dead_letter_id} does not exist")
+            raise DeadLetterNotFound(f"dead letter {dead_letter_id} does not exist")
         return rows[0]
 
     def _resolve(self, dead_letter_id: int, target: str, extra_sql: str = "", params: dict | None = None) -> None:

@@ -1,0 +1,86 @@
+"""
+The Enterprise jobs page in the real Airflow UI, driven by headless Chromium (Debian's, through Playwright).
+
+A real DAG run fails for good and is dead-lettered; the test logs in on Airflow's login page, opens the page
+from Airflow's navigation (an iframe of ``/enterprise/ui/``), replays the dead letter with its button, and
+saves a screenshot. The replay run then succeeds and supersedes the dead letter.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import struct
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from airflow_provider_enterprise.resilience.dead_letter import DeadLetterQueue, replay_run_id
+from support.env import REPO
+from support.stack import EXAMPLE_DAG, USERS, dead_letter_of_a_late_input
+
+pytestmark = pytest.mark.stack
+
+CHROMIUM = os.environ.get("ENTERPRISE_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = Path(os.environ.get("ENTERPRISE_SCREENSHOT_DIR", REPO / ".ci-work" / "screenshots"))
+# Chromium's background services would try this machine's closed network at every start.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """Width and height from a PNG's IHDR chunk."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    return struct.unpack(">II", data[16:24])
+
+
+def test_replay_a_dead_letter_from_the_airflow_ui(airflow_stack, stack_registry, tmp_path: Path) -> None:
+    letter = dead_letter_of_a_late_input(airflow_stack, stack_registry, tmp_path / "late.csv")
+    letter_id = letter["dead_letter_id"]
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    screenshot = SCREENSHOTS / "enterprise-ui.png"
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        page.set_default_timeout(30_000)
+        page.goto(f"{airflow_stack.base_url}/")  # Airflow sends an anonymous visitor to its login page
+        page.locator("input[name='username']").fill("editor")
+        page.locator("input[name='password']").fill(USERS["editor"][1])
+        page.locator("button[type='submit']").click()
+        page.wait_for_url(re.compile(r"^(?!.*/auth/login).*$"))
+
+        page.goto(f"{airflow_stack.base_url}/plugin/enterprise")  # the external view's route in Airflow's UI
+        frame = page.frame_locator("iframe")
+        expect(frame.locator("body[data-ready='true']")).to_be_attached()
+        row = frame.locator(f"[data-testid='dead-letter-{letter_id}']")
+        expect(row).to_contain_text("InputNotFoundError")
+        expect(frame.locator("[data-testid='jobs']")).to_contain_text(EXAMPLE_DAG)
+        expect(frame.locator("[data-testid='health']")).to_have_text("health: healthy")
+
+        frame.locator(f"[data-testid='replay-{letter_id}']").click()
+        run_id = replay_run_id(letter_id)
+        expect(frame.locator("[data-testid='message']")).to_have_text(
+            f"Dead letter {letter_id}: triggered run {run_id} of {EXAMPLE_DAG}"
+        )
+        # the open-letters list no longer has it; the "replayed" list does, with its run
+        frame.locator("#dead-letter-status").select_option("replayed")
+        expect(frame.locator(f"[data-testid='dead-letter-{letter_id}']")).to_contain_text(run_id)
+        page.screenshot(path=str(screenshot), full_page=True)
+        browser.close()
+
+    width, height = png_size(screenshot)
+    assert (width, height) >= (1440, 900)
+    assert screenshot.stat().st_size > 40_000, "the screenshot is nearly blank"
+    assert airflow_stack.wait_for_run(EXAMPLE_DAG, run_id) == "success"
+    final = DeadLetterQueue(stack_registry).get(letter_id)
+    assert (final["status"], final["replay_run_id"]) == ("superseded", run_id)
