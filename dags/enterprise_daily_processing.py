@@ -3,7 +3,8 @@ Example: daily processing of transactions on the local (DuckDB) engine.
 
 The README's main job runs this DAG on the bundled sample data. Paths use ``{{ dag_run.run_after | ds }}``
 rather than ``{{ ds }}``: in Airflow 3 ``ds`` exists only when the run has a logical date, and runs
-triggered from the REST API or ``airflow dags trigger`` without ``-l`` have none.
+triggered from the REST API or ``airflow dags trigger`` without ``-l`` have none. The ``params`` make the
+Airflow UI's trigger form: input, output directory and engine.
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ with DAG(
     params={
         "input_path": Param(str(SAMPLE_INPUT), type="string", description="CSV or Parquet input."),
         "output_root": Param(OUTPUT_ROOT, type="string", description="Directory for the daily outputs."),
+        "engine": Param(
+            "local",
+            enum=["local", "spark", "auto"],
+            description="local (DuckDB), spark, or auto (routed by input size and Spark's health).",
+        ),
     },
 ) as dag:
     EnterpriseDataProcessingOperator(
@@ -53,6 +59,6 @@ with DAG(
                 {"type": "sort", "by": ["total_amount"], "descending": True},
             ]
         },
-        execution_engine="local",
+        execution_engine="{{ params.engine }}",
         timeout=3600,
     )

@@ -89,3 +89,21 @@ def test_pools_helper_creates_and_resizes_engine_pools(airflow_stack) -> None:
     )
     pool = airflow_stack.client.get("/api/v2/pools/enterprise_spark").json()
     assert pool["slots"] == 5
+
+
+def test_trigger_form_params_choose_the_engine_and_airflow_refuses_a_bad_one(airflow_stack, stack_registry) -> None:
+    airflow_stack.wait_for_dag(DAG_ID)
+    params = airflow_stack.client.get(f"/api/v2/dags/{DAG_ID}/details").json()["params"]
+    assert set(params) == {"input_path", "output_root", "engine"}  # the fields of the UI's trigger form
+    assert (params["engine"]["value"], params["engine"]["schema"]["enum"]) == ("local", ["local", "spark", "auto"])
+
+    refused = airflow_stack.client.post(
+        f"/api/v2/dags/{DAG_ID}/dagRuns", json={"logical_date": None, "conf": {"engine": "gpu"}}
+    )
+    assert refused.status_code == 400 and "gpu" in refused.text, refused.text
+
+    run_id = airflow_stack.trigger(DAG_ID, conf={"engine": "auto"})
+    assert airflow_stack.wait_for_run(DAG_ID, run_id) == "success"
+    (attempt,) = stack_registry.find_job(JobKey(DAG_ID, run_id, TASK_ID))["attempts"]
+    assert attempt["spec"]["execution_engine"] == "auto"
+    assert attempt["engine"] == "local" and attempt["routing"]["engine"] == "local"  # 10,000 rows: not worth Spark

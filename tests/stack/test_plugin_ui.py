@@ -59,7 +59,9 @@ def test_replay_a_dead_letter_from_the_airflow_ui(airflow_stack, stack_registry,
         page.locator("button[type='submit']").click()
         page.wait_for_url(re.compile(r"^(?!.*/auth/login).*$"))
 
-        page.goto(f"{airflow_stack.base_url}/plugin/enterprise")  # the external view's route in Airflow's UI
+        page.get_by_role("button", name="Browse").click()  # the plugin's page is in the Browse menu
+        page.get_by_role("menuitem", name="Enterprise jobs").click()
+        page.wait_for_url(f"{airflow_stack.base_url}/plugin/enterprise")
         frame = page.frame_locator("iframe")
         expect(frame.locator("body[data-ready='true']")).to_be_attached()
         row = frame.locator(f"[data-testid='dead-letter-{letter_id}']")

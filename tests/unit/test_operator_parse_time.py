@@ -33,6 +33,7 @@ def test_templated_values_and_run_time_values_are_checked_later() -> None:
 
     build(processing_logic='{"transformations": {{ params.transformations }}}')
     build(processing_logic={"transformations": [{"type": "filter", "condition": "amount > {{ params.min }}"}]})
+    build(execution_engine="{{ params.engine }}")  # the trigger form's choice
     with DAG("parse_time_xcom", schedule=None):
 
         @task

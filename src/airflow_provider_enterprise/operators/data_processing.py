@@ -53,7 +53,7 @@ class EnterpriseDataProcessingOperator(EnterpriseJobOperator):
     :param output_path: directory to write; replaced atomically on success. (templated)
     :param processing_logic: ``{"transformations": [...]}``, a dict or a JSON string. (templated)
     :param execution_engine: ``local`` (DuckDB), ``spark`` or ``auto`` (routed by input size and Spark's
-        health and free cores; see docs/engines.md).
+        health and free cores; see docs/engines.md). (templated, e.g. ``"{{ params.engine }}"``)
     :param timeout: seconds after which the job is interrupted.
     :param input_format: ``csv``, ``parquet`` or ``json`` (JSON lines); inferred from the suffix when omitted.
     :param input_options: options of ``input_path``: ``schema``, ``header``, ``delimiter``, ``quote``.
@@ -75,7 +75,14 @@ class EnterpriseDataProcessingOperator(EnterpriseJobOperator):
         :class:`~airflow_provider_enterprise.operators.base.EnterpriseJobOperator`.
     """
 
-    template_fields: Sequence[str] = ("input_path", "inputs", "output_path", "processing_logic", "job_data")
+    template_fields: Sequence[str] = (
+        "input_path",
+        "inputs",
+        "output_path",
+        "processing_logic",
+        "job_data",
+        "execution_engine",
+    )
     template_fields_renderers = {"processing_logic": "json", "job_data": "json", "inputs": "json"}
     ui_color = "#e8f4fd"
     circuit_open_actions = ("fail_fast", "defer", "fallback")

@@ -14,7 +14,14 @@ import os
 from enum import StrEnum
 from typing import Any
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    Field,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
 
 from airflow_provider_enterprise.exceptions import InputNotFoundError
 from airflow_provider_enterprise.spec.transformations import (
@@ -23,6 +30,7 @@ from airflow_provider_enterprise.spec.transformations import (
     StrictModel,
     check_column_type,
     check_identifier,
+    templates_allowed,
 )
 
 
@@ -237,6 +245,14 @@ class JobSpec(StrictModel):
         data["inputs"] = inputs
         data.setdefault("primary_input", DEFAULT_INPUT if input_path is not None else next(iter(inputs)))
         return data
+
+    @field_validator("execution_engine", mode="wrap")
+    @classmethod
+    def _engine(cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
+        """A templated engine (``{{ params.engine }}``) is checked once Airflow has rendered it."""
+        if isinstance(value, str) and templates_allowed(info, value):
+            return value
+        return handler(value)
 
     @field_validator("inputs")
     @classmethod

@@ -38,13 +38,13 @@ def contains_template(value: Any) -> bool:
     return False
 
 
-def _templates_allowed(info: ValidationInfo, value: str) -> bool:
+def templates_allowed(info: ValidationInfo, value: str) -> bool:
     return bool(info.context and info.context.get("allow_templates")) and contains_template(value)
 
 
 def check_expression(value: str, info: ValidationInfo, kind: ExpressionKind = ExpressionKind.SCALAR) -> str:
     """Validate ``value`` as an allow-listed expression (left for later when it holds a template)."""
-    if _templates_allowed(info, value):
+    if templates_allowed(info, value):
         return value
     try:
         parse_expression(value, kind)
@@ -55,7 +55,7 @@ def check_expression(value: str, info: ValidationInfo, kind: ExpressionKind = Ex
 
 def check_identifier(value: str, info: ValidationInfo) -> str:
     """Validate ``value`` as a column name (left for later when it holds a template)."""
-    if _templates_allowed(info, value):
+    if templates_allowed(info, value):
         return value
     if not isinstance(value, str) or not _IDENTIFIER.match(value):
         raise ValueError(f"{value!r} is not a column name (letters, digits and underscores)")
@@ -235,7 +235,7 @@ class GroupByTransformation(StrictModel):
             check_identifier(name, info)
             if not isinstance(definition, str) or not definition.strip():
                 raise ValueError(f"aggregation {name!r} is empty")
-            if definition.strip().lower() in AGGREGATE_SHORTHANDS or _templates_allowed(info, definition):
+            if definition.strip().lower() in AGGREGATE_SHORTHANDS or templates_allowed(info, definition):
                 continue
             try:
                 tree = parse_expression(definition, ExpressionKind.AGGREGATE)
