@@ -124,6 +124,12 @@ DASHBOARDS: dict[str, tuple[str, list[tuple[str, str, str, list[tuple[str, str]]
         [
             ("Cluster utilisation", "timeseries", "percentunit", [("spark_cluster_utilization", "{{master}}")]),
             (
+                "Status API errors (triggerer)",
+                "timeseries",
+                "short",
+                [("sum by (backend) (increase(orchestrator_spark_status_errors_total[15m]))", "{{backend}}")],
+            ),
+            (
                 "Spark jobs running",
                 "timeseries",
                 "short",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from support.env import BIN, EXAMPLE_DAGS, STACK_DAGS, TEST_DAGS, make_workdir, 
 from support.spark_cluster import SparkCluster
 from support.stack import AirflowStack
 
+if "airflow.settings" in sys.modules:  # it would keep the default (sqlite) database and home
+    raise RuntimeError("a module imported by tests/conftest.py imported Airflow before the test environment was set")
 WORKDIR = make_workdir()
 os.environ.update(
     {
@@ -171,6 +174,15 @@ def stack_registry(stack_registry_url: str):
     from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook
 
     return EnterpriseMetadataHook(settings=load_settings({"DATABASE_URL": stack_registry_url}, use_airflow=False))
+
+
+@pytest.fixture
+def statsd_in_process():
+    """Airflow's StatsD backend in this process, sending to a test-owned UDP socket (the sink)."""
+    from support.statsd import airflow_statsd_in_process
+
+    with airflow_statsd_in_process() as sink:
+        yield sink
 
 
 @pytest.fixture(scope="session")

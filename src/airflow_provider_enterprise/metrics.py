@@ -113,6 +113,13 @@ SPARK_CLUSTER_UTILIZATION = Metric(
     ("master",),
     "Cores in use over cores alive on a standalone Spark master, from 0 to 1, when it was last read.",
 )
+SPARK_STATUS_ERRORS = Metric(
+    "enterprise.spark_status_errors",
+    "counter",
+    "orchestrator_spark_status_errors_total",
+    ("backend",),
+    "Failed polls of a cluster-mode application's status API by the triggerer (standalone, kubernetes, yarn).",
+)
 
 #: Every metric, for the mapping file's test and the docs.
 ALL: tuple[Metric, ...] = (
@@ -127,6 +134,7 @@ ALL: tuple[Metric, ...] = (
     REPLAYS,
     CIRCUIT_STATE,
     SPARK_CLUSTER_UTILIZATION,
+    SPARK_STATUS_ERRORS,
 )
 
 #: Values of :data:`CIRCUIT_STATE`.

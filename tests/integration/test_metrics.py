@@ -63,25 +63,6 @@ def test_a_job_reports_its_metrics_through_airflows_statsd(airflow_db: str, regi
     assert all(prometheus(d, rules)[0] == "airflow_ti_finish_total" for d in finished)
 
 
-@pytest.fixture
-def statsd_in_process():
-    """Airflow's StatsD backend in this process, tags on, sending to a UDP socket owned by the test."""
-    import statsd
-    from airflow.sdk._shared.observability.metrics import stats as stats_module
-    from airflow.sdk._shared.observability.metrics.statsd_logger import SafeStatsdLogger
-
-    sink = UdpSink().start()
-    previous = stats_module._factory, stats_module._export_legacy_names
-    client = statsd.StatsClient("127.0.0.1", sink.port, prefix="airflow")
-    stats_module.initialize(
-        factory=lambda: SafeStatsdLogger(client, influxdb_tags_enabled=True, statsd_influxdb_enabled=True),
-        export_legacy_names=False,
-    )
-    yield sink
-    stats_module.initialize(factory=previous[0] or stats_module.NoStatsLogger, export_legacy_names=previous[1])
-    sink.stop()
-
-
 def test_breaker_state_changes_are_sent_as_a_gauge(registry, statsd_in_process) -> None:
     from airflow_provider_enterprise.config import CircuitBreakerSettings
     from airflow_provider_enterprise.resilience.circuit_breaker import CircuitBreaker

@@ -20,8 +20,6 @@ from typing import Any
 
 import httpx
 
-from airflow_provider_enterprise.hooks.metadata import JobKey
-from airflow_provider_enterprise.resilience.dead_letter import DeadLetterQueue
 from support.env import BIN, EXAMPLE_DAGS, REPO, parse_env_file
 
 ENV_FILE = REPO / "deploy" / "airflow.env"
@@ -213,6 +211,10 @@ class AirflowStack:
 
 def dead_letter_of_a_late_input(stack: AirflowStack, registry: Any, late_input: Path) -> dict:
     """Run the example processing DAG on a missing input; return its dead letter, then let the input arrive."""
+    # imported here: the session's conftest imports this module before it points Airflow at its databases
+    from airflow_provider_enterprise.hooks.metadata import JobKey
+    from airflow_provider_enterprise.resilience.dead_letter import DeadLetterQueue
+
     stack.wait_for_dag(EXAMPLE_DAG)
     run_id = stack.trigger(EXAMPLE_DAG, conf={"input_path": str(late_input)})
     assert stack.wait_for_run(EXAMPLE_DAG, run_id) == "failed"

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 import socket
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,3 +98,24 @@ def prometheus(datagram: Datagram, rules: list[Rule]) -> tuple[str, dict[str, st
             labels = {k: match.expand(v.replace("$", "\\")) for k, v in rule.labels.items()}
             return rule.name, {**datagram.tags, **labels}
     return None
+
+
+@contextmanager
+def airflow_statsd_in_process() -> Iterator[UdpSink]:
+    """Airflow's StatsD backend in this process, tags on, sending to a UDP socket owned by the caller."""
+    import statsd
+    from airflow.sdk._shared.observability.metrics import stats as stats_module
+    from airflow.sdk._shared.observability.metrics.statsd_logger import SafeStatsdLogger
+
+    sink = UdpSink().start()
+    previous = stats_module._factory, stats_module._export_legacy_names
+    client = statsd.StatsClient("127.0.0.1", sink.port, prefix="airflow")
+    stats_module.initialize(
+        factory=lambda: SafeStatsdLogger(client, influxdb_tags_enabled=True, statsd_influxdb_enabled=True),
+        export_legacy_names=False,
+    )
+    try:
+        yield sink
+    finally:
+        stats_module.initialize(factory=previous[0] or stats_module.NoStatsLogger, export_legacy_names=previous[1])
+        sink.stop()

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_provider_enterprise import metrics
 from airflow_provider_enterprise.hooks.spark_status import (
     ApplicationStatus,
     Backend,
@@ -112,6 +113,7 @@ class SparkApplicationTrigger(BaseTrigger):
                     self.log.info("Application %s is %s", self.external_id, status.state)
             except httpx.HTTPError as err:
                 errors += 1
+                metrics.incr(metrics.SPARK_STATUS_ERRORS, backend=self.backend)
                 self.log.warning(
                     "Status of %s unavailable (%s of %s): %s", self.external_id, errors, self.max_poll_errors, err
                 )

@@ -192,7 +192,9 @@ def test_airflow_tasks_test_runs_the_example_task(airflow_db: str, registry, reg
     assert attempt["output_path"].startswith(str(tmp_path / "daily_processing"))
 
 
-def test_named_policy_retries_with_backoff_then_dead_letters_once(dags, registry, tmp_path: Path, capfd) -> None:
+def test_named_policy_retries_with_backoff_then_dead_letters_once(
+    dags, registry, tmp_path: Path, capfd, statsd_in_process
+) -> None:
     bad = tmp_path / "bad.parquet"
     bad.write_bytes(CORRUPT_PARQUET)
     dag_run = dags.with_policy.test(run_conf={"input_path": str(bad), "output_path": str(tmp_path / "out")})
@@ -218,3 +220,14 @@ def test_named_policy_retries_with_backoff_then_dead_letters_once(dags, registry
     assert "Task failed with exception" in logs.out + logs.err  # the task logs were captured ...
     assert "s3cr3t-value-123" not in logs.out + logs.err  # ... and never show the secret
     assert "InvalidInputException" in full["traceback"]
+
+    sent = statsd_in_process.datagrams("airflow.enterprise.")
+    retries = [d for d in sent if d.name == "airflow.enterprise.retries"]
+    tags = {"engine": "local", "dag_id": dag_run.dag_id, "error_class": "InvalidInputException"}
+    assert [(d.value, d.kind, d.tags) for d in retries] == [("1", "c", tags)] * 2  # tries 1 and 2
+    dead = [d for d in sent if d.name == "airflow.enterprise.dead_letters"]
+    tags = {"dag_id": dag_run.dag_id, "error_class": "InvalidInputException"}
+    assert [(d.value, d.kind, d.tags) for d in dead] == [("1", "c", tags)]
+    failed = [d for d in sent if d.name == "airflow.enterprise.jobs"]
+    assert [d.tags["status"] for d in failed] == ["failed"] * 3
+    assert all("s3cr3t" not in repr(d) for d in sent)  # no secret in any metric

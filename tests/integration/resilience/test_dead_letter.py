@@ -71,3 +71,20 @@ def test_reconcile_fails_silent_attempts_by_airflow_state_and_is_idempotent(regi
         run_id: registry.find_job(JobKey("reconcile_dag", run_id, "t"))["attempts"][0]["status"] for run_id in keys
     }
     assert statuses == {"run_lost_failed": "failed", "run_lost_retry": "failed", "run_still_running": "running"}
+
+
+def test_recording_a_replay_counts_it_once(registry, statsd_in_process) -> None:
+    import time
+
+    queue = DeadLetterQueue(registry)
+    _, attempt_id = failed_attempt(registry, "run_replayed")
+    letter_id = queue.add(attempt_id, RuntimeError("boom"))
+    letter, run_id, conf, replayed_before = queue.prepare_replay(letter_id)
+    assert not replayed_before and conf["enterprise_replay"]["spec"]["job_data"]["password"] == "***"
+    queue.mark_replayed(letter, run_id)
+    queue.mark_replayed(letter, run_id)  # a racing replay recorded it already: not counted again
+    assert queue.get(letter_id)["status"] == "replayed"
+    assert queue.prepare_replay(letter_id)[3] is True
+    time.sleep(0.3)
+    replays = statsd_in_process.datagrams("airflow.enterprise.dead_letter_replays")
+    assert [(d.value, d.kind, d.tags) for d in replays] == [("1", "c", {"dag_id": "dlq_dag"})]

@@ -212,3 +212,16 @@ def test_doctor_reports_the_clusters_capacity(spark_cluster, monkeypatch, capsys
     main(["doctor"])
     out = capsys.readouterr().out
     assert f"spark: ok - master '{spark_cluster.master_url}' ALIVE: 1 workers" in out, out
+
+
+def test_reading_the_masters_status_sends_its_utilization(spark_cluster, statsd_in_process) -> None:
+    from airflow_provider_enterprise.hooks.spark_status import SparkMasterStatusHook
+    from support.statsd import load_rules, prometheus
+
+    status = SparkMasterStatusHook(spark_cluster.ui_url).status()
+    assert status.alive_workers == 1 and status.cores_used >= 1  # the Connect server holds a core
+    time.sleep(0.3)
+    (gauge,) = statsd_in_process.datagrams("airflow.enterprise.spark_cluster_utilization")
+    assert gauge.kind == "g" and float(gauge.value) == round(status.cores_used / status.cores, 4) > 0
+    assert set(gauge.tags) == {"master"} and str(spark_cluster.ui_url.rsplit(":", 1)[1]) in gauge.tags["master"]
+    assert prometheus(gauge, load_rules())[0] == "spark_cluster_utilization"

@@ -57,11 +57,14 @@ def test_the_trigger_enforces_the_deadline_itself(server) -> None:
     assert server.state("standalone", "driver-3") == "RUNNING"  # killing is execute_complete's job
 
 
-def test_an_api_that_stays_unreachable_ends_the_wait(server) -> None:
+def test_an_api_that_stays_unreachable_ends_the_wait(server, statsd_in_process) -> None:
     trigger = make(server, "standalone", "driver-4", max_poll_errors=3)
     server.stop()
     event = first_event(trigger)
     assert event["status"] == "unreachable" and event["external_id"] == "driver-4"
+    time.sleep(0.3)
+    errors = statsd_in_process.datagrams("airflow.enterprise.spark_status_errors")
+    assert [(d.value, d.kind, d.tags) for d in errors] == [("1", "c", {"backend": "standalone"})] * 3
 
 
 def test_on_kill_deletes_the_driver_pod_with_the_connections_token(server, monkeypatch) -> None:
