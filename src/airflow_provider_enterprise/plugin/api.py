@@ -188,10 +188,10 @@ def replay_dead_letter(dead_letter_id: RegistryIdPath, hook: HookDep, user: User
     """
     Rerun the failed task with its recorded spec in a new DAG run (idempotent: one run per dead letter).
 
-    The run is created through Airflow's REST API with the caller's own token, so Airflow applies its own
-    checks too.
+    Needs the right to edit the DAG's runs; the run is then created through Airflow's REST API with the
+    caller's own token, so Airflow checks the right to create it as well.
     """
-    _letter(hook, user, dead_letter_id, "POST")
+    _letter(hook, user, dead_letter_id, "PUT")
     api = AirflowApiClient(hook.settings, token=caller_token(request))
     try:
         result = DeadLetterQueue(hook).replay(dead_letter_id, api)

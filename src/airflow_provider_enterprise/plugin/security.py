@@ -21,7 +21,7 @@ from fastapi import HTTPException, Request, status
 
 UserDep = GetUserDep
 
-Method = Literal["GET", "POST", "PUT", "DELETE"]
+Method = Literal["GET", "PUT"]
 
 
 def readable_dag_ids(user: BaseUser, dag_ids: Collection[str]) -> set[str]:
@@ -33,8 +33,7 @@ def require_dag_runs(user: BaseUser, method: Method, dag_id: str | None) -> None
     """
     Raise 403 unless ``user`` may act with ``method`` on the runs of ``dag_id`` (``None``: of every DAG).
 
-    ``GET`` reads; ``POST`` creates a run (a replay); ``PUT`` edits runs (discarding a dead letter, resetting a
-    breaker).
+    ``GET`` reads; ``PUT`` edits runs (replaying or discarding a dead letter, resetting a breaker).
     """
     details = DagDetails(id=dag_id) if dag_id is not None else None
     if not get_auth_manager().is_authorized_dag(
