@@ -147,7 +147,10 @@ def stack_dags_folder() -> Path:
 @pytest.fixture(scope="session")
 def airflow_stack(airflow_template_db: str, stack_registry_url: str) -> Iterator[AirflowStack]:
     """Separate api-server, scheduler, dag-processor and triggerer processes serving the example DAGs."""
+    from support.statsd import UdpSink
+
     clone_database(airflow_template_db, "airflow_stack")
+    statsd = UdpSink().start()  # every stack process sends its metrics here, as to statsd-exporter in compose
     stack = AirflowStack.configure(
         WORKDIR / "stack",
         sql_alchemy_conn=SERVER.sqlalchemy_uri("airflow_stack"),
@@ -158,13 +161,19 @@ def airflow_stack(airflow_template_db: str, stack_registry_url: str) -> Iterator
             # Chaos tests kill supervisors: let the scheduler notice a silent task within seconds, not minutes.
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "20",
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
+            "AIRFLOW__METRICS__STATSD_ON": "True",
+            "AIRFLOW__METRICS__STATSD_HOST": "127.0.0.1",
+            "AIRFLOW__METRICS__STATSD_PORT": str(statsd.port),
+            "AIRFLOW__METRICS__STATSD_INFLUXDB_ENABLED": "True",
         },
+        statsd=statsd,
     )
     try:
         stack.start()
         yield stack
     finally:
         stack.stop()
+        statsd.stop()
 
 
 @pytest.fixture

@@ -49,7 +49,8 @@ def check_registry(settings: Settings, hook: Any = None) -> Check:
     try:
         hook = hook or EnterpriseMetadataHook(settings=settings)
         target = hook.describe_target()
-        applied = set(hook.applied_migrations())
+        with hook.single_attempt():  # a health check answers now, not after the reconnect back-off
+            applied = set(hook.applied_migrations())
     except MetadataDatabaseNotConfigured as err:
         return Check(False, str(err))
     except Exception as err:  # unreachable server, bad credentials

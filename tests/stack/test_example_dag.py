@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from airflow_provider_enterprise.hooks.metadata import JobKey
 from support.cli import orchestrator
 from support.env import BIN, EXAMPLE_DAGS
+from support.statsd import load_rules, prometheus
 
 pytestmark = pytest.mark.stack
 
@@ -41,6 +43,18 @@ def test_rest_trigger_without_logical_date_runs_and_registers_the_attempt(airflo
         f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{TASK_ID}/xcomEntries/return_value"
     ).json()["value"]
     assert (xcom["job_id"], xcom["rows_in"], xcom["engine"]) == (job["job_id"], 10_000, "local")
+
+    # the metrics the scheduler's task process, the scheduler and the triggerer sent, as statsd-exporter maps them
+    time.sleep(1)
+    rules = load_rules()
+    sent = airflow_stack.statsd.datagrams("airflow.")
+    names = {prometheus(d, rules)[0] for d in sent if prometheus(d, rules)}
+    ours = [d for d in sent if d.name == "airflow.enterprise.jobs" and d.tags.get("dag_id") == DAG_ID]
+    assert {"status": "succeeded", "engine": "local", "job_type": "data_processing", "dag_id": DAG_ID} in [
+        d.tags for d in ours
+    ]
+    assert {"orchestrator_jobs_total", "orchestrator_records_processed_total", "airflow_ti_finish_total"} <= names
+    assert {"airflow_dag_run_duration", "airflow_triggerer_capacity_left"} <= names, sorted(names)
 
 
 def test_airflow_dags_trigger_cli_runs_the_dag(airflow_stack, stack_registry) -> None:

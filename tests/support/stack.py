@@ -48,6 +48,7 @@ class AirflowStack:
     home: Path
     env: dict[str, str]
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    statsd: Any = None  # the UDP sink (support.statsd.UdpSink) the processes send their metrics to
     _client: httpx.Client | None = None
 
     @property
@@ -56,7 +57,14 @@ class AirflowStack:
 
     @classmethod
     def configure(
-        cls, home: Path, *, sql_alchemy_conn: str, registry_url: str, dags_folder: Path, extra: dict[str, str]
+        cls,
+        home: Path,
+        *,
+        sql_alchemy_conn: str,
+        registry_url: str,
+        dags_folder: Path,
+        extra: dict[str, str],
+        statsd: Any = None,
     ) -> AirflowStack:
         home.mkdir(parents=True, exist_ok=True)
         passwords = home / "passwords.json"
@@ -73,7 +81,7 @@ class AirflowStack:
             "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
             **extra,
         }
-        return cls(home=home, env=env)
+        return cls(home=home, env=env, statsd=statsd)
 
     # -- processes -------------------------------------------------------------------------------------
 

@@ -257,6 +257,16 @@ class EnterpriseMetadataHook(PostgresHook):
             self._local.conn = conn
         return conn
 
+    @contextmanager
+    def single_attempt(self) -> Iterator[None]:
+        """Make each registry call in this block once, without reconnect retries (for health checks)."""
+        previous = getattr(self._local, "reconnecting", False)
+        self._local.reconnecting = True  # what an outer retrying call sets: inner calls then do not retry
+        try:
+            yield
+        finally:
+            self._local.reconnecting = previous
+
     def close(self) -> None:
         """Close this thread's connection."""
         conn = getattr(self._local, "conn", None)
