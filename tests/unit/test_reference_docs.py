@@ -1,0 +1,44 @@
+"""docs/reference.md is built from the docstrings, and its examples use only arguments the classes take."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+import subprocess
+import sys
+
+import pytest
+
+from support.env import REPO
+
+sys.path.insert(0, str(REPO / "scripts"))
+import build_reference  # noqa: E402
+
+EXAMPLES = [(path, example) for classes in build_reference.CLASSES.values() for path, example in classes]
+
+
+def test_the_committed_reference_is_the_scripts_output() -> None:
+    done = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "build_reference.py"), "--check"], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def accepted_arguments(cls: type) -> set[str]:
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        if "__init__" in vars(klass):
+            names |= set(inspect.signature(klass.__init__).parameters) - {"self", "args", "kwargs"}
+    return names
+
+
+@pytest.mark.parametrize(("path", "example"), EXAMPLES, ids=[p.rsplit(".", 1)[1] for p, _ in EXAMPLES])
+def test_examples_use_real_arguments(path: str, example: str) -> None:
+    module_name, name = path.rsplit(".", 1)
+    cls = getattr(importlib.import_module(module_name), name)
+    accepted = accepted_arguments(cls)
+    for node in ast.walk(ast.parse(example)):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == name:
+            unknown = {k.arg for k in node.keywords} - accepted
+            assert not unknown, f"{name} takes no {sorted(unknown)}"
