@@ -143,8 +143,8 @@ def build() -> str:
     sections = [
         "# Reference",
         "The provider's operators, sensors, hooks and triggers, from their docstrings (written by\n"
-        "`scripts/build_reference.py`: edit the docstrings, then run it). Settings: [configuration](configuration.md);\n"
-        "the job spec: [job specs](job-spec.md).",
+        "`scripts/build_reference.py`: edit the docstrings, then run it).\n"
+        "Settings: [configuration](configuration.md); the job spec: [job specs](job-spec.md).",
     ]
     for section, classes in CLASSES.items():
         sections.append(f"## {section}")
