@@ -52,6 +52,11 @@ CLASSES: dict[str, list[tuple[str, str]]] = {
 )""",
         ),
         (
+            "airflow_provider_enterprise.operators.submitted_job.EnterpriseSubmittedJobOperator",
+            "# the task of the generic job DAG (airflow_provider_enterprise.job_dag.build_job_dag)\n"
+            'EnterpriseSubmittedJobOperator(task_id="run_job", retry_policy_name="network_error")',
+        ),
+        (
             "airflow_provider_enterprise.operators.base.EnterpriseJobOperator",
             "# the base of both operators above: these arguments work on either",
         ),

@@ -24,7 +24,7 @@ class AirflowApiClient:
 
     def __init__(self, settings: Settings, *, token: str | None = None, timeout: float = 30) -> None:
         api = settings.airflow_api
-        url = api.url or _airflow_base_url()
+        url = api.url or airflow_base_url()
         self._http = httpx.Client(base_url=url.rstrip("/"), timeout=timeout)
         if token is None and api.token is not None:
             token = api.token.get_secret_value()
@@ -79,7 +79,8 @@ class AirflowApiClient:
         self._http.close()
 
 
-def _airflow_base_url() -> str:
+def airflow_base_url() -> str:
+    """Airflow's ``[api] base_url`` (``http://localhost:8080`` when unset)."""
     from airflow.configuration import conf
 
     return conf.get("api", "base_url", fallback=None) or "http://localhost:8080"

@@ -2,9 +2,10 @@
 The ``enterprise-orchestrator`` command.
 
 ``db start|stop|status|uri`` manage the embedded development registry, ``migrate`` applies registry
-migrations, ``jobs list|show`` read the registry, ``dlq`` manages dead letters (list, show, replay, discard,
-purge, reconcile), ``circuits list|reset`` the circuit breakers, ``doctor`` checks the installation and says
-how to fix what is wrong, ``generate-data`` writes sample input.
+migrations, ``jobs list|show`` read the registry, ``jobs submit|status|cancel|logs`` run job specs through
+the generic job DAG (Airflow's REST API), ``dags install`` writes that DAG into a DAGs folder, ``dlq`` manages
+dead letters (list, show, replay, discard, purge, reconcile), ``circuits list|reset`` the circuit breakers,
+``doctor`` checks the installation and says how to fix what is wrong, ``generate-data`` writes sample input.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from airflow_provider_enterprise.config import InvalidSettings, Settings, load_s
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
+EXIT_PENDING = 3  # a submitted job is still queued or running
 
 
 def _hook(settings: Settings):
@@ -151,6 +153,134 @@ def cmd_jobs_show(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{'error':>14}: {last['error_class']}: {last['error_message']}")
     print()
     _print_table(job["attempts"], _ATTEMPT_COLUMNS)
+    return EXIT_OK
+
+
+# -- submitted jobs (the generic job DAG, through Airflow's REST API) ---------------------------------
+
+
+def _client(settings: Settings):
+    from airflow_provider_enterprise.airflow_api import AirflowApiError, airflow_base_url
+    from airflow_provider_enterprise.client import EnterpriseClient
+
+    api = settings.airflow_api
+    if api.token is None and not (api.username and api.password is not None):
+        raise AirflowApiError(
+            "no Airflow API credentials: set AIRFLOW_API_TOKEN, or AIRFLOW_API_USERNAME and AIRFLOW_API_PASSWORD"
+        )
+    return EnterpriseClient(
+        api.url or airflow_base_url(),
+        token=api.token.get_secret_value() if api.token else None,
+        username=api.username,
+        password=api.password.get_secret_value() if api.password else None,
+    )
+
+
+def _job_exit_code(state: str) -> int:
+    return {"succeeded": EXIT_OK, "failed": EXIT_FAILURE}.get(state, EXIT_PENDING)
+
+
+def _print_status(status: Any, as_json: bool) -> None:
+    if as_json:
+        _print_json({**status.__dict__})
+        return
+    print(f"{'job_id':>12}: {status.job_id}")
+    print(f"{'state':>12}: {status.state}")
+    print(f"{'task':>12}: {status.task_state or '-'} (try {status.try_number or '-'})")
+    record = status.registry
+    if record:
+        last = record["attempts"][-1] if record["attempts"] else {}
+        print(f"{'registry':>12}: job {record['job_id']} {record['job_name']!r}, {record['status']}")
+        if last:
+            print(f"{'engine':>12}: {last.get('engine')}; rows in/out {last.get('rows_in')} / {last.get('rows_out')}")
+            if last.get("output_path"):
+                print(f"{'output':>12}: {last['output_path']}")
+            if last.get("error_class"):
+                print(f"{'error':>12}: {last['error_class']}: {last['error_message']}")
+
+
+def cmd_jobs_submit(args: argparse.Namespace, settings: Settings) -> int:
+    import yaml
+
+    from airflow_provider_enterprise.client import Job
+    from airflow_provider_enterprise.spec import InvalidJobSpec
+    from airflow_provider_enterprise.spec.submission import validate_submission
+
+    try:
+        data = yaml.safe_load(args.spec.read_text())
+    except (OSError, yaml.YAMLError) as err:
+        print(f"cannot read {args.spec}: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    if not isinstance(data, dict):
+        print(f"{args.spec}: expected a mapping of job fields, got {type(data).__name__}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        validate_submission(data)  # before anything is posted
+        job = Job(**data)
+    except InvalidJobSpec as err:
+        print(f"{args.spec}: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    with _client(settings) as client:
+        job_id = client.submit_job(job, idempotency_key=args.idempotency_key)
+        print(f"submitted job {job_id}")
+        if not args.wait:
+            return EXIT_OK
+        status = client.wait(job_id, timeout=args.timeout, on_status=_progress(job_id))
+        print()
+        _print_status(status, as_json=False)
+    return _job_exit_code(status.state)
+
+
+def _progress(job_id: str) -> Callable[[Any], None]:
+    """Show a waiting job's state: one line rewritten in place on a terminal, a line per change otherwise."""
+    import time
+
+    started = time.monotonic()
+    last: list[str] = []
+
+    def show(status: Any) -> None:
+        line = f"{job_id}: {status.state} (task {status.task_state or 'not started'}, try {status.try_number or '-'})"
+        if sys.stdout.isatty():
+            print(f"\r{line}, {time.monotonic() - started:.0f} s   ", end="", flush=True)
+        elif last != [line]:
+            print(line, flush=True)
+            last[:] = [line]
+
+    return show
+
+
+def cmd_jobs_status(args: argparse.Namespace, settings: Settings) -> int:
+    with _client(settings) as client:
+        status = client.get_job_status(args.job_id)
+    _print_status(status, args.json)
+    return _job_exit_code(status.state)
+
+
+def cmd_jobs_cancel(args: argparse.Namespace, settings: Settings) -> int:
+    with _client(settings) as client:
+        if not client.cancel_job(args.job_id):
+            print(f"job {args.job_id} has already ended", file=sys.stderr)
+            return EXIT_FAILURE
+    print(f"job {args.job_id} cancelled")
+    return EXIT_OK
+
+
+def cmd_jobs_logs(args: argparse.Namespace, settings: Settings) -> int:
+    with _client(settings) as client:
+        print(client.get_job_logs(args.job_id, try_number=args.try_number))
+    return EXIT_OK
+
+
+def cmd_dags_install(args: argparse.Namespace, settings: Settings) -> int:
+    from airflow_provider_enterprise.job_dag import DAG_FILE, JOB_DAG_ID
+
+    target = args.folder / f"{JOB_DAG_ID}.py"
+    if target.exists() and target.read_text() != DAG_FILE and not args.force:
+        print(f"{target} exists and differs; use --force to replace it", file=sys.stderr)
+        return EXIT_FAILURE
+    args.folder.mkdir(parents=True, exist_ok=True)
+    target.write_text(DAG_FILE)
+    print(f"wrote {target}: the DAG {JOB_DAG_ID!r} (jobs submit, the Python client, the trigger form)")
     return EXIT_OK
 
 
@@ -340,6 +470,31 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--dag-id", help="with no JOB_ID: the latest job of this DAG")
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=cmd_jobs_show)
+    submit = jobs.add_parser("submit", help="run a job spec (YAML or JSON) as a run of the generic job DAG")
+    submit.add_argument("spec", type=Path)
+    submit.add_argument("--wait", action="store_true", help="wait for the job to end; exit 0 succeeded, 1 failed")
+    submit.add_argument("--timeout", type=float, help="with --wait: stop waiting after this many seconds (exit 3)")
+    submit.add_argument("--idempotency-key", help="the same key always gives the same one run")
+    submit.set_defaults(func=cmd_jobs_submit)
+    status = jobs.add_parser("status", help="a submitted job's state (exit 0 succeeded, 1 failed, 3 not ended)")
+    status.add_argument("job_id", help="the job id `jobs submit` printed (its DAG run id)")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(func=cmd_jobs_status)
+    cancel = jobs.add_parser("cancel", help="stop a submitted job (its task and any Spark application)")
+    cancel.add_argument("job_id")
+    cancel.set_defaults(func=cmd_jobs_cancel)
+    logs = jobs.add_parser("logs", help="the task log of a submitted job")
+    logs.add_argument("job_id")
+    logs.add_argument("--try", dest="try_number", type=int, help="default: the latest try")
+    logs.set_defaults(func=cmd_jobs_logs)
+
+    dags = commands.add_parser("dags", help="DAGs shipped with the provider").add_subparsers(
+        dest="dags_command", required=True
+    )
+    install = dags.add_parser("install", help="write the generic job DAG into a DAGs folder")
+    install.add_argument("folder", type=Path)
+    install.add_argument("--force", action="store_true", help="replace a different file of the same name")
+    install.set_defaults(func=cmd_dags_install)
 
     dlq = commands.add_parser("dlq", help="the dead-letter queue").add_subparsers(dest="dlq_command", required=True)
     dlq_list = dlq.add_parser("list", help="list dead letters, newest first")

@@ -19,6 +19,7 @@ from airflow_provider_enterprise.engines.duckdb_inputs import (
 )
 from airflow_provider_enterprise.exceptions import (
     BadRowsError,
+    JobCancelledError,
     JobTimeoutError,
     PlanningError,
 )
@@ -79,6 +80,15 @@ class LocalEngine:
     def __init__(self, *, threads: int | None = None, memory_limit: str | None = None) -> None:
         self.threads = threads
         self.memory_limit = memory_limit
+        self._con = None
+        self._killed = threading.Event()
+
+    def kill(self) -> None:
+        """Interrupt the running query (the task was marked failed, cleared, or its run cancelled)."""
+        self._killed.set()
+        con = self._con
+        if con is not None:
+            con.interrupt()
 
     def _connect(self):
         import duckdb
@@ -98,8 +108,10 @@ class LocalEngine:
         check_writable(spec)
         started = time.monotonic()
         execute = self._execute_in_stages if spec.processing_logic.checkpoint else self._execute
-        con = self._connect()
+        con = self._con = self._connect()
         try:
+            if self._killed.is_set():  # killed between connecting and the first query
+                con.interrupt()
             with _Deadline(con, spec.timeout):
                 # Plan first: a column that does not exist fails the job before any data is read.
                 columns = {name: input_columns(con, source, files[name]) for name, source in spec.inputs.items()}
@@ -117,8 +129,11 @@ class LocalEngine:
                     quarantine = []
                 rows_out, files_out, resumed = execute(con, spec, plan, quarantine)
         except duckdb.InterruptException:
+            if self._killed.is_set():
+                raise JobCancelledError(f"job {spec.job_name!r} was stopped; nothing was committed") from None
             raise JobTimeoutError.of(spec.job_name, spec.timeout) from None
         finally:
+            self._con = None
             con.close()
         return JobResult(
             engine=self.name,

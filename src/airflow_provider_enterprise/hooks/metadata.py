@@ -527,6 +527,7 @@ class EnterpriseMetadataHook(PostgresHook):
         dag_id: str | None = None,
         status: str | None = None,
         dag_ids: Collection[str] | None = None,
+        run_id: str | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> list[dict[str, Any]]:
@@ -535,19 +536,26 @@ class EnterpriseMetadataHook(PostgresHook):
             cur.execute(
                 f"SELECT * FROM enterprise_job_status WHERE {LISTING_FILTER}"  # noqa: S608 - a fixed fragment
                 " ORDER BY created_at DESC, job_id DESC LIMIT %(limit)s OFFSET %(offset)s",
-                listing_params(dag_id=dag_id, status=status, dag_ids=dag_ids, limit=limit, offset=offset),
+                listing_params(
+                    dag_id=dag_id, status=status, dag_ids=dag_ids, run_id=run_id, limit=limit, offset=offset
+                ),
             )
             return self._dicts(cur)
 
     @reconnecting
     def count_jobs(
-        self, *, dag_id: str | None = None, status: str | None = None, dag_ids: Collection[str] | None = None
+        self,
+        *,
+        dag_id: str | None = None,
+        status: str | None = None,
+        dag_ids: Collection[str] | None = None,
+        run_id: str | None = None,
     ) -> int:
         """Return how many jobs :meth:`list_jobs` would return without a limit."""
         with self._transaction() as cur:
             cur.execute(
                 f"SELECT count(*) FROM enterprise_job_status WHERE {LISTING_FILTER}",  # noqa: S608 - a fixed fragment
-                listing_params(dag_id=dag_id, status=status, dag_ids=dag_ids),
+                listing_params(dag_id=dag_id, status=status, dag_ids=dag_ids, run_id=run_id),
             )
             return int(cur.fetchone()[0])
 
@@ -585,11 +593,12 @@ class EnterpriseMetadataHook(PostgresHook):
 #: The filters of job and dead-letter listings: each applies only when its parameter is not NULL.
 LISTING_FILTER = (
     "(%(dag_id)s::text IS NULL OR dag_id = %(dag_id)s)"
+    " AND (%(run_id)s::text IS NULL OR run_id = %(run_id)s)"
     " AND (%(status)s::text IS NULL OR status = %(status)s)"
     " AND (%(dag_ids)s::text[] IS NULL OR dag_id = ANY(%(dag_ids)s::text[]))"
 )
 
 
-def listing_params(*, dag_ids: Collection[str] | None, **params: Any) -> dict[str, Any]:
+def listing_params(*, dag_ids: Collection[str] | None, run_id: str | None = None, **params: Any) -> dict[str, Any]:
     """Return the query parameters of :data:`LISTING_FILTER` (``dag_ids`` as a sorted list, or None)."""
-    return {**params, "dag_ids": None if dag_ids is None else sorted(dag_ids)}
+    return {**params, "run_id": run_id, "dag_ids": None if dag_ids is None else sorted(dag_ids)}

@@ -11,6 +11,7 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_enterprise import metrics
+from airflow_provider_enterprise.exceptions import JobCancelledError
 from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook, JobKey
 from airflow_provider_enterprise.resilience.circuit_breaker import CircuitBreaker, CircuitOpenError, Permit
 from airflow_provider_enterprise.resilience.dead_letter import REPLAY_CONF_KEY, DeadLetterQueue
@@ -20,6 +21,7 @@ from airflow_provider_enterprise.resilience.retry import (
     classify_error,
     retry_policy_args,
 )
+from airflow_provider_enterprise.spec.models import PRIORITY_WEIGHTS, Priority
 from airflow_provider_enterprise.triggers.circuit import CircuitClosedTrigger
 
 if TYPE_CHECKING:
@@ -59,7 +61,8 @@ class EnterpriseJobOperator(BaseOperator):
     :param job_name: name of the job, shown in the registry.
     :param job_type: the seed's job type, recorded in the registry.
     :param job_data: free-form data recorded with the job. (templated)
-    :param priority: ``low``, ``normal``, ``high``, ``urgent`` or ``critical``.
+    :param priority: ``low``, ``normal``, ``high``, ``urgent`` or ``critical``; sets the task's
+        ``priority_weight`` (1, 5, 10, 20, 50) unless it is given.
     :param metadata_conn_id: connection of the registry database.
     :param retry_policy_name: a named retry policy (``default``, ``network_error``, ``resource_exhausted``,
         ``temporary_failure``, ``critical_job`` or one from config); sets ``retries`` and ``retry_policy``.
@@ -90,6 +93,8 @@ class EnterpriseJobOperator(BaseOperator):
         if on_circuit_open not in self.circuit_open_actions:
             choices = ", ".join(repr(a) for a in self.circuit_open_actions)
             raise ValueError(f"on_circuit_open must be one of {choices}, got {on_circuit_open!r}")
+        if priority in PRIORITY_WEIGHTS and "priority_weight" not in kwargs:
+            kwargs["priority_weight"] = PRIORITY_WEIGHTS[Priority(priority)]
         chosen = {"retries", "retry_policy"} & (kwargs.keys() | (kwargs.get("default_args") or {}).keys())
         if retry_policy_name is not None or not chosen:
             kwargs.update(retry_policy_args(retry_policy_name or "default"))
@@ -201,7 +206,7 @@ class EnterpriseJobOperator(BaseOperator):
     ) -> NoReturn:
         """
         Record a failed attempt and raise: count a transient failure against the breaker, dead-letter a final
-        failure, and fail a permanent one without retries.
+        failure (not a cancelled job), and fail a permanent one without retries.
         """
         ti = context["ti"]
         if attempt.permit and classify_error(error) is ErrorKind.TRANSIENT:
@@ -213,6 +218,8 @@ class EnterpriseJobOperator(BaseOperator):
         error_class = type(error).__name__
         if not final:
             metrics.incr(metrics.RETRIES, error_class=error_class, **tags)
+        elif isinstance(error, JobCancelledError):
+            self.log.warning("Job %s was cancelled: no dead letter", self.job_name)
         else:
             dead_letter_id = DeadLetterQueue(self.hook).add(attempt.attempt_id, error)
             self.log.warning("Job %s failed for good; dead letter %s", self.job_name, dead_letter_id)

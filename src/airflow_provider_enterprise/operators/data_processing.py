@@ -146,6 +146,10 @@ class EnterpriseDataProcessingOperator(EnterpriseJobOperator):
         self.spark_resources = spark_resources
         self._running_engine: Engine | None = None
         self.allow_fallback = allow_fallback
+        self._validate_at_parse_time()
+
+    def _validate_at_parse_time(self) -> None:
+        """Refuse a bad literal spec when the DAG file is parsed (templated values are checked once rendered)."""
         if _is_plain(self.processing_logic) and not (
             isinstance(self.processing_logic, str) and contains_template(self.processing_logic)
         ):

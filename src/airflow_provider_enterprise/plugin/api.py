@@ -38,6 +38,7 @@ UI_DIR = Path(__file__).parent / "ui"
 
 # Airflow's own rule for DAG ids (``KEY_REGEX``, at most 250 characters); registry ids are BIGSERIALs.
 DagIdQuery = Annotated[str | None, Query(pattern=r"^[\w.-]+$", max_length=250, description="Only this DAG's.")]
+RunIdQuery = Annotated[str | None, Query(pattern=r"^[^\x00]+$", max_length=250, description="Only this DAG run's.")]
 LimitQuery = Annotated[int, Query(ge=1, le=1000)]
 OffsetQuery = Annotated[int, Query(ge=0, le=2**31 - 1)]
 RegistryIdPath = Annotated[int, PathParam(ge=1, le=2**63 - 1)]
@@ -110,16 +111,23 @@ class Listing:
     hook: EnterpriseMetadataHook
     user: Any
     dag_id: str | None
+    run_id: str | None
     page: dict[str, int]
 
     def filters(self, status: str | None) -> dict[str, Any]:
-        return {"dag_id": self.dag_id, "status": status, "dag_ids": readable_dag_ids(self.user, self.hook.dag_ids())}
+        readable = readable_dag_ids(self.user, self.hook.dag_ids())
+        return {"dag_id": self.dag_id, "run_id": self.run_id, "status": status, "dag_ids": readable}
 
 
 def _listing(
-    hook: HookDep, user: UserDep, dag_id: DagIdQuery = None, limit: LimitQuery = 50, offset: OffsetQuery = 0
+    hook: HookDep,
+    user: UserDep,
+    dag_id: DagIdQuery = None,
+    run_id: RunIdQuery = None,
+    limit: LimitQuery = 50,
+    offset: OffsetQuery = 0,
 ) -> Listing:
-    return Listing(hook, user, dag_id, {"limit": limit, "offset": offset})
+    return Listing(hook, user, dag_id, run_id, {"limit": limit, "offset": offset})
 
 
 ListingDep = Annotated[Listing, Depends(_listing)]

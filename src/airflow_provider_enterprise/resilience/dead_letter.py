@@ -101,6 +101,7 @@ class DeadLetterQueue:
         status: str | None = None,
         dag_id: str | None = None,
         dag_ids: Collection[str] | None = None,
+        run_id: str | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> list[dict[str, Any]]:
@@ -111,19 +112,26 @@ class DeadLetterQueue:
                 " error_message, attempt_count, first_failure_at, last_failure_at, status, replay_run_id,"
                 f" created_at FROM enterprise_dead_letters WHERE {LISTING_FILTER}"  # noqa: S608 - a fixed fragment
                 " ORDER BY dead_letter_id DESC LIMIT %(limit)s OFFSET %(offset)s",
-                listing_params(status=status, dag_id=dag_id, dag_ids=dag_ids, limit=limit, offset=offset),
+                listing_params(
+                    status=status, dag_id=dag_id, dag_ids=dag_ids, run_id=run_id, limit=limit, offset=offset
+                ),
             )
             return self.hook._dicts(cur)
 
     @reconnecting
     def count(
-        self, *, status: str | None = None, dag_id: str | None = None, dag_ids: Collection[str] | None = None
+        self,
+        *,
+        status: str | None = None,
+        dag_id: str | None = None,
+        dag_ids: Collection[str] | None = None,
+        run_id: str | None = None,
     ) -> int:
         """Return how many dead letters :meth:`find` would return without a limit."""
         with self.hook._transaction() as cur:
             cur.execute(
                 f"SELECT count(*) FROM enterprise_dead_letters WHERE {LISTING_FILTER}",  # noqa: S608 - a fixed fragment
-                listing_params(status=status, dag_id=dag_id, dag_ids=dag_ids),
+                listing_params(status=status, dag_id=dag_id, dag_ids=dag_ids, run_id=run_id),
             )
             return int(cur.fetchone()[0])
 

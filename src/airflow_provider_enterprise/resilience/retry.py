@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk.definitions.retry_policy import RetryDecision, RetryPolicy
 
 from airflow_provider_enterprise.config import RetryPolicySettings, Settings, load_settings
-from airflow_provider_enterprise.exceptions import PermanentJobError
+from airflow_provider_enterprise.exceptions import JobCancelledError, PermanentJobError
 from airflow_provider_enterprise.spec import InvalidJobSpec
 
 if TYPE_CHECKING:
@@ -36,6 +36,7 @@ class ErrorKind(StrEnum):
 #: error) is transient.
 PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
     PermanentJobError,
+    JobCancelledError,  # someone stopped it: running it again is theirs to decide
     InvalidJobSpec,
     PermissionError,
     FileNotFoundError,

@@ -72,6 +72,16 @@ class Priority(StrEnum):
     CRITICAL = "critical"
 
 
+#: Airflow's ``priority_weight`` of a job's task, by priority (the scheduler queues heavier tasks first).
+PRIORITY_WEIGHTS = {
+    Priority.LOW: 1,
+    Priority.NORMAL: 5,
+    Priority.HIGH: 10,
+    Priority.URGENT: 20,
+    Priority.CRITICAL: 50,
+}
+
+
 class WriteMode(StrEnum):
     """What happens when the output already exists."""
 
