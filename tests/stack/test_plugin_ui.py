@@ -11,17 +11,21 @@ from __future__ import annotations
 import os
 import re
 import struct
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 
 from airflow_provider_enterprise.resilience.dead_letter import DeadLetterQueue, replay_run_id
-from support.env import REPO
+from support.env import EXAMPLE_DAGS, REPO
 from support.stack import EXAMPLE_DAG, USERS, dead_letter_of_a_late_input
 
 pytestmark = pytest.mark.stack
 
+SAMPLE = EXAMPLE_DAGS / "data" / "transactions.csv"
 CHROMIUM = os.environ.get("ENTERPRISE_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(os.environ.get("ENTERPRISE_SCREENSHOT_DIR", REPO / ".ci-work" / "screenshots"))
 # Chromium's background services would try this machine's closed network at every start.
@@ -34,6 +38,24 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+@contextmanager
+def logged_in_page(stack, user: str = "editor") -> Iterator[Page]:
+    """A page of headless Chromium, logged in on Airflow's own login page."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 900})
+            page.set_default_timeout(30_000)
+            page.goto(f"{stack.base_url}/")  # Airflow sends an anonymous visitor to its login page
+            page.locator("input[name='username']").fill(user)
+            page.locator("input[name='password']").fill(USERS[user][1])
+            page.locator("button[type='submit']").click()
+            page.wait_for_url(re.compile(r"^(?!.*/auth/login).*$"))
+            yield page
+        finally:
+            browser.close()
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -49,16 +71,7 @@ def test_replay_a_dead_letter_from_the_airflow_ui(airflow_stack, stack_registry,
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     screenshot = SCREENSHOTS / "enterprise-ui.png"
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1440, "height": 900})
-        page.set_default_timeout(30_000)
-        page.goto(f"{airflow_stack.base_url}/")  # Airflow sends an anonymous visitor to its login page
-        page.locator("input[name='username']").fill("editor")
-        page.locator("input[name='password']").fill(USERS["editor"][1])
-        page.locator("button[type='submit']").click()
-        page.wait_for_url(re.compile(r"^(?!.*/auth/login).*$"))
-
+    with logged_in_page(airflow_stack) as page:
         page.get_by_role("button", name="Browse").click()  # the plugin's page is in the Browse menu
         page.get_by_role("menuitem", name="Enterprise jobs").click()
         page.wait_for_url(f"{airflow_stack.base_url}/plugin/enterprise")
@@ -78,7 +91,6 @@ def test_replay_a_dead_letter_from_the_airflow_ui(airflow_stack, stack_registry,
         frame.locator("#dead-letter-status").select_option("replayed")
         expect(frame.locator(f"[data-testid='dead-letter-{letter_id}']")).to_contain_text(run_id)
         page.screenshot(path=str(screenshot), full_page=True)
-        browser.close()
 
     width, height = png_size(screenshot)
     assert (width, height) >= (1440, 900)
@@ -86,3 +98,38 @@ def test_replay_a_dead_letter_from_the_airflow_ui(airflow_stack, stack_registry,
     assert airflow_stack.wait_for_run(EXAMPLE_DAG, run_id) == "success"
     final = DeadLetterQueue(stack_registry).get(letter_id)
     assert (final["status"], final["replay_run_id"]) == ("superseded", run_id)
+
+
+def runs_of(stack, dag_id: str) -> set[str]:
+    return {r["dag_run_id"] for r in stack.client.get(f"/api/v2/dags/{dag_id}/dagRuns").json()["dag_runs"]}
+
+
+def test_the_generic_job_dags_trigger_form_starts_a_job(airflow_stack, stack_registry, tmp_path: Path) -> None:
+    from airflow_provider_enterprise.hooks.metadata import JobKey
+    from airflow_provider_enterprise.job_dag import JOB_DAG_ID, JOB_TASK_ID
+
+    airflow_stack.wait_for_dag(JOB_DAG_ID)
+    before = runs_of(airflow_stack, JOB_DAG_ID)
+    output = tmp_path / "from_the_form"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with logged_in_page(airflow_stack) as page:
+        page.goto(f"{airflow_stack.base_url}/dags/{JOB_DAG_ID}")
+        page.get_by_role("button", name="Trigger").first.click()
+        dialog = page.get_by_role("dialog")
+        expect(dialog.locator("#element_job_name")).to_be_visible()
+        dialog.locator("#element_job_name").fill("form_job")
+        dialog.locator("#element_input_path").fill(str(SAMPLE))
+        dialog.locator("#element_output_path").fill(str(output))
+        page.screenshot(path=str(SCREENSHOTS / "enterprise-job-trigger-form.png"))
+        dialog.get_by_role("button", name="Trigger").last.click()
+        expect(dialog).to_be_hidden()
+
+    deadline = time.monotonic() + 30
+    while not (new := runs_of(airflow_stack, JOB_DAG_ID) - before):
+        assert time.monotonic() < deadline, "the form created no run"
+        time.sleep(0.5)
+    (run_id,) = new
+    assert airflow_stack.wait_for_run(JOB_DAG_ID, run_id) == "success"
+    job = stack_registry.find_job(JobKey(JOB_DAG_ID, run_id, JOB_TASK_ID))
+    assert (job["job_name"], job["status"], job["attempts"][0]["rows_in"]) == ("form_job", "succeeded", 10_000)
+    assert (output / "_SUCCESS").exists()
