@@ -24,6 +24,7 @@ from support.env import EXAMPLE_DAGS, REPO
 from support.stack import EXAMPLE_DAG, USERS, dead_letter_of_a_late_input
 
 pytestmark = pytest.mark.stack
+expect.set_options(timeout=30_000)  # the api-server shares two cores with the whole stack
 
 SAMPLE = EXAMPLE_DAGS / "data" / "transactions.csv"
 CHROMIUM = os.environ.get("ENTERPRISE_CHROMIUM", "/usr/bin/chromium")
@@ -88,6 +89,7 @@ def test_replay_a_dead_letter_from_the_airflow_ui(airflow_stack, stack_registry,
             f"Dead letter {letter_id}: triggered run {run_id} of {EXAMPLE_DAG}"
         )
         # the open-letters list no longer has it; the "replayed" list does, with its run
+        expect(frame.locator(f"[data-testid='replay-{letter_id}']")).to_have_count(0)
         frame.locator("#dead-letter-status").select_option("replayed")
         expect(frame.locator(f"[data-testid='dead-letter-{letter_id}']")).to_contain_text(run_id)
         page.screenshot(path=str(screenshot), full_page=True)

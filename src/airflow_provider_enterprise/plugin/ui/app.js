@@ -13,7 +13,7 @@ function show(text, isError = false) {
 }
 
 async function call(path, options = {}) {
-  const response = await fetch(path, { credentials: "same-origin", ...options });
+  const response = await fetch(path, { credentials: "same-origin", cache: "no-store", ...options });
   const body = await response.json().catch(() => ({}));
   if (response.status === 401) {
     throw new Error("Not logged in to Airflow: log in, then reload this page.");
@@ -36,6 +36,14 @@ function stateCell(row, state) {
   span.className = `state state-${state}`;
   span.textContent = state;
   row.insertCell().appendChild(span);
+}
+
+// A table shows the answer to its latest request only: an older one answering late is dropped.
+const latest = {};
+function request(tableId) {
+  latest[tableId] = (latest[tableId] || 0) + 1;
+  const mine = latest[tableId];
+  return () => latest[tableId] === mine;
 }
 
 function fill(tableId, items, columns, render) {
@@ -83,7 +91,9 @@ async function loadHealth() {
 
 async function loadDeadLetters() {
   const status = document.getElementById("dead-letter-status").value;
+  const current = request("dead-letters");
   const page = await call(`${API}/dead-letters?limit=100${status ? `&status=${status}` : ""}`);
+  if (!current()) return;
   fill("dead-letters", page.dead_letters, 8, (row, letter) => {
     row.dataset.testid = `dead-letter-${letter.dead_letter_id}`;
     cell(row, letter.dead_letter_id);
@@ -120,7 +130,9 @@ async function loadJobs() {
   const query = new URLSearchParams({ limit: PAGE_SIZE, offset: jobsOffset });
   if (dag) query.set("dag_id", dag);
   if (status) query.set("status", status);
+  const current = request("jobs");
   const page = await call(`${API}/jobs?${query}`);
+  if (!current()) return;
   fill("jobs", page.jobs, 8, (row, job) => {
     cell(row, job.job_id);
     cell(row, job.dag_id);
@@ -139,7 +151,9 @@ async function loadJobs() {
 }
 
 async function loadCircuits() {
+  const current = request("circuits");
   const page = await call(`${API}/circuits`);
+  if (!current()) return;
   fill("circuits", page.circuits, 6, (row, circuit) => {
     cell(row, circuit.name);
     stateCell(row, circuit.state);
