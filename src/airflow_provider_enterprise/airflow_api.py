@@ -23,22 +23,14 @@ class AirflowApiClient:
     """
 
     def __init__(self, settings: Settings, *, token: str | None = None, timeout: float = 30) -> None:
-        api = settings.airflow_api
-        url = api.url or airflow_base_url()
+        url, configured_token, username, password = credentials(settings, need=token is None)
         self._http = httpx.Client(base_url=url.rstrip("/"), timeout=timeout)
-        if token is None and api.token is not None:
-            token = api.token.get_secret_value()
-        elif token is None and api.username and api.password is not None:
-            response = self._http.post(
-                "/auth/token", json={"username": api.username, "password": api.password.get_secret_value()}
-            )
+        token = token if token is not None else configured_token
+        if token is None:
+            response = self._http.post("/auth/token", json={"username": username, "password": password})
             if response.status_code >= 400:
-                raise AirflowApiError(f"login to {url} as {api.username!r} refused: HTTP {response.status_code}")
+                raise AirflowApiError(f"login to {url} as {username!r} refused: HTTP {response.status_code}")
             token = response.json()["access_token"]
-        elif token is None:
-            raise AirflowApiError(
-                "no Airflow API credentials: set AIRFLOW_API_TOKEN, or AIRFLOW_API_USERNAME and AIRFLOW_API_PASSWORD"
-            )
         self._http.headers["Authorization"] = f"Bearer {token}"
 
     def request(self, method: str, path: str, *, ok: tuple[int, ...] = (), **kwargs: Any) -> httpx.Response:
@@ -77,6 +69,22 @@ class AirflowApiClient:
 
     def close(self) -> None:
         self._http.close()
+
+
+def credentials(settings: Settings, *, need: bool = True) -> tuple[str, str | None, str | None, str | None]:
+    """
+    Return the Airflow API's URL and the configured token, username and password (secrets revealed).
+
+    :param need: raise :class:`AirflowApiError` when neither a token nor a username and password is set.
+    """
+    api = settings.airflow_api
+    token = api.token.get_secret_value() if api.token is not None else None
+    password = api.password.get_secret_value() if api.password is not None else None
+    if need and token is None and not (api.username and password is not None):
+        raise AirflowApiError(
+            "no Airflow API credentials: set AIRFLOW_API_TOKEN, or AIRFLOW_API_USERNAME and AIRFLOW_API_PASSWORD"
+        )
+    return api.url or airflow_base_url(), token, api.username, password
 
 
 def airflow_base_url() -> str:

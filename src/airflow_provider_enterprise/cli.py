@@ -160,20 +160,11 @@ def cmd_jobs_show(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _client(settings: Settings):
-    from airflow_provider_enterprise.airflow_api import AirflowApiError, airflow_base_url
+    from airflow_provider_enterprise.airflow_api import credentials
     from airflow_provider_enterprise.client import EnterpriseClient
 
-    api = settings.airflow_api
-    if api.token is None and not (api.username and api.password is not None):
-        raise AirflowApiError(
-            "no Airflow API credentials: set AIRFLOW_API_TOKEN, or AIRFLOW_API_USERNAME and AIRFLOW_API_PASSWORD"
-        )
-    return EnterpriseClient(
-        api.url or airflow_base_url(),
-        token=api.token.get_secret_value() if api.token else None,
-        username=api.username,
-        password=api.password.get_secret_value() if api.password else None,
-    )
+    url, token, username, password = credentials(settings)
+    return EnterpriseClient(url, token=token, username=username, password=password)
 
 
 def _job_exit_code(state: str) -> int:

@@ -124,10 +124,21 @@ def _submit(job: Job, idempotency_key: str | None) -> _Operation:
     return run_id
 
 
-def _status(job_id: str) -> _Operation:
+def _run_state(job_id: str) -> _Operation:
+    """The job's state, from its DAG run's."""
     run = (yield _Request("GET", _run_path(job_id))).json()
+    return STATES.get(run["state"], run["state"])
+
+
+def _task_instance(job_id: str) -> _Operation:
+    """The job's task instance, or {} before the scheduler has made it."""
     ti = yield _Request("GET", f"{_run_path(job_id)}/taskInstances/{JOB_TASK_ID}", ok=(404,))
-    task = ti.json() if ti.status_code == 200 else {}
+    return ti.json() if ti.status_code == 200 else {}
+
+
+def _status(job_id: str) -> _Operation:
+    state = yield from _run_state(job_id)
+    task = yield from _task_instance(job_id)
     listed = yield _Request(
         "GET", "/enterprise/api/v1/jobs", params={"dag_id": JOB_DAG_ID, "run_id": job_id, "limit": 1}, ok=(404,)
     )
@@ -135,15 +146,12 @@ def _status(job_id: str) -> _Operation:
     registry = None
     if jobs:
         registry = (yield _Request("GET", f"/enterprise/api/v1/jobs/{jobs[0]['job_id']}")).json()
-    return JobStatus(
-        job_id, STATES.get(run["state"], run["state"]), task.get("state"), task.get("try_number"), registry
-    )
+    return JobStatus(job_id, state, task.get("state"), task.get("try_number"), registry)
 
 
 def _cancel(job_id: str) -> _Operation:
     """Fail the run: Airflow stops its running task, whose on_kill stops any Spark application."""
-    status = yield from _status(job_id)
-    if status.done:
+    if (yield from _run_state(job_id)) in TERMINAL_STATES:
         return False
     yield _Request("PATCH", _run_path(job_id), json={"state": "failed"})
     return True
@@ -159,7 +167,7 @@ def _list(state: str | None, limit: int) -> _Operation:
 
 def _logs(job_id: str, try_number: int | None) -> _Operation:
     if try_number is None:
-        try_number = (yield from _status(job_id)).try_number or 1
+        try_number = (yield from _task_instance(job_id)).get("try_number") or 1
     path = f"{_run_path(job_id)}/taskInstances/{JOB_TASK_ID}/logs/{try_number}"
     content = (yield _Request("GET", path, params={"full_content": "true"})).json().get("content", [])
     if isinstance(content, str):
