@@ -39,6 +39,7 @@ def get_provider_info() -> dict:
                 "integration-name": "Enterprise data processing",
                 "python-modules": [
                     "airflow_provider_enterprise.hooks.metadata",
+                    "airflow_provider_enterprise.hooks.masking",
                     "airflow_provider_enterprise.hooks.spark_submit",
                     "airflow_provider_enterprise.hooks.spark_status",
                 ],
@@ -77,7 +78,11 @@ def get_provider_info() -> dict:
             {
                 "hook-class-name": "airflow_provider_enterprise.hooks.metadata.EnterpriseMetadataHook",
                 "connection-type": "enterprise_metadata",
-            }
+            },
+            {
+                "hook-class-name": "airflow_provider_enterprise.hooks.masking.EnterpriseMaskingKeyHook",
+                "connection-type": "enterprise_masking",
+            },
         ],
         "config": {
             "enterprise": {

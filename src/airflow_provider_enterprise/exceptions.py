@@ -30,6 +30,10 @@ class PlanningError(PermanentJobError):
     """The processing logic does not fit the inputs' columns (raised before any data is read)."""
 
 
+class MaskingKeyError(PermanentJobError):
+    """A ``mask`` hashes a column, but its key connection is missing, empty or not readable."""
+
+
 class EngineNotAvailableError(PermanentJobError):
     """The requested execution engine cannot run jobs in this installation."""
 
@@ -53,6 +57,10 @@ class JobTimeoutError(EnterpriseError):
 
 class MetadataDatabaseNotConfigured(EnterpriseError):
     """No registry database is configured or running."""
+
+
+class RegistryConnectionRefused(EnterpriseError):
+    """The registry connection failed over its TLS or login settings: retrying cannot help, fixing them can."""
 
 
 class InvalidTransitionError(EnterpriseError):

@@ -198,3 +198,32 @@ def _engine_dag(engine: str) -> DAG:
 
 spark_engine = _engine_dag("spark")
 auto_engine = _engine_dag("auto")
+
+#: Masking on either engine: the key comes from the connection enterprise_masking_default, which each test sets.
+MASKING = {
+    "type": "mask",
+    "columns": {
+        "email": "hash",
+        "card": {"method": "partial", "keep_last": 4},
+        "name": "redact",
+        "phone": "null",
+    },
+}
+
+with DAG(
+    "test_masking",
+    schedule=None,
+    start_date=START,
+    params={"input_path": "", "output_path": "", "engine": "local"},
+    default_args={"retries": 0},
+) as masking:
+    EnterpriseDataProcessingOperator(
+        task_id="process",
+        job_name="test_masking",
+        input_path="{{ params.input_path }}",
+        output_path="{{ params.output_path }}",
+        processing_logic={"transformations": [MASKING]},
+        execution_engine="{{ params.engine }}",
+        spark_resources=SPARK_TEST_RESOURCES,
+        timeout=300,
+    )

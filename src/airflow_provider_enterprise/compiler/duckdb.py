@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 
 from sqlglot import exp
 
+from airflow_provider_enterprise.compiler.masking import KEY_ALIAS, key_relation, masked
 from airflow_provider_enterprise.compiler.plan import (
     Column,
     Plan,
@@ -32,6 +33,7 @@ from airflow_provider_enterprise.spec.transformations import (
     GroupByTransformation,
     JoinTransformation,
     LimitTransformation,
+    MaskTransformation,
     RenameTransformation,
     SelectTransformation,
     SortTransformation,
@@ -129,6 +131,8 @@ class _Compiler:
             return self.add(name, self.join(t, source, received, step))
         if isinstance(t, UnionTransformation):
             return self.add(name, self.union(t, source, received, step))
+        if isinstance(t, MaskTransformation):
+            return self.add(name, self.mask(t, source, received))
         raise TypeError(f"no DuckDB compilation for {type(t).__name__}")
 
     def join(self, t: JoinTransformation, source: str, received: Sequence[Column], step: Step) -> exp.Select:
@@ -147,6 +151,18 @@ class _Compiler:
             .from_(_table(source, "l"))
             .join(_table(right_relation, "r"), on=condition, join_type=t.how.value)
         )
+
+    def mask(self, t: MaskTransformation, source: str, received: Sequence[Column]) -> exp.Select:
+        projections = [
+            exp.alias_(masked(_col(c.name, "s"), t.columns[c.name]), c.name, quoted=True)
+            if c.name in t.columns
+            else _col(c.name, "s")
+            for c in received
+        ]
+        query = exp.select(*projections).from_(_table(source, "s"))
+        if t.hashes:  # the padded keys are a relation the engine filled with bound parameters
+            query = query.join(_table(key_relation(t.key_conn_id), KEY_ALIAS), join_type="cross")
+        return query
 
     def union(self, t: UnionTransformation, source: str, received: Sequence[Column], step: Step) -> exp.Select:
         def projection(relation: str, columns: Sequence[Column]) -> exp.Select:

@@ -32,6 +32,8 @@ from airflow_provider_enterprise.spec.transformations import (
     JoinHow,
     JoinTransformation,
     LimitTransformation,
+    MaskMethod,
+    MaskTransformation,
     NullsOrder,
     ProcessingLogic,
     RenameTransformation,
@@ -352,7 +354,30 @@ def _step_columns(
         return _join_columns(resolver, transformation, inputs[transformation.right])
     if isinstance(transformation, UnionTransformation):
         return _union_columns(resolver, transformation, inputs)
+    if isinstance(transformation, MaskTransformation):
+        return _mask_columns(resolver, transformation)
     raise resolver.fail("unknown transformation")
+
+
+#: Types whose text is the same on every engine, so ``hash`` and ``partial`` give the same result.
+MASKABLE_AS_TEXT = ("string", "int", "bigint")
+
+
+def _mask_columns(resolver: _Resolver, mask: MaskTransformation) -> tuple[Column, ...]:
+    resolver.require(list(mask.columns))
+    for name, rule in mask.columns.items():
+        kind = resolver.by_name[name].type
+        if rule.method in (MaskMethod.HASH, MaskMethod.PARTIAL) and kind is not None and kind not in MASKABLE_AS_TEXT:
+            raise resolver.fail(
+                f"{rule.method.value} needs a string or integer column, but {name!r} is {kind}; cast it to string "
+                "first (its text then decides the result)"
+            )
+    return tuple(
+        Column(c.name, c.type if mask.columns[c.name].method is MaskMethod.NULL else "string")
+        if c.name in mask.columns
+        else c
+        for c in resolver.columns
+    )
 
 
 def _join_columns(resolver: _Resolver, join: JoinTransformation, right: Sequence[Column]) -> tuple[Column, ...]:

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from functools import reduce
 from typing import TYPE_CHECKING
 
+from airflow_provider_enterprise.compiler.masking import KEY_ALIAS, key_relation, masked
 from airflow_provider_enterprise.compiler.plan import (
     Column,
     Plan,
@@ -34,6 +35,7 @@ from airflow_provider_enterprise.spec.transformations import (
     GroupByTransformation,
     JoinHow,
     JoinTransformation,
+    MaskTransformation,
     RenameTransformation,
     SelectTransformation,
     SortTransformation,
@@ -130,6 +132,8 @@ def _step(plan: Plan, step: Step, df: DataFrame, frames: Mapping[str, DataFrame]
         return _join(t, df, frames[t.right], received, step)
     if isinstance(t, UnionTransformation):
         return _union(plan, t, df, frames, received, step)
+    if isinstance(t, MaskTransformation):
+        return _mask(t, df, frames, received)
     raise TypeError(f"no Spark compilation for {type(t).__name__}")
 
 
@@ -143,6 +147,23 @@ def _join(t: JoinTransformation, df: DataFrame, right: DataFrame, received: Sequ
         for name, side in join_sources(t, received, step.columns)
     ]
     return joined.select(*projections)
+
+
+def _mask(t: MaskTransformation, df: DataFrame, frames: Mapping[str, DataFrame], received: Sequence[Column]):
+    from pyspark.sql import functions as F
+    from sqlglot import exp
+
+    source = df.alias("s")
+    if t.hashes:  # the padded keys are a one-row DataFrame: data in the plan, never SQL text
+        source = source.crossJoin(F.broadcast(frames[key_relation(t.key_conn_id)]).alias(KEY_ALIAS))
+    return source.select(
+        *(
+            F.expr(masked(exp.column(c.name, table="s", quoted=True), t.columns[c.name]).sql(DIALECT)).alias(c.name)
+            if c.name in t.columns
+            else _col(c.name, "s")
+            for c in received
+        )
+    )
 
 
 def _union(plan: Plan, t: UnionTransformation, df, frames, received: Sequence[Column], step: Step):

@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from airflow_provider_enterprise.compiler.duckdb import compile_plan
+from airflow_provider_enterprise.compiler.masking import INNER_PAD, OUTER_PAD, MaskingKey, key_relation, require_keys
 from airflow_provider_enterprise.compiler.plan import Plan, PlanError, plan_job
 from airflow_provider_enterprise.engines.base import JobResult
 from airflow_provider_enterprise.engines.commit import BAD_ROWS_FILE, check_writable, staged_output
@@ -73,13 +75,21 @@ class LocalEngine:
 
     :param threads: DuckDB worker threads (``engines.local.max_workers``).
     :param memory_limit: DuckDB memory limit such as ``"4GB"``; DuckDB's default when None.
+    :param masking_keys: the keys ``mask`` hashes with, by connection id.
     """
 
     name = "local"
 
-    def __init__(self, *, threads: int | None = None, memory_limit: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        threads: int | None = None,
+        memory_limit: str | None = None,
+        masking_keys: Mapping[str, MaskingKey] | None = None,
+    ) -> None:
         self.threads = threads
         self.memory_limit = memory_limit
+        self.masking_keys = dict(masking_keys or {})
         self._con = None
         self._killed = threading.Event()
 
@@ -105,6 +115,7 @@ class LocalEngine:
         import duckdb
 
         files = {name: source.require_files(name) for name, source in spec.inputs.items()}
+        keys = require_keys(spec.processing_logic.masking_key_conn_ids(), self.masking_keys)
         check_writable(spec)
         started = time.monotonic()
         execute = self._execute_in_stages if spec.processing_logic.checkpoint else self._execute
@@ -124,6 +135,7 @@ class LocalEngine:
                     for name, source in spec.inputs.items()
                 }
                 self._check_bad_rows(spec, inputs)
+                _register_keys(con, keys)
                 quarantine = [i.bad_rows_query for i in inputs.values() if i.bad_rows_query]
                 if spec.on_bad_rows is not BadRowPolicy.QUARANTINE:
                     quarantine = []
@@ -219,6 +231,15 @@ class LocalEngine:
         rows_out, files = self._commit(con, final, spec, spec.output_path, spec.output_format, quarantine)
         checkpoints.remove()
         return rows_out, files, resumed
+
+
+def _register_keys(con, keys: Mapping[str, MaskingKey]) -> None:
+    """Hold each key's HMAC pads in a one-row table, bound as parameters: the SQL text never holds a key."""
+    for conn_id, key in keys.items():
+        table = key_relation(conn_id)
+        con.execute(f'CREATE TEMP TABLE "{table}" ("{INNER_PAD}" BLOB, "{OUTER_PAD}" BLOB)')
+        inner, outer = key.pads()
+        con.execute(f'INSERT INTO "{table}" VALUES ($inner, $outer)', {"inner": inner, "outer": outer})
 
 
 _SUFFIX = {FileFormat.PARQUET: "parquet", FileFormat.CSV: "csv", FileFormat.JSON: "jsonl"}

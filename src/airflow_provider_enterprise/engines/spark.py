@@ -20,19 +20,21 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from airflow_provider_enterprise import exceptions
+from airflow_provider_enterprise.compiler.masking import KEYS_ENV, MaskingKey, dump_keys, require_keys
 from airflow_provider_enterprise.config import SparkEngineSettings
 from airflow_provider_enterprise.engines.base import JobResult
 from airflow_provider_enterprise.engines.commit import read_manifest
 from airflow_provider_enterprise.exceptions import (
     EngineNotAvailableError,
     JobTimeoutError,
+    MaskingKeyError,
     PermanentJobError,
     SparkApplicationError,
 )
@@ -186,6 +188,8 @@ class SparkEngine:
     :param previous_run_ids: run ids of the job's earlier attempts, latest first.
     :param on_submitted: called with the run id just before the job is submitted (to record it).
     :param poll_interval: seconds between status polls while re-attached to a running application.
+    :param masking_keys: the keys ``mask`` hashes with, by connection id; they reach a spark-submit driver
+        through its process environment only, never its arguments or conf.
     """
 
     name = "spark"
@@ -199,8 +203,10 @@ class SparkEngine:
         previous_run_ids: Sequence[str] = (),
         on_submitted: Callable[[str], None] | None = None,
         poll_interval: float = 2.0,
+        masking_keys: Mapping[str, MaskingKey] | None = None,
     ) -> None:
         self.target = target
+        self.masking_keys = dict(masking_keys or {})
         self.settings = settings
         self.run_id = run_id
         self.previous_run_ids = list(previous_run_ids)
@@ -215,6 +221,7 @@ class SparkEngine:
         from airflow_provider_enterprise.engines.duckdb_inputs import with_sniffed_schemas
 
         started = time.monotonic()
+        keys = require_keys(spec.processing_logic.masking_key_conn_ids(), self.masking_keys)
         deadline = self._deadline = time.time() + spec.timeout if spec.timeout else None
         reused = self._reuse(spec, deadline)
         if reused is not None:
@@ -225,7 +232,7 @@ class SparkEngine:
             if self.on_submitted:
                 self.on_submitted(run_id)
             log.info("Running %s on Spark at %s as %s", spec.job_name, self.target.display, run_id)
-            manifest = self._connect(spec) if self.target.is_connect else self._submit(spec)
+            manifest = self._connect(spec, keys) if self.target.is_connect else self._submit(spec, keys)
         return JobResult(
             engine=self.name,
             output_path=spec.output_path,
@@ -279,7 +286,7 @@ class SparkEngine:
         finally:
             self._kill = None
 
-    def _submit(self, spec: JobSpec) -> dict[str, Any]:
+    def _submit(self, spec: JobSpec, keys: Mapping[str, MaskingKey]) -> dict[str, Any]:
         from airflow.sdk.exceptions import AirflowException
 
         from airflow_provider_enterprise.hooks.spark_submit import EnterpriseSparkSubmitHook
@@ -301,8 +308,15 @@ class SparkEngine:
                 default_master=self.target.master,
                 name=self.run_id,
                 application_args=args,
+                env_vars={KEYS_ENV: dump_keys(keys)} if keys else None,
                 **submit_args,
             )
+            if keys and not hook.env_stays_local:
+                raise MaskingKeyError(
+                    f"job {spec.job_name!r} hashes columns, and a key reaches a driver on {self.target.display} "
+                    f"(deploy mode {hook.deploy_mode or 'client'}) only as a spark-submit argument: run it on the "
+                    "local engine, on local[*], a standalone master in client mode, or Spark Connect"
+                )
             try:
                 self._wait(spec, lambda: hook.submit(str(APPLICATION)), hook.on_kill)
                 submit_error = None
@@ -326,7 +340,7 @@ class SparkEngine:
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
 
-    def _connect(self, spec: JobSpec) -> dict[str, Any]:
+    def _connect(self, spec: JobSpec, keys: Mapping[str, MaskingKey]) -> dict[str, Any]:
         try:
             from pyspark.sql import SparkSession
         except ImportError as err:
@@ -342,7 +356,7 @@ class SparkEngine:
 
         def work() -> dict[str, Any]:
             session.addTag(self.run_id)  # tags belong to the thread that adds them
-            return run_job(session, spec, run_id=self.run_id, cancelled=self._killed)
+            return run_job(session, spec, run_id=self.run_id, cancelled=self._killed, masking_keys=keys)
 
         try:
             return self._wait(spec, work, lambda: session.interruptTag(self.run_id))

@@ -27,7 +27,11 @@ from airflow.sdk.exceptions import AirflowNotFoundException
 
 from airflow_provider_enterprise import embedded_db
 from airflow_provider_enterprise.config import DEFAULT_METADATA_CONN_ID, Settings, load_settings
-from airflow_provider_enterprise.exceptions import InvalidTransitionError, MetadataDatabaseNotConfigured
+from airflow_provider_enterprise.exceptions import (
+    InvalidTransitionError,
+    MetadataDatabaseNotConfigured,
+    RegistryConnectionRefused,
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -85,8 +89,39 @@ def _connection_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
+#: libpq's words for a connection refused over its TLS or login settings, and what they mean to the user.
+CONNECTION_REFUSALS = (
+    (
+        "certificate verify failed",
+        "the registry server's certificate is not signed by the CA in sslrootcert ({sslrootcert}), or has expired",
+    ),
+    (
+        "no encryption",
+        "the registry server refuses connections without TLS (sslmode={sslmode}): "
+        "use sslmode=verify-full with sslrootcert",
+    ),
+    (
+        "requires a valid client certificate",
+        "the registry server requires a client certificate for user {user}: set sslcert and sslkey",
+    ),
+    (
+        "certificate authentication failed",
+        "the client certificate in sslcert ({sslcert}) is not for user {user}: its common name must be the user name",
+    ),
+    (
+        "password authentication failed",
+        "the registry server refused the password of user {user} "
+        "(or, under clientcert=verify-full, a client certificate not for that user)",
+    ),
+)
+
+
 def reconnecting(method: Callable[P, R]) -> Callable[P, R]:
-    """Retry a registry call, on a new connection, when the connection fails (the call must be idempotent)."""
+    """
+    Retry a registry call, on a new connection, when the connection fails (the call must be idempotent).
+
+    A connection refused over its TLS or login settings (:class:`RegistryConnectionRefused`) fails at once.
+    """
 
     @functools.wraps(method)
     def wrapper(self: Any, *args: P.args, **kwargs: P.kwargs) -> R:
@@ -222,9 +257,11 @@ class EnterpriseMetadataHook(PostgresHook):
             "dbname": conn.schema,
         }
         args.update({k: v for k, v in conn.extra_dejson.items() if k not in self.ignored_extra_options})
-        async with await psycopg.AsyncConnection.connect(
-            **{k: v for k, v in args.items() if v not in (None, "")}, autocommit=True
-        ) as aconn:
+        with self._refusals():
+            aconn = await psycopg.AsyncConnection.connect(
+                **{k: v for k, v in args.items() if v not in (None, "")}, autocommit=True
+            )
+        async with aconn:
             cursor = await aconn.execute(sql, params)
             cursor.row_factory = dict_row
             return await cursor.fetchall()
@@ -249,11 +286,32 @@ class EnterpriseMetadataHook(PostgresHook):
         where = f"socket {host}" if host.startswith("/") else f"{host}:{conn.port or 5432}"
         return f"database {conn.schema or ''!r} at {where}"
 
+    @contextmanager
+    def _refusals(self) -> Iterator[None]:
+        """Turn a connection refused over its TLS or login settings into :class:`RegistryConnectionRefused`."""
+        try:
+            yield
+        except _connection_errors() as err:
+            explanation = next((text for words, text in CONNECTION_REFUSALS if words in str(err)), None)
+            if explanation is None:  # an unreachable or restarting server: a retry may succeed
+                raise
+            extra = self.connection.extra_dejson
+            reason = explanation.format(
+                sslmode=extra.get("sslmode", "prefer"),
+                sslrootcert=extra.get("sslrootcert", "~/.postgresql/root.crt"),
+                sslcert=extra.get("sslcert", "~/.postgresql/postgresql.crt"),
+                user=self.connection.login,
+            )
+            raise RegistryConnectionRefused(
+                f"cannot connect to the registry ({self.describe_target()}): {reason}"
+            ) from err
+
     def _registry_conn(self) -> Any:
         """Return this thread's open connection, connecting when there is none (or it was closed)."""
         conn = getattr(self._local, "conn", None)
         if conn is None or conn.closed:
-            conn = self.get_conn()
+            with self._refusals():
+                conn = self.get_conn()
             self._local.conn = conn
         return conn
 

@@ -50,9 +50,10 @@ class EnterpriseSparkSubmitHook(SparkSubmitHook):
     def __init__(self, *, default_master: str, detached: bool = False, **kwargs: Any) -> None:
         self._default_master = default_master
         super().__init__(**kwargs)
-        if self._env_vars is None and self.deploy_mode != "cluster" and self.master.startswith(("local", "spark://")):
+        if self.env_stays_local:
             # A client-mode driver and same-host executors run PySpark with this interpreter (Airflow's venv).
-            self._env_vars = {"PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+            python = {"PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+            self._env_vars = {**python, **(self._env_vars or {})}
         if detached and self.backend is not None:
             # spark-submit returns once the driver pod exists / YARN accepted the application (a standalone
             # master's submission gateway returns once the driver is queued anyway).
@@ -84,6 +85,15 @@ class EnterpriseSparkSubmitHook(SparkSubmitHook):
     @property
     def deploy_mode(self) -> str | None:
         return self._connection["deploy_mode"]
+
+    @property
+    def env_stays_local(self) -> bool:
+        """
+        Whether ``env_vars`` reach the driver only as spark-submit's process environment: a client-mode driver on
+        ``local`` or a standalone master. On Kubernetes and YARN the Spark provider turns them into ``--conf``
+        arguments, and a standalone cluster-mode driver gets none.
+        """
+        return self.deploy_mode != "cluster" and self.master.startswith(("local", "spark://"))
 
     @property
     def master_ui_url(self) -> str | None:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_enterprise.compiler.plan import PlanError, plan_from_declared_schemas
 from airflow_provider_enterprise.exceptions import EngineNotAvailableError
+from airflow_provider_enterprise.hooks.masking import masking_keys
 from airflow_provider_enterprise.operators.base import EnterpriseJobOperator, RunningAttempt
 from airflow_provider_enterprise.spec import (
     EngineName,
@@ -22,6 +23,7 @@ from airflow_provider_enterprise.spec import (
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from airflow_provider_enterprise.compiler.masking import MaskingKey
     from airflow_provider_enterprise.engines.base import Engine
     from airflow_provider_enterprise.engines.spark import SparkTarget
 
@@ -192,8 +194,12 @@ class EnterpriseDataProcessingOperator(EnterpriseJobOperator):
         }
         return {k: v for k, v in data.items() if v is not None}
 
-    def _engine(self, spec: JobSpec, attempt: RunningAttempt) -> Engine:
-        """Return the engine that runs ``spec``: its ``execution_engine``, or the one routing chooses for ``auto``."""
+    def _engine(self, spec: JobSpec, attempt: RunningAttempt, keys: dict[str, MaskingKey]) -> Engine:
+        """
+        Return the engine that runs ``spec``: its ``execution_engine``, or the one routing chooses for ``auto``.
+
+        :param keys: the keys its ``mask`` transformations hash with, by connection id.
+        """
         settings = self.hook.settings
         engine = spec.execution_engine
         target, unavailable = (None, None) if engine is EngineName.LOCAL else self._spark_target()
@@ -214,7 +220,7 @@ class EnterpriseDataProcessingOperator(EnterpriseJobOperator):
             from airflow_provider_enterprise.engines.local import LocalEngine
 
             local = settings.engines.local
-            return LocalEngine(threads=local.max_workers, memory_limit=local.memory_limit)
+            return LocalEngine(threads=local.max_workers, memory_limit=local.memory_limit, masking_keys=keys)
         if unavailable:
             raise EngineNotAvailableError(f"execution_engine='spark': {unavailable}")
         from airflow_provider_enterprise.engines.spark import SparkEngine
@@ -225,6 +231,7 @@ class EnterpriseDataProcessingOperator(EnterpriseJobOperator):
             run_id=f"enterprise-{attempt.job_id}-{attempt.try_number}-{uuid.uuid4().hex[:8]}",
             previous_run_ids=self.hook.external_ids(attempt.job_id, before_try=attempt.try_number),
             on_submitted=lambda run_id: self.hook.annotate_attempt(attempt.attempt_id, external_id=run_id),
+            masking_keys=keys,
         )
 
     def _spark_target(self) -> tuple[SparkTarget | None, str | None]:
@@ -266,7 +273,8 @@ class EnterpriseDataProcessingOperator(EnterpriseJobOperator):
             spec = validate_job_spec(spec_data if replay else self._spec_data())
             if fallback:
                 spec = spec.model_copy(update={"execution_engine": EngineName.LOCAL})
-            engine = self._running_engine = self._engine(spec, attempt)
+            keys = masking_keys(spec.processing_logic.masking_key_conn_ids())
+            engine = self._running_engine = self._engine(spec, attempt, keys)
             self.log.info(
                 "Running %s on the %s engine: %s -> %s", spec.job_name, engine.name, spec.input_path, spec.output_path
             )
@@ -294,10 +302,14 @@ class EnterpriseDataProcessingOperator(EnterpriseJobOperator):
             result.duration_seconds,
             result.output_path,
         )
+        versions = {conn_id: key.version for conn_id, key in keys.items()}
+        if versions:
+            self.log.info("Hashed with masking keys %s", ", ".join(f"{c} version {v}" for c, v in versions.items()))
         return {
             "job_id": attempt.job_id,
             "attempt_id": attempt.attempt_id,
             "try_number": attempt.try_number,
             **result.to_dict(),
             "task_seconds": round(time.monotonic() - started, 3),
+            **({"masking_key_versions": versions} if versions else {}),
         }

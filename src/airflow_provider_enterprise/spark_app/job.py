@@ -12,9 +12,17 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_enterprise.compiler.masking import (
+    INNER_PAD,
+    OUTER_PAD,
+    MaskingKey,
+    key_relation,
+    require_keys,
+)
 from airflow_provider_enterprise.compiler.plan import PlanError, plan_job
 from airflow_provider_enterprise.compiler.spark import SESSION_CONF, compile_plan
 from airflow_provider_enterprise.engines.commit import BAD_ROWS_FILE, check_writable, staged_output, write_manifest
@@ -83,8 +91,19 @@ def _check(cancelled: threading.Event | None, spec: JobSpec) -> None:
         raise JobCancelledError(f"job {spec.job_name!r} was stopped before its output was committed")
 
 
+def _key_frames(spark: SparkSession, keys: Mapping[str, MaskingKey]) -> dict[str, DataFrame]:
+    """Each key's HMAC pads as a one-row DataFrame: data the plan joins, never a literal in its text."""
+    schema = f"{INNER_PAD} binary, {OUTER_PAD} binary"
+    return {key_relation(conn_id): spark.createDataFrame([key.pads()], schema) for conn_id, key in keys.items()}
+
+
 def run_job(
-    spark: SparkSession, spec: JobSpec, *, run_id: str, cancelled: threading.Event | None = None
+    spark: SparkSession,
+    spec: JobSpec,
+    *,
+    run_id: str,
+    cancelled: threading.Event | None = None,
+    masking_keys: Mapping[str, MaskingKey] | None = None,
 ) -> dict[str, Any]:
     """
     Run ``spec`` on ``spark`` and commit its output; return the manifest written into it.
@@ -94,6 +113,8 @@ def run_job(
     :param run_id: identifies this run in the manifest (the engine checks it to reuse a committed result).
     :param cancelled: once set, the job stops at its next step and commits nothing (Spark Connect interrupts
         the running operation; this catches the gaps between operations).
+    :param masking_keys: the keys ``mask`` hashes with, by connection id.
+    :raises MaskingKeyError: a ``mask`` hashes with a key that was not given.
     :raises PlanningError: the logic does not fit the inputs' columns (before the job's data is read).
     :raises BadRowsError: bad rows were found and ``on_bad_rows`` is ``fail``.
     """
@@ -106,6 +127,7 @@ def run_job(
     if spec.processing_logic.checkpoint:
         log.info("Stage checkpoints apply to the local engine; Spark recomputes the job on a retry")
     files = {name: source.require_files(name) for name, source in spec.inputs.items()}
+    keys = require_keys(spec.processing_logic.masking_key_conn_ids(), masking_keys or {})
     check_writable(spec)
     inputs = {name: read_input(spark, name, source, files[name]) for name, source in spec.inputs.items()}
     try:
@@ -119,7 +141,8 @@ def run_job(
     quarantine = [
         inputs[name].bad for name, (_, bad) in counts.items() if bad and spec.on_bad_rows is BadRowPolicy.QUARANTINE
     ]
-    result = compile_plan(plan, {name: read.good for name, read in inputs.items()})
+    frames = {name: read.good for name, read in inputs.items()}
+    result = compile_plan(plan, {**frames, **_key_frames(spark, keys)})
     observation = Observation("rows_out")
     observed = result.observe(observation, F.count(F.lit(1)).alias("rows"))
     with staged_output(spec.output_path) as staging:

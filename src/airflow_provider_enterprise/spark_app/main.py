@@ -7,7 +7,8 @@ The spec is validated again here (the driver may run a newer spec than the DAG f
 :func:`~airflow_provider_enterprise.spark_app.job.run_job`, and the outcome goes to ``--result`` as JSON:
 ``{"status": "succeeded", "manifest": {...}}`` or ``{"status": "failed", "error_class": ..., "permanent":
 ..., "message": ...}``, so the task re-raises the same kind of error. Exit status 0 on success, 1 on a failed
-job, 2 on bad arguments. No Airflow imports: this runs on Spark drivers.
+job, 2 on bad arguments. The keys of ``mask`` come in the environment variable ``ENTERPRISE_MASKING_SECRET``
+(never an argument). No Airflow imports: this runs on Spark drivers.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_enterprise.compiler.masking import KEYS_ENV, load_keys
 from airflow_provider_enterprise.exceptions import PermanentJobError
 from airflow_provider_enterprise.spec import InvalidJobSpec, validate_job_spec
 
@@ -53,12 +55,13 @@ def main(argv: list[str] | None = None) -> int:
     # this application always runs on its driver's classic session.
     for name in ("SPARK_CONNECT_MODE_ENABLED", "SPARK_REMOTE"):
         os.environ.pop(name, None)
+    keys = os.environ.pop(KEYS_ENV, None)  # the driver's own children (Python workers) do not need it
     spark = SparkSession.builder.getOrCreate()
     try:
         from airflow_provider_enterprise.spark_app.job import run_job
 
         data = json.loads(args.spec.read_text() if args.spec else args.spec_json)
-        manifest = run_job(spark, validate_job_spec(data), run_id=args.run_id)
+        manifest = run_job(spark, validate_job_spec(data), run_id=args.run_id, masking_keys=load_keys(keys))
     except Exception as err:
         log.exception("Job failed")
         _write_result(

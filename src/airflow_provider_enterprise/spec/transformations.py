@@ -406,6 +406,75 @@ class UnionTransformation(StrictModel):
         return _identifiers(value, info)
 
 
+#: The Airflow connection that holds the hashing key of ``mask`` when the spec names none.
+DEFAULT_MASKING_CONN_ID = "enterprise_masking_default"
+
+
+class MaskMethod(StrEnum):
+    """How ``mask`` hides a column's values (NULL stays NULL with every method)."""
+
+    HASH = "hash"
+    REDACT = "redact"
+    PARTIAL = "partial"
+    NULL = "null"
+
+
+class MaskRule(StrictModel):
+    """
+    One column's masking: ``hash`` (keyed HMAC-SHA-256, lowercase hex), ``redact`` (``replacement``),
+    ``partial`` (``*`` for all but the last ``keep_last`` characters) or ``null``.
+    """
+
+    method: MaskMethod
+    keep_last: int | None = Field(default=None, ge=0, le=64)
+    replacement: str | None = Field(default=None, max_length=256)
+
+    @model_validator(mode="after")
+    def _options_fit_the_method(self) -> MaskRule:
+        if self.keep_last is not None and self.method is not MaskMethod.PARTIAL:
+            raise ValueError(f"keep_last applies to method 'partial', not {self.method.value!r}")
+        if self.replacement is not None and self.method is not MaskMethod.REDACT:
+            raise ValueError(f"replacement applies to method 'redact', not {self.method.value!r}")
+        return self
+
+    @property
+    def kept(self) -> int:
+        """The characters ``partial`` keeps."""
+        return 4 if self.keep_last is None else self.keep_last
+
+    @property
+    def redacted(self) -> str:
+        """The text ``redact`` writes."""
+        return "[REDACTED]" if self.replacement is None else self.replacement
+
+
+class MaskTransformation(StrictModel):
+    """
+    Hide sensitive values: ``columns`` is name -> method (``"hash"``) or rule (``{"method": "partial",
+    "keep_last": 4}``).
+
+    ``hash`` is HMAC-SHA-256 with the key of the Airflow connection ``key_conn_id`` (its password; the key
+    never appears in the spec, the SQL, the logs or the registry), so equal values hash equally across jobs
+    and engines while the key stays the same. The connection's login names the key's version, which the job
+    result records; rotating the key means a new connection value with a new version.
+    """
+
+    type: Literal["mask"]
+    columns: dict[str, MaskMethod | MaskRule] = Field(min_length=1)
+    key_conn_id: str = Field(default=DEFAULT_MASKING_CONN_ID, pattern=r"^[A-Za-z0-9_.-]{1,250}$")
+
+    @field_validator("columns")
+    @classmethod
+    def _columns(cls, value: dict[str, MaskMethod | MaskRule], info: ValidationInfo) -> dict[str, MaskRule]:
+        _identifiers(list(value), info)
+        return {name: rule if isinstance(rule, MaskRule) else MaskRule(method=rule) for name, rule in value.items()}
+
+    @property
+    def hashes(self) -> bool:
+        """Whether a column is hashed (the job then needs the key)."""
+        return any(rule.method is MaskMethod.HASH for rule in self.columns.values())
+
+
 Transformation = Annotated[
     FilterTransformation
     | SelectTransformation
@@ -418,7 +487,8 @@ Transformation = Annotated[
     | SortTransformation
     | LimitTransformation
     | JoinTransformation
-    | UnionTransformation,
+    | UnionTransformation
+    | MaskTransformation,
     Field(discriminator="type"),
 ]
 
@@ -437,6 +507,7 @@ TRANSFORMATION_TYPES = (
     "limit",
     "join",
     "union",
+    "mask",
 )
 
 
@@ -474,3 +545,9 @@ class ProcessingLogic(StrictModel):
                 for name in transformation.inputs:
                     names.setdefault(name, None)
         return list(names)
+
+    def masking_key_conn_ids(self) -> list[str]:
+        """Return the connections whose keys the ``mask`` transformations hash with, in order of use."""
+        return list(
+            dict.fromkeys(t.key_conn_id for t in self.transformations if isinstance(t, MaskTransformation) and t.hashes)
+        )

@@ -1,0 +1,89 @@
+"""The keys of the ``mask`` transformation's ``hash``, from Airflow connections (or a secrets backend)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterable
+from typing import Any
+
+from airflow.sdk import BaseHook
+from airflow.sdk.exceptions import AirflowNotFoundException
+from airflow.sdk.log import mask_secret
+
+from airflow_provider_enterprise.compiler.masking import MaskingKey
+from airflow_provider_enterprise.exceptions import MaskingKeyError
+from airflow_provider_enterprise.spec.transformations import DEFAULT_MASKING_CONN_ID
+
+#: How the connection's password spells the key (extra ``encoding``).
+ENCODINGS = ("utf-8", "hex", "base64")
+
+#: The version recorded when the connection's login names none.
+UNVERSIONED = "unversioned"
+
+#: Shortest key accepted, in bytes: RFC 2104 recommends at least the hash's output length.
+MIN_KEY_BYTES = 16
+
+
+class EnterpriseMaskingKeyHook(BaseHook):
+    """
+    Read a hashing key of the ``mask`` transformation.
+
+    The connection's password is the key, its login the key's version (recorded with each job's result), and
+    the extra ``encoding`` says how the password spells the key: ``utf-8`` (default), ``hex`` or ``base64``.
+    The key is registered with Airflow's secrets masker as soon as it is read.
+
+    :param masking_conn_id: the connection holding the key.
+    """
+
+    conn_name_attr = "masking_conn_id"
+    default_conn_name = DEFAULT_MASKING_CONN_ID
+    conn_type = "enterprise_masking"
+    hook_name = "Enterprise masking key"
+
+    def __init__(self, masking_conn_id: str = DEFAULT_MASKING_CONN_ID, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.masking_conn_id = masking_conn_id
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        return {
+            "hidden_fields": ["host", "schema", "port"],
+            "relabeling": {"login": "Key version", "password": "Key"},
+            "placeholders": {"login": "2026-12", "extra": '{"encoding": "hex"}'},
+        }
+
+    def get_key(self) -> MaskingKey:
+        """Return the key and its version; raise :class:`MaskingKeyError` naming what is wrong with the connection."""
+        conn_id = self.masking_conn_id
+        try:
+            conn = self.get_connection(conn_id)
+        except AirflowNotFoundException:
+            raise MaskingKeyError(
+                f"mask hashes with the key of connection {conn_id!r}, which does not exist: define it with the key "
+                "as its password and the key's version as its login"
+            ) from None
+        if not conn.password:
+            raise MaskingKeyError(f"connection {conn_id!r} has no password: the password is the hashing key")
+        mask_secret(conn.password)
+        encoding = conn.extra_dejson.get("encoding", "utf-8")
+        if encoding not in ENCODINGS:
+            raise MaskingKeyError(f"connection {conn_id!r}: encoding {encoding!r} is not one of {', '.join(ENCODINGS)}")
+        try:
+            secret = {
+                "utf-8": lambda text: text.encode(),
+                "hex": bytes.fromhex,
+                "base64": lambda text: base64.b64decode(text, validate=True),
+            }[encoding](conn.password)
+        except (ValueError, binascii.Error):
+            raise MaskingKeyError(f"connection {conn_id!r}: its password is not valid {encoding}") from None
+        if len(secret) < MIN_KEY_BYTES:
+            raise MaskingKeyError(
+                f"connection {conn_id!r}: the key has {len(secret)} bytes; use at least {MIN_KEY_BYTES} random bytes"
+            )
+        return MaskingKey(version=conn.login or UNVERSIONED, secret=secret)
+
+
+def masking_keys(conn_ids: Iterable[str]) -> dict[str, MaskingKey]:
+    """Return the key of each connection in ``conn_ids``, by connection id."""
+    return {conn_id: EnterpriseMaskingKeyHook(conn_id).get_key() for conn_id in conn_ids}
