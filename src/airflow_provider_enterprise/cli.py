@@ -4,8 +4,9 @@ The ``enterprise-orchestrator`` command.
 ``db start|stop|status|uri`` manage the embedded development registry, ``migrate`` applies registry
 migrations, ``jobs list|show`` read the registry, ``jobs submit|status|cancel|logs`` run job specs through
 the generic job DAG (Airflow's REST API), ``dags install`` writes that DAG into a DAGs folder, ``dlq`` manages
-dead letters (list, show, replay, discard, purge, reconcile), ``circuits list|reset`` the circuit breakers,
-``doctor`` checks the installation and says how to fix what is wrong, ``generate-data`` writes sample input.
+dead letters (list, show, replay, discard, purge, reconcile), ``audit list`` reads the audit trail (by path,
+user, DAG, outcome), ``circuits list|reset`` the circuit breakers, ``doctor`` checks the installation and
+says how to fix what is wrong, ``generate-data`` writes sample input.
 """
 
 from __future__ import annotations
@@ -357,6 +358,31 @@ def cmd_dlq_reconcile(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+_AUDIT_COLUMNS = (
+    "audit_id",
+    "finished_at",
+    "triggered_by",
+    "dag_id",
+    "run_id",
+    "task_id",
+    "try_number",
+    "outcome",
+    "rows_in",
+    "rows_out",
+    "output_path",
+)
+
+
+def cmd_audit_list(args: argparse.Namespace, settings: Settings) -> int:
+    from airflow_provider_enterprise.audit import AuditTrail
+
+    rows = AuditTrail(_hook(settings)).find(
+        path=args.path, user=args.user, dag_id=args.dag_id, outcome=args.outcome, limit=args.limit
+    )
+    _print_rows(rows, _AUDIT_COLUMNS, args.json)
+    return EXIT_OK
+
+
 def cmd_circuits_list(args: argparse.Namespace, settings: Settings) -> int:
     from airflow_provider_enterprise.resilience.circuit_breaker import list_breakers
 
@@ -509,6 +535,16 @@ def build_parser() -> argparse.ArgumentParser:
     reconcile = dlq.add_parser("reconcile", help="complete attempts whose task process died (via the REST API)")
     reconcile.add_argument("--stale-after", type=float, help="seconds without heartbeat (default: config)")
     reconcile.set_defaults(func=cmd_dlq_reconcile)
+
+    audit = commands.add_parser("audit", help="the audit trail").add_subparsers(dest="audit_command", required=True)
+    audit_list = audit.add_parser("list", help="audit events (one per finished attempt), newest first")
+    audit_list.add_argument("--path", help="only jobs that read or wrote this path or below it")
+    audit_list.add_argument("--user", help="only runs this user triggered ('scheduled' for the scheduler's runs)")
+    audit_list.add_argument("--dag-id")
+    audit_list.add_argument("--outcome", choices=["succeeded", "failed"])
+    audit_list.add_argument("--limit", type=int, default=50)
+    audit_list.add_argument("--json", action="store_true")
+    audit_list.set_defaults(func=cmd_audit_list)
 
     circuits = commands.add_parser("circuits", help="circuit breakers").add_subparsers(
         dest="circuits_command", required=True

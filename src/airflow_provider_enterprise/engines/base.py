@@ -22,6 +22,7 @@ class JobResult:
     resumed_after_stage: int | None = None
     bad_rows: int = 0
     bad_rows_path: str | None = None
+    input_records: dict[str, int] = field(default_factory=dict)  # records read, by input name
 
     def to_dict(self) -> dict[str, Any]:
         """Return the result as plain data (for XCom and the registry)."""

@@ -157,6 +157,7 @@ class LocalEngine:
             resumed_after_stage=resumed,
             bad_rows=sum(i.bad_rows for i in inputs.values()),
             bad_rows_path=str(Path(spec.output_path) / BAD_ROWS_FILE) if quarantine else None,
+            input_records={name: i.records for name, i in inputs.items()},
         )
 
     @staticmethod

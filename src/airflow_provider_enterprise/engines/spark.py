@@ -243,6 +243,7 @@ class SparkEngine:
             external_id=run_id,
             bad_rows=manifest["bad_rows"],
             bad_rows_path=manifest["bad_rows_path"],
+            input_records={name: counts["records"] for name, counts in manifest.get("inputs", {}).items()},
         )
 
     def kill(self) -> None:

@@ -67,6 +67,14 @@ class JobKey:
 
 
 @dataclass(frozen=True)
+class RunTrigger:
+    """Who or what started a DAG run: the triggering user (None for a schedule) and the run type."""
+
+    user: str | None
+    run_type: str | None
+
+
+@dataclass(frozen=True)
 class Attempt:
     """A registered attempt; ``created`` is False when the attempt already existed."""
 
@@ -366,10 +374,12 @@ class EnterpriseMetadataHook(PostgresHook):
         applied: list[str] = []
         with self._transaction() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
-            cur.execute(
-                "CREATE TABLE IF NOT EXISTS enterprise_schema_migrations ("
-                " version TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
-            )
+            cur.execute("SELECT to_regclass('enterprise_schema_migrations') IS NOT NULL")
+            if not cur.fetchone()[0]:  # checked first: the application role may not create tables
+                cur.execute(
+                    "CREATE TABLE enterprise_schema_migrations ("
+                    " version TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+                )
             cur.execute("SELECT version FROM enterprise_schema_migrations")
             done = {row[0] for row in cur.fetchall()}
             for version, sql in migration_files():
@@ -423,12 +433,20 @@ class EnterpriseMetadataHook(PostgresHook):
         engine: str | None = None,
         spec: dict[str, Any] | None = None,
         hostname: str | None = None,
+        trigger: RunTrigger | None = None,
+        inputs: list[dict[str, Any]] | None = None,
     ) -> Attempt:
-        """Register try ``try_number`` of a job as running; an existing attempt is returned as it is."""
+        """
+        Register try ``try_number`` of a job as running; an existing attempt is returned as it is.
+
+        :param trigger: who or what started the DAG run (for the audit trail).
+        :param inputs: the inputs the attempt reads (``name``, ``path``), for the audit trail.
+        """
         with self._transaction() as cur:
             cur.execute(
-                "INSERT INTO enterprise_job_attempts (job_id, try_number, status, engine, spec, hostname, pid)"
-                " VALUES (%s, %s, 'running', %s, %s::jsonb, %s, %s)"
+                "INSERT INTO enterprise_job_attempts"
+                " (job_id, try_number, status, engine, spec, hostname, pid, triggered_by, run_type, inputs)"
+                " VALUES (%s, %s, 'running', %s, %s::jsonb, %s, %s, %s, %s, %s::jsonb)"
                 " ON CONFLICT ON CONSTRAINT enterprise_job_attempts_attempt_key DO NOTHING"
                 " RETURNING attempt_id, status",
                 (
@@ -438,6 +456,9 @@ class EnterpriseMetadataHook(PostgresHook):
                     json.dumps(spec) if spec is not None else None,
                     hostname or socket.gethostname(),
                     os.getpid(),
+                    trigger.user if trigger else None,
+                    trigger.run_type if trigger else None,
+                    json.dumps(inputs or []),
                 ),
             )
             row = cur.fetchone()
@@ -481,19 +502,22 @@ class EnterpriseMetadataHook(PostgresHook):
         output_path: str,
         external_id: str | None = None,
         bad_rows: int = 0,
+        inputs: list[dict[str, Any]] | None = None,
     ) -> None:
-        """Mark a running attempt succeeded with its row counts (``bad_rows``: malformed input rows)."""
-        self._transition(
-            attempt_id,
-            AttemptStatus.SUCCEEDED,
-            {
-                "rows_in": rows_in,
-                "rows_out": rows_out,
-                "bad_rows": bad_rows,
-                "output_path": output_path,
-                "external_id": external_id,
-            },
-        )
+        """
+        Mark a running attempt succeeded with its row counts (``bad_rows``: malformed input rows; ``inputs``: the
+        inputs read, with their ``records``, replacing those registered at the start).
+        """
+        values: dict[str, Any] = {
+            "rows_in": rows_in,
+            "rows_out": rows_out,
+            "bad_rows": bad_rows,
+            "output_path": output_path,
+            "external_id": external_id,
+        }
+        if inputs is not None:
+            values["inputs"] = json.dumps(inputs)
+        self._transition(attempt_id, AttemptStatus.SUCCEEDED, values)
 
     def fail_attempt(self, attempt_id: int, error: BaseException, *, retry_decision: str | None = None) -> None:
         """Mark a running attempt failed with its error and what happens next (the retry decision)."""

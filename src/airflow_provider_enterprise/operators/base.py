@@ -12,7 +12,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_enterprise import metrics
 from airflow_provider_enterprise.exceptions import JobCancelledError
-from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook, JobKey
+from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook, JobKey, RunTrigger
 from airflow_provider_enterprise.resilience.circuit_breaker import CircuitBreaker, CircuitOpenError, Permit
 from airflow_provider_enterprise.resilience.dead_letter import REPLAY_CONF_KEY, DeadLetterQueue
 from airflow_provider_enterprise.resilience.retry import (
@@ -161,12 +161,23 @@ class EnterpriseJobOperator(BaseOperator):
         spec: dict[str, Any] | None,
         replay: dict[str, Any] | None,
         permit: Permit | None,
+        inputs: list[dict[str, Any]] | None = None,
     ) -> RunningAttempt:
-        """Register the job (once) and this try as its running attempt, with the rendered ``spec``."""
+        """
+        Register the job (once) and this try as its running attempt, with the rendered ``spec``, who or what
+        triggered the DAG run, and the ``inputs`` it reads (for the audit trail).
+        """
         ti = context["ti"]
         key = JobKey(ti.dag_id, ti.run_id, ti.task_id, ti.map_index if ti.map_index is not None else -1)
         job_id = self.hook.register_job(key, job_name=self.job_name, job_type=self.job_type, priority=self.priority)
-        attempt = self.hook.start_attempt(job_id, ti.try_number, engine=engine, spec=spec)
+        dag_run = context.get("dag_run")
+        run_type = getattr(dag_run, "run_type", None)
+        trigger = RunTrigger(
+            user=getattr(dag_run, "triggering_user_name", None), run_type=getattr(run_type, "value", run_type)
+        )
+        attempt = self.hook.start_attempt(
+            job_id, ti.try_number, engine=engine, spec=spec, trigger=trigger, inputs=inputs
+        )
         if not attempt.created:
             raise AirflowFailException(
                 f"attempt {ti.try_number} of job {job_id} is already registered as {attempt.status.value}; "
@@ -240,8 +251,12 @@ class EnterpriseJobOperator(BaseOperator):
         output_path: str = "",
         external_id: str | None = None,
         bad_rows: int = 0,
+        inputs: list[dict[str, Any]] | None = None,
     ) -> None:
-        """Report the success to the breaker, complete the attempt, supersede the job's dead letters."""
+        """
+        Report the success to the breaker, complete the attempt (``inputs``: those read, with their records),
+        supersede the job's dead letters.
+        """
         if attempt.permit:
             self.breaker.record_success(attempt.permit)
         self.hook.complete_attempt(
@@ -251,6 +266,7 @@ class EnterpriseJobOperator(BaseOperator):
             output_path=output_path,
             external_id=external_id,
             bad_rows=bad_rows,
+            inputs=inputs,
         )
         tags = self._report_end(attempt, context, "succeeded", engine)
         metrics.incr(metrics.RECORDS_PROCESSED, rows_in, **tags)

@@ -260,17 +260,27 @@ class EnterpriseDataProcessingOperator(EnterpriseJobOperator):
             self.log.warning("%s; falling back to the local engine", circuit_open)
             circuit_open = None
         replay = self.replay_of(context)
+        spec_data = spec = invalid = None
         try:
             spec_data = replay["spec"] if replay else self._spec_data()
-        except InvalidJobSpec:
-            spec_data = None
+            spec = validate_job_spec(spec_data)
+        except InvalidJobSpec as err:  # recorded as the attempt's failure below
+            invalid = err
         engine_name = EngineName.LOCAL.value if fallback else str(self.execution_engine)
-        attempt = self.register_attempt(context, engine=engine_name, spec=spec_data, replay=replay, permit=permit)
+        attempt = self.register_attempt(
+            context,
+            engine=engine_name,
+            spec=spec_data,
+            replay=replay,
+            permit=permit,
+            inputs=spec.input_locations() if spec else None,
+        )
         started = time.monotonic()
         try:
             if circuit_open:
                 raise circuit_open
-            spec = validate_job_spec(spec_data if replay else self._spec_data())
+            if invalid is not None:
+                raise invalid
             if fallback:
                 spec = spec.model_copy(update={"execution_engine": EngineName.LOCAL})
             keys = masking_keys(spec.processing_logic.masking_key_conn_ids())
@@ -292,6 +302,7 @@ class EnterpriseDataProcessingOperator(EnterpriseJobOperator):
             output_path=result.output_path,
             external_id=result.external_id,
             bad_rows=result.bad_rows,
+            inputs=spec.input_locations(result.input_records),
         )
         self.log.info(
             "Job %s succeeded on %s: %s rows in, %s rows out in %.2f s; output at %s",

@@ -22,6 +22,7 @@ from fastapi.staticfiles import StaticFiles
 
 from airflow_provider_enterprise import __version__, health
 from airflow_provider_enterprise.airflow_api import AirflowApiClient, AirflowApiError
+from airflow_provider_enterprise.audit import AuditTrail
 from airflow_provider_enterprise.config import Settings, load_settings
 from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook
 from airflow_provider_enterprise.plugin import models
@@ -114,9 +115,10 @@ class Listing:
     run_id: str | None
     page: dict[str, int]
 
-    def filters(self, status: str | None) -> dict[str, Any]:
+    def filters(self, **extra: Any) -> dict[str, Any]:
+        """The listing's filters, the DAGs the user may read among them, and the endpoint's ``extra`` ones."""
         readable = readable_dag_ids(self.user, self.hook.dag_ids())
-        return {"dag_id": self.dag_id, "run_id": self.run_id, "status": status, "dag_ids": readable}
+        return {"dag_id": self.dag_id, "run_id": self.run_id, "dag_ids": readable, **extra}
 
 
 def _listing(
@@ -143,7 +145,7 @@ def list_jobs(
     listing: ListingDep, job_status: Annotated[models.JobStatus | None, Query(alias="status")] = None
 ) -> models.JobList:
     """Jobs of the DAGs the user may read, newest first."""
-    hook, filters = listing.hook, listing.filters(job_status)
+    hook, filters = listing.hook, listing.filters(status=job_status)
     return models.JobList(jobs=hook.list_jobs(**filters, **listing.page), total_entries=hook.count_jobs(**filters))
 
 
@@ -158,6 +160,25 @@ def get_job(job_id: RegistryIdPath, hook: HookDep, user: UserDep) -> models.JobD
     return models.JobDetail.model_validate({**job, "attempts": attempts})
 
 
+# -- audit trail ---------------------------------------------------------------------------------------
+
+audit_router = APIRouter(prefix="/api/v1/audit", tags=["audit"], responses=_AUTH_ERRORS)
+
+
+@audit_router.get("", response_model=models.AuditList)
+def list_audit_events(
+    listing: ListingDep,
+    path: Annotated[
+        str | None, Query(min_length=1, max_length=4096, description="An input or output path, or a folder above it.")
+    ] = None,
+    user: Annotated[str | None, Query(min_length=1, max_length=256, description="Who triggered the run.")] = None,
+    outcome: Annotated[models.AttemptStatus | None, Query()] = None,
+) -> models.AuditList:
+    """Audit events (one per finished attempt) of the DAGs the user may read, newest first."""
+    trail, filters = AuditTrail(listing.hook), listing.filters(path=path, user=user, outcome=outcome)
+    return models.AuditList(audit_events=trail.find(**filters, **listing.page), total_entries=trail.count(**filters))
+
+
 # -- dead letters ---------------------------------------------------------------------------------------
 
 dead_letters_router = APIRouter(prefix="/api/v1/dead-letters", tags=["dead letters"], responses=_AUTH_ERRORS)
@@ -168,7 +189,7 @@ def list_dead_letters(
     listing: ListingDep, letter_status: Annotated[models.DeadLetterStatus | None, Query(alias="status")] = None
 ) -> models.DeadLetterList:
     """Dead letters of the DAGs the user may read, newest first."""
-    queue, filters = DeadLetterQueue(listing.hook), listing.filters(letter_status)
+    queue, filters = DeadLetterQueue(listing.hook), listing.filters(status=letter_status)
     return models.DeadLetterList(
         dead_letters=queue.find(**filters, **listing.page), total_entries=queue.count(**filters)
     )
@@ -263,7 +284,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
     )
     app.state.registry = _Registry(settings)
-    for router in (health_router, jobs_router, dead_letters_router, circuits_router):
+    for router in (health_router, jobs_router, audit_router, dead_letters_router, circuits_router):
         app.include_router(router)
     app.add_exception_handler(DeadLetterNotFound, _problem(status.HTTP_404_NOT_FOUND))
     app.add_exception_handler(DeadLetterError, _problem(status.HTTP_409_CONFLICT))

@@ -98,6 +98,46 @@ class DeadLetterList(Page):
     dead_letters: list[DeadLetter]
 
 
+class AuditInput(BaseModel):
+    """An input an attempt read: its name in the spec, its path and, once it succeeded, the records read."""
+
+    name: str
+    path: str
+    records: int | None = None
+
+
+class AuditEvent(BaseModel):
+    """One finished attempt, as the audit trail keeps it (append-only)."""
+
+    audit_id: int
+    attempt_id: int
+    job_id: int
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int
+    try_number: int
+    job_name: str
+    triggered_by: str = Field(description="The user who triggered the DAG run, or its run type (scheduled, ...).")
+    run_type: str | None
+    engine: str | None
+    hostname: str | None
+    inputs: list[AuditInput]
+    rows_in: int | None
+    output_path: str | None
+    rows_out: int | None
+    bad_rows: int | None
+    started_at: datetime
+    finished_at: datetime
+    outcome: AttemptStatus
+    error_class: str | None
+    recorded_at: datetime
+
+
+class AuditList(Page):
+    audit_events: list[AuditEvent]
+
+
 class Replay(BaseModel):
     """The DAG run that replays a dead letter (``created`` is false when an earlier replay made it)."""
 

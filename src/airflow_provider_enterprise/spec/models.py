@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import glob
 import os
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
@@ -295,6 +296,13 @@ class JobSpec(StrictModel):
     def input_path(self) -> str:
         """The primary input's path."""
         return self.inputs[self.primary_input].path
+
+    def input_locations(self, records: Mapping[str, int] | None = None) -> list[dict[str, Any]]:
+        """Return each input's name and path (and ``records`` read, when given), for the audit trail."""
+        return [
+            {"name": name, "path": source.path, **({"records": records[name]} if records and name in records else {})}
+            for name, source in self.inputs.items()
+        ]
 
     def resolved_input_format(self) -> FileFormat:
         """Return the primary input's format."""
