@@ -16,6 +16,7 @@ import yaml
 from support.env import BIN, REPO, parse_env_file
 
 COMPOSE = REPO / "docker-compose.yaml"
+COMPOSE_TLS = REPO / "docker-compose.tls.yaml"
 CHART = REPO / "helm" / "airflow-provider-enterprise"
 VALUE_SETS = {"default": None, **{p.stem: p for p in sorted((CHART / "ci").glob("*.yaml"))}}
 KUBERNETES_VERSION = "1.33.0"
@@ -38,12 +39,25 @@ def compose() -> dict:
 
 def test_compose_follows_the_compose_spec() -> None:
     done = subprocess.run(
-        [str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(COMPOSE)],
+        [str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(COMPOSE), str(COMPOSE_TLS)],
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_tls_override_serves_https_to_every_airflow_service(compose) -> None:
+    override = yaml.safe_load(COMPOSE_TLS.read_text())
+    airflow = {name for name in compose["services"] if name.startswith("airflow-")}
+    assert set(override["services"]) == airflow
+    for name, service in override["services"].items():
+        env = service["environment"]
+        assert env["AIRFLOW__API__SSL_CERT"] == "/opt/airflow/tls/api-server.crt", name
+        assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"].startswith("https://airflow-api-server:"), name
+        (mount,) = service["volumes"]
+        assert (REPO / mount.split(":")[0]).is_dir(), name
+    assert "https://localhost:28080" in override["services"]["airflow-api-server"]["healthcheck"]["test"][-1]
 
 
 def test_compose_references_only_what_exists(compose) -> None:
@@ -165,6 +179,28 @@ def test_spark_on_kubernetes_gets_a_service_account_allowed_to_make_pods() -> No
     assert not [d for d in docs if "spark-master" in d["metadata"]["name"]]
     (secret,) = [d for d in docs if d["kind"] == "Secret"]
     assert set(secret["stringData"]) == {"sql-alchemy-conn", "registry-url", "jwt-secret", "admin-password"}
+
+
+def test_api_server_tls_serves_https_and_every_airflow_pod_trusts_the_certificate() -> None:
+    airflow = ("-api-server", "-scheduler", "-dag-processor", "-triggerer")
+    docs = rendered("api-server-tls")
+    deployments = [d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"].endswith(airflow)]
+    assert len(deployments) == 4  # api-server, scheduler, dag-processor, triggerer
+    for deployment in deployments:
+        pod = deployment["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        assert env["AIRFLOW__API__SSL_CERT"] == "/opt/airflow/tls/tls.crt"
+        assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"].startswith("https://")
+        assert {"name": "tls", "secret": {"secretName": "enterprise-api-server-tls"}} in pod["volumes"]
+        assert {"name": "tls", "mountPath": "/opt/airflow/tls", "readOnly": True} in container["volumeMounts"]
+    api = next(d for d in deployments if d["metadata"]["name"].endswith("-api-server"))
+    (container,) = api["spec"]["template"]["spec"]["containers"]
+    assert (
+        container["readinessProbe"]["httpGet"]["scheme"] == container["livenessProbe"]["httpGet"]["scheme"] == "HTTPS"
+    )
+    plain = next(d for d in rendered("default") if d["metadata"]["name"].endswith("-api-server"))
+    assert plain["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"]["scheme"] == "HTTP"
 
 
 def test_a_chart_made_secret_without_its_values_is_refused_by_name() -> None:

@@ -35,7 +35,7 @@ secretKeyRef:
 {{- end -}}
 
 {{- define "ape.apiUrl" -}}
-http://{{ include "ape.fullname" . }}-api-server:{{ .Values.airflow.apiServer.port }}
+{{ ternary "https" "http" (ne .Values.airflow.apiServer.tls.secretName "") }}://{{ include "ape.fullname" . }}-api-server:{{ .Values.airflow.apiServer.port }}
 {{- end -}}
 
 {{- define "ape.sparkMaster" -}}
@@ -64,6 +64,12 @@ local[*]
   value: {{ printf "%s/execution/" (include "ape.apiUrl" .) | quote }}
 - name: AIRFLOW_API_URL
   value: {{ include "ape.apiUrl" . | quote }}
+{{- if .Values.airflow.apiServer.tls.secretName }}
+- name: AIRFLOW__API__SSL_CERT
+  value: /opt/airflow/tls/tls.crt
+- name: AIRFLOW__API__SSL_KEY
+  value: /opt/airflow/tls/tls.key
+{{- end }}
 - name: AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE
   value: /opt/airflow/auth/passwords.json
 - name: AIRFLOW__DATABASE__SQL_ALCHEMY_CONN
@@ -106,6 +112,11 @@ local[*]
 {{- define "ape.airflowVolumes" -}}
 - name: auth
   emptyDir: {}
+{{- with .Values.airflow.apiServer.tls.secretName }}
+- name: tls
+  secret:
+    secretName: {{ . }}
+{{- end }}
 - name: output
 {{- if .Values.output.persistence.enabled }}
   persistentVolumeClaim:
@@ -120,6 +131,11 @@ local[*]
   mountPath: /opt/airflow/auth
 - name: output
   mountPath: {{ .Values.output.mountPath }}
+{{- if .Values.airflow.apiServer.tls.secretName }}
+- name: tls
+  mountPath: /opt/airflow/tls
+  readOnly: true
+{{- end }}
 {{- end -}}
 
 {{/*
