@@ -44,8 +44,8 @@ def people(tmp_path: Path) -> Path:
     return path
 
 
-def key_connection(monkeypatch) -> None:
-    connection = {"conn_type": "enterprise_masking", "login": VERSION, "password": KEY}
+def key_connection(monkeypatch, key: str = KEY, version: str = VERSION) -> None:
+    connection = {"conn_type": "enterprise_masking", "login": version, "password": key}
     monkeypatch.setenv("AIRFLOW_CONN_ENTERPRISE_MASKING_DEFAULT", json.dumps(connection))
 
 
@@ -105,6 +105,20 @@ def test_local_engine_hashes_with_the_connection_key_and_never_shows_it(
     assert f"enterprise_masking_default version {VERSION}" in logs
     assert "Compiled test_masking to DuckDB SQL" in logs  # the SQL is logged, and holds no key
     assert_key_absent(logs, registry_text(registry), xcom, repr(statsd_in_process.datagrams("")))
+
+
+def test_a_rotated_key_hashes_anew_and_its_version_is_recorded(
+    dags, registry, people: Path, tmp_path: Path, monkeypatch, capfd, caplog
+) -> None:
+    rotated = "Rotated-masking-key-2027-01-b41f"
+    key_connection(monkeypatch, rotated, "2027-01")
+    dag_run, job, logs = run_masking(dags, registry, people, tmp_path, (capfd, caplog), "local")
+    assert dag_run.state == "success", job["attempts"][-1]["error_message"]
+    digests = duckdb.sql(f"SELECT email FROM read_parquet('{tmp_path}/out/*.parquet')").fetchall()
+    expected = {hmac.new(rotated.encode(), p["email"].encode(), hashlib.sha256).hexdigest() for p in PEOPLE}
+    assert {d for (d,) in digests} == expected
+    assert "enterprise_masking_default version 2027-01" in logs
+    assert rotated not in logs
 
 
 def test_without_the_key_connection_the_job_fails_at_once_naming_it(
