@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from airflow_provider_enterprise.audit import AuditTrail
 from airflow_provider_enterprise.hooks.metadata import JobKey
 from support.cli import orchestrator
 from support.env import BIN, EXAMPLE_DAGS
+from support.stack import ADMIN_USER
 from support.statsd import load_rules, prometheus
 
 pytestmark = pytest.mark.stack
@@ -38,6 +40,9 @@ def test_rest_trigger_without_logical_date_runs_and_registers_the_attempt(airflo
     output = Path(airflow_stack.env["ENTERPRISE_OUTPUT_DIR"]) / "daily_processing" / day
     assert attempt["output_path"] == str(output)
     assert (output / "_SUCCESS").exists()
+    (event,) = AuditTrail(stack_registry).find(run_id=run_id)  # the REST caller is the run's triggering user
+    assert (event["triggered_by"], event["run_type"], event["outcome"]) == (ADMIN_USER, "manual", "succeeded")
+    assert (event["inputs"][0]["records"], event["output_path"]) == (10_000, str(output))
 
     xcom = airflow_stack.client.get(
         f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{TASK_ID}/xcomEntries/return_value"
@@ -92,6 +97,8 @@ def test_failed_task_cleared_and_rerun_adds_an_attempt_to_the_same_job(
     job = stack_registry.find_job(JobKey(DAG_ID, run_id, TASK_ID))
     assert job["status"] == "succeeded"
     assert [(a["try_number"], a["status"]) for a in job["attempts"]] == [(1, "failed"), (2, "succeeded")]
+    events = AuditTrail(stack_registry).find(run_id=run_id)
+    assert sorted((e["try_number"], e["outcome"]) for e in events) == [(1, "failed"), (2, "succeeded")]
 
 
 def test_pools_helper_creates_and_resizes_engine_pools(airflow_stack) -> None:

@@ -169,9 +169,12 @@ audit_router = APIRouter(prefix="/api/v1/audit", tags=["audit"], responses=_AUTH
 def list_audit_events(
     listing: ListingDep,
     path: Annotated[
-        str | None, Query(min_length=1, max_length=4096, description="An input or output path, or a folder above it.")
+        str | None,
+        Query(pattern=r"^[^\x00]+$", max_length=4096, description="An input or output path, or a folder above it."),
     ] = None,
-    user: Annotated[str | None, Query(min_length=1, max_length=256, description="Who triggered the run.")] = None,
+    user: Annotated[
+        str | None, Query(pattern=r"^[^\x00]+$", max_length=256, description="Who triggered the run.")
+    ] = None,
     outcome: Annotated[models.AttemptStatus | None, Query()] = None,
 ) -> models.AuditList:
     """Audit events (one per finished attempt) of the DAGs the user may read, newest first."""
