@@ -18,6 +18,7 @@ import pytest
 
 from airflow_provider_enterprise.hooks.metadata import JobKey
 from support.env import load_test_dags
+from support.spark_cluster import HOST
 
 pytestmark = pytest.mark.integration
 
@@ -133,7 +134,7 @@ def test_without_the_key_connection_the_job_fails_at_once_naming_it(
     assert not (tmp_path / "out").exists()
 
 
-def test_spark_engine_gets_the_key_in_its_environment_only(
+def test_spark_submit_gets_the_key_in_its_environment_only(
     dags, registry, people: Path, tmp_path: Path, monkeypatch, capfd, caplog
 ) -> None:
     key_connection(monkeypatch)
@@ -143,4 +144,16 @@ def test_spark_engine_gets_the_key_in_its_environment_only(
     assert job["attempts"][-1]["engine"] == "spark"
     assert_masked(tmp_path / "out")
     assert "Spark-Submit cmd" in logs  # the argv is logged, and holds no key
+    assert_key_absent(logs, registry_text(registry), xcom_text(dag_run))
+
+
+def test_spark_connect_hashes_with_the_key_as_data(
+    dags, registry, spark_cluster, people: Path, tmp_path: Path, monkeypatch, capfd, caplog
+) -> None:
+    key_connection(monkeypatch)
+    connection = {"conn_type": "spark_connect", "host": HOST, "port": spark_cluster.connect_port}
+    monkeypatch.setenv("AIRFLOW_CONN_SPARK_DEFAULT", json.dumps(connection))
+    dag_run, job, logs = run_masking(dags, registry, people, tmp_path, (capfd, caplog), "spark")
+    assert dag_run.state == "success", job["attempts"][-1]["error_message"]
+    assert_masked(tmp_path / "out")
     assert_key_absent(logs, registry_text(registry), xcom_text(dag_run))
