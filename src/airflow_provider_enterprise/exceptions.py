@@ -38,6 +38,13 @@ class EngineNotAvailableError(PermanentJobError):
     """The requested execution engine cannot run jobs in this installation."""
 
 
+class SparkAuthenticationError(PermanentJobError):
+    """
+    Spark authentication (``spark.authenticate``) failed: the cluster refused the application's secret, or the
+    secret cannot reach the application without leaking (retrying cannot help, fixing the connection can).
+    """
+
+
 class SparkApplicationError(EnterpriseError):
     """A Spark application failed for a reason a retry may fix (lost executors, an unreachable cluster)."""
 

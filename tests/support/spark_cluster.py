@@ -1,7 +1,8 @@
 """
 A Spark standalone cluster on loopback for the test session: a master (REST submission port on), one worker
 and a Spark Connect server running on the cluster, each a JVM started from the pip package's scripts and
-stopped by PID. Ports are picked free at start.
+stopped by PID. Ports are picked free at start, so a second cluster (e.g. with ``spark.authenticate`` on:
+``daemon_conf`` and ``daemon_env``, no Connect server) runs beside the session's.
 """
 
 from __future__ import annotations
@@ -44,11 +45,21 @@ def _wait(what: str, ready, process: subprocess.Popen, log: Path, timeout: float
 
 @dataclass
 class SparkCluster:
-    """The session's standalone master, worker and Spark Connect server."""
+    """
+    A standalone master, worker and (``connect_server``) Spark Connect server.
+
+    :param daemon_conf: ``spark.*`` settings of the master and the worker (``-D`` options in SPARK_MASTER_OPTS and
+        SPARK_WORKER_OPTS), e.g. ``spark.authenticate``.
+    :param daemon_env: more environment of the daemons, e.g. the secret in ``_SPARK_AUTH_SECRET`` (which keeps it
+        out of their command lines).
+    """
 
     workdir: Path
     worker_cores: int = 3
     worker_memory: str = "3g"
+    connect_server: bool = True
+    daemon_conf: dict[str, str] = field(default_factory=dict)
+    daemon_env: dict[str, str] = field(default_factory=dict)
     master_port: int = field(default_factory=free_port)
     ui_port: int = field(default_factory=free_port)
     rest_port: int = field(default_factory=free_port)
@@ -69,13 +80,17 @@ class SparkCluster:
 
     @property
     def env(self) -> dict[str, str]:
+        options = " ".join(f"-D{key}={value}" for key, value in self.daemon_conf.items())
+        rest = f"-Dspark.master.rest.enabled=true -Dspark.master.rest.port={self.rest_port}"
         return {
             **os.environ,
             "SPARK_HOME": str(SPARK_HOME),
             "SPARK_LOCAL_IP": HOST,
             "SPARK_LOG_DIR": str(self.workdir / "logs"),
             "SPARK_WORKER_DIR": str(self.workdir / "work"),
-            "SPARK_MASTER_OPTS": f"-Dspark.master.rest.enabled=true -Dspark.master.rest.port={self.rest_port}",
+            "SPARK_MASTER_OPTS": f"{rest} {options}".strip(),
+            "SPARK_WORKER_OPTS": options,
+            **self.daemon_env,
         }
 
     def _start(self, name: str, argv: list[str]) -> tuple[subprocess.Popen, Path]:
@@ -106,6 +121,8 @@ class SparkCluster:
             + ["--cores", str(self.worker_cores), "--memory", self.worker_memory, "--webui-port", str(free_port())],
         )
         _wait("Spark worker", lambda: self.master_json()["aliveworkers"] >= 1, worker, log)
+        if not self.connect_server:
+            return self
         connect, log = self._start(
             "connect",
             [

@@ -1,17 +1,22 @@
 """
-spark-submit for this provider: the Spark provider's hook with allow-listed connection extras and a default
-master, and detached cluster-mode submission whose driver a :class:`SparkApplicationTracker` follows.
+spark-submit for this provider: the Spark provider's hook with allow-listed connection extras, a default
+master, Spark authentication with the connection's password as the shared secret, and detached cluster-mode
+submission whose driver a :class:`SparkApplicationTracker` follows.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 from airflow.providers.apache.spark.hooks.spark_submit import SparkSubmitHook
-from airflow.sdk.exceptions import AirflowNotFoundException
+from airflow.sdk.exceptions import AirflowException, AirflowNotFoundException
+from airflow.sdk.log import mask_secret
 
+from airflow_provider_enterprise.exceptions import SparkAuthenticationError
 from airflow_provider_enterprise.hooks.spark_status import (
     Backend,
     SparkApplicationTracker,
@@ -32,8 +37,26 @@ ALLOWED_EXTRAS = frozenset(
         "principal",
         "master-ui-url",
         "yarn_resourcemanager_webapp_address",
+        "network-crypto",  # a boolean, translated to spark.network.crypto.enabled (never passed as it is)
     }
 )
+
+#: The environment variable Spark's SecurityManager reads the ``spark.authenticate`` secret from, before its conf.
+AUTH_SECRET_ENV = "_SPARK_AUTH_SECRET"
+#: The conf key of the secret: never on the command line, where ``ps`` and the logged command show it.
+AUTH_SECRET_CONF = "spark.authenticate.secret"
+#: ``spark.authenticate.secret`` on the command line when the secret travels in :data:`AUTH_SECRET_ENV`. A driver
+#: of a standalone master refuses to start unless the key is set (SecurityManager.initializeAuth), but then
+#: authenticates with the variable: this value is never used as a secret.
+AUTH_SECRET_PLACEHOLDER = f"in-environment-{AUTH_SECRET_ENV}"
+
+#: spark-submit output of a failed authentication handshake with a standalone master (Spark 4.3): the master
+#: expected one and got none, a SASL or AES handshake failed, or the client's handshake broke off.
+_AUTH_HANDSHAKE_FAILED = re.compile(
+    r"Expected SaslMessage|SaslException|New auth protocol failed|Exception while bootstrapping client"
+)
+#: spark-submit output when the driver could not register with the master (after which Spark retries for 60 s).
+_MASTER_REFUSED = "Failed to connect to master"
 
 
 class EnterpriseSparkSubmitHook(SparkSubmitHook):
@@ -49,11 +72,14 @@ class EnterpriseSparkSubmitHook(SparkSubmitHook):
 
     def __init__(self, *, default_master: str, detached: bool = False, **kwargs: Any) -> None:
         self._default_master = default_master
+        self._auth_secret: str | None = None  # set by _resolve_connection (kept out of self._connection)
+        self._auth_refusal: str | None = None
         super().__init__(**kwargs)
         if self.env_stays_local:
             # A client-mode driver and same-host executors run PySpark with this interpreter (Airflow's venv).
             python = {"PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
             self._env_vars = {**python, **(self._env_vars or {})}
+        self._configure_authentication()
         if detached and self.backend is not None:
             # spark-submit returns once the driver pod exists / YARN accepted the application (a standalone
             # master's submission gateway returns once the driver is queued anyway).
@@ -74,8 +100,107 @@ class EnterpriseSparkSubmitHook(SparkSubmitHook):
         try:
             conn = self.get_connection(self._conn_id)
         except AirflowNotFoundException:
-            return {**super()._resolve_connection(), "master": self._default_master, "master_ui_url": None}
-        return {**super()._resolve_connection(), "master_ui_url": conn.extra_dejson.get("master-ui-url")}
+            resolved = super()._resolve_connection()
+            return {**resolved, "master": self._default_master, "master_ui_url": None, "network_crypto": False}
+        self._auth_secret = conn.password or None
+        return {
+            **super()._resolve_connection(),
+            "master_ui_url": conn.extra_dejson.get("master-ui-url"),
+            "network_crypto": _flag(self._conn_id, "network-crypto", conn.extra_dejson.get("network-crypto", False)),
+        }
+
+    # -- Spark authentication ------------------------------------------------------------------------
+
+    def _configure_authentication(self) -> None:
+        """
+        Turn the connection's password and ``network-crypto`` extra into conf and environment, or refuse.
+
+        On a standalone master (client deploy mode) and ``local``, the password is the cluster's
+        ``spark.authenticate`` secret: spark-submit gets ``spark.authenticate=true`` (and the placeholder
+        :data:`AUTH_SECRET_PLACEHOLDER`) on its command line and the secret in its environment only
+        (:data:`AUTH_SECRET_ENV`); the secret is registered with Airflow's secrets masker. ``network-crypto: true``
+        adds ``spark.network.crypto.enabled=true`` (AES-based RPC encryption, which needs authentication). Where
+        the secret could travel only as an argument (YARN, standalone cluster mode) the hook refuses it. On
+        Kubernetes the password stays the API token.
+        """
+        if AUTH_SECRET_CONF in self._conf:
+            raise SparkAuthenticationError(
+                f"{AUTH_SECRET_CONF} in the Spark conf would put the secret on spark-submit's command line: "
+                f"make it the password of Spark connection {self._conn_id!r} instead"
+            )
+        secret = None if self.master.startswith("k8s://") else self._auth_secret  # on Kubernetes: the API token
+        if secret:
+            mask_secret(secret)
+            if not self.env_stays_local:
+                raise SparkAuthenticationError(self._secret_cannot_travel())
+            self._conf = {**self._conf, "spark.authenticate": "true", AUTH_SECRET_CONF: AUTH_SECRET_PLACEHOLDER}
+            self._env_vars = {**(self._env_vars or {}), AUTH_SECRET_ENV: secret}
+        if self._connection["network_crypto"]:
+            if str(self._conf.get("spark.authenticate", "")).lower() != "true":
+                raise SparkAuthenticationError(
+                    f"Spark connection {self._conn_id!r} asks for network-crypto, which needs authentication: give "
+                    "the connection the cluster's secret as its password (standalone), or set spark.authenticate=true "
+                    "in the Spark conf (YARN, Kubernetes)"
+                )
+            self._conf = {**self._conf, "spark.network.crypto.enabled": "true"}
+
+    def _secret_cannot_travel(self) -> str:
+        """The error when the connection has a secret and spark-submit could pass it on only as an argument."""
+        where = f"Spark connection {self._conn_id!r} has a password (a standalone master's spark.authenticate secret)"
+        if self.master.startswith("yarn"):
+            return (
+                f"{where}, but its master is YARN, where Spark makes and distributes a secret for each application: "
+                "remove the password and set spark.authenticate=true in the Spark conf"
+            )
+        if self.master.startswith("spark://"):
+            return (
+                f"{where}, which reaches the driver only through spark-submit's environment, and a cluster-mode "
+                "driver is started by a worker: use deploy-mode client (or Spark Connect)"
+            )
+        return f"{where}, which is supported only on spark:// masters in client deploy mode, not on {self.master!r}"
+
+    def _watch_authentication(self, lines: Iterator[str]) -> Iterator[str]:
+        """
+        Pass spark-submit's output on; once it shows the standalone master refused the handshake, kill spark-submit
+        (Spark itself retries for 60 s) and remember why.
+        """
+        handshake_failed = master_refused = False
+        for line in lines:
+            yield line
+            if self._auth_refusal is not None:
+                continue
+            handshake_failed = handshake_failed or bool(_AUTH_HANDSHAKE_FAILED.search(line))
+            master_refused = master_refused or _MASTER_REFUSED in line
+            if handshake_failed and master_refused:
+                if self._auth_secret:
+                    self._auth_refusal = (
+                        f"authentication failed: the Spark master {self.master} refused the secret of Spark connection "
+                        f"{self._conn_id!r} (it is not the cluster's spark.authenticate secret, or the master does not "
+                        "have spark.authenticate on)"
+                    )
+                else:
+                    self._auth_refusal = (
+                        f"authentication failed: the Spark master {self.master} requires authentication "
+                        f"(spark.authenticate) and Spark connection {self._conn_id!r} has no password: set it to the "
+                        "cluster's secret"
+                    )
+                self.log.error("%s; stopping spark-submit", self._auth_refusal)
+                if self._submit_sp is not None:
+                    self._submit_sp.kill()
+
+    def _process_spark_submit_log(self, itr: Iterator[Any]) -> None:
+        if self.master.startswith("spark://") and self.deploy_mode != "cluster":
+            itr = self._watch_authentication(itr)
+        super()._process_spark_submit_log(itr)
+
+    def submit(self, application: str = "", **kwargs: Any) -> str | None:
+        """Run spark-submit; raise :class:`SparkAuthenticationError` when the master refused its authentication."""
+        try:
+            return super().submit(application, **kwargs)
+        except AirflowException:
+            if self._auth_refusal:
+                raise SparkAuthenticationError(self._auth_refusal) from None
+            raise
 
     @property
     def master(self) -> str:
@@ -163,3 +288,12 @@ class EnterpriseSparkSubmitHook(SparkSubmitHook):
         if not external_id:
             raise RuntimeError(f"spark-submit reported no {backend} id for the application{self._submit_log_tail}")
         return external_id
+
+
+def _flag(conn_id: str, name: str, value: Any) -> bool:
+    """Read a boolean connection extra (JSON ``true``/``false`` or the strings ``"true"``/``"false"``)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise ValueError(f"extra {name!r} of Spark connection {conn_id!r} must be true or false, got {value!r}")

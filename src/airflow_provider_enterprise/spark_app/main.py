@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("SPARK_CONNECT_MODE_ENABLED", "SPARK_REMOTE"):
         os.environ.pop(name, None)
     keys = os.environ.pop(KEYS_ENV, None)  # the driver's own children (Python workers) do not need it
+    os.environ.pop("_SPARK_AUTH_SECRET", None)  # spark-submit's JVM already holds the Spark secret
     spark = SparkSession.builder.getOrCreate()
     try:
         from airflow_provider_enterprise.spark_app.job import run_job

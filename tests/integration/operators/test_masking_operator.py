@@ -18,6 +18,7 @@ import pytest
 
 from airflow_provider_enterprise.hooks.metadata import JobKey
 from support.env import load_test_dags
+from support.secrets import registry_text
 from support.spark_cluster import HOST
 
 pytestmark = pytest.mark.integration
@@ -48,18 +49,6 @@ def people(tmp_path: Path) -> Path:
 def key_connection(monkeypatch, key: str = KEY, version: str = VERSION) -> None:
     connection = {"conn_type": "enterprise_masking", "login": version, "password": key}
     monkeypatch.setenv("AIRFLOW_CONN_ENTERPRISE_MASKING_DEFAULT", json.dumps(connection))
-
-
-def registry_text(registry) -> str:
-    """Every row of every registry table, as text."""
-    with registry._transaction() as cur:
-        cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-        tables = [row[0] for row in cur.fetchall()]
-        dumped = []
-        for table in tables:
-            cur.execute(f'SELECT t::text FROM "{table}" t')  # noqa: S608 - names from pg_tables
-            dumped += [row[0] for row in cur.fetchall()]
-    return "\n".join(dumped)
 
 
 def xcom_text(dag_run) -> str:
