@@ -10,9 +10,9 @@ and append events, never change or delete them. This module reads them, for the 
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
-from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook, reconnecting
+from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook, listing_params, reconnecting
 
 #: Filters of :meth:`AuditTrail.find`; a path matches an input or the output at or below it.
 AUDIT_FILTER = (
@@ -26,25 +26,30 @@ AUDIT_FILTER = (
 )
 
 
-def _params(
-    *,
-    path: str | None,
-    user: str | None,
-    dag_id: str | None,
-    dag_ids: Collection[str] | None,
-    run_id: str | None,
-    outcome: str | None,
-    **page: int,
-) -> dict[str, Any]:
-    return {
-        "path": path,
-        "user": user,
-        "dag_id": dag_id,
-        "dag_ids": None if dag_ids is None else sorted(dag_ids),
-        "run_id": run_id,
-        "outcome": outcome,
-        **page,
-    }
+class AuditFilters(TypedDict, total=False):
+    """
+    What :meth:`AuditTrail.find` and :meth:`AuditTrail.count` filter by (each omitted or None: no filter).
+
+    ``path``: events whose output or one of whose inputs is this path or lies below it; ``user``: runs this user
+    triggered (``scheduled`` etc. for runs no user triggered); ``dag_ids``: events of these DAGs only (the DAGs
+    the caller may read).
+    """
+
+    path: str | None
+    user: str | None
+    dag_id: str | None
+    dag_ids: Collection[str] | None
+    run_id: str | None
+    outcome: str | None
+
+
+def _params(filters: AuditFilters, **page: int) -> dict[str, Any]:
+    """The query parameters of :data:`AUDIT_FILTER` (the listing's own, see :func:`listing_params`)."""
+    unknown = set(filters) - set(AuditFilters.__annotations__)
+    if unknown:
+        raise TypeError(f"unknown audit filters: {', '.join(sorted(unknown))}")
+    named = {name: filters.get(name) for name in ("path", "user", "dag_id", "outcome")}
+    return listing_params(dag_ids=filters.get("dag_ids"), run_id=filters.get("run_id"), **named, **page)
 
 
 class AuditTrail:
@@ -54,56 +59,19 @@ class AuditTrail:
         self.hook = hook
 
     @reconnecting
-    def find(
-        self,
-        *,
-        path: str | None = None,
-        user: str | None = None,
-        dag_id: str | None = None,
-        dag_ids: Collection[str] | None = None,
-        run_id: str | None = None,
-        outcome: str | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> list[dict[str, Any]]:
-        """
-        Return audit events, newest first.
-
-        :param path: only events whose output or one of whose inputs is this path or lies below it.
-        :param user: only runs this user triggered (``scheduled`` etc. for runs no user triggered).
-        :param dag_ids: only events of these DAGs (the DAGs the caller may read).
-        """
-        params = _params(
-            path=path,
-            user=user,
-            dag_id=dag_id,
-            dag_ids=dag_ids,
-            run_id=run_id,
-            outcome=outcome,
-            limit=limit,
-            offset=offset,
-        )
+    def find(self, *, limit: int = 50, offset: int = 0, **filters: Unpack[AuditFilters]) -> list[dict[str, Any]]:
+        """Return audit events matching ``filters`` (:class:`AuditFilters`), newest first."""
         with self.hook._transaction() as cur:
             cur.execute(
                 f"SELECT * FROM enterprise_audit_events WHERE {AUDIT_FILTER}"  # noqa: S608 - a fixed fragment
                 " ORDER BY recorded_at DESC, audit_id DESC LIMIT %(limit)s OFFSET %(offset)s",
-                params,
+                _params(filters, limit=limit, offset=offset),
             )
             return self.hook._dicts(cur)
 
     @reconnecting
-    def count(
-        self,
-        *,
-        path: str | None = None,
-        user: str | None = None,
-        dag_id: str | None = None,
-        dag_ids: Collection[str] | None = None,
-        run_id: str | None = None,
-        outcome: str | None = None,
-    ) -> int:
+    def count(self, **filters: Unpack[AuditFilters]) -> int:
         """Return how many events :meth:`find` would return without a limit."""
-        params = _params(path=path, user=user, dag_id=dag_id, dag_ids=dag_ids, run_id=run_id, outcome=outcome)
         with self.hook._transaction() as cur:
-            cur.execute(f"SELECT count(*) FROM enterprise_audit_events WHERE {AUDIT_FILTER}", params)  # noqa: S608
+            cur.execute(f"SELECT count(*) FROM enterprise_audit_events WHERE {AUDIT_FILTER}", _params(filters))  # noqa: S608
             return int(cur.fetchone()[0])
