@@ -23,6 +23,7 @@ from airflow_provider_enterprise.hooks.spark_status import (
     kubernetes_token,
     kubernetes_verify,
 )
+from airflow_provider_enterprise.spark_app import SPARK_AUTH_SECRET_ENV
 
 #: Connection extras that may shape the spark-submit command line. Any other extra is dropped with a warning:
 #: extras are editable by whoever edits connections, and the argv must not be (CVE-2022-40954).
@@ -41,14 +42,12 @@ ALLOWED_EXTRAS = frozenset(
     }
 )
 
-#: The environment variable Spark's SecurityManager reads the ``spark.authenticate`` secret from, before its conf.
-AUTH_SECRET_ENV = "_SPARK_AUTH_SECRET"
 #: The conf key of the secret: never on the command line, where ``ps`` and the logged command show it.
 AUTH_SECRET_CONF = "spark.authenticate.secret"
-#: ``spark.authenticate.secret`` on the command line when the secret travels in :data:`AUTH_SECRET_ENV`. A driver
+#: ``spark.authenticate.secret`` on the command line when the secret travels in ``_SPARK_AUTH_SECRET``. A driver
 #: of a standalone master refuses to start unless the key is set (SecurityManager.initializeAuth), but then
 #: authenticates with the variable: this value is never used as a secret.
-AUTH_SECRET_PLACEHOLDER = f"in-environment-{AUTH_SECRET_ENV}"
+AUTH_SECRET_PLACEHOLDER = f"in-environment-{SPARK_AUTH_SECRET_ENV}"
 
 #: spark-submit output of a failed authentication handshake with a standalone master (Spark 4.3): the master
 #: expected one and got none, a SASL or AES handshake failed, or the client's handshake broke off.
@@ -118,7 +117,7 @@ class EnterpriseSparkSubmitHook(SparkSubmitHook):
         On a standalone master (client deploy mode) and ``local``, the password is the cluster's
         ``spark.authenticate`` secret: spark-submit gets ``spark.authenticate=true`` (and the placeholder
         :data:`AUTH_SECRET_PLACEHOLDER`) on its command line and the secret in its environment only
-        (:data:`AUTH_SECRET_ENV`); the secret is registered with Airflow's secrets masker. ``network-crypto: true``
+        (``_SPARK_AUTH_SECRET``); the secret is registered with Airflow's secrets masker. ``network-crypto: true``
         adds ``spark.network.crypto.enabled=true`` (AES-based RPC encryption, which needs authentication). Where
         the secret could travel only as an argument (YARN, standalone cluster mode) the hook refuses it. On
         Kubernetes the password stays the API token.
@@ -134,7 +133,7 @@ class EnterpriseSparkSubmitHook(SparkSubmitHook):
             if not self.env_stays_local:
                 raise SparkAuthenticationError(self._secret_cannot_travel())
             self._conf = {**self._conf, "spark.authenticate": "true", AUTH_SECRET_CONF: AUTH_SECRET_PLACEHOLDER}
-            self._env_vars = {**(self._env_vars or {}), AUTH_SECRET_ENV: secret}
+            self._env_vars = {**(self._env_vars or {}), SPARK_AUTH_SECRET_ENV: secret}
         if self._connection["network_crypto"]:
             if str(self._conf.get("spark.authenticate", "")).lower() != "true":
                 raise SparkAuthenticationError(

@@ -23,6 +23,7 @@ from typing import Any
 
 from airflow_provider_enterprise.compiler.masking import KEYS_ENV, load_keys
 from airflow_provider_enterprise.exceptions import PermanentJobError
+from airflow_provider_enterprise.spark_app import SPARK_AUTH_SECRET_ENV
 from airflow_provider_enterprise.spec import InvalidJobSpec, validate_job_spec
 
 log = logging.getLogger("airflow_provider_enterprise.spark_app")
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("SPARK_CONNECT_MODE_ENABLED", "SPARK_REMOTE"):
         os.environ.pop(name, None)
     keys = os.environ.pop(KEYS_ENV, None)  # the driver's own children (Python workers) do not need it
-    os.environ.pop("_SPARK_AUTH_SECRET", None)  # spark-submit's JVM already holds the Spark secret
+    os.environ.pop(SPARK_AUTH_SECRET_ENV, None)  # spark-submit's JVM already holds the Spark secret
     spark = SparkSession.builder.getOrCreate()
     try:
         from airflow_provider_enterprise.spark_app.job import run_job

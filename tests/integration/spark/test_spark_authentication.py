@@ -21,7 +21,8 @@ import pytest
 
 from airflow_provider_enterprise.engines.local import LocalEngine
 from airflow_provider_enterprise.hooks.metadata import JobKey
-from airflow_provider_enterprise.hooks.spark_submit import AUTH_SECRET_ENV, EnterpriseSparkSubmitHook
+from airflow_provider_enterprise.hooks.spark_submit import EnterpriseSparkSubmitHook
+from airflow_provider_enterprise.spark_app import SPARK_AUTH_SECRET_ENV
 from airflow_provider_enterprise.spec import validate_job_spec
 from support.env import EXAMPLE_DAGS, load_test_dags
 from support.secrets import registry_text
@@ -44,7 +45,7 @@ def auth_cluster(tmp_path_factory) -> Iterator[SparkCluster]:
         worker_memory="1g",
         connect_server=False,
         daemon_conf={"spark.authenticate": "true", "spark.network.crypto.enabled": "true"},
-        daemon_env={AUTH_SECRET_ENV: SECRET},  # not on the daemons' command lines
+        daemon_env={SPARK_AUTH_SECRET_ENV: SECRET},  # not on the daemons' command lines
     )
     try:
         yield cluster.start()

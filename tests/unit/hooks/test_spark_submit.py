@@ -13,11 +13,8 @@ import pytest
 from airflow.sdk.log import redact
 
 from airflow_provider_enterprise.exceptions import SparkAuthenticationError
-from airflow_provider_enterprise.hooks.spark_submit import (
-    AUTH_SECRET_ENV,
-    AUTH_SECRET_PLACEHOLDER,
-    EnterpriseSparkSubmitHook,
-)
+from airflow_provider_enterprise.hooks.spark_submit import AUTH_SECRET_PLACEHOLDER, EnterpriseSparkSubmitHook
+from airflow_provider_enterprise.spark_app import SPARK_AUTH_SECRET_ENV
 
 SECRET = "Unit-spark-auth-s3cret-41d9"
 
@@ -123,7 +120,7 @@ def test_the_password_is_the_auth_secret_in_the_environment_only(monkeypatch, ca
     logs = capsys.readouterr().out + caplog.text
     assert "Spark-Submit cmd" in logs and SECRET not in logs
     env = hook._env  # what Popen gets on top of os.environ
-    assert (env[AUTH_SECRET_ENV], env["K"], env["PYSPARK_PYTHON"]) == (SECRET, "v", env["PYSPARK_DRIVER_PYTHON"])
+    assert (env[SPARK_AUTH_SECRET_ENV], env["K"], env["PYSPARK_PYTHON"]) == (SECRET, "v", env["PYSPARK_DRIVER_PYTHON"])
     assert SECRET not in redact(f"a log line with {SECRET}")  # registered with the secrets masker
 
 
@@ -131,7 +128,7 @@ def test_without_a_password_nothing_about_authentication_is_added(monkeypatch) -
     _connection(monkeypatch, "spark_open", host="spark://10.0.0.1", port=7077, extra={"network-crypto": "false"})
     hook = EnterpriseSparkSubmitHook(conn_id="spark_open", default_master="local[*]", name="job")
     assert not any("spark.authenticate" in a or "crypto" in a for a in hook.build_command("app.py"))
-    assert AUTH_SECRET_ENV not in hook._env_vars
+    assert SPARK_AUTH_SECRET_ENV not in hook._env_vars
 
 
 @pytest.mark.parametrize(
