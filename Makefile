@@ -6,7 +6,7 @@ VENV := .venv
 UV := $(shell command -v uv 2>/dev/null || echo $(VENV)-tools/bin/uv)
 STAMP := $(VENV)/.installed
 
-.PHONY: venv browser run test lint lock stop clean
+.PHONY: venv browser redis run test lint lock stop clean
 
 $(VENV)-tools/bin/uv:
 	$(PYTHON) -m venv $(VENV)-tools
@@ -23,10 +23,13 @@ venv: $(STAMP)
 browser:  ## headless Chromium (Debian's) for the plugin's browser test
 	scripts/install_browser.sh
 
+redis:  ## redis-server (Debian's), the Celery broker of the scale-out tests
+	scripts/install_debian_package.sh redis-server redis-server
+
 run: venv  ## the main job: the example processing DAG on the bundled sample data
 	scripts/run_main_job.sh
 
-test: venv browser  ## the whole test suite
+test: venv browser redis  ## the whole test suite
 	scripts/run_tests.sh
 
 lint: venv
@@ -34,7 +37,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check src tests dags bench scripts spark_jobs
 
 lock: | $(UV)  ## re-pin requirements/lock.txt from pyproject.toml
-	$(UV) pip compile pyproject.toml --extra dev --extra spark --extra kubernetes --override requirements/overrides.txt \
+	$(UV) pip compile pyproject.toml --extra dev --extra spark --extra kubernetes --extra celery --override requirements/overrides.txt \
 		--python-version 3.11 --python-platform x86_64-unknown-linux-gnu --quiet -o requirements/lock.txt
 
 stop:  ## stop the embedded registry started by `make run`

@@ -146,11 +146,17 @@ def stack_dags_folder() -> Path:
 
 @pytest.fixture(scope="session")
 def airflow_stack(airflow_template_db: str, stack_registry_url: str) -> Iterator[AirflowStack]:
-    """Separate api-server, scheduler, dag-processor and triggerer processes serving the example DAGs."""
+    """
+    Separate api-server, scheduler, dag-processor and triggerer processes serving the example DAGs. The scheduler
+    runs two executors: LocalExecutor (the default) and CeleryExecutor for tasks that name it, with a Redis
+    broker and the metadata database as result backend; tests start Celery workers as they need them.
+    """
+    from support.redis_server import RedisServer
     from support.statsd import UdpSink
 
     clone_database(airflow_template_db, "airflow_stack")
     statsd = UdpSink().start()  # every stack process sends its metrics here, as to statsd-exporter in compose
+    redis = RedisServer(WORKDIR / "redis").start()
     stack = AirflowStack.configure(
         WORKDIR / "stack",
         sql_alchemy_conn=SERVER.sqlalchemy_uri("airflow_stack"),
@@ -165,6 +171,14 @@ def airflow_stack(airflow_template_db: str, stack_registry_url: str) -> Iterator
             "AIRFLOW__METRICS__STATSD_HOST": "127.0.0.1",
             "AIRFLOW__METRICS__STATSD_PORT": str(statsd.port),
             "AIRFLOW__METRICS__STATSD_INFLUXDB_ENABLED": "True",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor,CeleryExecutor",
+            "AIRFLOW__CELERY__BROKER_URL": redis.url,
+            "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + SERVER.uri("airflow_stack"),
+            # a task whose worker died before it started would wait in queued for 10 minutes
+            "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "60",
+            # each engine's jobs go to its own Celery queue (the provider's cluster policy)
+            "AIRFLOW__ENTERPRISE__LOCAL_QUEUE": "enterprise_local",
+            "AIRFLOW__ENTERPRISE__SPARK_QUEUE": "enterprise_spark",
         },
         statsd=statsd,
     )
@@ -173,6 +187,7 @@ def airflow_stack(airflow_template_db: str, stack_registry_url: str) -> Iterator
         yield stack
     finally:
         stack.stop()
+        redis.stop()
         statsd.stop()
 
 

@@ -17,6 +17,10 @@ def get_provider_info() -> dict:
         "log_level": ("Log level of the provider's own loggers.", "INFO"),
         "auto_migrate": ("Apply pending registry migrations when a task first connects.", "True"),
         "embedded_db_dir": ("Data directory of the embedded development PostgreSQL.", None),
+        "local_queue": ("Executor queue of local-engine and auto jobs unless a task sets one.", None),
+        "local_pool": ("Airflow pool of local-engine and auto jobs unless a task sets one.", None),
+        "spark_queue": ("Executor queue of Spark jobs unless a task sets one.", None),
+        "spark_pool": ("Airflow pool of Spark jobs unless a task sets one.", None),
     }
     options = {
         name: {

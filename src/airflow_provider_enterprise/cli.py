@@ -402,25 +402,19 @@ def cmd_circuits_reset(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_pools_create(args: argparse.Namespace, settings: Settings) -> int:
-    import os
-
+    from airflow_provider_enterprise import placement
     from airflow_provider_enterprise.airflow_api import AirflowApiClient
 
-    local = settings.engines.local
-    pools = {
-        "enterprise_local": (
-            args.local_slots or max(1, (os.cpu_count() or 1) // local.max_workers),
-            "Local (DuckDB) jobs: each uses engines.local.max_workers threads of one worker host.",
-        ),
-        "enterprise_spark": (
-            args.spark_slots or settings.engines.spark.max_executors,
-            "Spark jobs: keep concurrent applications within the cluster's capacity.",
-        ),
-    }
+    cores = None if args.spark_slots else placement.spark_cluster_cores(settings)
+    pools = [
+        placement.local_pool(settings, workers=args.local_workers, slots=args.local_slots),
+        placement.spark_pool(settings, cluster_cores=cores, slots=args.spark_slots),
+    ]
     api = AirflowApiClient(settings)
     try:
-        for name, (slots, description) in pools.items():
-            print(f"pool {name}: {api.ensure_pool(name, slots, description)} with {slots} slots")
+        for pool in pools:
+            outcome = api.ensure_pool(pool.name, pool.slots, pool.description)
+            print(f"pool {pool.name}: {outcome} with {pool.slots} slots ({pool.basis})")
     finally:
         api.close()
     return EXIT_OK
@@ -557,9 +551,16 @@ def build_parser() -> argparse.ArgumentParser:
     pools = commands.add_parser("pools", help="Airflow pools per engine").add_subparsers(
         dest="pools_command", required=True
     )
-    create = pools.add_parser("create", help="create or resize enterprise_local and enterprise_spark")
-    create.add_argument("--local-slots", type=int, help="default: CPU count / engines.local.max_workers")
-    create.add_argument("--spark-slots", type=int, help="default: engines.spark.max_executors")
+    create = pools.add_parser(
+        "create", help="create or resize the engines' pools (engines.<engine>.pool, default enterprise_<engine>)"
+    )
+    create.add_argument(
+        "--local-workers", type=int, default=1, help="worker hosts serving local jobs, each with this CPU count"
+    )
+    create.add_argument("--local-slots", type=int, help="default: workers x CPU count / engines.local.max_workers")
+    create.add_argument(
+        "--spark-slots", type=int, help="default: the master's cores / engines.spark.executor_cores, else max_executors"
+    )
     create.set_defaults(func=cmd_pools_create)
 
     commands.add_parser("doctor", help="check configuration, registry and Spark").set_defaults(func=cmd_doctor)

@@ -42,6 +42,10 @@ AIRFLOW_OPTIONS = {
     "log_level": "log_level",
     "auto_migrate": "auto_migrate",
     "embedded_db_dir": "embedded_db_dir",
+    "local_queue": "engines.local.queue",
+    "local_pool": "engines.local.pool",
+    "spark_queue": "engines.spark.queue",
+    "spark_pool": "engines.spark.pool",
 }
 
 
@@ -65,7 +69,19 @@ class _Section(BaseModel):
 _MEMORY = r"^\d+[kmgtKMGT]?$"
 
 
-class SparkEngineSettings(_Section):
+class _WorkerPlacement(_Section):
+    """Where an engine's tasks run: the executor queue (Celery workers listen on queues) and the Airflow pool."""
+
+    queue: str | None = Field(
+        default=None,
+        description="Executor queue of the engine's tasks unless a task sets its own; None: Airflow's default queue.",
+    )
+    pool: str | None = Field(
+        default=None, description="Airflow pool of the engine's tasks unless a task sets its own; None: default_pool."
+    )
+
+
+class SparkEngineSettings(_WorkerPlacement):
     """The ``engines.spark`` section: where Spark jobs go and their default resources."""
 
     enabled: bool = True
@@ -109,7 +125,7 @@ class RoutingSettings(_Section):
     )
 
 
-class LocalEngineSettings(_Section):
+class LocalEngineSettings(_WorkerPlacement):
     """The ``engines.local`` section."""
 
     enabled: bool = True

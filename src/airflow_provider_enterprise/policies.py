@@ -1,8 +1,11 @@
 """
 Airflow cluster policies of the provider (entry point group ``airflow.policy``).
 
-A job submitted without a DAG (the generic job DAG) names its priority in the run's conf; the scheduler
-gives its task the matching ``priority_weight`` when it creates the task instance.
+- A job operator's task goes to its engine's executor queue and pool (``engines.local.queue``/``pool``,
+  ``engines.spark.queue``/``pool``) unless the DAG chose them: the dag-processor applies this when it parses
+  the DAG, so Celery workers can be split by engine without touching any DAG.
+- A job submitted without a DAG (the generic job DAG) names its priority in the run's conf; the scheduler
+  gives its task the matching ``priority_weight`` when it creates the task instance.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow.policies import hookimpl
+from airflow.sdk.bases.operator import DEFAULT_POOL_NAME, DEFAULT_QUEUE
 
 from airflow_provider_enterprise.spec.models import PRIORITY_WEIGHTS, Priority
 
@@ -31,6 +35,31 @@ def _enable_task_instance_mutation_hook() -> None:
 
 
 _enable_task_instance_mutation_hook()
+
+
+def _job_operator_class(task: Any) -> type | None:
+    """The task's operator class if it is one of the provider's job operators (mapped or not)."""
+    from airflow_provider_enterprise.operators.base import EnterpriseJobOperator
+
+    cls = getattr(task, "operator_class", type(task))  # a MappedOperator names the class it maps
+    return cls if isinstance(cls, type) and issubclass(cls, EnterpriseJobOperator) else None
+
+
+@hookimpl
+def task_policy(task: Any) -> None:
+    """Give a job operator's task its engine's queue and pool, where the settings name them and the DAG did not."""
+    cls = _job_operator_class(task)
+    if cls is None:
+        return
+    from airflow_provider_enterprise.config import load_settings
+
+    partial = getattr(task, "partial_kwargs", None)
+    engine = (partial or {}).get("execution_engine") if partial is not None else getattr(task, "execution_engine", None)
+    placement = getattr(load_settings().engines, cls.placement_engine(engine))
+    if placement.queue and task.queue == DEFAULT_QUEUE:
+        task.queue = placement.queue
+    if placement.pool and task.pool == DEFAULT_POOL_NAME:
+        task.pool = placement.pool
 
 
 @hookimpl

@@ -17,7 +17,6 @@ import ipaddress
 import os
 import shutil
 import signal
-import socket
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,8 +27,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from support.processes import HOST, free_port
+
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
-HOST = "127.0.0.1"
 #: The system user that runs the server when we are root (initdb and postgres refuse root).
 SERVER_USER = "embedded_postgres"
 DATABASE = "registry"
@@ -44,12 +44,6 @@ HBA = (
     f"hostssl all {CERT_ROLE} {HOST}/32 cert\n"
     f"hostssl all {PASSWORD_ROLE} {HOST}/32 scram-sha-256 clientcert=verify-full\n"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
 
 
 def _name(common_name: str) -> x509.Name:

@@ -9,38 +9,17 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
-import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyspark
 
+from support.processes import HOST, free_port, stop_group, wait_ready
+
 SPARK_HOME = Path(pyspark.__file__).parent
-HOST = "127.0.0.1"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def _wait(what: str, ready, process: subprocess.Popen, log: Path, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{what} exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if ready():
-                return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise TimeoutError(f"{what} not ready after {timeout} s:\n{log.read_text()[-3000:]}")
 
 
 @dataclass
@@ -114,13 +93,13 @@ class SparkCluster:
             [spark_class, "org.apache.spark.deploy.master.Master", "--host", HOST, "--port", str(self.master_port)]
             + ["--webui-port", str(self.ui_port)],
         )
-        _wait("Spark master", lambda: self.master_json()["status"] == "ALIVE", master, log)
+        wait_ready("Spark master", lambda: self.master_json()["status"] == "ALIVE", master, log)
         worker, log = self._start(
             "worker",
             [spark_class, "org.apache.spark.deploy.worker.Worker", self.master_url, "--host", HOST]
             + ["--cores", str(self.worker_cores), "--memory", self.worker_memory, "--webui-port", str(free_port())],
         )
-        _wait("Spark worker", lambda: self.master_json()["aliveworkers"] >= 1, worker, log)
+        wait_ready("Spark worker", lambda: self.master_json()["aliveworkers"] >= 1, worker, log)
         if not self.connect_server:
             return self
         connect, log = self._start(
@@ -135,7 +114,7 @@ class SparkCluster:
             + ["--conf", "spark.executor.memory=768m", "--conf", "spark.sql.shuffle.partitions=2"]
             + ["--conf", "spark.ui.enabled=false", "--conf", f"spark.driver.host={HOST}"],
         )
-        _wait(
+        wait_ready(
             "Spark Connect server",
             lambda: socket.create_connection((HOST, self.connect_port), 1).close() is None,
             connect,
@@ -152,11 +131,5 @@ class SparkCluster:
     def stop(self) -> None:
         for name in ("connect", "worker", "master"):
             process = self.processes.pop(name, None)
-            if process is None or process.poll() is not None:
-                continue
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(10)
+            if process is not None:
+                stop_group(process)

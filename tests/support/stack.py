@@ -1,5 +1,6 @@
 """
-The shared Airflow stack: separate api-server, scheduler, dag-processor and triggerer processes.
+The shared Airflow stack: separate api-server, scheduler, dag-processor and triggerer processes, and on demand
+Celery workers, each with a host name of its own.
 
 Configured from ``deploy/airflow.env`` (the file ``docker-compose.yaml`` uses too), with Airflow's metadata in
 its own PostgreSQL database and the job registry in another. Every process is started in its own process
@@ -8,6 +9,7 @@ group and stopped by PID.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -19,8 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
 from support.env import BIN, EXAMPLE_DAGS, REPO, parse_env_file
+from support.processes import stop_group, wait_ready
 
 ENV_FILE = REPO / "deploy" / "airflow.env"
 ADMIN_USER = "admin"
@@ -42,12 +46,40 @@ class StackError(RuntimeError):
 
 
 @dataclass
+class CeleryWorker:
+    """
+    An ``airflow celery worker`` on a host of its own: a UTS namespace (``unshare --uts``) gives its tasks their
+    own host name, which Airflow and the registry record, as on separate machines.
+    """
+
+    hostname: str
+    queues: tuple[str, ...]
+    process: subprocess.Popen
+    log: Path
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def kill(self) -> None:
+        """Lose the host: SIGKILL the worker, its pool, the task supervisors and the tasks at once."""
+        tree = [psutil.Process(self.process.pid), *psutil.Process(self.process.pid).children(recursive=True)]
+        for process in tree:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()
+        self.process.wait(10)
+
+    def stop(self, grace: float = 30) -> None:
+        stop_group(self.process, grace)
+
+
+@dataclass
 class AirflowStack:
     """A running Airflow deployment made of real processes."""
 
     home: Path
     env: dict[str, str]
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    workers: dict[str, CeleryWorker] = field(default_factory=dict)
     statsd: Any = None  # the UDP sink (support.statsd.UdpSink) the processes send their metrics to
     _client: httpx.Client | None = None
 
@@ -99,7 +131,23 @@ class AirflowStack:
                 )
         self.wait_healthy(timeout)
 
+    def start_celery_worker(self, hostname: str, queues: tuple[str, ...], concurrency: int = 2) -> CeleryWorker:
+        """Start a Celery worker serving ``queues`` on host ``hostname``; wait until it takes tasks."""
+        log = self.log_path(f"worker-{hostname}")
+        worker_argv = [str(BIN / "airflow"), "celery", "worker", "--celery-hostname", f"celery@{hostname}"]
+        worker_argv += ["--queues", ",".join(queues), "--concurrency", str(concurrency)]
+        worker_argv += ["--pid", str(self.home / f"worker-{hostname}.pid"), "--skip-serve-logs"]
+        # the host name comes in as an argument of a fixed script, never as shell text
+        argv = ["unshare", "--uts", "sh", "-c", 'hostname "$0" && exec "$@"', hostname, *worker_argv]
+        with log.open("wb") as out:
+            process = subprocess.Popen(argv, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        wait_ready(f"celery worker {hostname}", lambda: b" ready." in log.read_bytes(), process, log, timeout=120)
+        self.workers[hostname] = worker = CeleryWorker(hostname, queues, process, log)
+        return worker
+
     def stop(self, grace: float = 20) -> None:
+        for worker in self.workers.values():
+            worker.stop()
         for process in self.processes.values():
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
@@ -115,7 +163,7 @@ class AirflowStack:
 
     def logs_tail(self, lines: int = 40) -> str:
         parts = []
-        for component in COMPONENTS:
+        for component in (*COMPONENTS, *(f"worker-{name}" for name in self.workers)):
             path = self.log_path(component)
             text = path.read_text(errors="replace").splitlines()[-lines:] if path.exists() else []
             parts.append(f"--- {component} ---\n" + "\n".join(text))

@@ -107,6 +107,15 @@ class EnterpriseJobOperator(BaseOperator):
         self.circuit_breaker = circuit_breaker
         self.on_circuit_open = on_circuit_open
 
+    @classmethod
+    def placement_engine(cls, execution_engine: Any) -> str:
+        """
+        The engine whose queue and pool the task takes (``engines.<engine>.queue`` and ``pool``, applied by
+        :func:`airflow_provider_enterprise.policies.task_policy`): Spark's for a job that always runs on Spark,
+        else the local engine's, since ``auto`` and an engine chosen at run time may run the job in the worker.
+        """
+        return "spark" if execution_engine == "spark" else "local"
+
     @cached_property
     def hook(self) -> EnterpriseMetadataHook:
         return EnterpriseMetadataHook(self.metadata_conn_id)

@@ -59,6 +59,10 @@ class EnterpriseSparkSubmitOperator(EnterpriseJobOperator):
     #: Where a cluster-mode application's id is kept across retries, as the Spark provider's operator keeps it.
     external_id_key = "spark_job_id"
 
+    @classmethod
+    def placement_engine(cls, execution_engine: Any) -> str:
+        return "spark"
+
     def __init__(
         self,
         *,

@@ -225,3 +225,23 @@ def test_reading_the_masters_status_sends_its_utilization(spark_cluster, statsd_
     assert gauge.kind == "g" and float(gauge.value) == round(status.cores_used / status.cores, 4) > 0
     assert set(gauge.tags) == {"master"} and str(spark_cluster.ui_url.rsplit(":", 1)[1]) in gauge.tags["master"]
     assert prometheus(gauge, load_rules())[0] == "spark_cluster_utilization"
+
+
+def test_the_spark_pool_is_sized_from_the_masters_cores(spark_cluster, monkeypatch, tmp_path: Path) -> None:
+    from airflow_provider_enterprise import placement
+
+    config = tmp_path / "config.yaml"
+    config.write_text(f"engines:\n  spark:\n    executor_cores: 2\n    master_ui_url: {spark_cluster.ui_url}\n")
+    monkeypatch.setenv("ENTERPRISE_CONFIG", str(config))
+    monkeypatch.setenv("SPARK_MASTER_URL", spark_cluster.master_url)
+    settings = load_settings()
+    cores = placement.spark_cluster_cores(settings)
+    assert cores == spark_cluster.worker_cores
+    pool = placement.spark_pool(settings, cluster_cores=cores)
+    assert (pool.name, pool.slots) == ("enterprise_spark", spark_cluster.worker_cores // 2)
+    assert pool.basis == f"{cores} cluster cores / 2 cores per executor"
+    monkeypatch.setenv("SPARK_MASTER_URL", f"spark://{HOST}:1")  # nothing answers there: the configured bound
+    config.write_text("engines:\n  spark:\n    max_executors: 6\n    pool: spark_jobs\n")
+    settings = load_settings()
+    pool = placement.spark_pool(settings, cluster_cores=placement.spark_cluster_cores(settings))
+    assert (pool.name, pool.slots) == ("spark_jobs", 6) and "cluster cores unknown" in pool.basis
