@@ -20,14 +20,15 @@ RUN apt-get update \
 
 RUN pip install --no-cache-dir "uv==0.9.*"
 
-# The provider with its Spark and Kubernetes extras, every version pinned by the committed lock;
+# The provider with its Spark, Kubernetes (Spark on Kubernetes, KubernetesExecutor) and Celery (CeleryExecutor)
+# extras, every version pinned by the committed lock;
 # pyspark-client is excluded (it overwrites pyspark's files: requirements/overrides.txt).
 WORKDIR /opt/provider
 COPY pyproject.toml README.md ./
 COPY requirements ./requirements
 COPY src ./src
 RUN uv pip install --system --constraint requirements/lock.txt --override requirements/overrides.txt \
-        ".[spark,kubernetes]" \
+        ".[spark,kubernetes,celery]" \
     && python -c "import pyspark; assert pyspark.__version__ == '4.3.0', pyspark.__version__"
 
 COPY dags /opt/airflow/dags

@@ -48,10 +48,26 @@ local[*]
 {{- end -}}
 {{- end -}}
 
+{{/* The ServiceAccount of the pods that run tasks when they submit Spark applications to Kubernetes, else "". */}}
+{{- define "ape.sparkServiceAccount" -}}
+{{- if eq .Values.spark.mode "kubernetes" }}{{ .Values.spark.kubernetes.serviceAccount }}{{ end -}}
+{{- end -}}
+
+{{/* CeleryExecutor: the task slots of all workers. */}}
+{{- define "ape.workerSlots" -}}
+{{ mul .Values.airflow.workers.replicas .Values.airflow.workers.concurrency }}
+{{- end -}}
+
 {{/* The environment of every Airflow container. */}}
 {{- define "ape.airflowEnv" -}}
 - name: AIRFLOW__CORE__EXECUTOR
   value: {{ .Values.airflow.executor | quote }}
+- name: AIRFLOW__CORE__PARALLELISM
+  {{- if eq .Values.airflow.executor "CeleryExecutor" }}
+  value: {{ include "ape.workerSlots" . | quote }}
+  {{- else }}
+  value: {{ .Values.airflow.parallelism | quote }}
+  {{- end }}
 {{- range $name, $value := .Values.airflow.config }}
 - name: {{ $name }}
   value: {{ $value | quote }}
@@ -81,6 +97,32 @@ local[*]
 - name: AIRFLOW__API_AUTH__JWT_SECRET
   valueFrom:
     {{- include "ape.secretRef" (dict "root" . "key" "jwtSecret") | nindent 4 }}
+{{- if eq .Values.airflow.executor "CeleryExecutor" }}
+- name: REDIS_URL
+  {{- if .Values.redis.enabled }}
+  value: {{ printf "redis://%s-redis:6379/0" (include "ape.fullname" .) | quote }}
+  {{- else }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "redis.existingSecret is required when redis.enabled is false (the Secret with the broker's URL)" .Values.redis.existingSecret }}
+      key: {{ .Values.redis.urlKey }}
+  {{- end }}
+- name: AIRFLOW__CELERY__BROKER_URL
+  value: "$(REDIS_URL)"
+- name: AIRFLOW__CELERY__RESULT_BACKEND  # Airflow's metadata database
+  value: "db+$(AIRFLOW__DATABASE__SQL_ALCHEMY_CONN)"
+{{- range $engine, $placement := .Values.airflow.engines }}
+- name: AIRFLOW__ENTERPRISE__{{ upper $engine }}_QUEUE
+  value: {{ $placement.queue | quote }}
+- name: AIRFLOW__ENTERPRISE__{{ upper $engine }}_POOL
+  value: {{ $placement.pool | quote }}
+{{- end }}
+{{- else if eq .Values.airflow.executor "KubernetesExecutor" }}
+- name: AIRFLOW__KUBERNETES_EXECUTOR__NAMESPACE
+  value: {{ .Release.Namespace | quote }}
+- name: AIRFLOW__KUBERNETES_EXECUTOR__POD_TEMPLATE_FILE
+  value: /opt/airflow/pod-template/pod_template.yaml
+{{- end }}
 - name: ENVIRONMENT
   value: production
 - name: ENTERPRISE_OUTPUT_DIR
@@ -124,6 +166,11 @@ local[*]
 {{- else }}
   emptyDir: {}
 {{- end }}
+{{- if eq .Values.airflow.executor "KubernetesExecutor" }}
+- name: pod-template
+  configMap:
+    name: {{ include "ape.fullname" . }}-pod-template
+{{- end }}
 {{- end -}}
 
 {{- define "ape.airflowMounts" -}}
@@ -134,6 +181,11 @@ local[*]
 {{- if .Values.airflow.apiServer.tls.secretName }}
 - name: tls
   mountPath: /opt/airflow/tls
+  readOnly: true
+{{- end }}
+{{- if eq .Values.airflow.executor "KubernetesExecutor" }}
+- name: pod-template
+  mountPath: /opt/airflow/pod-template
   readOnly: true
 {{- end }}
 {{- end -}}
@@ -165,6 +217,47 @@ manager's passwords file from the Secret.
   resources:
     requests: {cpu: 50m, memory: 64Mi}
     limits: {cpu: 200m, memory: 128Mi}
+{{- end -}}
+
+{{/*
+A ServiceAccount, a Role with these rules and their RoleBinding, all in one namespace:
+include "ape.serviceAccountRole" (dict "root" . "account" "spark" "role" "<release>-spark" "namespace" "jobs" "rules" (list ...))
+*/}}
+{{- define "ape.serviceAccountRole" -}}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: {{ .account }}
+  namespace: {{ .namespace }}
+  labels:
+    {{- include "ape.labels" .root | nindent 4 }}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: {{ .role }}
+  namespace: {{ .namespace }}
+  labels:
+    {{- include "ape.labels" .root | nindent 4 }}
+rules:
+  {{- toYaml .rules | nindent 2 }}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: {{ .role }}
+  namespace: {{ .namespace }}
+  labels:
+    {{- include "ape.labels" .root | nindent 4 }}
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: Role
+  name: {{ .role }}
+subjects:
+  - kind: ServiceAccount
+    name: {{ .account }}
+    namespace: {{ .namespace }}
 {{- end -}}
 
 {{- define "ape.podSecurity" -}}
