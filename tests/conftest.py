@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_enterprise import embedded_db
-from support.env import BIN, EXAMPLE_DAGS, STACK_DAGS, TEST_DAGS, make_workdir, remove_workdir
+from support.env import BIN, EXAMPLE_DAGS, REPO, STACK_DAGS, TEST_DAGS, make_workdir, remove_workdir
 from support.spark_cluster import SparkCluster
 from support.stack import AirflowStack
 
@@ -40,6 +40,7 @@ SERVER = embedded_db.start(WORKDIR / "pg", ())
 AIRFLOW_TEMPLATE_DB = "airflow_template"
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = SERVER.sqlalchemy_uri("airflow_test")
 _database_names = (f"db_{n}" for n in itertools.count())
+BENCH_DEFERRED_DAG = REPO / "bench" / "dags" / "bench_deferred_waits.py"
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -135,10 +136,13 @@ def stack_registry_url() -> str:
 
 
 def stack_dags_folder() -> Path:
-    """The stack's DAGs folder: links to the example DAGs (and their data) and to the stack tests' own DAGs."""
+    """
+    The stack's DAGs folder: links to the example DAGs (and their data), to the stack tests' own DAGs and to the
+    deferred-waits benchmark's (its CI smoke runs on this stack).
+    """
     folder = WORKDIR / "stack-dags"
     folder.mkdir(exist_ok=True)
-    for entry in [*EXAMPLE_DAGS.iterdir(), *STACK_DAGS.glob("*.py")]:
+    for entry in [*EXAMPLE_DAGS.iterdir(), *STACK_DAGS.glob("*.py"), BENCH_DEFERRED_DAG]:
         if not entry.name.startswith((".", "__")):
             (folder / entry.name).symlink_to(entry)
     return folder

@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 import psutil
+from cryptography.fernet import Fernet
 
 from support.env import BIN, EXAMPLE_DAGS, REPO, parse_env_file
 from support.processes import stop_group, wait_ready
@@ -109,6 +110,9 @@ class AirflowStack:
             "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(f"{name}:{role}" for name, (role, _) in USERS.items()),
+            # One key for every process: each would otherwise generate its own into airflow.cfg at start (they
+            # race), and the triggerer could not decrypt the trigger arguments the scheduler encrypted.
+            "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
             "DATABASE_URL": registry_url,
             "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
             **extra,

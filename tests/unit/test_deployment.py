@@ -110,7 +110,7 @@ def test_compose_takes_every_secret_from_the_env_file(compose) -> None:
     required = set(re.findall(r"\$\{(\w+):\?", text))
     example = parse_env_file(REPO / ".env.example")
     assert required <= set(example), f"not in .env.example: {required - set(example)}"
-    assert {"POSTGRES_PASSWORD", "AIRFLOW_JWT_SECRET", "AIRFLOW_ADMIN_PASSWORD"} <= required
+    assert {"POSTGRES_PASSWORD", "AIRFLOW_JWT_SECRET", "AIRFLOW_FERNET_KEY", "AIRFLOW_ADMIN_PASSWORD"} <= required
     assert not any(example[name] for name in required), ".env.example must not ship a secret"
     for service in compose["services"].values():
         environment = service.get("environment", {})
@@ -265,7 +265,8 @@ def test_secrets_come_from_the_named_secret_and_none_is_rendered_by_default() ->
     assert not [d for d in docs if d["kind"] == "Secret"]
     scheduler = next(d for d in docs if d["metadata"]["name"].endswith("-scheduler"))
     env = {e["name"]: e for e in scheduler["spec"]["template"]["spec"]["containers"][0]["env"]}
-    for name in ("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "DATABASE_URL", "AIRFLOW__API_AUTH__JWT_SECRET"):
+    secrets = ("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "DATABASE_URL", "AIRFLOW__API_AUTH__JWT_SECRET")
+    for name in (*secrets, "AIRFLOW__CORE__FERNET_KEY"):
         assert env[name]["valueFrom"]["secretKeyRef"]["name"] == "airflow-provider-enterprise", name
     assert env["SPARK_MASTER_URL"]["value"] == "spark://enterprise-airflow-provider-enterprise-spark-master:7077"
     assert env["AIRFLOW__METRICS__STATSD_HOST"]["value"] == "enterprise-airflow-provider-enterprise-statsd-exporter"
@@ -279,7 +280,13 @@ def test_spark_on_kubernetes_gets_a_service_account_allowed_to_make_pods() -> No
     assert scheduler["spec"]["template"]["spec"]["serviceAccountName"] == "spark-submitter"
     assert not [d for d in docs if "spark-master" in d["metadata"]["name"]]
     (secret,) = [d for d in docs if d["kind"] == "Secret"]
-    assert set(secret["stringData"]) == {"sql-alchemy-conn", "registry-url", "jwt-secret", "admin-password"}
+    assert set(secret["stringData"]) == {
+        "sql-alchemy-conn",
+        "registry-url",
+        "jwt-secret",
+        "fernet-key",
+        "admin-password",
+    }
 
 
 def test_api_server_tls_serves_https_and_every_airflow_pod_trusts_the_certificate() -> None:

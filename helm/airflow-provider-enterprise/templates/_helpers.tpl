@@ -97,6 +97,9 @@ local[*]
 - name: AIRFLOW__API_AUTH__JWT_SECRET
   valueFrom:
     {{- include "ape.secretRef" (dict "root" . "key" "jwtSecret") | nindent 4 }}
+- name: AIRFLOW__CORE__FERNET_KEY
+  valueFrom:
+    {{- include "ape.secretRef" (dict "root" . "key" "fernetKey") | nindent 4 }}
 {{- if eq .Values.airflow.executor "CeleryExecutor" }}
 - name: REDIS_URL
   {{- if .Values.redis.enabled }}

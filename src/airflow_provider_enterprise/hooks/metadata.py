@@ -8,12 +8,14 @@ configure one; the hook never starts a server.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import os
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -252,8 +254,10 @@ class EnterpriseMetadataHook(PostgresHook):
         )
 
     async def aquery(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-        """Run one read-only query without blocking the event loop (for triggers)."""
-        import psycopg
+        """
+        Run one read-only query without blocking the event loop (for triggers), on a connection of the pool
+        that every trigger of this event loop shares for this registry (see :func:`_async_pool`).
+        """
         from psycopg.rows import dict_row
 
         conn = await self.aconnection()
@@ -265,11 +269,8 @@ class EnterpriseMetadataHook(PostgresHook):
             "dbname": conn.schema,
         }
         args.update({k: v for k, v in conn.extra_dejson.items() if k not in self.ignored_extra_options})
-        with self._refusals():
-            aconn = await psycopg.AsyncConnection.connect(
-                **{k: v for k, v in args.items() if v not in (None, "")}, autocommit=True
-            )
-        async with aconn:
+        pool = await _async_pool(self, {k: v for k, v in args.items() if v not in (None, "")})
+        async with pool.connection() as aconn:
             cursor = await aconn.execute(sql, params)
             cursor.row_factory = dict_row
             return await cursor.fetchall()
@@ -670,6 +671,56 @@ class EnterpriseMetadataHook(PostgresHook):
             )
             row = cur.fetchone()
         return self.get_job(int(row[0])) if row else None
+
+
+#: Connections of one registry's async pool: a triggerer's polls share them instead of connecting for each poll.
+ASYNC_POOL_MAX_SIZE = 4
+#: Seconds a query waits for a pooled connection before it fails.
+ASYNC_POOL_TIMEOUT = 30.0
+_async_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Task]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def _async_pool(hook: EnterpriseMetadataHook, args: dict[str, Any]) -> Any:
+    """
+    Return the open async connection pool of the registry ``args`` name, for the running event loop.
+
+    A pool belongs to one event loop, so pools are kept per loop (and dropped with it). The first caller opens
+    it, after one direct connection that turns a refused login or TLS setting into
+    :class:`RegistryConnectionRefused` at once (a pool would only retry it in the background); a pool that
+    failed to open is forgotten, so the next poll tries again.
+    """
+    import psycopg
+    from psycopg.conninfo import make_conninfo
+    from psycopg_pool import AsyncConnectionPool
+
+    conninfo = make_conninfo(**args)
+
+    async def open_pool() -> AsyncConnectionPool:
+        with hook._refusals():
+            probe = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
+        await probe.close()
+        pool = AsyncConnectionPool(
+            conninfo,
+            min_size=1,
+            max_size=ASYNC_POOL_MAX_SIZE,
+            timeout=ASYNC_POOL_TIMEOUT,
+            kwargs={"autocommit": True},
+            open=False,
+        )
+        await pool.open(wait=True, timeout=ASYNC_POOL_TIMEOUT)
+        return pool
+
+    pools = _async_pools.setdefault(asyncio.get_running_loop(), {})
+    if conninfo not in pools:
+        pools[conninfo] = asyncio.ensure_future(open_pool())
+    try:
+        return await asyncio.shield(pools[conninfo])
+    except BaseException:
+        if pools.get(conninfo) is not None and pools[conninfo].done():
+            pools.pop(conninfo, None)
+        raise
 
 
 #: The filters of job and dead-letter listings: each applies only when its parameter is not NULL.

@@ -21,12 +21,13 @@ class CircuitClosedSensor(RegistrySensor):
     :param name: the breaker, e.g. ``spark:spark_default``. (templated)
     """
 
+    trigger_class = CircuitClosedTrigger
     template_fields: Sequence[str] = ("name",)
-    done_status = "admits"
 
     def __init__(self, *, name: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.name = name
+        self._start_from_trigger()
 
     def describe(self) -> str:
         return f"circuit {self.name!r}"

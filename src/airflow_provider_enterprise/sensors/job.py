@@ -31,6 +31,7 @@ class EnterpriseJobSensor(RegistrySensor):
     :param failure_states: states that fail it at once (default ``["dead_lettered"]``).
     """
 
+    trigger_class = EnterpriseJobTrigger
     template_fields: Sequence[str] = ("dag_id_to_watch", "run_id", "task_id_to_watch")
 
     def __init__(
@@ -56,6 +57,7 @@ class EnterpriseJobSensor(RegistrySensor):
         self.map_index = map_index
         self.target_states = list(target_states)
         self.failure_states = list(failure_states)
+        self._start_from_trigger()
 
     @property
     def job_key(self) -> JobKey:

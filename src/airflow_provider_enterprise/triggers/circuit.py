@@ -17,6 +17,8 @@ class CircuitClosedTrigger(RegistryPollingTrigger):
     :param name: the breaker.
     """
 
+    done_status = "admits"
+
     def __init__(self, *, name: str, **kwargs: Any) -> None:
         super().__init__(name=name, **kwargs)
         self.name = name
@@ -26,5 +28,5 @@ class CircuitClosedTrigger(RegistryPollingTrigger):
         row = rows[0] if rows else None
         state = row["state"] if row else "closed"
         if admits(row, hook.settings.circuit_breaker, time.time()):
-            return {"status": "admits", "state": state}, state
+            return {"status": self.done_status, "state": state}, state
         return None, state

@@ -28,7 +28,7 @@ class EnterpriseJobTrigger(RegistryPollingTrigger):
     async def check(self, hook: EnterpriseMetadataHook) -> tuple[dict[str, Any] | None, str | None]:
         state = await hook.ajob_state(JobKey(*self.job_key))
         if state in self.target_states:
-            return {"status": "reached", "state": state}, state
+            return {"status": self.done_status, "state": state}, state
         if state in self.failure_states:
             return {"status": "failed", "state": state}, state
         return None, state
