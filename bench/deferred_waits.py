@@ -17,6 +17,10 @@ random times over ``--window`` seconds, and measures:
 - **resume latency**: a wait's end in Airflow's database - the moment its job was completed in the registry
   (at most one poll interval of it is the poll itself).
 
+With ``--kinds timer`` (run too by default, in a fresh stack) the waits are Airflow's own ``DateTimeTrigger``
+timers due at the same random times: the baseline of what the triggerer itself adds to every event, with no
+registry and no polling. The JSON holds both and the ratio of their p95 resume latencies.
+
 Targets (issue #8): memory < 500 MB, p95 resume latency <= 2x the poll interval. ``--smoke`` runs 20 waits.
 The CI smoke (``tests/stack/test_deferred_waits_smoke.py``) calls :func:`measure` on the test session's stack.
 """
@@ -43,6 +47,8 @@ DAG_FILE = BENCH / "dags" / "bench_deferred_waits.py"
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(BENCH / "dags"))
 from bench_deferred_waits import JOB_DAG, JOB_RUN, PROBES, WAITS_PER_DAG, dag_id  # noqa: E402
+
+KINDS = ("registry", "timer")
 from report import latency_summary, print_table, write_json  # noqa: E402
 
 
@@ -126,7 +132,15 @@ def _wait_for(what: str, ready, timeout: float, poll: float = 0.5):
 
 
 def measure(
-    stack, registry, *, waits: int, poll_interval: float, window: float, lead: float | None = None, seed: int = 7
+    stack,
+    registry,
+    *,
+    waits: int,
+    poll_interval: float,
+    window: float,
+    lead: float | None = None,
+    kind: str = "registry",
+    seed: int = 7,
 ) -> dict[str, Any]:
     """
     Hold ``waits`` deferred waits in ``stack``'s triggerer and complete their jobs over ``window`` seconds.
@@ -146,8 +160,17 @@ def measure(
     sampler.start()
     lead = lead if lead is not None else max(20.0, waits / 25)
     started = time.time()
-    probe_at = [started + lead + window * (k + 0.5) / PROBES for k in range(PROBES)]
-    conf = {"probe_at": [dt.datetime.fromtimestamp(t, dt.UTC).isoformat() for t in probe_at]}
+    begin = started + lead
+    probe_at = [begin + window * (k + 0.5) / PROBES for k in range(PROBES)]
+    rng = random.Random(seed)
+    due = {f"wait_{i:04d}": begin + rng.uniform(0, window) for i in range(waits)}  # when each wait may end
+
+    def iso(t: float) -> str:
+        return dt.datetime.fromtimestamp(t, dt.UTC).isoformat()
+
+    conf: dict[str, Any] = {"probe_at": [iso(t) for t in probe_at]}
+    if kind == "timer":
+        conf["wait_at"] = {task: iso(t) for task, t in due.items()}
     runs = {dag: stack.trigger(dag, conf=conf) for dag in dag_ids}
     waits_ids = {f"wait_{i:04d}" for i in range(waits)}
     with psycopg.connect(_airflow_db(stack), autocommit=True) as conn:
@@ -167,14 +190,11 @@ def measure(
             print(
                 f"warning: the waits took {held_after:.0f} s to reach the triggerer, past the probes' lead {lead:.0f} s"
             )
-        time.sleep(max(0.0, started + lead - time.time()))
-
-        rng = random.Random(seed)
-        schedule = sorted((rng.uniform(0, window), i) for i in range(waits))
-        begin, completed = time.time(), {}
-        for offset, i in schedule:
-            time.sleep(max(0.0, begin + offset - time.time()))
-            completed[f"wait_{i:04d}"] = _complete_job(registry, i)
+        completed = dict(due)  # timers end on their own at their due time
+        if kind == "registry":
+            for t, task in sorted((t, task) for task, t in due.items()):
+                time.sleep(max(0.0, t - time.time()))
+                completed[task] = _complete_job(registry, int(task.removeprefix("wait_")))
 
         def all_done() -> dict | None:
             states = _task_states(conn, runs)
@@ -188,6 +208,7 @@ def measure(
     latencies = [states[t][1] - completed[t] for t in waits_ids if states[t][1] is not None]
     lags = [states[f"lag_probe_{k}"][1] - probe_at[k] for k in range(PROBES)]
     return {
+        "kind": kind,
         "waits": waits,
         "dags": len(dag_ids),
         "poll_interval_s": poll_interval,
@@ -206,7 +227,7 @@ def measure(
     }
 
 
-def _own_stack(workdir: Path, waits: int, poll_interval: float):
+def _own_stack(workdir: Path, waits: int, poll_interval: float, kind: str):
     """Start the embedded PostgreSQL and an Airflow stack serving only the benchmark DAG."""
     import subprocess
 
@@ -238,7 +259,10 @@ def _own_stack(workdir: Path, waits: int, poll_interval: float):
         extra={
             "BENCH_DEFERRED_WAITS": str(waits),
             "BENCH_DEFERRED_POLL": str(poll_interval),
+            "BENCH_DEFERRED_KIND": kind,
             "AIRFLOW__TRIGGERER__CAPACITY": str(waits + PROBES + 100),
+            # parse the benchmark's DAGs once: re-parsing them every 5 s would load the two cores under measure
+            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "3600",
         },
     )
     return server, stack, registry
@@ -249,6 +273,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--waits", type=int, default=1000, help="deferred waits held at once")
     parser.add_argument("--poll-interval", type=float, default=5.0, help="seconds between a wait's polls")
     parser.add_argument("--window", type=float, default=60.0, help="seconds over which the jobs complete")
+    parser.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS), help="registry waits, timers")
     parser.add_argument("--smoke", action="store_true", help="20 waits, 10 s window")
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     args = parser.parse_args(argv)
@@ -257,18 +282,26 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     from airflow_provider_enterprise import embedded_db
 
-    with tempfile.TemporaryDirectory(prefix="ape-deferred-") as scratch:
-        server, stack, registry = _own_stack(Path(scratch), args.waits, args.poll_interval)
-        try:
-            stack.start(timeout=300)
-            results = measure(stack, registry, waits=args.waits, poll_interval=args.poll_interval, window=args.window)
-        except Exception:
-            print(stack.logs_tail(120), file=sys.stderr)
-            raise
-        finally:
-            stack.stop()
-            embedded_db.stop(server.data_dir)
-    report(results)
+    results: dict[str, Any] = {}
+    for kind in args.kinds:  # each in a stack of its own: the kind is fixed when the DAGs are parsed
+        with tempfile.TemporaryDirectory(prefix="ape-deferred-") as scratch:
+            server, stack, registry = _own_stack(Path(scratch), args.waits, args.poll_interval, kind)
+            try:
+                stack.start(timeout=300)
+                results[kind] = measure(
+                    stack, registry, waits=args.waits, poll_interval=args.poll_interval, window=args.window, kind=kind
+                )
+            except Exception:
+                print(stack.logs_tail(120), file=sys.stderr)
+                raise
+            finally:
+                stack.stop()
+                embedded_db.stop(server.data_dir)
+        report(results[kind])
+    if set(KINDS) <= set(results):
+        ours, airflow = results["registry"]["resume_latency"], results["timer"]["resume_latency"]
+        results["registry_over_timer_p95"] = round(ours["p95_ms"] / airflow["p95_ms"], 2)
+        print(f"registry waits / Airflow's timers, p95 resume latency: {results['registry_over_timer_p95']}")
     write_json(args.json, {"benchmark": "deferred_waits", **results})
     return results
 
@@ -276,7 +309,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 def report(results: dict[str, Any]) -> None:
     resume, lag = results["resume_latency"], results["loop_lag"]
     print_table(
-        f"{results['waits']} deferred waits ({results['dags']} DAG runs) in one triggerer,"
+        f"{results['waits']} {results['kind']} waits ({results['dags']} DAG runs) in one triggerer,"
         f" poll every {results['poll_interval_s']:g} s, jobs completed over {results['window_s']:g} s"
         f" (all held {results['held_after_s']} s after the trigger)",
         ("measure", "p50 ms", "p95 ms", "p99 ms", "max ms"),

@@ -35,6 +35,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from airflow_runs import AirflowRuns  # noqa: E402
+
 #: Q1 in processing_logic (the date is 1998-12-01 minus 90 days); the benchmark DAG reads the same file.
 Q1_LOGIC = json.loads((Path(__file__).with_name("tpch_q1_logic.json")).read_text())
 
@@ -198,47 +201,14 @@ def measure(candidate: str, path: Path, scratch: Path) -> dict:
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
-def _airflow_env() -> dict[str, str]:
-    repo = Path(__file__).resolve().parents[1]
-    env = dict(os.environ)
-    env.setdefault("AIRFLOW_HOME", str(repo / ".airflow"))
-    env["AIRFLOW__CORE__DAGS_FOLDER"] = str(repo / "bench" / "dags")
-    env["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
-    return env
-
-
-def _cli(env: dict[str, str], *argv: str) -> str:
-    completed = subprocess.run(list(argv), env=env, check=True, capture_output=True, text=True)
-    return completed.stdout.strip().splitlines()[-1] if completed.stdout.strip() else ""
-
-
 def task_times(path: Path, runs: int, scratch: Path) -> list[dict]:
     """Run Q1 as an Airflow task ``runs`` times; return each task instance's duration."""
-    import psycopg
-
-    env = _airflow_env()
-    _cli(env, "enterprise-orchestrator", "db", "start", "--database", "airflow")
-    env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = _cli(
-        env, "enterprise-orchestrator", "db", "uri", "--database", "airflow", "--sqlalchemy"
-    )
-    _cli(env, "airflow", "db", "migrate")
-    _cli(env, "enterprise-orchestrator", "migrate")
-    metadata_uri = _cli(env, "enterprise-orchestrator", "db", "uri", "--database", "airflow")
+    airflow = AirflowRuns.start()
     samples = []
     for run in range(runs):
-        conf = json.dumps({"input_path": str(path), "output_path": str(scratch / f"task-{run}")})
-        log = subprocess.run(
-            ["airflow", "dags", "test", "bench_tpch_q1", "-c", conf], env=env, capture_output=True, text=True
-        )
-        if "DagRun Finished" not in log.stdout + log.stderr or "state=success" not in log.stdout + log.stderr:
-            raise RuntimeError(f"the benchmark DAG failed:\n{(log.stdout + log.stderr)[-3000:]}")
-        with psycopg.connect(metadata_uri) as conn:
-            ((seconds,),) = conn.execute(
-                "SELECT extract(epoch FROM end_date - start_date) FROM task_instance "
-                "WHERE dag_id = 'bench_tpch_q1' ORDER BY end_date DESC LIMIT 1"
-            ).fetchall()
-        samples.append({"candidate": "task", "rows": None, "seconds": float(seconds), "peak_rss_mb": 0.0})
+        airflow.dags_test("bench_tpch_q1", {"input_path": str(path), "output_path": str(scratch / f"task-{run}")})
+        _, seconds = airflow.last_task("bench_tpch_q1", "q1")
+        samples.append({"candidate": "task", "rows": None, "seconds": seconds, "peak_rss_mb": 0.0})
     return samples
 
 
