@@ -1,4 +1,9 @@
-"""TPC-H Q1 as one Airflow task, for the benchmark's task time (``bench/tpch_q1.py --task-time``)."""
+"""
+TPC-H Q1 as one Airflow task, for the benchmark's task time (``bench/tpch_q1.py --task-time``).
+
+An empty ``warm_up`` task runs first: ``airflow dags test`` stamps the first task's start before it starts its
+in-process Execution API (about 3 s no deployment pays), so the timed task is the second.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import json
 from pathlib import Path
 
 import pendulum
+from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG
 
 from airflow_provider_enterprise.operators.data_processing import EnterpriseDataProcessingOperator
@@ -19,7 +25,7 @@ with DAG(
     params={"input_path": "", "output_path": ""},
     catchup=False,
 ):
-    EnterpriseDataProcessingOperator(
+    EmptyOperator(task_id="warm_up") >> EnterpriseDataProcessingOperator(
         task_id="q1",
         job_name="bench_tpch_q1",
         input_path="{{ params.input_path }}",
