@@ -46,10 +46,13 @@ REPO = BENCH.parent
 DAG_FILE = BENCH / "dags" / "bench_deferred_waits.py"
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(BENCH / "dags"))
+sys.path.insert(0, str(REPO / "tests"))  # the test suite's stack and its helpers
 from bench_deferred_waits import JOB_DAG, JOB_RUN, PROBES, WAITS_PER_DAG, dag_id  # noqa: E402
 
 KINDS = ("registry", "timer")
 from report import latency_summary, print_table, write_json  # noqa: E402
+
+from support.processes import wait_for  # noqa: E402
 
 
 def _airflow_db(stack) -> str:
@@ -121,16 +124,6 @@ def _task_states(conn, runs: dict[str, str]) -> dict[str, tuple[str | None, floa
     return {task_id: (state, float(end) if end is not None else None) for task_id, state, end in rows}
 
 
-def _wait_for(what: str, ready, timeout: float, poll: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = ready()
-        if result:
-            return result
-        time.sleep(poll)
-    raise TimeoutError(f"{what} after {timeout} s")
-
-
 def measure(
     stack,
     registry,
@@ -184,7 +177,7 @@ def measure(
             ).fetchone()[0]
             return held >= waits + PROBES
 
-        _wait_for("not every wait was held by the triggerer", all_held, timeout=lead * 4)
+        wait_for(all_held, "every wait held by the triggerer", timeout=lead * 4)
         held_after = time.time() - started
         if held_after > lead:
             print(
@@ -201,7 +194,7 @@ def measure(
             finished = [s for s, _ in states.values() if s in ("success", "failed", "skipped")]
             return states if len(finished) >= waits + PROBES else None
 
-        states = _wait_for("the waits did not all end", all_done, timeout=window + 30 * poll_interval + 120)
+        states = wait_for(all_done, "the end of every wait", timeout=window + 30 * poll_interval + 120)
     peak_mb = sampler.stop()
 
     failed = sorted(t for t, (s, _) in states.items() if s != "success")
@@ -231,7 +224,6 @@ def _own_stack(workdir: Path, waits: int, poll_interval: float, kind: str):
     """Start the embedded PostgreSQL and an Airflow stack serving only the benchmark DAG."""
     import subprocess
 
-    sys.path.insert(0, str(REPO / "tests"))
     from airflow_provider_enterprise import embedded_db
     from airflow_provider_enterprise.config import load_settings
     from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook

@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 from airflow.policies import hookimpl
-from airflow.sdk.bases.operator import DEFAULT_POOL_NAME, DEFAULT_QUEUE
 
 from airflow_provider_enterprise.spec.models import PRIORITY_WEIGHTS, Priority
 
@@ -51,6 +50,9 @@ def task_policy(task: Any) -> None:
     cls = _job_operator_class(task)
     if cls is None:
         return
+    # imported here: every Airflow process loads this module, only the dag-processor parses tasks
+    from airflow.sdk.bases.operator import DEFAULT_POOL_NAME, DEFAULT_QUEUE
+
     from airflow_provider_enterprise.config import load_settings
 
     partial = getattr(task, "partial_kwargs", None)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ import pytest
 from airflow_provider_enterprise.hooks.metadata import JobKey
 from airflow_provider_enterprise.resilience.dead_letter import DeadLetterQueue
 from support.jvm_app import build_jar
+from support.processes import wait_for
 
 pytestmark = pytest.mark.stack
 
@@ -44,16 +44,6 @@ def drivers(cluster) -> dict[str, str]:
     """Every driver the master knows, by id, with its state."""
     status = cluster.master_json()
     return {d["id"]: d["state"] for d in status.get("activedrivers", []) + status.get("completeddrivers", [])}
-
-
-def wait_for(condition, what: str, timeout: float = 120, interval: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"{what} not seen after {timeout} s")
 
 
 def trigger(stack, dag_id: str, jar: Path, output: Path, mode: str, seconds: int = 0) -> str:

@@ -1,4 +1,4 @@
-"""Helpers for the servers the tests start: free loopback ports, readiness waits, stopping a process group."""
+"""Helpers for the servers the tests start: free loopback ports, waits, stopping a process group."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 HOST = "127.0.0.1"
 
@@ -18,6 +19,17 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind((HOST, 0))
         return s.getsockname()[1]
+
+
+def wait_for(condition: Callable[[], Any], what: str, timeout: float = 120, interval: float = 0.5) -> Any:
+    """Poll ``condition`` until it returns something true and return that; fail naming ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise TimeoutError(f"{what} not seen after {timeout} s")
 
 
 def wait_ready(what: str, ready: Callable[[], bool], process: subprocess.Popen, log: Path, timeout: float = 90) -> None:
