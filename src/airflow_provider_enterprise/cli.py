@@ -353,7 +353,7 @@ def cmd_dlq_reconcile(args: argparse.Namespace, settings: Settings) -> int:
         api.close()
     print(
         f"checked {report.checked} silent attempts: {report.failed_attempts} marked failed, "
-        f"{report.dead_letters} dead-lettered"
+        f"{report.dead_letters} dead-lettered, {report.stopped_applications} orphaned applications stopped"
     )
     return EXIT_OK
 

@@ -14,6 +14,7 @@ import pytest
 
 from airflow_provider_enterprise.hooks.metadata import JobKey
 from airflow_provider_enterprise.resilience.dead_letter import DeadLetterQueue
+from support.cli import orchestrator
 from support.jvm_app import build_jar
 from support.processes import wait_for
 
@@ -145,3 +146,32 @@ def test_a_retried_task_reattaches_to_its_running_application(
     assert tries[-1]["external_id"] == first["external_id"]  # re-attached, not resubmitted
     new = {d: s for d, s in drivers(spark_cluster).items() if d not in before}
     assert new == {first["external_id"]: "FINISHED"}  # exactly one application for both tries
+
+
+def test_reconcile_stops_the_application_of_a_task_failed_before_any_triggerer_ran_it(
+    airflow_stack, stack_registry, spark_cluster, jar, tmp_path
+) -> None:
+    """
+    Marked failed while deferred, with the triggerer frozen (SIGSTOP): no trigger ever ran, so nothing called
+    ``on_kill``, and the driver would run on; the reconciliation sweep kills it.
+    """
+    started = tmp_path / "started"
+    with airflow_stack.paused("triggerer"):
+        run_id = trigger(airflow_stack, DEFERRED, jar, started, "sleep", seconds=600)
+
+        def deferred_attempt() -> dict | None:
+            found = attempts(stack_registry, DEFERRED, run_id)
+            state = airflow_stack.task_instance(DEFERRED, run_id, TASK_ID)["state"]
+            return found[0] if state == "deferred" and found and found[0]["external_id"] else None
+
+        attempt = wait_for(deferred_attempt, "the task deferred with its application", timeout=120)
+        wait_for(started.exists, "the driver running", timeout=120)
+        api = attempt["status_api"]  # where the sweep reads the driver's state, without credentials
+        assert (api["backend"], api["conn_id"]) == ("standalone", "spark_cluster_mode")
+        assert api["url"].endswith(f":{spark_cluster.rest_port}")
+        airflow_stack.mark_task(DEFERRED, run_id, TASK_ID, "failed")
+        out = orchestrator(airflow_stack, "dlq", "reconcile", "--stale-after", "0.1")
+        assert "1 orphaned applications stopped" in out, out
+        wait_for(lambda: drivers(spark_cluster)[attempt["external_id"]] == "KILLED", "the driver killed", timeout=30)
+    (attempt,) = attempts(stack_registry, DEFERRED, run_id)
+    assert (attempt["status"], attempt["error_class"]) == ("failed", "LostTaskError")

@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -164,6 +165,16 @@ class AirflowStack:
                 process.wait(10)
         if self._client:
             self._client.close()
+
+    @contextlib.contextmanager
+    def paused(self, component: str) -> Iterator[None]:
+        """Freeze a component and its children (SIGSTOP to its process group) for the ``with`` block."""
+        group = self.processes[component].pid
+        os.killpg(group, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            os.killpg(group, signal.SIGCONT)
 
     def logs_tail(self, lines: int = 40) -> str:
         parts = []

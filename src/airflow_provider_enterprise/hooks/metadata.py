@@ -550,19 +550,26 @@ class EnterpriseMetadataHook(PostgresHook):
         )
 
     #: Columns of a running attempt that :meth:`annotate_attempt` may set.
-    _ANNOTATIONS = frozenset({"engine", "external_id", "routing"})
+    _ANNOTATIONS = frozenset({"engine", "external_id", "routing", "status_api"})
+    #: The annotations stored as JSON.
+    _JSON_ANNOTATIONS = frozenset({"routing", "status_api"})
 
     @reconnecting
     def annotate_attempt(self, attempt_id: int, **values: Any) -> None:
         """
         Record facts learnt while an attempt runs: ``engine`` (the one routing chose), ``external_id`` (a
-        submitted application) or ``routing`` (the decision, as JSON). One guarded UPDATE of a running attempt.
+        submitted application), ``routing`` (the decision, as JSON) or ``status_api`` (where a cluster-mode
+        application's status is read, as JSON: see
+        :meth:`~.spark_status.SparkApplicationTracker.status_api`). One guarded UPDATE of a
+        running attempt.
         """
         unknown = set(values) - self._ANNOTATIONS
         if unknown:
             raise ValueError(f"cannot annotate attempts with {', '.join(sorted(unknown))}")
-        params = {k: json.dumps(v) if k == "routing" else v for k, v in values.items()}
-        assignments = ", ".join(f"{name} = %s" + ("::jsonb" if name == "routing" else "") for name in params)
+        params = {k: json.dumps(v) if k in self._JSON_ANNOTATIONS else v for k, v in values.items()}
+        assignments = ", ".join(
+            f"{name} = %s" + ("::jsonb" if name in self._JSON_ANNOTATIONS else "") for name in params
+        )
         with self._autocommit() as cur:
             cur.execute(
                 f"UPDATE enterprise_job_attempts SET {assignments}"  # noqa: S608 - allow-listed column names

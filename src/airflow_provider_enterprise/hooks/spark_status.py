@@ -189,6 +189,36 @@ class SparkApplicationTracker:
     def __repr__(self) -> str:
         return f"SparkApplicationTracker({self.backend!r}, {self.base_url!r})"
 
+    def status_api(self, conn_id: str | None) -> dict[str, Any]:
+        """Describe where this tracker reads, without credentials, for :meth:`from_status_api` in another process."""
+        return {"backend": self.backend, "url": self.base_url, "conn_id": conn_id}
+
+    @classmethod
+    def from_status_api(cls, status_api: dict[str, Any]) -> SparkApplicationTracker:
+        """
+        Rebuild a tracker from :meth:`status_api`; a Kubernetes token comes from the named Spark connection's
+        password when this process can read it, else from the pod's service account.
+        """
+        backend = status_api["backend"]
+        if backend != "kubernetes":
+            return cls(backend, status_api["url"])
+        conn = None
+        if status_api.get("conn_id"):
+            from airflow.sdk import BaseHook
+
+            try:
+                conn = BaseHook.get_connection(status_api["conn_id"])
+            except Exception:  # not defined here: fall back to the service account
+                conn = None
+        return cls(backend, status_api["url"], token=kubernetes_token(conn), verify=kubernetes_verify())
+
+    def stop_if_active(self, external_id: str) -> ApplicationStatus:
+        """Kill the application if it has not ended; return the status it had."""
+        status = self.status(external_id)
+        if status.active:
+            self.kill(external_id)
+        return status
+
     def _pod_url(self, external_id: str) -> str:
         namespace, sep, pod = external_id.partition(":")
         if not sep or not namespace or not pod:

@@ -184,7 +184,7 @@ class EnterpriseSparkSubmitOperator(EnterpriseJobOperator):
                 status = self._earlier_application(context, attempt, tracker)
                 if status is None or not status.succeeded:
                     external_id = status.external_id if status else self._submit(hook, submission["application"])
-                    self._remember(context, attempt, external_id)
+                    self._remember(context, attempt, external_id, tracker)
                     if self.deferrable:
                         self._defer(tracker, external_id, attempt, deadline)
                     status = self._poll(tracker, external_id, attempt, deadline)
@@ -219,10 +219,17 @@ class EnterpriseSparkSubmitOperator(EnterpriseJobOperator):
         self.log.info("Spark accepted the application as %s", external_id)
         return external_id
 
-    def _remember(self, context: Context, attempt: RunningAttempt, external_id: str) -> None:
-        """Record the application on the attempt and in the task's state store, before waiting for it."""
+    def _remember(
+        self, context: Context, attempt: RunningAttempt, external_id: str, tracker: SparkApplicationTracker
+    ) -> None:
+        """
+        Record the application, and where its status is read, on the attempt and the application in the task's
+        state store, before waiting for it (the reconciliation sweep stops it if the task ends without it).
+        """
         self._external_id = external_id
-        self.hook.annotate_attempt(attempt.attempt_id, external_id=external_id)
+        self.hook.annotate_attempt(
+            attempt.attempt_id, external_id=external_id, status_api=tracker.status_api(self._conn_id)
+        )
         store = context.get("task_state_store")
         if store is not None:
             store.set(self.external_id_key, external_id)

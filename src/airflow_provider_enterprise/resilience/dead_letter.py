@@ -9,6 +9,7 @@ creates one run. Reconciliation completes what a killed task process could not w
 
 from __future__ import annotations
 
+import logging
 import traceback as tb
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from airflow_provider_enterprise.hooks.metadata import LISTING_FILTER, listing_p
 if TYPE_CHECKING:
     from airflow_provider_enterprise.airflow_api import AirflowApiClient
     from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook
+
+log = logging.getLogger(__name__)
 
 #: The key in a DAG run's conf that carries a replay: ``{"dead_letter_id": ..., "task_id": ..., "spec": {...}}``.
 REPLAY_CONF_KEY = "enterprise_replay"
@@ -250,6 +253,18 @@ TaskStateReader = Callable[[str, str, str, int], "tuple[str, int | None] | None"
 
 #: Airflow states after which a registry attempt can no longer be running.
 _FINISHED_STATES = ("failed", "upstream_failed", "up_for_retry", "success", "skipped", "removed")
+#: Airflow states after which no try of the task runs again, so no retry re-attaches to the attempt's application.
+_ENDED_STATES = frozenset(_FINISHED_STATES) - {"up_for_retry"}
+
+#: Stops an attempt's cluster-mode application if it still runs: (status_api, external_id) -> whether it ran.
+ApplicationStopper = Callable[[dict[str, Any], str], bool]
+
+
+def stop_spark_application(status_api: dict[str, Any], external_id: str) -> bool:
+    """Kill a cluster-mode Spark application that has not ended; return whether it was still running."""
+    from airflow_provider_enterprise.hooks.spark_status import SparkApplicationTracker
+
+    return SparkApplicationTracker.from_status_api(status_api).stop_if_active(external_id).active
 
 
 @dataclass(frozen=True)
@@ -257,27 +272,39 @@ class ReconcileReport:
     checked: int
     failed_attempts: int
     dead_letters: int
+    #: Applications still running for a task instance that had ended: stopped.
+    stopped_applications: int = 0
 
 
-def reconcile(hook: EnterpriseMetadataHook, read_state: TaskStateReader, *, stale_after: float) -> ReconcileReport:
+def reconcile(
+    hook: EnterpriseMetadataHook,
+    read_state: TaskStateReader,
+    *,
+    stale_after: float,
+    stop_application: ApplicationStopper = stop_spark_application,
+) -> ReconcileReport:
     """
     Complete the registry for attempts whose task process died without reporting.
 
     Finds running attempts whose heartbeat is older than ``stale_after`` seconds, asks Airflow for the task
     instance's state, and fails attempts Airflow no longer runs; an attempt whose task instance failed for good
-    is dead-lettered. Idempotent: guarded transitions and the dead letters' unique key make reruns no-ops.
+    is dead-lettered. When the task instance has ended for good (no retry left to re-attach), the attempt's
+    cluster-mode application is stopped if it still runs: a task marked failed while deferred, before any
+    triggerer ran its trigger, leaves one behind. Idempotent: guarded transitions and the dead letters' unique
+    key make reruns no-ops.
     """
     from airflow_provider_enterprise.exceptions import InvalidTransitionError
 
     with hook._transaction() as cur:
         cur.execute(
-            "SELECT a.attempt_id, a.try_number, j.dag_id, j.run_id, j.task_id, j.map_index"
+            "SELECT a.attempt_id, a.try_number, a.external_id, a.status_api,"
+            " j.dag_id, j.run_id, j.task_id, j.map_index"
             " FROM enterprise_job_attempts a JOIN enterprise_jobs j USING (job_id)"
             " WHERE a.status = 'running' AND a.heartbeat_at < now() - make_interval(secs => %s)",
             (stale_after,),
         )
         stale = hook._dicts(cur)
-    failed = lettered = 0
+    failed = lettered = stopped = 0
     queue = DeadLetterQueue(hook)
     for attempt in stale:
         found = read_state(attempt["dag_id"], attempt["run_id"], attempt["task_id"], attempt["map_index"])
@@ -288,6 +315,8 @@ def reconcile(hook: EnterpriseMetadataHook, read_state: TaskStateReader, *, stal
         moved_on = try_number is not None and try_number > attempt["try_number"]
         if state not in _FINISHED_STATES and not moved_on:
             continue
+        if state in _ENDED_STATES and attempt["status_api"] and attempt["external_id"]:
+            stopped += _stop(stop_application, attempt)
         error = LostTaskError(
             f"task process stopped heartbeating; Airflow reports the task instance {state} "
             f"(try {try_number if try_number is not None else '?'})"
@@ -299,7 +328,20 @@ def reconcile(hook: EnterpriseMetadataHook, read_state: TaskStateReader, *, stal
             continue  # completed meanwhile
         if state == "failed" and not moved_on and queue.add(attempt["attempt_id"], error) is not None:
             lettered += 1
-    return ReconcileReport(len(stale), failed, lettered)
+    return ReconcileReport(len(stale), failed, lettered, stopped)
+
+
+def _stop(stop_application: ApplicationStopper, attempt: dict[str, Any]) -> bool:
+    """Stop the attempt's application; a cluster that cannot be reached is logged, and the sweep goes on."""
+    external_id = attempt["external_id"]
+    try:
+        running = stop_application(attempt["status_api"], external_id)
+    except Exception:
+        log.exception("Could not stop application %s of attempt %s", external_id, attempt["attempt_id"])
+        return False
+    if running:
+        log.warning("Stopped application %s: attempt %s's task instance had ended", external_id, attempt["attempt_id"])
+    return running
 
 
 class LostTaskError(EnterpriseError):

@@ -88,3 +88,79 @@ def test_recording_a_replay_counts_it_once(registry, statsd_in_process) -> None:
     time.sleep(0.3)
     replays = statsd_in_process.datagrams("airflow.enterprise.dead_letter_replays")
     assert [(d.value, d.kind, d.tags) for d in replays] == [("1", "c", {"dag_id": "dlq_dag"})]
+
+
+@pytest.mark.parametrize("backend", ["standalone", "kubernetes", "yarn"])
+def test_reconcile_stops_the_application_of_a_task_that_ended_without_it(registry, backend) -> None:
+    """
+    A task marked failed while deferred, before a triggerer ran its trigger, leaves its application running:
+    the sweep kills it. An application a retry may still re-attach to (task up for retry, or a later try
+    running) is left alone. The status API is a local server that answers like each backend's.
+    """
+    from airflow_provider_enterprise.hooks.spark_status import SparkApplicationTracker
+    from support.status_server import StatusServer
+
+    ids = {
+        "standalone": ("driver-20261202-0001", "driver-20261202-0002", "driver-20261202-0003"),
+        "kubernetes": ("jobs:orphan-driver", "jobs:retried-driver", "jobs:reattached-driver"),
+        "yarn": ("application_2_0001", "application_2_0002", "application_2_0003"),
+    }[backend]
+    running = {"standalone": "RUNNING", "kubernetes": "Running", "yarn": "RUNNING"}[backend]
+    killed = {"standalone": "KILLED", "kubernetes": None, "yarn": "KILLED/KILLED"}[backend]
+    server = StatusServer().start()
+    try:
+        states = {}
+        for run_id, external_id, state in zip(
+            (f"orphan_{backend}", f"retry_{backend}", f"moved_on_{backend}"),
+            ids,
+            (("failed", 1), ("up_for_retry", 1), ("running", 2)),
+            strict=True,
+        ):
+            server.script(backend, external_id, running)
+            job_id = registry.register_job(JobKey("orphan_dag", run_id, "t"), job_name="j", job_type="t")
+            attempt = registry.start_attempt(job_id, 1)
+            tracker = SparkApplicationTracker(backend, server.url)
+            registry.annotate_attempt(
+                attempt.attempt_id, external_id=external_id, status_api=tracker.status_api("spark_default")
+            )
+            states[run_id] = state
+        with registry._transaction() as cur:
+            cur.execute(
+                "UPDATE enterprise_job_attempts SET heartbeat_at = now() - interval '1 hour'"
+                " WHERE job_id IN (SELECT job_id FROM enterprise_jobs WHERE dag_id = 'orphan_dag')"
+            )
+
+        def read_state(dag_id: str, run_id: str, task_id: str, map_index: int):
+            return states.get(run_id)
+
+        report = reconcile(registry, read_state, stale_after=60)
+        assert report.stopped_applications == 1
+        assert server.state(backend, ids[0]) == killed  # a deleted driver pod is gone
+        assert [server.state(backend, i) for i in ids[1:]] == [running, running]
+        assert reconcile(registry, read_state, stale_after=60).stopped_applications == 0
+        stored = registry.find_job(JobKey("orphan_dag", f"orphan_{backend}", "t"))["attempts"][0]
+        assert stored["status"] == "failed"
+        assert stored["status_api"] == {"backend": backend, "url": server.url, "conn_id": "spark_default"}
+    finally:
+        server.stop()
+
+
+def test_reconcile_goes_on_when_a_cluster_cannot_be_reached(registry) -> None:
+    """An unreachable status API is logged; the attempt is still failed and dead-lettered."""
+    from support.processes import free_port
+
+    job_id = registry.register_job(JobKey("orphan_dag", "unreachable", "t"), job_name="j", job_type="t")
+    attempt = registry.start_attempt(job_id, 1)
+    registry.annotate_attempt(
+        attempt.attempt_id,
+        external_id="driver-20261202-0009",
+        status_api={"backend": "standalone", "url": f"http://127.0.0.1:{free_port()}", "conn_id": None},
+    )
+    with registry._transaction() as cur:
+        cur.execute(
+            "UPDATE enterprise_job_attempts SET heartbeat_at = now() - interval '1 hour' WHERE attempt_id = %s",
+            (attempt.attempt_id,),
+        )
+    report = reconcile(registry, lambda *key: ("failed", 1), stale_after=60)
+    assert (report.stopped_applications, report.dead_letters) == (0, 1)
+    assert registry.find_job(JobKey("orphan_dag", "unreachable", "t"))["attempts"][0]["status"] == "failed"
