@@ -189,28 +189,33 @@ class SparkApplicationTracker:
     def __repr__(self) -> str:
         return f"SparkApplicationTracker({self.backend!r}, {self.base_url!r})"
 
+    @classmethod
+    def connect(cls, backend: Backend, base_url: str, conn: Any = None) -> SparkApplicationTracker:
+        """
+        Return a tracker of ``backend`` at ``base_url``; a Kubernetes one authenticates with ``conn``'s password
+        (the Spark connection, None when it is not defined) or else the pod's service account.
+        """
+        if backend != "kubernetes":
+            return cls(backend, base_url)
+        return cls(backend, base_url, token=kubernetes_token(conn), verify=kubernetes_verify())
+
     def status_api(self, conn_id: str | None) -> dict[str, Any]:
         """Describe where this tracker reads, without credentials, for :meth:`from_status_api` in another process."""
         return {"backend": self.backend, "url": self.base_url, "conn_id": conn_id}
 
     @classmethod
     def from_status_api(cls, status_api: dict[str, Any]) -> SparkApplicationTracker:
-        """
-        Rebuild a tracker from :meth:`status_api`; a Kubernetes token comes from the named Spark connection's
-        password when this process can read it, else from the pod's service account.
-        """
-        backend = status_api["backend"]
-        if backend != "kubernetes":
-            return cls(backend, status_api["url"])
+        """Rebuild a tracker from :meth:`status_api`, reading the named Spark connection for a Kubernetes token."""
         conn = None
-        if status_api.get("conn_id"):
+        if status_api["backend"] == "kubernetes" and status_api.get("conn_id"):
             from airflow.sdk import BaseHook
+            from airflow.sdk.exceptions import AirflowNotFoundException
 
             try:
                 conn = BaseHook.get_connection(status_api["conn_id"])
-            except Exception:  # not defined here: fall back to the service account
+            except AirflowNotFoundException:
                 conn = None
-        return cls(backend, status_api["url"], token=kubernetes_token(conn), verify=kubernetes_verify())
+        return cls.connect(status_api["backend"], status_api["url"], conn)
 
     def stop_if_active(self, external_id: str) -> ApplicationStatus:
         """Kill the application if it has not ended; return the status it had."""

@@ -20,8 +20,6 @@ from airflow_provider_enterprise.exceptions import SparkAuthenticationError
 from airflow_provider_enterprise.hooks.spark_status import (
     Backend,
     SparkApplicationTracker,
-    kubernetes_token,
-    kubernetes_verify,
 )
 from airflow_provider_enterprise.spark_app import SPARK_AUTH_SECRET_ENV
 
@@ -259,16 +257,12 @@ class EnterpriseSparkSubmitHook(SparkSubmitHook):
     def tracker(self, conn: Any = None) -> SparkApplicationTracker:
         """Return a tracker of this connection's cluster-mode applications (``conn``: the connection, for its token)."""
         backend = self.backend
-        if backend != "kubernetes":
-            return SparkApplicationTracker(backend, self.status_url())
-        if conn is None:
+        if backend == "kubernetes" and conn is None:
             try:
                 conn = self.get_connection(self._conn_id)
             except AirflowNotFoundException:
                 conn = None
-        return SparkApplicationTracker(
-            backend, self.status_url(), token=kubernetes_token(conn), verify=kubernetes_verify()
-        )
+        return SparkApplicationTracker.connect(backend, self.status_url(), conn)
 
     def submit_detached(self, application: str) -> str:
         """

@@ -15,8 +15,6 @@ from airflow_provider_enterprise.hooks.spark_status import (
     ApplicationStatus,
     Backend,
     SparkApplicationTracker,
-    kubernetes_token,
-    kubernetes_verify,
 )
 
 
@@ -75,20 +73,16 @@ class SparkApplicationTrigger(BaseTrigger):
         }
 
     async def tracker(self) -> SparkApplicationTracker:
-        if self.backend != "kubernetes":
-            return SparkApplicationTracker(self.backend, self.status_url)
-        from airflow.sdk import BaseHook
-        from airflow.sdk.exceptions import AirflowNotFoundException
-
         conn = None
-        if self.conn_id:
+        if self.backend == "kubernetes" and self.conn_id:
+            from airflow.sdk import BaseHook
+            from airflow.sdk.exceptions import AirflowNotFoundException
+
             try:
                 conn = await BaseHook.aget_connection(self.conn_id)
             except AirflowNotFoundException:
                 conn = None
-        return SparkApplicationTracker(
-            self.backend, self.status_url, token=kubernetes_token(conn), verify=kubernetes_verify()
-        )
+        return SparkApplicationTracker.connect(self.backend, self.status_url, conn)
 
     def _event(self, status: str, state: str | None, message: str = "") -> TriggerEvent:
         return TriggerEvent(

@@ -17,6 +17,15 @@ def failed_attempt(registry: EnterpriseMetadataHook, run_id: str, try_number: in
     return job_id, attempt.attempt_id
 
 
+def silence(registry: EnterpriseMetadataHook, attempt_ids: list[int]) -> None:
+    """Make attempts look as if their task process died an hour ago (no heartbeat since)."""
+    with registry._transaction() as cur:
+        cur.execute(
+            "UPDATE enterprise_job_attempts SET heartbeat_at = now() - interval '1 hour' WHERE attempt_id = ANY(%s)",
+            (attempt_ids,),
+        )
+
+
 def test_one_dead_letter_per_final_failure_with_masked_spec(registry) -> None:
     queue = DeadLetterQueue(registry)
     job_id, attempt_id = failed_attempt(registry, "run_once")
@@ -57,8 +66,7 @@ def test_reconcile_fails_silent_attempts_by_airflow_state_and_is_idempotent(regi
         job_id = registry.register_job(JobKey("reconcile_dag", run_id, "t"), job_name="j", job_type="t")
         keys[run_id] = registry.start_attempt(job_id, 1).attempt_id
         states[run_id] = state
-    with registry._transaction() as cur:
-        cur.execute("UPDATE enterprise_job_attempts SET heartbeat_at = now() - interval '1 hour'")
+    silence(registry, list(keys.values()))
 
     def read_state(dag_id: str, run_id: str, task_id: str, map_index: int):
         return states.get(run_id)
@@ -109,7 +117,7 @@ def test_reconcile_stops_the_application_of_a_task_that_ended_without_it(registr
     killed = {"standalone": "KILLED", "kubernetes": None, "yarn": "KILLED/KILLED"}[backend]
     server = StatusServer().start()
     try:
-        states = {}
+        states, attempt_ids = {}, []
         for run_id, external_id, state in zip(
             (f"orphan_{backend}", f"retry_{backend}", f"moved_on_{backend}"),
             ids,
@@ -124,11 +132,8 @@ def test_reconcile_stops_the_application_of_a_task_that_ended_without_it(registr
                 attempt.attempt_id, external_id=external_id, status_api=tracker.status_api("spark_default")
             )
             states[run_id] = state
-        with registry._transaction() as cur:
-            cur.execute(
-                "UPDATE enterprise_job_attempts SET heartbeat_at = now() - interval '1 hour'"
-                " WHERE job_id IN (SELECT job_id FROM enterprise_jobs WHERE dag_id = 'orphan_dag')"
-            )
+            attempt_ids.append(attempt.attempt_id)
+        silence(registry, attempt_ids)
 
         def read_state(dag_id: str, run_id: str, task_id: str, map_index: int):
             return states.get(run_id)
@@ -156,11 +161,7 @@ def test_reconcile_goes_on_when_a_cluster_cannot_be_reached(registry) -> None:
         external_id="driver-20261202-0009",
         status_api={"backend": "standalone", "url": f"http://127.0.0.1:{free_port()}", "conn_id": None},
     )
-    with registry._transaction() as cur:
-        cur.execute(
-            "UPDATE enterprise_job_attempts SET heartbeat_at = now() - interval '1 hour' WHERE attempt_id = %s",
-            (attempt.attempt_id,),
-        )
+    silence(registry, [attempt.attempt_id])
     report = reconcile(registry, lambda *key: ("failed", 1), stale_after=60)
     assert (report.stopped_applications, report.dead_letters) == (0, 1)
     assert registry.find_job(JobKey("orphan_dag", "unreachable", "t"))["attempts"][0]["status"] == "failed"
