@@ -16,7 +16,7 @@ from airflow_provider_enterprise.compiler.plan import Column, declarable_type
 from airflow_provider_enterprise.spec import FileFormat, InputSpec
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import DataFrame, Observation, SparkSession
 
 CORRUPT_RECORD = "__corrupt_record"
 
@@ -36,10 +36,33 @@ class SparkInput:
         """Return the input's records and bad rows (one scan)."""
         if self.checked is None:
             return self.good.count(), 0
-        from pyspark.sql import functions as F
 
-        row = self.checked.agg(F.count(F.lit(1)).alias("records"), F.count(bad_rows.REASON).alias("bad")).first()
+        row = self.checked.agg(*_counters()).first()
         return int(row["records"]), int(row["bad"])
+
+    def observed(self, observation: Observation) -> DataFrame:
+        """
+        Return the good rows with ``observation`` counting every record and bad row as a query reads them.
+
+        :raises ValueError: the input is not CSV (only CSV inputs are checked row by row).
+        """
+        if self.checked is None:
+            raise ValueError(f"input {self.name!r} has no row checks to observe")
+        return _good_rows(self.checked.observe(observation, *_counters()), self.columns)
+
+
+def _counters() -> list:
+    """The records and bad rows of a checked input, as aggregates named ``records`` and ``bad``."""
+    from pyspark.sql import functions as F
+
+    return [F.count(F.lit(1)).alias("records"), F.count(bad_rows.REASON).alias("bad")]
+
+
+def _good_rows(checked: DataFrame, columns: tuple[Column, ...]) -> DataFrame:
+    from pyspark.sql import functions as F
+
+    projection = [F.expr(e.sql(dialect="spark", identify=True)) for e in bad_rows.typed_projection(columns)]
+    return checked.filter(F.col(bad_rows.REASON).isNull()).select(*projection)
 
 
 def _csv_reader(spark: SparkSession, source: InputSpec):
@@ -92,8 +115,7 @@ def read_input(spark: SparkSession, name: str, source: InputSpec, files: list[st
     )
     normalized = [F.expr(e.sql(dialect="spark", identify=True)) for e in bad_rows.empty_as_null(columns)]
     checked = raw.select(*normalized, F.col(CORRUPT_RECORD)).withColumn(bad_rows.REASON, reason)
-    projection = [F.expr(e.sql(dialect="spark", identify=True)) for e in bad_rows.typed_projection(columns)]
-    good = checked.filter(F.col(bad_rows.REASON).isNull()).select(*projection)
+    good = _good_rows(checked, columns)
     bad = checked.filter(F.col(bad_rows.REASON).isNotNull()).select(
         F.lit(name).alias("input"),
         F.col(bad_rows.REASON).alias("reason"),

@@ -27,6 +27,7 @@ from airflow_provider_enterprise.compiler.plan import PlanError, plan_job
 from airflow_provider_enterprise.compiler.spark import SESSION_CONF, compile_plan
 from airflow_provider_enterprise.engines.commit import BAD_ROWS_FILE, check_writable, staged_output, write_manifest
 from airflow_provider_enterprise.exceptions import BadRowsError, JobCancelledError, PlanningError
+from airflow_provider_enterprise.spark_app.counting import InputCounter
 from airflow_provider_enterprise.spark_app.inputs import SparkInput, read_input
 from airflow_provider_enterprise.spec import BadRowPolicy, FileFormat, JobSpec
 
@@ -134,20 +135,26 @@ def run_job(
         plan = plan_job(spec, {name: read.columns for name, read in inputs.items()})
     except PlanError as err:
         raise PlanningError(f"job {spec.job_name!r}: {err}") from None
-    counts = {name: read.count() for name, read in inputs.items()}
+    counter = InputCounter(spark, spec, inputs)
+    counts = counter.scanned()
     _check_bad_rows(spec, inputs, counts)
     _check(cancelled, spec)
     read_seconds = time.monotonic() - started
-    quarantine = [
-        inputs[name].bad for name, (_, bad) in counts.items() if bad and spec.on_bad_rows is BadRowPolicy.QUARANTINE
-    ]
-    frames = {name: read.good for name, read in inputs.items()}
-    result = compile_plan(plan, {**frames, **_key_frames(spark, keys)})
+    result = compile_plan(plan, {**counter.frames, **_key_frames(spark, keys)})
     observation = Observation("rows_out")
     observed = result.observe(observation, F.count(F.lit(1)).alias("rows"))
     with staged_output(spec.output_path) as staging:
-        _write(observed, staging, spec.output_format, spec.partition_by)
+        with counter.counting():
+            _write(observed, staging, spec.output_format, spec.partition_by)
         rows_out = int(observation.get["rows"])
+        observed_counts = counter.observed()
+        _check_bad_rows(spec, inputs, observed_counts)
+        counts = {name: {**counts, **observed_counts}[name] for name in inputs}
+        quarantine = [
+            inputs[name].bad
+            for name, (_, bad) in counts.items()
+            if bad and spec.on_bad_rows is BadRowPolicy.QUARANTINE
+        ]
         if quarantine:
             _write_bad_rows(quarantine, staging)
         manifest = {
@@ -162,7 +169,10 @@ def run_job(
             "rows_out": rows_out,
             "bad_rows": sum(bad for _, bad in counts.values()),
             "bad_rows_path": str(Path(spec.output_path) / BAD_ROWS_FILE) if quarantine else None,
-            "inputs": {name: {"records": records, "bad_rows": bad} for name, (records, bad) in counts.items()},
+            "inputs": {
+                name: {"records": records, "bad_rows": bad, "counted_in_write": name in counter.counted_in_write}
+                for name, (records, bad) in counts.items()
+            },
             "timings": {
                 "read_seconds": round(read_seconds, 3),
                 "total_seconds": round(time.monotonic() - started, 3),

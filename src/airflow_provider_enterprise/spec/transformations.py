@@ -9,6 +9,8 @@ a string) belong to the plan front end (:mod:`airflow_provider_enterprise.compil
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Iterator
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -535,16 +537,20 @@ class ProcessingLogic(StrictModel):
                     )
         return self
 
-    def named_inputs(self) -> list[str]:
-        """Return the named inputs the transformations refer to (joins and unions), in order of use."""
-        names: dict[str, None] = {}
+    def _input_references(self) -> Iterator[str]:
         for transformation in self.transformations:
             if isinstance(transformation, JoinTransformation):
-                names.setdefault(transformation.right, None)
+                yield transformation.right
             elif isinstance(transformation, UnionTransformation):
-                for name in transformation.inputs:
-                    names.setdefault(name, None)
-        return list(names)
+                yield from transformation.inputs
+
+    def named_inputs(self) -> list[str]:
+        """Return the named inputs the transformations refer to (joins and unions), in order of use."""
+        return list(dict.fromkeys(self._input_references()))
+
+    def input_reads(self, primary: str) -> Counter[str]:
+        """Return how often the transformations read each input, ``primary`` (the one they start from) included."""
+        return Counter([primary, *self._input_references()])
 
     def masking_key_conn_ids(self) -> list[str]:
         """Return the connections whose keys the ``mask`` transformations hash with, in order of use."""
