@@ -151,9 +151,7 @@ def run_job(
         _check_bad_rows(spec, inputs, observed_counts)
         counts = {name: {**counts, **observed_counts}[name] for name in inputs}
         quarantine = [
-            inputs[name].bad
-            for name, (_, bad) in counts.items()
-            if bad and spec.on_bad_rows is BadRowPolicy.QUARANTINE
+            inputs[name].bad for name, (_, bad) in counts.items() if bad and spec.on_bad_rows is BadRowPolicy.QUARANTINE
         ]
         if quarantine:
             _write_bad_rows(quarantine, staging)
