@@ -115,7 +115,7 @@ class RoutingSettings(_Section):
     local_fixed_seconds: float = Field(default=0.2, ge=0)
     local_rows_per_second: float = Field(default=800_000, gt=0)
     spark_fixed_seconds: float = Field(default=8.5, ge=0, description="spark-submit and session start-up.")
-    spark_rows_per_second_per_core: float = Field(default=60_000, gt=0)
+    spark_rows_per_second_per_core: float = Field(default=80_000, gt=0)
     bytes_per_row: dict[str, float] = Field(
         default_factory=lambda: {"csv": 100.0, "json": 150.0, "parquet": 20.0},
         description="Bytes of input per row, by format, to estimate rows from file sizes.",

@@ -227,3 +227,39 @@ with DAG(
         spark_resources=SPARK_TEST_RESOURCES,
         timeout=300,
     )
+
+
+def _deferred_dag(name: str, transformations: list[dict], **fields) -> DAG:
+    """A job deferred on a cluster (the connection spark_cluster_test, which the tests set to a stand-in Kubernetes
+    or YARN)."""
+    with DAG(
+        name,
+        schedule=None,
+        start_date=START,
+        params={"input_path": "", "output_path": ""},
+        default_args={"retries": 0},
+    ) as deferred_dag:
+        EnterpriseDataProcessingOperator(
+            task_id="process",
+            job_name=name,
+            input_path="{{ params.input_path }}",
+            output_path="{{ params.output_path }}",
+            processing_logic={"transformations": transformations},
+            execution_engine="spark",
+            spark_conn_id="spark_cluster_test",
+            deferrable=True,
+            poll_interval=0.2,
+            timeout=120,
+            **fields,
+        )
+    return deferred_dag
+
+
+deferred = _deferred_dag("test_processing_deferred", [{"type": "filter", "condition": "status = 'active'"}, AGGREGATE])
+#: bad rows fail the job: the driver's BadRowsError (permanent) must reach the resumed task
+deferred_strict = _deferred_dag(
+    "test_processing_deferred_strict",
+    [{"type": "filter", "condition": "amount > 0"}],
+    on_bad_rows="fail",
+    input_options={"schema": {"id": "int", "amount": "double", "day": "date", "flag": "boolean"}},
+)

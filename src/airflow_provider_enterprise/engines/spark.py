@@ -38,7 +38,11 @@ from airflow_provider_enterprise.exceptions import (
     PermanentJobError,
     SparkApplicationError,
 )
-from airflow_provider_enterprise.hooks.spark_status import SparkMasterStatusHook, master_ui_url
+from airflow_provider_enterprise.hooks.spark_status import (
+    SparkApplicationTracker,
+    SparkMasterStatusHook,
+    master_ui_url,
+)
 from airflow_provider_enterprise.spec import InvalidJobSpec, JobSpec, SparkResources
 
 log = logging.getLogger(__name__)
@@ -46,6 +50,9 @@ log = logging.getLogger(__name__)
 #: The application spark-submit runs, and its log4j2 configuration (Spark's warnings only), shipped in the wheel.
 APPLICATION = Path(__file__).resolve().parent.parent / "spark_app" / "main.py"
 LOG_CONFIG = APPLICATION.with_name("log4j2.properties")
+
+#: Where the generic (Python) application runs detached, for a deferred task to wait on.
+DETACHED_BACKENDS = ("kubernetes", "yarn")
 
 _LOCAL_MASTER = re.compile(r"^local(\[(\*|\d+)(,\s*\d+)?\])?$")
 
@@ -165,6 +172,28 @@ def call_with_timeout(
     return outcome["value"]
 
 
+def job_result(spec: JobSpec, external_id: str, manifest: dict[str, Any], seconds: float) -> JobResult:
+    """The figures of a committed Spark run, from its manifest."""
+    return JobResult(
+        engine=SparkEngine.name,
+        output_path=spec.output_path,
+        rows_in=manifest["rows_in"],
+        rows_out=manifest["rows_out"],
+        duration_seconds=round(seconds, 3),
+        output_files=manifest["files"],
+        external_id=external_id,
+        bad_rows=manifest["bad_rows"],
+        bad_rows_path=manifest["bad_rows_path"],
+        input_records={name: counts["records"] for name, counts in manifest.get("inputs", {}).items()},
+    )
+
+
+def result_path(spec: JobSpec, run_id: str) -> Path:
+    """Where a cluster-mode driver writes run ``run_id``'s outcome: a hidden file beside the job's output."""
+    output = Path(spec.output_path)
+    return output.with_name(f".{output.name}.result-{run_id}.json")
+
+
 def _error_from(result: dict[str, Any]) -> Exception:
     """Rebuild the application's error as this provider's exception of the same class (or a Spark one)."""
     name, message = result.get("error_class", ""), result.get("message", "")
@@ -233,18 +262,7 @@ class SparkEngine:
                 self.on_submitted(run_id)
             log.info("Running %s on Spark at %s as %s", spec.job_name, self.target.display, run_id)
             manifest = self._connect(spec, keys) if self.target.is_connect else self._submit(spec, keys)
-        return JobResult(
-            engine=self.name,
-            output_path=spec.output_path,
-            rows_in=manifest["rows_in"],
-            rows_out=manifest["rows_out"],
-            duration_seconds=round(time.monotonic() - started, 3),
-            output_files=manifest["files"],
-            external_id=run_id,
-            bad_rows=manifest["bad_rows"],
-            bad_rows_path=manifest["bad_rows_path"],
-            input_records={name: counts["records"] for name, counts in manifest.get("inputs", {}).items()},
-        )
+        return job_result(spec, run_id, manifest, time.monotonic() - started)
 
     def kill(self) -> None:
         """Stop the running application (its timeout passed, a user marked the task, or it was cleared)."""
@@ -287,37 +305,46 @@ class SparkEngine:
         finally:
             self._kill = None
 
+    def _hook(self, spec: JobSpec, keys: Mapping[str, MaskingKey], args: list[str], *, detached: bool = False):
+        """The spark-submit hook that runs the generic application with ``args``, refusing a key it would expose."""
+        from airflow_provider_enterprise.hooks.spark_submit import EnterpriseSparkSubmitHook
+
+        submit_args = resource_args(self.settings, spec.spark_resources)
+        submit_args["conf"].setdefault("spark.driver.extraJavaOptions", f"-Dlog4j.configurationFile={LOG_CONFIG}")
+        hook = EnterpriseSparkSubmitHook(
+            conn_id=self.target.conn_id or self.settings.conn_id,
+            default_master=self.target.master,
+            name=self.run_id,
+            application_args=args,
+            env_vars={KEYS_ENV: dump_keys(keys)} if keys else None,
+            detached=detached,
+            **submit_args,
+        )
+        if keys and not hook.env_stays_local:
+            raise MaskingKeyError(
+                f"job {spec.job_name!r} hashes columns, and a key reaches a driver on {self.target.display} "
+                f"(deploy mode {hook.deploy_mode or 'client'}) only as a spark-submit argument: run it on the "
+                "local engine, on local[*], a standalone master in client mode, or Spark Connect"
+            )
+        return hook
+
+    def _cluster_args(self, spec: JobSpec) -> list[str]:
+        """A cluster-mode driver's arguments: the spec inline, its outcome written beside the output."""
+        spec_json = spec.model_dump_json(by_alias=True)
+        return ["--spec-json", spec_json, "--run-id", self.run_id, "--result", str(result_path(spec, self.run_id))]
+
     def _submit(self, spec: JobSpec, keys: Mapping[str, MaskingKey]) -> dict[str, Any]:
         from airflow.sdk.exceptions import AirflowException
 
-        from airflow_provider_enterprise.hooks.spark_submit import EnterpriseSparkSubmitHook
-
         workdir = Path(tempfile.mkdtemp(prefix="enterprise-spark-"))
         try:
-            cluster = self.target.deploy_mode == "cluster"
-            spec_json = spec.model_dump_json(by_alias=True)
-            if cluster:  # the driver runs elsewhere: it gets the spec as an argument and reports by the manifest
-                args = ["--spec-json", spec_json, "--run-id", self.run_id]
+            if self.target.deploy_mode == "cluster":  # the driver runs elsewhere: it reports beside the output
+                args, result_file = self._cluster_args(spec), None
             else:
-                (workdir / "spec.json").write_text(spec_json)
-                args = ["--spec", str(workdir / "spec.json"), "--run-id", self.run_id]
-                args += ["--result", str(workdir / "result.json")]
-            submit_args = resource_args(self.settings, spec.spark_resources)
-            submit_args["conf"].setdefault("spark.driver.extraJavaOptions", f"-Dlog4j.configurationFile={LOG_CONFIG}")
-            hook = EnterpriseSparkSubmitHook(
-                conn_id=self.target.conn_id or self.settings.conn_id,
-                default_master=self.target.master,
-                name=self.run_id,
-                application_args=args,
-                env_vars={KEYS_ENV: dump_keys(keys)} if keys else None,
-                **submit_args,
-            )
-            if keys and not hook.env_stays_local:
-                raise MaskingKeyError(
-                    f"job {spec.job_name!r} hashes columns, and a key reaches a driver on {self.target.display} "
-                    f"(deploy mode {hook.deploy_mode or 'client'}) only as a spark-submit argument: run it on the "
-                    "local engine, on local[*], a standalone master in client mode, or Spark Connect"
-                )
+                (workdir / "spec.json").write_text(spec.model_dump_json(by_alias=True))
+                result_file = workdir / "result.json"
+                args = ["--spec", str(workdir / "spec.json"), "--run-id", self.run_id, "--result", str(result_file)]
+            hook = self._hook(spec, keys, args)
             try:
                 self._wait(spec, lambda: hook.submit(str(APPLICATION)), hook.on_kill)
                 submit_error = None
@@ -325,13 +352,7 @@ class SparkEngine:
                 submit_error = err
             if self._killed.is_set():
                 raise SparkApplicationError(f"application {self.run_id} was killed")
-            result_file = workdir / "result.json"
-            if result_file.is_file():
-                result = json.loads(result_file.read_text())
-                if result["status"] != "succeeded":
-                    raise _error_from(result)
-                return result["manifest"]
-            manifest = self._committed_by(spec, self.run_id)
+            manifest = self.outcome(spec, self.run_id, result_file)
             if manifest is None:
                 raise SparkApplicationError(
                     f"application {self.run_id} committed no output"
@@ -340,6 +361,64 @@ class SparkEngine:
             return manifest
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
+
+    def detached_tracker(self) -> SparkApplicationTracker:
+        """
+        Return a tracker of the target's cluster-mode applications, for a task that defers while its job runs.
+
+        :raises PermanentJobError: the target runs the driver in the task (``local``, client mode, Spark Connect)
+            or refuses a Python driver (a standalone master in cluster mode).
+        """
+        from airflow_provider_enterprise.hooks.spark_submit import EnterpriseSparkSubmitHook
+
+        refusal = f"deferrable=True needs Kubernetes or YARN in cluster deploy mode; {self.target.display}"
+        if self.target.is_connect:
+            raise PermanentJobError(f"{refusal} is Spark Connect, whose jobs run in the task")
+        hook = EnterpriseSparkSubmitHook(
+            conn_id=self.target.conn_id or self.settings.conn_id, default_master=self.target.master, detached=True
+        )
+        if hook.backend == "standalone":
+            raise PermanentJobError(f"{refusal} is a standalone master, which refuses Python drivers in cluster mode")
+        if hook.backend not in DETACHED_BACKENDS:
+            raise PermanentJobError(
+                f"{refusal} in deploy mode {hook.deploy_mode or 'client'} runs the driver in the task"
+            )
+        return hook.tracker()
+
+    def submit_detached(self, spec: JobSpec) -> str:
+        """
+        Submit ``spec`` as run :attr:`run_id` to Kubernetes or YARN in cluster deploy mode (see
+        :meth:`detached_tracker`) and return the application's id once the cluster accepted it, without waiting
+        for it to end. The driver reports beside the output (:meth:`outcome`).
+        """
+        from airflow_provider_enterprise.engines.duckdb_inputs import with_sniffed_schemas
+
+        keys = require_keys(spec.processing_logic.masking_key_conn_ids(), self.masking_keys)
+        spec = with_sniffed_schemas(spec)
+        hook = self._hook(spec, keys, self._cluster_args(spec), detached=True)
+        log.info("Submitting %s to %s in cluster mode as %s", spec.job_name, self.target.display, self.run_id)
+        external_id = hook.submit_detached(str(APPLICATION))
+        log.info("Spark accepted %s as %s", self.run_id, external_id)
+        return external_id
+
+    def outcome(self, spec: JobSpec, run_id: str, result_file: Path | None = None) -> dict[str, Any] | None:
+        """
+        Return the manifest of the output run ``run_id`` committed; raise the error the run reported instead; None
+        when it left neither (a driver that died before reporting).
+
+        :param result_file: where the run wrote its outcome; default: beside the output, as a cluster-mode driver
+            does (that file is removed once read).
+        """
+        shared = result_file is None
+        result_file = result_path(spec, run_id) if shared else result_file
+        if result_file.is_file():
+            result = json.loads(result_file.read_text())
+            if shared:
+                result_file.unlink(missing_ok=True)
+            if result["status"] != "succeeded":
+                raise _error_from(result)
+            return result["manifest"]
+        return self._committed_by(spec, run_id)
 
     def _connect(self, spec: JobSpec, keys: Mapping[str, MaskingKey]) -> dict[str, Any]:
         try:

@@ -9,9 +9,15 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_enterprise.compiler.plan import PlanError, plan_from_declared_schemas
-from airflow_provider_enterprise.exceptions import EngineNotAvailableError
+from airflow_provider_enterprise.exceptions import (
+    EngineNotAvailableError,
+    JobTimeoutError,
+    PermanentJobError,
+    SparkApplicationError,
+)
 from airflow_provider_enterprise.hooks.masking import masking_keys
 from airflow_provider_enterprise.operators.base import EnterpriseJobOperator, RunningAttempt
+from airflow_provider_enterprise.operators.cluster_application import ClusterApplicationMixin
 from airflow_provider_enterprise.spec import (
     EngineName,
     InvalidJobSpec,
@@ -24,10 +30,15 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_enterprise.compiler.masking import MaskingKey
-    from airflow_provider_enterprise.engines.base import Engine
-    from airflow_provider_enterprise.engines.spark import SparkTarget
+    from airflow_provider_enterprise.engines.base import Engine, JobResult
+    from airflow_provider_enterprise.engines.spark import SparkEngine, SparkTarget
 
 _RESOLVED_AT_RUN_TIME = "{{ resolved at run time }}"
+
+
+def _run_prefix(job_id: int) -> str:
+    """How the Spark run ids (application names, manifests' ``run_id``) of job ``job_id``'s attempts begin."""
+    return f"enterprise-{job_id}-"
 
 
 def _is_plain(value: Any) -> bool:
@@ -39,7 +50,7 @@ def _is_plain(value: Any) -> bool:
     return value is None or isinstance(value, str | int | float | bool)
 
 
-class EnterpriseDataProcessingOperator(EnterpriseJobOperator):
+class EnterpriseDataProcessingOperator(ClusterApplicationMixin, EnterpriseJobOperator):
     """
     Run ``processing_logic`` over ``input_path`` (and the named ``inputs``) and write the result to ``output_path``.
 
@@ -72,6 +83,11 @@ class EnterpriseDataProcessingOperator(EnterpriseJobOperator):
         the triggerer, holding no worker slot, until the breaker admits a call; ``execution_timeout`` bounds
         the wait) or ``fallback`` (run on the local engine instead; needs ``allow_fallback=True``).
     :param allow_fallback: allow a job of another engine to run on the local engine when its breaker is open.
+    :param deferrable: on Spark in cluster deploy mode on Kubernetes or YARN, submit the job and wait for its
+        application in the triggerer, holding no worker slot (needs ``execution_engine='spark'``; any other
+        target is refused when the task runs). A retry re-attaches to the earlier attempt's application while
+        it runs and reuses its committed output.
+    :param poll_interval: seconds between status polls of a deferred job's application.
     :param kwargs: the job's registry, retry and breaker settings (``job_type``, ``job_data``, ``priority``,
         ``metadata_conn_id``, ``retry_policy_name``, ``circuit_breaker``): see
         :class:`~airflow_provider_enterprise.operators.base.EnterpriseJobOperator`.
@@ -115,8 +131,17 @@ class EnterpriseDataProcessingOperator(EnterpriseJobOperator):
         circuit_breaker: str | None = None,
         on_circuit_open: str = "fail_fast",
         allow_fallback: bool = False,
+        deferrable: bool = False,
+        poll_interval: float = 5.0,
         **kwargs: Any,
     ) -> None:
+        if deferrable and execution_engine in (EngineName.LOCAL.value, EngineName.AUTO.value):
+            raise ValueError(
+                f"deferrable=True needs execution_engine='spark' (a cluster-mode application the triggerer waits "
+                f"for); execution_engine={execution_engine!r} may run the job inside the task"
+            )
+        if poll_interval <= 0:
+            raise ValueError(f"poll_interval must be positive, got {poll_interval!r}")
         if on_circuit_open == "fallback" and not allow_fallback:
             raise ValueError("on_circuit_open='fallback' needs allow_fallback=True")
         if on_circuit_open == "fallback" and execution_engine == EngineName.LOCAL.value:
@@ -148,6 +173,8 @@ class EnterpriseDataProcessingOperator(EnterpriseJobOperator):
         self.spark_resources = spark_resources
         self._running_engine: Engine | None = None
         self.allow_fallback = allow_fallback
+        self.deferrable = deferrable
+        self.poll_interval = poll_interval
         self._validate_at_parse_time()
 
     def _validate_at_parse_time(self) -> None:
@@ -194,6 +221,11 @@ class EnterpriseDataProcessingOperator(EnterpriseJobOperator):
         }
         return {k: v for k, v in data.items() if v is not None}
 
+    def _job_spec_data(self, context: Context) -> dict[str, Any]:
+        """The spec this try runs: a replayed dead letter's recorded spec, else the rendered fields."""
+        replay = self.replay_of(context)
+        return replay["spec"] if replay else self._spec_data()
+
     def _engine(self, spec: JobSpec, attempt: RunningAttempt, keys: dict[str, MaskingKey]) -> Engine:
         """
         Return the engine that runs ``spec``: its ``execution_engine``, or the one routing chooses for ``auto``.
@@ -228,7 +260,7 @@ class EnterpriseDataProcessingOperator(EnterpriseJobOperator):
         return SparkEngine(
             target=target,
             settings=settings.engines.spark,
-            run_id=f"enterprise-{attempt.job_id}-{attempt.try_number}-{uuid.uuid4().hex[:8]}",
+            run_id=f"{_run_prefix(attempt.job_id)}{attempt.try_number}-{uuid.uuid4().hex[:8]}",
             previous_run_ids=self.hook.external_ids(attempt.job_id, before_try=attempt.try_number),
             on_submitted=lambda run_id: self.hook.annotate_attempt(attempt.attempt_id, external_id=run_id),
             masking_keys=keys,
@@ -262,7 +294,7 @@ class EnterpriseDataProcessingOperator(EnterpriseJobOperator):
         replay = self.replay_of(context)
         spec_data = spec = invalid = None
         try:
-            spec_data = replay["spec"] if replay else self._spec_data()
+            spec_data = self._job_spec_data(context)
             spec = validate_job_spec(spec_data)
         except InvalidJobSpec as err:  # recorded as the attempt's failure below
             invalid = err
@@ -288,11 +320,26 @@ class EnterpriseDataProcessingOperator(EnterpriseJobOperator):
             self.log.info(
                 "Running %s on the %s engine: %s -> %s", spec.job_name, engine.name, spec.input_path, spec.output_path
             )
-            with self.hook.heartbeating(attempt.attempt_id):
-                result = engine.run(spec)
+            if self.deferrable:
+                result = self._start_deferred(context, attempt, spec, engine)
+            else:
+                with self.hook.heartbeating(attempt.attempt_id):
+                    result = engine.run(spec)
         except Exception as err:
             running = self._running_engine
             self.record_failure(attempt, err, context, engine=running.name if running else None)
+        return self._succeeded(context, attempt, spec, result, keys, time.monotonic() - started)
+
+    def _succeeded(
+        self,
+        context: Context,
+        attempt: RunningAttempt,
+        spec: JobSpec,
+        result: JobResult,
+        keys: dict[str, MaskingKey],
+        task_seconds: float,
+    ) -> dict[str, Any]:
+        """Record the committed output's figures on the attempt; return the task's result (its XCom)."""
         self.record_success(
             attempt,
             context,
@@ -321,6 +368,103 @@ class EnterpriseDataProcessingOperator(EnterpriseJobOperator):
             "attempt_id": attempt.attempt_id,
             "try_number": attempt.try_number,
             **result.to_dict(),
-            "task_seconds": round(time.monotonic() - started, 3),
+            "task_seconds": round(task_seconds, 3),
             **({"masking_key_versions": versions} if versions else {}),
         }
+
+    # -- deferred on a cluster ------------------------------------------------------------------------
+
+    def _spark_engine_for(self, engine: Engine, spec: JobSpec) -> SparkEngine:
+        from airflow_provider_enterprise.engines.spark import SparkEngine
+
+        if not isinstance(engine, SparkEngine):
+            raise PermanentJobError(
+                f"deferrable=True needs the spark engine; job {spec.job_name!r} was set to run on {engine.name}"
+            )
+        return engine
+
+    def _resumed_engine(self, run_id: str | None) -> SparkEngine:
+        """The Spark engine a resumed task reads its application's outcome with."""
+        from airflow_provider_enterprise.engines.spark import SparkEngine
+
+        target, unavailable = self._spark_target()
+        if unavailable:
+            raise EngineNotAvailableError(f"execution_engine='spark': {unavailable}")
+        return SparkEngine(target=target, settings=self.hook.settings.engines.spark, run_id=run_id or "")
+
+    def _committed_by_job(self, spec: JobSpec, job_id: int) -> dict[str, Any] | None:
+        """The manifest of the job's committed output when one of its attempts wrote it, else None."""
+        from airflow_provider_enterprise.engines.commit import read_manifest
+
+        manifest = read_manifest(spec.output_path)
+        return manifest if manifest and str(manifest.get("run_id", "")).startswith(_run_prefix(job_id)) else None
+
+    def _start_deferred(self, context: Context, attempt: RunningAttempt, spec: JobSpec, engine: Engine) -> JobResult:
+        """
+        Submit the job to the cluster (or re-attach to an earlier attempt's application) and defer; return the
+        earlier attempt's result instead when its application already committed the output.
+        """
+        from airflow_provider_enterprise.engines.spark import job_result
+
+        spark = self._spark_engine_for(engine, spec)
+        tracker = spark.detached_tracker()
+        status = self.earlier_application(context, attempt, tracker)
+        if status is not None and status.succeeded:
+            manifest = self._committed_by_job(spec, attempt.job_id)
+            if manifest is not None:
+                self.log.info("Output of %s is committed by run %s: reusing it", spec.job_name, manifest["run_id"])
+                return job_result(spec, status.external_id, manifest, 0.0)
+            self.log.info(
+                "Application %s committed no output at %s: submitting again", status.external_id, spec.output_path
+            )
+            status = None
+        if status is None:
+            external_id, run_id = spark.submit_detached(spec), spark.run_id
+        else:
+            external_id, run_id = status.external_id, None
+        self.remember_application(context, attempt, external_id, tracker, spark.target.conn_id)
+        deadline = attempt.started_at + spec.timeout if spec.timeout else None
+        self.defer_to_application(
+            tracker,
+            external_id,
+            attempt,
+            conn_id=spark.target.conn_id,
+            deadline=deadline,
+            kwargs={"run_id": run_id},
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any], run_id: str | None = None) -> dict[str, Any]:
+        """
+        Resume after the triggerer saw the job's application end, the job's timeout pass or the status API fail.
+
+        :param run_id: the run the application was submitted as; None for an earlier attempt's application this
+            try re-attached to (its output is then accepted from any attempt of the job).
+        """
+        from airflow_provider_enterprise.engines.spark import job_result
+
+        attempt = RunningAttempt.from_dict(event["attempt"])
+        external_id, outcome, state = event["external_id"], event["status"], event["state"]
+        try:
+            spec = validate_job_spec(self._job_spec_data(context))  # rendered again, as execute saw it
+            spark = self._resumed_engine(run_id)
+            if outcome == "timeout":
+                self.kill_application(spark.detached_tracker(), external_id)
+                raise JobTimeoutError.of(spec.job_name, spec.timeout, f"waiting for application {external_id}")
+            if outcome == "unreachable":
+                raise SparkApplicationError(
+                    f"the status of application {external_id} is unavailable: {event['message']}"
+                )
+            manifest = spark.outcome(spec, run_id) if run_id else self._committed_by_job(spec, attempt.job_id)
+            if outcome != "succeeded":
+                detail = f": {event['message']}" if event["message"] else ""
+                raise SparkApplicationError(f"application {external_id} ended {state}{detail}")
+            if manifest is None:
+                raise SparkApplicationError(
+                    f"application {external_id} ended {state} but committed no output at {spec.output_path}"
+                )
+        except Exception as err:
+            self.record_failure(attempt, err, context)
+        self.forget_application(context)
+        self.log.info("Application %s of job %s ended %s", external_id, spec.job_name, state)
+        result = job_result(spec, external_id, manifest, time.time() - attempt.started_at)
+        return self._succeeded(context, attempt, spec, result, {}, time.time() - attempt.started_at)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_enterprise.exceptions import JobTimeoutError, PermanentJobError, SparkApplicationError
 from airflow_provider_enterprise.operators.base import EnterpriseJobOperator, RunningAttempt
+from airflow_provider_enterprise.operators.cluster_application import ClusterApplicationMixin
 from airflow_provider_enterprise.spec import SparkResources
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 _INTERPRETED = (".py", ".R", ".r")
 
 
-class EnterpriseSparkSubmitOperator(EnterpriseJobOperator):
+class EnterpriseSparkSubmitOperator(ClusterApplicationMixin, EnterpriseJobOperator):
     """
     Submit a custom Spark application (a JAR or a PySpark file) through spark-submit, as a job in the registry.
 
@@ -56,8 +57,6 @@ class EnterpriseSparkSubmitOperator(EnterpriseJobOperator):
     template_fields: Sequence[str] = ("application", "application_args", "conf", "py_files", "jars", "job_data")
     template_fields_renderers = {"conf": "json", "job_data": "json"}
     ui_color = "#fdf1e8"
-    #: Where a cluster-mode application's id is kept across retries, as the Spark provider's operator keeps it.
-    external_id_key = "spark_job_id"
 
     @classmethod
     def placement_engine(cls, execution_engine: Any) -> str:
@@ -181,12 +180,14 @@ class EnterpriseSparkSubmitOperator(EnterpriseJobOperator):
                 status = None
             else:
                 tracker = hook.tracker()
-                status = self._earlier_application(context, attempt, tracker)
+                status = self.earlier_application(context, attempt, tracker)
                 if status is None or not status.succeeded:
                     external_id = status.external_id if status else self._submit(hook, submission["application"])
-                    self._remember(context, attempt, external_id, tracker)
+                    self.remember_application(context, attempt, external_id, tracker, self._conn_id)
                     if self.deferrable:
-                        self._defer(tracker, external_id, attempt, deadline)
+                        self.defer_to_application(
+                            tracker, external_id, attempt, conn_id=self._conn_id, deadline=deadline
+                        )
                     status = self._poll(tracker, external_id, attempt, deadline)
         except Exception as err:
             if isinstance(err, JobTimeoutError) and self._external_id:
@@ -219,47 +220,6 @@ class EnterpriseSparkSubmitOperator(EnterpriseJobOperator):
         self.log.info("Spark accepted the application as %s", external_id)
         return external_id
 
-    def _remember(
-        self, context: Context, attempt: RunningAttempt, external_id: str, tracker: SparkApplicationTracker
-    ) -> None:
-        """
-        Record the application, and where its status is read, on the attempt and the application in the task's
-        state store, before waiting for it (the reconciliation sweep stops it if the task ends without it).
-        """
-        self._external_id = external_id
-        self.hook.annotate_attempt(
-            attempt.attempt_id, external_id=external_id, status_api=tracker.status_api(self._conn_id)
-        )
-        store = context.get("task_state_store")
-        if store is not None:
-            store.set(self.external_id_key, external_id)
-
-    def _earlier_application(
-        self, context: Context, attempt: RunningAttempt, tracker: SparkApplicationTracker
-    ) -> ApplicationStatus | None:
-        """
-        Return the status of an earlier attempt's application that is still running (re-attach to it) or that
-        succeeded (nothing to submit); None when there is none (submit).
-        """
-        candidates = self.hook.external_ids(attempt.job_id, before_try=attempt.try_number)
-        store = context.get("task_state_store")
-        stored = store.get(self.external_id_key) if store is not None else None
-        if stored and stored not in candidates:
-            candidates.insert(0, stored)
-        for external_id in candidates:
-            try:
-                status = tracker.status(external_id)
-            except Exception as err:  # another cluster's id, or a client-mode run's name
-                self.log.info("Cannot read the status of earlier application %s: %s", external_id, err)
-                continue
-            if status.active:
-                self.log.info("Application %s of an earlier attempt is %s: re-attaching", external_id, status.state)
-                return status
-            if status.succeeded:
-                self.log.info("Application %s of an earlier attempt finished: not submitting again", external_id)
-                return status
-        return None
-
     def _poll(
         self, tracker: SparkApplicationTracker, external_id: str, attempt: RunningAttempt, deadline: float | None
     ) -> ApplicationStatus:
@@ -272,25 +232,6 @@ class EnterpriseSparkSubmitOperator(EnterpriseJobOperator):
                 if deadline is not None and time.time() >= deadline:
                     raise JobTimeoutError.of(self.job_name, self.timeout)
                 time.sleep(self.poll_interval)
-
-    def _defer(
-        self, tracker: SparkApplicationTracker, external_id: str, attempt: RunningAttempt, deadline: float | None
-    ) -> None:
-        from airflow_provider_enterprise.triggers.spark import SparkApplicationTrigger
-
-        self.log.info("Deferring: the triggerer waits for %s", external_id)
-        self.defer(
-            trigger=SparkApplicationTrigger(
-                backend=tracker.backend,
-                status_url=tracker.base_url,
-                external_id=external_id,
-                conn_id=self._conn_id,
-                deadline=deadline,
-                poll_interval=self.poll_interval,
-                attempt=attempt.to_dict(),
-            ),
-            method_name="execute_complete",
-        )
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         """Resume after the triggerer saw the application end, the deadline pass or the status API fail."""
@@ -320,20 +261,14 @@ class EnterpriseSparkSubmitOperator(EnterpriseJobOperator):
             error = SparkApplicationError(f"application {external_id} ended {state}{detail}")
             self.record_failure(attempt, error, context)
         self.record_success(attempt, context, external_id=external_id)
-        store = context.get("task_state_store")
-        if store is not None:
-            store.delete(self.external_id_key)
+        self.forget_application(context)
         self.log.info("Application %s of job %s ended %s", external_id, self.job_name, state)
         return {**attempt.to_dict(), "external_id": external_id, "state": state}
 
     def _kill_application(self) -> None:
         """Kill the cluster-mode application being waited for (best effort: it may have ended meanwhile)."""
         hook = self._submit_hook or self._hook_for(self._submission(), name=self.task_id)
-        self.log.warning("Killing application %s", self._external_id)
-        try:
-            hook.tracker().kill(self._external_id)
-        except Exception:
-            self.log.exception("Could not kill application %s", self._external_id)
+        self.kill_application(hook.tracker(), self._external_id)
 
     def on_kill(self) -> None:
         """Stop the application when the task is marked failed or cleared while it runs in the task."""

@@ -29,7 +29,7 @@ from airflow_provider_enterprise.spec import InvalidJobSpec, validate_job_spec
 log = logging.getLogger("airflow_provider_enterprise.spark_app")
 
 
-def _parse(argv: list[str] | None) -> argparse.Namespace:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="airflow_provider_enterprise.spark_app.main", description=__doc__)
     spec = parser.add_mutually_exclusive_group(required=True)
     spec.add_argument("--spec", type=Path, help="a file holding the job spec as JSON")
@@ -48,7 +48,7 @@ def _write_result(path: Path | None, result: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parse(argv)
+    args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from pyspark.sql import SparkSession
 
@@ -59,6 +59,14 @@ def main(argv: list[str] | None = None) -> int:
     keys = os.environ.pop(KEYS_ENV, None)  # the driver's own children (Python workers) do not need it
     os.environ.pop(SPARK_AUTH_SECRET_ENV, None)  # spark-submit's JVM already holds the Spark secret
     spark = SparkSession.builder.getOrCreate()
+    try:
+        return report_job(spark, args, keys)
+    finally:
+        spark.stop()
+
+
+def report_job(spark: Any, args: argparse.Namespace, keys: str | None = None) -> int:
+    """Run the job of ``args`` on ``spark``, write its outcome to ``--result``, return the exit status."""
     try:
         from airflow_provider_enterprise.spark_app.job import run_job
 
@@ -76,8 +84,6 @@ def main(argv: list[str] | None = None) -> int:
             },
         )
         return 1
-    finally:
-        spark.stop()
     _write_result(args.result, {"status": "succeeded", "manifest": manifest})
     return 0
 

@@ -1,0 +1,114 @@
+"""What the job operators that wait for a cluster-mode Spark application share: re-attaching, recording, deferring."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook
+    from airflow_provider_enterprise.hooks.spark_status import ApplicationStatus, SparkApplicationTracker
+    from airflow_provider_enterprise.operators.base import RunningAttempt
+
+
+class ClusterApplicationMixin:
+    """
+    Mixed into an :class:`~airflow_provider_enterprise.operators.base.EnterpriseJobOperator` whose tries submit
+    an application to a cluster (standalone, Kubernetes, YARN) in cluster deploy mode and wait for it to end.
+
+    A retry first looks at the applications of the job's earlier attempts (the registry, then the task's state
+    store): one still running is re-attached to, one that succeeded is not submitted again. Each application is
+    recorded on its attempt with where its status is read, before the task waits for it, so the reconciliation
+    sweep can stop it if the task ends without it.
+    """
+
+    #: Where a cluster-mode application's id is kept across retries, as the Spark provider's operator keeps it.
+    external_id_key = "spark_job_id"
+
+    hook: EnterpriseMetadataHook
+    poll_interval: float
+    _external_id: str | None = None
+
+    def earlier_application(
+        self, context: Context, attempt: RunningAttempt, tracker: SparkApplicationTracker
+    ) -> ApplicationStatus | None:
+        """
+        Return the status of an earlier attempt's application that is still running (re-attach to it) or that
+        succeeded (nothing to submit); None when there is none (submit).
+        """
+        candidates = self.hook.external_ids(attempt.job_id, before_try=attempt.try_number)
+        store = context.get("task_state_store")
+        stored = store.get(self.external_id_key) if store is not None else None
+        if stored and stored not in candidates:
+            candidates.insert(0, stored)
+        for external_id in candidates:
+            try:
+                status = tracker.status(external_id)
+            except Exception as err:  # another cluster's id, or a client-mode run's name
+                self.log.info("Cannot read the status of earlier application %s: %s", external_id, err)
+                continue
+            if status.active:
+                self.log.info("Application %s of an earlier attempt is %s: re-attaching", external_id, status.state)
+                return status
+            if status.succeeded:
+                self.log.info("Application %s of an earlier attempt finished: not submitting again", external_id)
+                return status
+        return None
+
+    def remember_application(
+        self,
+        context: Context,
+        attempt: RunningAttempt,
+        external_id: str,
+        tracker: SparkApplicationTracker,
+        conn_id: str | None,
+    ) -> None:
+        """Record the application, and where its status is read, on the attempt and in the task's state store."""
+        self._external_id = external_id
+        self.hook.annotate_attempt(attempt.attempt_id, external_id=external_id, status_api=tracker.status_api(conn_id))
+        store = context.get("task_state_store")
+        if store is not None:
+            store.set(self.external_id_key, external_id)
+
+    def forget_application(self, context: Context) -> None:
+        """Drop the ended application from the task's state store."""
+        store = context.get("task_state_store")
+        if store is not None:
+            store.delete(self.external_id_key)
+
+    def defer_to_application(
+        self,
+        tracker: SparkApplicationTracker,
+        external_id: str,
+        attempt: RunningAttempt,
+        *,
+        conn_id: str | None,
+        deadline: float | None,
+        kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        """Hand the wait to the triggerer; ``execute_complete`` resumes the task with the event (and ``kwargs``)."""
+        from airflow_provider_enterprise.triggers.spark import SparkApplicationTrigger
+
+        self.log.info("Deferring: the triggerer waits for %s", external_id)
+        self.defer(
+            trigger=SparkApplicationTrigger(
+                backend=tracker.backend,
+                status_url=tracker.base_url,
+                external_id=external_id,
+                conn_id=conn_id,
+                deadline=deadline,
+                poll_interval=self.poll_interval,
+                attempt=attempt.to_dict(),
+            ),
+            method_name="execute_complete",
+            kwargs=kwargs,
+        )
+
+    def kill_application(self, tracker: SparkApplicationTracker, external_id: str) -> None:
+        """Kill a cluster-mode application (best effort: it may have ended meanwhile)."""
+        self.log.warning("Killing application %s", external_id)
+        try:
+            tracker.kill(external_id)
+        except Exception:
+            self.log.exception("Could not kill application %s", external_id)
