@@ -75,7 +75,9 @@ class FakeCluster:
         """Put the fake ``spark-submit`` first on PATH."""
         script = self.directory / "spark-submit"
         script.write_text(
-            _SPARK_SUBMIT.format(python=sys.executable, log=str(self.log), suffix=POD_SUFFIX, namespace=NAMESPACE)
+            _SPARK_SUBMIT.format(
+                python=sys.executable, log=str(self.log), lines=_ACCEPTED[self.backend], yarn=YARN_APPLICATION
+            )
         )
         script.chmod(0o755)
         monkeypatch.setenv("PATH", f"{self.directory}{os.pathsep}{os.environ['PATH']}")

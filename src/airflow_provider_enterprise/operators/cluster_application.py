@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -85,9 +85,9 @@ class ClusterApplicationMixin:
         *,
         conn_id: str | None,
         deadline: float | None,
-        kwargs: dict[str, Any] | None = None,
+        run_id: str | None = None,
     ) -> None:
-        """Hand the wait to the triggerer; ``execute_complete`` resumes the task with the event (and ``kwargs``)."""
+        """Hand the wait to the triggerer; ``execute_complete`` resumes the task with its event (``run_id`` in it)."""
         from airflow_provider_enterprise.triggers.spark import SparkApplicationTrigger
 
         self.log.info("Deferring: the triggerer waits for %s", external_id)
@@ -100,9 +100,9 @@ class ClusterApplicationMixin:
                 deadline=deadline,
                 poll_interval=self.poll_interval,
                 attempt=attempt.to_dict(),
+                run_id=run_id,
             ),
             method_name="execute_complete",
-            kwargs=kwargs,
         )
 
     def kill_application(self, tracker: SparkApplicationTracker, external_id: str) -> None:

@@ -430,20 +430,21 @@ class EnterpriseDataProcessingOperator(ClusterApplicationMixin, EnterpriseJobOpe
             attempt,
             conn_id=spark.target.conn_id,
             deadline=deadline,
-            kwargs={"run_id": run_id},
+            run_id=run_id,
         )
 
-    def execute_complete(self, context: Context, event: dict[str, Any], run_id: str | None = None) -> dict[str, Any]:
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         """
         Resume after the triggerer saw the job's application end, the job's timeout pass or the status API fail.
 
-        :param run_id: the run the application was submitted as; None for an earlier attempt's application this
-            try re-attached to (its output is then accepted from any attempt of the job).
+        The event's ``run_id`` is the run the application was submitted as; None for an earlier attempt's
+        application this try re-attached to (its output is then accepted from any attempt of the job).
         """
         from airflow_provider_enterprise.engines.spark import job_result
 
         attempt = RunningAttempt.from_dict(event["attempt"])
         external_id, outcome, state = event["external_id"], event["status"], event["state"]
+        run_id = event.get("run_id")
         try:
             spec = validate_job_spec(self._job_spec_data(context))  # rendered again, as execute saw it
             spark = self._resumed_engine(run_id)

@@ -24,7 +24,7 @@ class SparkApplicationTrigger(BaseTrigger):
     unreachable.
 
     Events: ``{"status": "succeeded" | "failed" | "timeout" | "unreachable", "state", "message", "external_id",
-    "attempt"}``. The trigger enforces the deadline itself (Airflow's deferral timeout stops a task without
+    "attempt", "run_id"}``. The trigger enforces the deadline itself (Airflow's deferral timeout stops a task without
     stopping its application); ``execute_complete`` then kills the application. When a user marks or clears the
     deferred task, :meth:`on_kill` kills it.
 
@@ -36,6 +36,8 @@ class SparkApplicationTrigger(BaseTrigger):
     :param poll_interval: seconds between polls.
     :param max_poll_errors: consecutive failed polls after which an ``unreachable`` event is sent.
     :param attempt: the registry attempt, handed back in the event.
+    :param run_id: the run id the generic application was submitted as (a processing job), handed back in the
+        event; None for a custom application, or one an attempt re-attached to.
     """
 
     def __init__(
@@ -49,6 +51,7 @@ class SparkApplicationTrigger(BaseTrigger):
         poll_interval: float = 5.0,
         max_poll_errors: int = 5,
         attempt: dict[str, Any] | None = None,
+        run_id: str | None = None,
     ) -> None:
         super().__init__()
         self.backend = backend
@@ -59,6 +62,7 @@ class SparkApplicationTrigger(BaseTrigger):
         self.poll_interval = poll_interval
         self.max_poll_errors = max_poll_errors
         self.attempt = attempt
+        self.run_id = run_id
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return f"{type(self).__module__}.{type(self).__qualname__}", {
@@ -70,6 +74,7 @@ class SparkApplicationTrigger(BaseTrigger):
             "poll_interval": self.poll_interval,
             "max_poll_errors": self.max_poll_errors,
             "attempt": self.attempt,
+            "run_id": self.run_id,
         }
 
     async def tracker(self) -> SparkApplicationTracker:
@@ -92,6 +97,7 @@ class SparkApplicationTrigger(BaseTrigger):
                 "message": message,
                 "external_id": self.external_id,
                 "attempt": self.attempt,
+                "run_id": self.run_id,
             }
         )
 
