@@ -256,6 +256,13 @@ def _deferred_dag(name: str, transformations: list[dict], **fields) -> DAG:
 
 
 deferred = _deferred_dag("test_processing_deferred", [{"type": "filter", "condition": "status = 'active'"}, AGGREGATE])
+#: a try whose status API stays down fails; its retry must re-attach to the application instead of submitting again
+deferred_retry = _deferred_dag(
+    "test_processing_deferred_retry",
+    [{"type": "filter", "condition": "status = 'active'"}, AGGREGATE],
+    retries=1,
+    retry_delay=timedelta(seconds=0),
+)
 #: bad rows fail the job: the driver's BadRowsError (permanent) must reach the resumed task
 deferred_strict = _deferred_dag(
     "test_processing_deferred_strict",

@@ -18,6 +18,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,12 +49,17 @@ _STATES = {
 }
 
 _SPARK_SUBMIT = """#!{python}
-import json, sys
+import json, pathlib, sys, time
 argv = sys.argv[1:]
 with open({log!r}, "a") as log:
     log.write(json.dumps(argv) + "\\n")
 with open({log!r}) as log:
     number = len(log.read().splitlines())
+accepted = pathlib.Path({log!r}).with_name(f"accepted-{{number}}")
+for _ in range(3000):  # the cluster answers for the application before spark-submit reports it
+    if accepted.exists():
+        break
+    time.sleep(0.01)
 name = argv[argv.index("--name") + 1]
 for line in {lines!r}:
     print(line.format(name=name, yarn={yarn!r}.format(number)))
@@ -121,8 +127,14 @@ class FakeCluster:
         """The state the status server reports for submission number ``submission``."""
         return self.server.state(self.backend, self.external_id(submission))
 
-    def drive(self, submission: int = 0, timeout: float = 120.0) -> None:
-        """In a thread: wait for submission number ``submission``, then run its driver as described above."""
+    def drive(
+        self, submission: int = 0, timeout: float = 120.0, while_running: Callable[[], None] | None = None
+    ) -> None:
+        """
+        In a thread: wait for submission number ``submission``, then run its driver as described above.
+
+        :param while_running: called once the application is accepted and running, before its job runs.
+        """
 
         def run() -> None:
             from airflow_provider_enterprise.engines.spark import APPLICATION
@@ -137,6 +149,9 @@ class FakeCluster:
             external_id = self.external_id(submission)
             running, succeeded, failed = _STATES[self.backend]
             self.server.script(self.backend, external_id, *running)
+            (self.directory / f"accepted-{submission + 1}").touch()
+            if while_running is not None:
+                while_running()
             status = report_job(self.spark, parse_args(argv[argv.index(str(APPLICATION)) + 1 :]))
             self.server.script(self.backend, external_id, succeeded if status == 0 else failed)
 

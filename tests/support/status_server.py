@@ -28,6 +28,8 @@ class StatusServer:
 
     applications: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     requests: list[tuple[str, str, str | None]] = field(default_factory=list)
+    #: While set, every request is answered 503 (the API is down).
+    outage: bool = False
     _server: ThreadingHTTPServer | None = None
 
     @property
@@ -56,6 +58,8 @@ class StatusServer:
 
     def handle(self, method: str, path: str, auth: str | None) -> tuple[int, dict[str, Any]]:
         self.requests.append((method, path, auth))
+        if self.outage:
+            return 503, {"message": "service unavailable"}
         for backend, pattern in _ROUTES:
             match = pattern.match(path)
             if match:

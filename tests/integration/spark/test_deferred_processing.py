@@ -25,6 +25,7 @@ from airflow_provider_enterprise.operators.data_processing import EnterpriseData
 from airflow_provider_enterprise.spec import validate_job_spec
 from support.env import EXAMPLE_DAGS, MIXED, load_test_dags
 from support.fake_cluster import FakeCluster
+from support.processes import wait_for
 from support.status_server import StatusServer
 
 pytestmark = pytest.mark.integration
@@ -90,6 +91,32 @@ def test_a_deferred_job_resumes_with_the_output_its_driver_committed(dags, regis
     polls = [auth for method, path, auth in cluster.server.requests if method == "GET"]
     assert polls and set(polls) == ({f"Bearer {TOKEN}"} if cluster.backend == "kubernetes" else {None})
     assert not list(tmp_path.glob(".out.result-*")), "the driver's outcome file is removed once read"
+
+
+def test_a_retry_reattaches_to_the_application_its_failed_try_left_running(dags, registry, cluster, tmp_path) -> None:
+    server = cluster.server
+
+    def outage_then_retry() -> None:
+        # try 1's trigger gives up after 5 failed polls in a row (a transient failure) and polls no more
+        before = len(server.requests)
+        server.outage = True
+        wait_for(lambda: len(server.requests) >= before + 5, "5 polls during the outage", interval=0.02)
+        server.outage = False
+        seen = len(server.requests)
+        # try 2 reads the application's status (Running: it re-attaches), then its trigger polls it
+        wait_for(lambda: len(server.requests) >= seen + 2, "the retry's status reads", interval=0.02)
+
+    cluster.drive(while_running=outage_then_retry)
+    out = tmp_path / "out"
+    dag_run = dags.deferred_retry.test(run_conf={"input_path": str(SAMPLE), "output_path": str(out)})
+
+    assert dag_run.state == "success"
+    assert len(cluster.submissions()) == 1, "the retry re-attached instead of submitting a second application"
+    first, second = registry.find_job(JobKey(dag_run.dag_id, dag_run.run_id, "process"))["attempts"]
+    assert (first["status"], first["error_class"]) == ("failed", "SparkApplicationError")
+    assert "is unavailable" in first["error_message"]
+    assert (second["status"], second["external_id"], second["rows_in"]) == ("succeeded", cluster.external_id(), 10_000)
+    assert rows(out)
 
 
 def test_the_drivers_own_error_fails_the_resumed_task_without_retries(dags, registry, cluster, tmp_path) -> None:
