@@ -150,7 +150,7 @@ with DAG(
             circuit_breaker=f"test:storage_{mode}",
             on_circuit_open=mode,
         )
-    # A Spark job whose Spark breaker is open runs on the local engine instead.
+    # A Spark job whose Spark breaker is open runs on the local engine instead (in the task, deferrable or not).
     EnterpriseDataProcessingOperator(
         task_id="process_fallback",
         job_name="guarded_fallback",
@@ -161,6 +161,7 @@ with DAG(
         circuit_breaker="test:spark_fallback",
         on_circuit_open="fallback",
         allow_fallback=True,
+        deferrable=True,
     )
 
 #: Small resources for the test cluster (one worker of 3 cores, a Connect server holding one).

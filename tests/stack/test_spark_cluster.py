@@ -104,7 +104,7 @@ def test_deferred_application_past_its_timeout_is_killed_on_the_master(
     run_id = trigger(airflow_stack, SHORT_TIMEOUT, jar, tmp_path / "started", "sleep", seconds=600)
     assert airflow_stack.wait_for_run(SHORT_TIMEOUT, run_id, timeout=180) == "failed"
     (attempt,) = attempts(stack_registry, SHORT_TIMEOUT, run_id)
-    assert (attempt["status"], attempt["error_class"]) == ("failed", "JobTimeoutError")
+    assert (attempt["status"], attempt["error_class"]) == ("failed", "JobTimeoutError"), airflow_stack.logs_tail()
     wait_for(lambda: drivers(spark_cluster)[attempt["external_id"]] == "KILLED", "the driver killed", timeout=30)
 
 

@@ -85,8 +85,8 @@ class EnterpriseDataProcessingOperator(ClusterApplicationMixin, EnterpriseJobOpe
     :param allow_fallback: allow a job of another engine to run on the local engine when its breaker is open.
     :param deferrable: on Spark in cluster deploy mode on Kubernetes or YARN, submit the job and wait for its
         application in the triggerer, holding no worker slot (needs ``execution_engine='spark'``; any other
-        target is refused when the task runs). A retry re-attaches to the earlier attempt's application while
-        it runs and reuses its committed output.
+        target is refused when the task runs; a fallback to the local engine runs in the task). A retry
+        re-attaches to the earlier attempt's application while it runs and reuses its committed output.
     :param poll_interval: seconds between status polls of a deferred job's application.
     :param kwargs: the job's registry, retry and breaker settings (``job_type``, ``job_data``, ``priority``,
         ``metadata_conn_id``, ``retry_policy_name``, ``circuit_breaker``): see
@@ -320,7 +320,7 @@ class EnterpriseDataProcessingOperator(ClusterApplicationMixin, EnterpriseJobOpe
             self.log.info(
                 "Running %s on the %s engine: %s -> %s", spec.job_name, engine.name, spec.input_path, spec.output_path
             )
-            if self.deferrable:
+            if self.deferrable and not fallback:  # a fallback to the local engine runs in the task
                 result = self._start_deferred(context, attempt, spec, engine)
             else:
                 with self.hook.heartbeating(attempt.attempt_id):

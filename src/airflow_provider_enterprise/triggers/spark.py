@@ -111,7 +111,7 @@ class SparkApplicationTrigger(BaseTrigger):
                 errors = 0
                 if previous is None or previous.state != status.state:
                     self.log.info("Application %s is %s", self.external_id, status.state)
-            except httpx.HTTPError as err:
+            except (httpx.HTTPError, ValueError, KeyError) as err:  # unreachable, or an answer that is not a status
                 errors += 1
                 metrics.incr(metrics.SPARK_STATUS_ERRORS, backend=self.backend)
                 self.log.warning(
