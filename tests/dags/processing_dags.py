@@ -250,8 +250,7 @@ def _deferred_dag(name: str, transformations: list[dict], **fields) -> DAG:
             spark_conn_id="spark_cluster_test",
             deferrable=True,
             poll_interval=0.2,
-            timeout=120,
-            **fields,
+            **{"timeout": 120, **fields},
         )
     return deferred_dag
 
@@ -263,6 +262,10 @@ deferred_retry = _deferred_dag(
     [{"type": "filter", "condition": "status = 'active'"}, AGGREGATE],
     retries=1,
     retry_delay=timedelta(seconds=0),
+)
+#: the application outlives the job's timeout: the resumed task kills it
+deferred_timeout = _deferred_dag(
+    "test_processing_deferred_timeout", [{"type": "filter", "condition": "status = 'active'"}], timeout=2
 )
 #: bad rows fail the job: the driver's BadRowsError (permanent) must reach the resumed task
 deferred_strict = _deferred_dag(

@@ -128,12 +128,13 @@ class FakeCluster:
         return self.server.state(self.backend, self.external_id(submission))
 
     def drive(
-        self, submission: int = 0, timeout: float = 120.0, while_running: Callable[[], None] | None = None
+        self, submission: int = 0, timeout: float = 120.0, while_running: Callable[[], bool] | None = None
     ) -> None:
         """
         In a thread: wait for submission number ``submission``, then run its driver as described above.
 
-        :param while_running: called once the application is accepted and running, before its job runs.
+        :param while_running: called once the application is accepted and running; it returns whether the driver
+            goes on to run the job (False: the application was killed meanwhile).
         """
 
         def run() -> None:
@@ -150,8 +151,8 @@ class FakeCluster:
             running, succeeded, failed = _STATES[self.backend]
             self.server.script(self.backend, external_id, *running)
             (self.directory / f"accepted-{submission + 1}").touch()
-            if while_running is not None:
-                while_running()
+            if while_running is not None and not while_running():
+                return
             status = report_job(self.spark, parse_args(argv[argv.index(str(APPLICATION)) + 1 :]))
             self.server.script(self.backend, external_id, succeeded if status == 0 else failed)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -105,10 +106,13 @@ class ClusterApplicationMixin:
             method_name="execute_complete",
         )
 
-    def kill_application(self, tracker: SparkApplicationTracker, external_id: str) -> None:
-        """Kill a cluster-mode application (best effort: it may have ended meanwhile)."""
+    def kill_application(self, tracker: Callable[[], SparkApplicationTracker], external_id: str) -> None:
+        """Kill a cluster-mode application (best effort: it may have ended meanwhile, or its cluster be gone).
+
+        :param tracker: makes the tracker of the application's cluster (its errors are caught too).
+        """
         self.log.warning("Killing application %s", external_id)
         try:
-            tracker.kill(external_id)
+            tracker().kill(external_id)
         except Exception:
             self.log.exception("Could not kill application %s", external_id)

@@ -449,7 +449,7 @@ class EnterpriseDataProcessingOperator(ClusterApplicationMixin, EnterpriseJobOpe
             spec = validate_job_spec(self._job_spec_data(context))  # rendered again, as execute saw it
             spark = self._resumed_engine(run_id)
             if outcome == "timeout":
-                self.kill_application(spark.detached_tracker(), external_id)
+                self.kill_application(spark.detached_tracker, external_id)
                 raise JobTimeoutError.of(spec.job_name, spec.timeout, f"waiting for application {external_id}")
             if outcome == "unreachable":
                 raise SparkApplicationError(

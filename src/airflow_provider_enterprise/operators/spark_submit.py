@@ -267,8 +267,10 @@ class EnterpriseSparkSubmitOperator(ClusterApplicationMixin, EnterpriseJobOperat
 
     def _kill_application(self) -> None:
         """Kill the cluster-mode application being waited for (best effort: it may have ended meanwhile)."""
-        hook = self._submit_hook or self._hook_for(self._submission(), name=self.task_id)
-        self.kill_application(hook.tracker(), self._external_id)
+        hook = self._submit_hook
+        self.kill_application(
+            lambda: (hook or self._hook_for(self._submission(), name=self.task_id)).tracker(), self._external_id
+        )
 
     def on_kill(self) -> None:
         """Stop the application when the task is marked failed or cleared while it runs in the task."""

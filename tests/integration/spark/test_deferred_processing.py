@@ -96,7 +96,7 @@ def test_a_deferred_job_resumes_with_the_output_its_driver_committed(dags, regis
 def test_a_retry_reattaches_to_the_application_its_failed_try_left_running(dags, registry, cluster, tmp_path) -> None:
     server = cluster.server
 
-    def outage_then_retry() -> None:
+    def outage_then_retry() -> bool:
         # try 1's trigger gives up after 5 failed polls in a row (a transient failure) and polls no more
         before = len(server.requests)
         server.outage = True
@@ -105,6 +105,7 @@ def test_a_retry_reattaches_to_the_application_its_failed_try_left_running(dags,
         seen = len(server.requests)
         # try 2 reads the application's status (Running: it re-attaches), then its trigger polls it
         wait_for(lambda: len(server.requests) >= seen + 2, "the retry's status reads", interval=0.02)
+        return True
 
     cluster.drive(while_running=outage_then_retry)
     out = tmp_path / "out"
@@ -117,6 +118,25 @@ def test_a_retry_reattaches_to_the_application_its_failed_try_left_running(dags,
     assert "is unavailable" in first["error_message"]
     assert (second["status"], second["external_id"], second["rows_in"]) == ("succeeded", cluster.external_id(), 10_000)
     assert rows(out)
+
+
+def test_a_deferred_job_past_its_timeout_is_killed_on_the_cluster(dags, registry, cluster, tmp_path) -> None:
+    killed = {"kubernetes": None, "yarn": "KILLED/KILLED"}[cluster.backend]  # a deleted pod is gone
+
+    def outlives_its_timeout() -> bool:
+        wait_for(lambda: cluster.state() == killed, "the application killed", timeout=60, interval=0.05)
+        return False  # a killed driver runs no job
+
+    cluster.drive(while_running=outlives_its_timeout)
+    out = tmp_path / "out"
+    dag_run = dags.deferred_timeout.test(run_conf={"input_path": str(SAMPLE), "output_path": str(out)})
+
+    assert dag_run.state == "failed"
+    assert cluster.state() == killed
+    (attempt,) = registry.find_job(JobKey(dag_run.dag_id, dag_run.run_id, "process"))["attempts"]
+    assert (attempt["status"], attempt["error_class"]) == ("failed", "JobTimeoutError")
+    assert cluster.external_id() in attempt["error_message"]
+    assert not out.exists()
 
 
 def test_the_drivers_own_error_fails_the_resumed_task_without_retries(dags, registry, cluster, tmp_path) -> None:
