@@ -98,13 +98,21 @@ def test_failed_application_goes_through_retries_to_a_dead_letter(
     assert (letter["status"], letter["try_number"]) == ("open", 2)
 
 
+def task_logs(airflow_stack, dag_id: str) -> str:
+    """The task logs of ``dag_id``'s runs on the stack, for a failed assertion's message."""
+    paths = sorted((airflow_stack.home / "logs").glob(f"dag_id={dag_id}/**/*.log"))
+    return "\n".join(f"--- {path} ---\n{path.read_text(errors='replace')[-6000:]}" for path in paths)
+
+
 def test_deferred_application_past_its_timeout_is_killed_on_the_master(
     airflow_stack, stack_registry, spark_cluster, jar, tmp_path
 ) -> None:
     run_id = trigger(airflow_stack, SHORT_TIMEOUT, jar, tmp_path / "started", "sleep", seconds=600)
     assert airflow_stack.wait_for_run(SHORT_TIMEOUT, run_id, timeout=180) == "failed"
     (attempt,) = attempts(stack_registry, SHORT_TIMEOUT, run_id)
-    assert (attempt["status"], attempt["error_class"]) == ("failed", "JobTimeoutError"), airflow_stack.logs_tail()
+    assert (attempt["status"], attempt["error_class"]) == ("failed", "JobTimeoutError"), task_logs(
+        airflow_stack, SHORT_TIMEOUT
+    )
     wait_for(lambda: drivers(spark_cluster)[attempt["external_id"]] == "KILLED", "the driver killed", timeout=30)
 
 

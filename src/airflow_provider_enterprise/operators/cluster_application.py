@@ -28,6 +28,7 @@ class ClusterApplicationMixin:
     external_id_key = "spark_job_id"
 
     hook: EnterpriseMetadataHook
+    job_name: str
     poll_interval: float
     _external_id: str | None = None
 
@@ -88,8 +89,24 @@ class ClusterApplicationMixin:
         deadline: float | None,
         run_id: str | None = None,
     ) -> None:
-        """Hand the wait to the triggerer; ``execute_complete`` resumes the task with its event (``run_id`` in it)."""
+        """
+        Hand the wait to the triggerer; ``execute_complete`` resumes the task with its event (``run_id`` in it).
+
+        :raises JobTimeoutError: the deadline passed already (the application is killed). Deferring then would
+            resume the task at once, while Airflow's scheduler still handles the end of this process: it may take
+            that end for the resumed try's and fail the task without ``execute_complete``.
+        """
+        import time
+
+        from airflow_provider_enterprise.exceptions import JobTimeoutError
         from airflow_provider_enterprise.triggers.spark import SparkApplicationTrigger
+
+        if deadline is not None and time.time() >= deadline:
+            self.kill_application(lambda: tracker, external_id)
+            self._external_id = None  # killed: nothing left to stop
+            raise JobTimeoutError(
+                f"job {self.job_name!r} exceeded its timeout before application {external_id} could be waited for"
+            )
 
         self.log.info("Deferring: the triggerer waits for %s", external_id)
         self.defer(
