@@ -114,6 +114,15 @@ def registry_url() -> Iterator[str]:
     embedded_db.drop_database(SERVER, name)
 
 
+@pytest.fixture(scope="module")
+def dags(airflow_db: str, registry_url: str):
+    """The test DAGs (``tests/dags/processing_dags.py``) over the session's Airflow database and the module's
+    registry."""
+    from support.env import load_test_dags
+
+    return load_test_dags()
+
+
 @pytest.fixture
 def registry(registry_url: str):
     """An :class:`EnterpriseMetadataHook` on the module's registry database."""

@@ -174,27 +174,37 @@ SPARK_TEST_RESOURCES = {
 }
 
 
+def _one_task_dag(dag_id: str, transformations: list[dict], params: dict | None = None, **fields) -> DAG:
+    """A one-task processing DAG reading ``params.input_path`` into ``params.output_path``, with no retries unless
+    ``fields`` set them; ``fields`` are the operator's (engine, connection, resources, timeout...)."""
+    with DAG(
+        dag_id,
+        schedule=None,
+        start_date=START,
+        params={"input_path": "", "output_path": "", **(params or {})},
+        default_args={"retries": 0},
+    ) as dag:
+        EnterpriseDataProcessingOperator(
+            task_id="process",
+            job_name=dag_id,
+            input_path="{{ params.input_path }}",
+            output_path="{{ params.output_path }}",
+            processing_logic={"transformations": transformations},
+            **fields,
+        )
+    return dag
+
+
 def _engine_dag(engine: str) -> DAG:
     """A processing DAG on ``engine``; the cluster is the connection spark_default, which each test sets
     (AIRFLOW_CONN_SPARK_DEFAULT)."""
-    with DAG(
+    return _one_task_dag(
         f"test_processing_{engine}",
-        schedule=None,
-        start_date=START,
-        params={"input_path": "", "output_path": ""},
-        default_args={"retries": 0},
-    ) as engine_dag:
-        EnterpriseDataProcessingOperator(
-            task_id="process",
-            job_name=f"test_processing_{engine}",
-            input_path="{{ params.input_path }}",
-            output_path="{{ params.output_path }}",
-            processing_logic={"transformations": [{"type": "filter", "condition": "status = 'active'"}, AGGREGATE]},
-            execution_engine=engine,
-            spark_resources=SPARK_TEST_RESOURCES,
-            timeout=300,
-        )
-    return engine_dag
+        [{"type": "filter", "condition": "status = 'active'"}, AGGREGATE],
+        execution_engine=engine,
+        spark_resources=SPARK_TEST_RESOURCES,
+        timeout=300,
+    )
 
 
 spark_engine = _engine_dag("spark")
@@ -211,48 +221,28 @@ MASKING = {
     },
 }
 
-with DAG(
+masking = _one_task_dag(
     "test_masking",
-    schedule=None,
-    start_date=START,
-    params={"input_path": "", "output_path": "", "engine": "local"},
-    default_args={"retries": 0},
-) as masking:
-    EnterpriseDataProcessingOperator(
-        task_id="process",
-        job_name="test_masking",
-        input_path="{{ params.input_path }}",
-        output_path="{{ params.output_path }}",
-        processing_logic={"transformations": [MASKING]},
-        execution_engine="{{ params.engine }}",
-        spark_resources=SPARK_TEST_RESOURCES,
-        timeout=300,
-    )
+    [MASKING],
+    params={"engine": "local"},
+    execution_engine="{{ params.engine }}",
+    spark_resources=SPARK_TEST_RESOURCES,
+    timeout=300,
+)
 
 
 def _deferred_dag(name: str, transformations: list[dict], **fields) -> DAG:
     """A job deferred on a cluster (the connection spark_cluster_test, which the tests set to a stand-in Kubernetes
     or YARN)."""
-    with DAG(
+    return _one_task_dag(
         name,
-        schedule=None,
-        start_date=START,
-        params={"input_path": "", "output_path": ""},
-        default_args={"retries": 0},
-    ) as deferred_dag:
-        EnterpriseDataProcessingOperator(
-            task_id="process",
-            job_name=name,
-            input_path="{{ params.input_path }}",
-            output_path="{{ params.output_path }}",
-            processing_logic={"transformations": transformations},
-            execution_engine="spark",
-            spark_conn_id="spark_cluster_test",
-            deferrable=True,
-            poll_interval=0.2,
-            **{"timeout": 120, **fields},
-        )
-    return deferred_dag
+        transformations,
+        execution_engine="spark",
+        spark_conn_id="spark_cluster_test",
+        deferrable=True,
+        poll_interval=0.2,
+        **{"timeout": 120, **fields},
+    )
 
 
 deferred = _deferred_dag("test_processing_deferred", [{"type": "filter", "condition": "status = 'active'"}, AGGREGATE])

@@ -20,17 +20,12 @@ from airflow_provider_enterprise.audit import AuditTrail
 from airflow_provider_enterprise.cli import main
 from airflow_provider_enterprise.config import load_settings
 from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook, JobKey, RunTrigger
-from support.env import CORRUPT_PARQUET, EXAMPLE_DAGS, load_test_dags
+from support.env import CORRUPT_PARQUET, EXAMPLE_DAGS
 
 pytestmark = pytest.mark.integration
 
 SAMPLE = EXAMPLE_DAGS / "data" / "transactions.csv"
 APP_USER = "audit_test_app"
-
-
-@pytest.fixture(scope="module")
-def dags(airflow_db: str, registry_url: str):
-    return load_test_dags()
 
 
 def events_of(registry, dag_run) -> list[dict]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import textwrap
 from pathlib import Path
-from types import ModuleType
 
 import duckdb
 import pandas as pd
@@ -14,17 +13,12 @@ import pytest
 
 from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook, JobKey
 from airflow_provider_enterprise.resilience.dead_letter import DeadLetterQueue
-from support.env import CORRUPT_PARQUET, EXAMPLE_DAGS, load_test_dags
+from support.env import CORRUPT_PARQUET, EXAMPLE_DAGS
 
 pytestmark = pytest.mark.integration
 
 SAMPLE = EXAMPLE_DAGS / "data" / "transactions.csv"
 RUN_AFTER = pendulum.datetime(2026, 3, 14, 9, 30, tz="UTC")
-
-
-@pytest.fixture(scope="module")
-def dags(airflow_db: str, registry_url: str) -> ModuleType:
-    return load_test_dags()
 
 
 def dead_letters_of(registry: EnterpriseMetadataHook, job_id: int) -> list[dict]:

@@ -17,7 +17,6 @@ import duckdb
 import pytest
 
 from airflow_provider_enterprise.hooks.metadata import JobKey
-from support.env import load_test_dags
 from support.secrets import registry_text
 from support.spark_cluster import HOST
 
@@ -29,11 +28,6 @@ PEOPLE = [
     {"email": "ada@example.com", "card": "4111111111111111", "name": "Ada", "phone": "+44 20 7946 0000"},
     {"email": "grace@example.org", "card": "5500000000000004", "name": "Grace", "phone": "+1 202 555 0100"},
 ]
-
-
-@pytest.fixture(scope="module")
-def dags(airflow_db: str, registry_url: str):
-    return load_test_dags()
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from airflow_provider_enterprise.exceptions import PermanentJobError
 from airflow_provider_enterprise.hooks.metadata import JobKey
 from airflow_provider_enterprise.operators.data_processing import EnterpriseDataProcessingOperator
 from airflow_provider_enterprise.spec import validate_job_spec
-from support.env import EXAMPLE_DAGS, MIXED, load_test_dags
+from support.env import EXAMPLE_DAGS, MIXED
 from support.fake_cluster import FakeCluster
 from support.processes import wait_for
 from support.status_server import StatusServer
@@ -32,11 +32,6 @@ pytestmark = pytest.mark.integration
 
 SAMPLE = EXAMPLE_DAGS / "data" / "transactions.csv"
 TOKEN = "k8s-api-token-5f2c19"
-
-
-@pytest.fixture(scope="module")
-def dags(airflow_db: str, registry_url: str):
-    return load_test_dags()
 
 
 @pytest.fixture(params=["kubernetes", "yarn"])

@@ -24,7 +24,7 @@ from airflow_provider_enterprise.hooks.metadata import JobKey
 from airflow_provider_enterprise.hooks.spark_submit import EnterpriseSparkSubmitHook
 from airflow_provider_enterprise.spark_app import SPARK_AUTH_SECRET_ENV
 from airflow_provider_enterprise.spec import validate_job_spec
-from support.env import EXAMPLE_DAGS, load_test_dags
+from support.env import EXAMPLE_DAGS
 from support.secrets import registry_text
 from support.spark_cluster import SparkCluster
 
@@ -51,11 +51,6 @@ def auth_cluster(tmp_path_factory) -> Iterator[SparkCluster]:
         yield cluster.start()
     finally:
         cluster.stop()
-
-
-@pytest.fixture(scope="module")
-def dags(airflow_db: str, registry_url: str):
-    return load_test_dags()
 
 
 def connection(cluster: SparkCluster, password: str | None) -> dict:

@@ -31,11 +31,6 @@ pytestmark = pytest.mark.integration
 SAMPLE = EXAMPLE_DAGS / "data" / "transactions.csv"
 
 
-@pytest.fixture(scope="module")
-def dags(airflow_db: str, registry_url: str):
-    return load_test_dags()
-
-
 def rows(path: Path) -> list[tuple]:
     return duckdb.sql(f"SELECT * FROM read_parquet('{path}/**/*.parquet') ORDER BY ALL").fetchall()
 
