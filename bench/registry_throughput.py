@@ -10,13 +10,13 @@ and stops it at the end; either way it migrates the registry with the hook first
 DAG id and run ids of their own, so a shared registry only gains rows.
 
 **Transitions.** A writer runs jobs one after another with the calls a job operator makes (``operators/base.py``):
-*start*, queued to running (``register_job`` then ``start_attempt`` of try 1, as ``register_attempt``), one
+*start*, queued to running (the hook's ``register_attempt`` of try 1: the job and its attempt in one statement), one
 *heartbeat* (``heartbeat``), *finish* (``complete_attempt`` as ``record_success``, or ``fail_attempt`` as
 ``record_failure`` for every tenth job). The dead-letter and circuit-breaker calls around them (``record_success``
 also supersedes the job's dead letters) are left out: they move no attempt. A transition's latency is the time of
-its hook calls, each timed alone with ``time.perf_counter`` (the start is two calls; the JSON has every call's
-latency too); transitions/s is the transitions of the measured window over its wall time. Each writer count runs
-for ``--seconds``: the first tenth of it is warm-up, not counted.
+its hook calls, each timed alone with ``time.perf_counter`` (the JSON has every call's latency too); transitions/s
+is the transitions of the measured window over its wall time. Each writer count runs for ``--seconds``: the first
+tenth of it is warm-up, not counted.
 
 Writers are threads, each with its own hook and so its own connection, as a worker process would have:
 psycopg releases the GIL while it waits on the server. Measured at 32 writers on 2 cores: 32 threads in one
@@ -24,11 +24,11 @@ process made 3,700 transitions/s (p99 33 ms), 4 processes of 8 threads 3,100/s (
 3,500/s (p99 48 ms). The benchmark process uses 0.6-0.75 of a core (``client_cpu_cores`` in the JSON): the GIL
 is not the limit, the cores the writers share with the server are, and processes only add to the load.
 
-**Submissions.** ``--submissions`` jobs are submitted by 32 threads at once (``register_job`` and
-``start_attempt`` of try 1); every tenth job is submitted again at the same moment from a second thread (a
-retried worker). Afterwards SQL on the registry counts, of this run's jobs: *lost*, submitted jobs with no job
-row or no attempt of try 1; *duplicated*, job rows and try-1 attempts beyond one per
-job, plus jobs whose two submitters were both told they created the attempt (both would run it).
+**Submissions.** ``--submissions`` jobs are submitted by 32 threads at once (``register_attempt`` of try 1); every
+tenth job is submitted again at the same moment from a second thread (a retried worker). Afterwards SQL on the
+registry counts, of this run's jobs: *lost*, submitted jobs with no job row or no attempt of try 1; *duplicated*,
+job rows and try-1 attempts beyond one per job, plus jobs whose two submitters were both told they created the
+attempt (both would run it).
 
 Prints a table per part and writes the results as JSON (``--json``). ``--smoke`` is a seconds-long run.
 """
@@ -133,12 +133,21 @@ class Timings:
 
 
 def submit(hook: EnterpriseMetadataHook, key: JobKey, timings: Timings) -> Attempt:
-    """Register the job of ``key`` and start its first attempt, as ``register_attempt`` does."""
+    """Register the job of ``key`` and start its first attempt, as the operators' ``register_attempt`` does."""
     from airflow_provider_enterprise.hooks.metadata import RunTrigger
 
-    job_id = timings.call(hook.register_job, key, job_name=SPEC["job_name"], job_type="local")
     trigger = RunTrigger(user=None, run_type="scheduled")
-    attempt = timings.call(hook.start_attempt, job_id, 1, engine="local", spec=SPEC, trigger=trigger, inputs=INPUTS)
+    attempt = timings.call(
+        hook.register_attempt,
+        key,
+        1,
+        job_name=SPEC["job_name"],
+        job_type="local",
+        engine="local",
+        spec=SPEC,
+        trigger=trigger,
+        inputs=INPUTS,
+    )
     timings.end_transition()
     return attempt
 

@@ -166,6 +166,51 @@ JOB_STATE_SQL = (
 )
 
 
+#: The columns an attempt is registered with, and their parameters (:func:`_attempt_values`) after ``job_id``.
+ATTEMPT_COLUMNS = "job_id, try_number, status, engine, spec, hostname, pid, triggered_by, run_type, inputs"
+ATTEMPT_VALUES = (
+    "%(try_number)s, 'running', %(engine)s, %(spec)s::jsonb, %(hostname)s, %(pid)s, %(triggered_by)s,"
+    " %(run_type)s, %(inputs)s::jsonb"
+)
+#: A job registered (or found, if a committed row predates the statement) and its new try started, at once. It
+#: returns no row when the try exists or a racing caller's job row is not yet visible to it.
+REGISTER_ATTEMPT_SQL = (
+    "WITH new_job AS ("
+    " INSERT INTO enterprise_jobs (dag_id, run_id, task_id, map_index, job_name, job_type, priority)"
+    " VALUES (%(dag_id)s, %(run_id)s, %(task_id)s, %(map_index)s, %(job_name)s, %(job_type)s, %(priority)s)"
+    " ON CONFLICT ON CONSTRAINT enterprise_jobs_job_key DO NOTHING RETURNING job_id),"
+    " job AS (SELECT job_id FROM new_job UNION ALL SELECT job_id FROM enterprise_jobs"
+    " WHERE dag_id = %(dag_id)s AND run_id = %(run_id)s AND task_id = %(task_id)s AND map_index = %(map_index)s"
+    " AND NOT EXISTS (SELECT 1 FROM new_job))"
+    f" INSERT INTO enterprise_job_attempts ({ATTEMPT_COLUMNS}) SELECT job_id, {ATTEMPT_VALUES} FROM job"
+    " ON CONFLICT ON CONSTRAINT enterprise_job_attempts_attempt_key DO NOTHING"
+    " RETURNING job_id, attempt_id, status"
+)
+
+
+def _attempt_values(
+    try_number: int,
+    *,
+    engine: str | None = None,
+    spec: dict[str, Any] | None = None,
+    hostname: str | None = None,
+    trigger: RunTrigger | None = None,
+    inputs: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The parameters of :data:`ATTEMPT_VALUES`: a new running attempt, made by this process (the keyword
+    arguments are :meth:`EnterpriseMetadataHook.start_attempt`'s)."""
+    return {
+        "try_number": try_number,
+        "engine": engine,
+        "spec": json.dumps(spec) if spec is not None else None,
+        "hostname": hostname or socket.gethostname(),
+        "pid": os.getpid(),
+        "triggered_by": trigger.user if trigger else None,
+        "run_type": trigger.run_type if trigger else None,
+        "inputs": json.dumps(inputs or []),
+    }
+
+
 def _key_params(key: JobKey) -> dict[str, Any]:
     return {"dag_id": key.dag_id, "run_id": key.run_id, "task_id": key.task_id, "map_index": key.map_index}
 
@@ -196,6 +241,7 @@ class EnterpriseMetadataHook(PostgresHook):
         kwargs[self.conn_name_attr] = metadata_conn_id or self.settings.metadata_conn_id
         super().__init__(**kwargs)
         self._local = threading.local()
+        self._async_conninfo: str | None = None
 
     # -- connection ---------------------------------------------------------------------------------
 
@@ -253,6 +299,27 @@ class EnterpriseMetadataHook(PostgresHook):
             "or for development run `enterprise-orchestrator db start`"
         )
 
+    async def _aconninfo(self) -> str:
+        """
+        The registry's libpq connection string, built once per hook: reading a connection's extras sends its
+        values to the triggerer's supervisor to mask, a round trip that every poll of every trigger would wait on.
+        """
+        if self._async_conninfo is None:
+            from psycopg.conninfo import make_conninfo
+
+            conn = await self.aconnection()
+            extra = await conn.aextra_dejson()
+            args: dict[str, Any] = {
+                "host": conn.host,
+                "port": conn.port,
+                "user": conn.login,
+                "password": conn.password,
+                "dbname": conn.schema,
+                **{k: v for k, v in extra.items() if k not in self.ignored_extra_options},
+            }
+            self._async_conninfo = make_conninfo(**{k: v for k, v in args.items() if v not in (None, "")})
+        return self._async_conninfo
+
     async def aquery(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         """
         Run one read-only query without blocking the event loop (for triggers), on a connection of the pool
@@ -260,16 +327,7 @@ class EnterpriseMetadataHook(PostgresHook):
         """
         from psycopg.rows import dict_row
 
-        conn = await self.aconnection()
-        args: dict[str, Any] = {
-            "host": conn.host,
-            "port": conn.port,
-            "user": conn.login,
-            "password": conn.password,
-            "dbname": conn.schema,
-        }
-        args.update({k: v for k, v in conn.extra_dejson.items() if k not in self.ignored_extra_options})
-        pool = await _async_pool(self, {k: v for k, v in args.items() if v not in (None, "")})
+        pool = await _async_pool(self, await self._aconninfo())
         async with pool.connection() as aconn:
             cursor = await aconn.execute(sql, params)
             cursor.row_factory = dict_row
@@ -443,41 +501,22 @@ class EnterpriseMetadataHook(PostgresHook):
             return int(row[0])
 
     @reconnecting
-    def start_attempt(
-        self,
-        job_id: int,
-        try_number: int,
-        *,
-        engine: str | None = None,
-        spec: dict[str, Any] | None = None,
-        hostname: str | None = None,
-        trigger: RunTrigger | None = None,
-        inputs: list[dict[str, Any]] | None = None,
-    ) -> Attempt:
+    def start_attempt(self, job_id: int, try_number: int, **attempt: Any) -> Attempt:
         """
         Register try ``try_number`` of a job as running; an existing attempt is returned as it is.
 
-        :param trigger: who or what started the DAG run (for the audit trail).
-        :param inputs: the inputs the attempt reads (``name``, ``path``), for the audit trail.
+        :param attempt: what the attempt is registered with, all optional: ``engine``, ``spec`` (the rendered
+            job spec), ``hostname`` (default: this host), ``trigger`` (a :class:`RunTrigger`: who or what started
+            the DAG run) and ``inputs`` (the inputs it reads, ``name`` and ``path``), the last two for the audit
+            trail.
         """
+        values = _attempt_values(try_number, **attempt)
         with self._autocommit() as cur:
             cur.execute(
-                "INSERT INTO enterprise_job_attempts"
-                " (job_id, try_number, status, engine, spec, hostname, pid, triggered_by, run_type, inputs)"
-                " VALUES (%s, %s, 'running', %s, %s::jsonb, %s, %s, %s, %s, %s::jsonb)"
+                f"INSERT INTO enterprise_job_attempts ({ATTEMPT_COLUMNS}) VALUES (%(job_id)s, {ATTEMPT_VALUES})"
                 " ON CONFLICT ON CONSTRAINT enterprise_job_attempts_attempt_key DO NOTHING"
                 " RETURNING attempt_id, status",
-                (
-                    job_id,
-                    try_number,
-                    engine,
-                    json.dumps(spec) if spec is not None else None,
-                    hostname or socket.gethostname(),
-                    os.getpid(),
-                    trigger.user if trigger else None,
-                    trigger.run_type if trigger else None,
-                    json.dumps(inputs or []),
-                ),
+                {"job_id": job_id, **values},
             )
             row = cur.fetchone()
             created = row is not None
@@ -488,6 +527,34 @@ class EnterpriseMetadataHook(PostgresHook):
                 )
                 row = cur.fetchone()
         return Attempt(int(row[0]), job_id, try_number, AttemptStatus(row[1]), created)
+
+    @reconnecting
+    def register_attempt(
+        self,
+        key: JobKey,
+        try_number: int,
+        *,
+        job_name: str,
+        job_type: str,
+        priority: str = "normal",
+        **attempt: Any,
+    ) -> Attempt:
+        """
+        :meth:`register_job` then :meth:`start_attempt`, in one statement (one round trip, one commit) when the
+        job is new or was registered earlier and the try is new: a job's first step. A job created by a racing
+        caller during the statement, or a try already registered, takes the two calls, which settle both.
+
+        :param attempt: :meth:`start_attempt`'s keyword arguments (``engine``, ``spec``, ``trigger``...).
+        """
+        values = _attempt_values(try_number, **attempt)
+        job = {**_key_params(key), "job_name": job_name, "job_type": job_type, "priority": priority}
+        with self._autocommit() as cur:
+            cur.execute(REGISTER_ATTEMPT_SQL, {**job, **values})
+            row = cur.fetchone()
+        if row is not None:
+            return Attempt(int(row[1]), int(row[0]), try_number, AttemptStatus(row[2]), True)
+        job_id = self.register_job(key, job_name=job_name, job_type=job_type, priority=priority)
+        return self.start_attempt(job_id, try_number, **attempt)
 
     @reconnecting
     def _transition(self, attempt_id: int, target: AttemptStatus, assignments: dict[str, Any]) -> None:
@@ -706,9 +773,9 @@ _async_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asy
 )
 
 
-async def _async_pool(hook: EnterpriseMetadataHook, args: dict[str, Any]) -> Any:
+async def _async_pool(hook: EnterpriseMetadataHook, conninfo: str) -> Any:
     """
-    Return the open async connection pool of the registry ``args`` name, for the running event loop.
+    Return the open async connection pool of the registry ``conninfo`` names, for the running event loop.
 
     A pool belongs to one event loop, so pools are kept per loop (and dropped with it). The first caller opens
     it, after one direct connection that turns a refused login or TLS setting into
@@ -716,10 +783,7 @@ async def _async_pool(hook: EnterpriseMetadataHook, args: dict[str, Any]) -> Any
     failed to open is forgotten, so the next poll tries again.
     """
     import psycopg
-    from psycopg.conninfo import make_conninfo
     from psycopg_pool import AsyncConnectionPool
-
-    conninfo = make_conninfo(**args)
 
     async def open_pool() -> AsyncConnectionPool:
         with hook._refusals():

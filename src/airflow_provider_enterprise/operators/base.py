@@ -178,15 +178,23 @@ class EnterpriseJobOperator(BaseOperator):
         """
         ti = context["ti"]
         key = JobKey(ti.dag_id, ti.run_id, ti.task_id, ti.map_index if ti.map_index is not None else -1)
-        job_id = self.hook.register_job(key, job_name=self.job_name, job_type=self.job_type, priority=self.priority)
         dag_run = context.get("dag_run")
         run_type = getattr(dag_run, "run_type", None)
         trigger = RunTrigger(
             user=getattr(dag_run, "triggering_user_name", None), run_type=getattr(run_type, "value", run_type)
         )
-        attempt = self.hook.start_attempt(
-            job_id, ti.try_number, engine=engine, spec=spec, trigger=trigger, inputs=inputs
+        attempt = self.hook.register_attempt(
+            key,
+            ti.try_number,
+            job_name=self.job_name,
+            job_type=self.job_type,
+            priority=self.priority,
+            engine=engine,
+            spec=spec,
+            trigger=trigger,
+            inputs=inputs,
         )
+        job_id = attempt.job_id
         if not attempt.created:
             raise AirflowFailException(
                 f"attempt {ti.try_number} of job {job_id} is already registered as {attempt.status.value}; "

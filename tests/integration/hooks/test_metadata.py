@@ -174,6 +174,47 @@ def test_racing_registrations_create_one_row_per_key(registry: EnterpriseMetadat
     assert (jobs, rows) == (1, 1)
 
 
+def test_register_attempt_registers_the_job_and_each_new_try_once(registry: EnterpriseMetadataHook) -> None:
+    job_key = key("run_register_attempt")
+    first = registry.register_attempt(job_key, 1, job_name="daily", job_type="data_processing", engine="local")
+    assert first.created and first.status is AttemptStatus.RUNNING
+    assert registry.find_job(job_key)["job_id"] == first.job_id
+    registry.fail_attempt(first.attempt_id, ConnectionError("lost"))
+
+    second = registry.register_attempt(
+        job_key, 2, job_name="daily", job_type="data_processing", spec={"job_name": "daily"}
+    )
+    assert (second.job_id, second.try_number, second.created) == (first.job_id, 2, True)
+    again = registry.register_attempt(job_key, 2, job_name="daily", job_type="data_processing")
+    assert (again.attempt_id, again.created, again.status) == (second.attempt_id, False, AttemptStatus.RUNNING)
+    job = registry.get_job(first.job_id)
+    assert [(a["try_number"], a["status"]) for a in job["attempts"]] == [(1, "failed"), (2, "running")]
+    assert job["attempts"][1]["spec"] == {"job_name": "daily"}
+
+
+def test_racing_register_attempts_create_one_job_and_one_running_try(registry_url: str) -> None:
+    """Racers whose statement cannot see the winner's new job row take the two-call path: still one of each."""
+    threads = 16
+    for run in range(5):
+        job_key = key(f"run_register_race_{run}")
+
+        def register(_: int, job_key=job_key):
+            return hook_for(registry_url).register_attempt(job_key, 1, job_name="race", job_type="t")
+
+        with ThreadPoolExecutor(threads) as pool:
+            attempts = list(pool.map(register, range(threads)))
+        assert len({(a.job_id, a.attempt_id) for a in attempts}) == 1
+        assert sum(a.created for a in attempts) == 1
+        with psycopg.connect(registry_url) as conn:
+            (jobs,) = conn.execute(
+                "SELECT count(*) FROM enterprise_jobs WHERE run_id = %s", (job_key.run_id,)
+            ).fetchone()
+            (rows,) = conn.execute(
+                "SELECT count(*) FROM enterprise_job_attempts WHERE job_id = %s", (attempts[0].job_id,)
+            ).fetchone()
+        assert (jobs, rows) == (1, 1)
+
+
 def test_heartbeat_thread_updates_the_attempt(registry: EnterpriseMetadataHook) -> None:
     job_id = registry.register_job(key("run_heartbeat"), job_name="hb", job_type="t")
     attempt = registry.start_attempt(job_id, 1)
