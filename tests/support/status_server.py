@@ -30,6 +30,9 @@ class StatusServer:
     requests: list[tuple[str, str, str | None]] = field(default_factory=list)
     #: While set, every request is answered 503 (the API is down).
     outage: bool = False
+    #: Bodies answered with 200, one a request, before any route: answers that are not a status (a proxy's error
+    #: page, a JSON of another shape).
+    malformed: list[str | dict[str, Any]] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
 
     @property
@@ -56,10 +59,12 @@ class StatusServer:
         self.applications[(backend, external_id)] = [state]
         return True
 
-    def handle(self, method: str, path: str, auth: str | None) -> tuple[int, dict[str, Any]]:
+    def handle(self, method: str, path: str, auth: str | None) -> tuple[int, str | dict[str, Any]]:
         self.requests.append((method, path, auth))
         if self.outage:
             return 503, {"message": "service unavailable"}
+        if self.malformed:
+            return 200, self.malformed.pop(0)
         for backend, pattern in _ROUTES:
             match = pattern.match(path)
             if match:
@@ -128,7 +133,7 @@ class StatusServer:
                 if length:
                     self.rfile.read(length)
                 code, body = server.handle(self.command, self.path, self.headers.get("Authorization"))
-                data = json.dumps(body).encode()
+                data = (body if isinstance(body, str) else json.dumps(body)).encode()
                 self.send_response(code)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))

@@ -154,6 +154,11 @@ def kubernetes_verify() -> bool | str:
     return str(ca) if ca.is_file() else True
 
 
+#: A key every status answer of a backend's API has: the standalone master's REST ``action``, a Kubernetes
+#: object's ``kind`` and YARN's ``app``.
+_STATUS_KEYS = {"standalone": "action", "kubernetes": "kind", "yarn": "app"}
+
+
 class SparkApplicationTracker:
     """
     Read and stop one backend's cluster-mode applications.
@@ -248,7 +253,10 @@ class SparkApplicationTracker:
         if response.status_code == 404 and self.backend != "standalone":
             return ApplicationStatus(self.backend, external_id, "NOT_FOUND", f"{self.backend} has no {external_id}")
         response.raise_for_status()
-        data = response.json()
+        data = response.json()  # not JSON: ValueError
+        if not isinstance(data, dict) or _STATUS_KEYS[self.backend] not in data:
+            # a proxy's or a load balancer's answer, not the API's: a failed poll, never a finished application
+            raise ValueError(f"{self.backend} answered something that is not a status: {str(data)[:200]}")
         if self.backend == "standalone":
             if not data.get("success", False):  # the master does not know the driver (or is recovering)
                 return ApplicationStatus(self.backend, external_id, "NOT_FOUND", data.get("message", ""))

@@ -67,6 +67,34 @@ def test_an_api_that_stays_unreachable_ends_the_wait(server, statsd_in_process) 
     assert [(d.value, d.kind, d.tags) for d in errors] == [("1", "c", {"backend": "standalone"})] * 3
 
 
+@pytest.mark.parametrize(
+    "backend, external_id, final",
+    [
+        ("yarn", "application_9_0005", "FINISHED/SUCCEEDED"),
+        ("kubernetes", "jobs:etl-5", "Succeeded"),
+        ("standalone", "driver-5", "FINISHED"),
+    ],
+)
+def test_answers_that_are_not_a_status_count_as_failed_polls(
+    server, statsd_in_process, backend: str, external_id: str, final: str
+) -> None:
+    """A proxy's error page, or JSON of another shape, answered with 200: a failed poll, not a crashed trigger."""
+    server.script(backend, external_id, "RUNNING" if backend != "kubernetes" else "Running", final)
+    server.malformed = ["<html><body>502 Bad Gateway</body></html>", {"unexpected": "shape"}]
+    event = first_event(make(server, backend, external_id, max_poll_errors=3))
+    assert event["status"] == "succeeded"
+    time.sleep(0.3)
+    errors = statsd_in_process.datagrams("airflow.enterprise.spark_status_errors")
+    assert [(d.value, d.tags) for d in errors] == [("1", {"backend": backend})] * 2
+
+
+def test_a_status_api_that_only_answers_garbage_ends_the_wait(server) -> None:
+    server.script("yarn", "application_9_0006", "RUNNING")
+    server.malformed = ["not json"] * 3
+    event = first_event(make(server, "yarn", "application_9_0006", max_poll_errors=3))
+    assert event["status"] == "unreachable" and event["external_id"] == "application_9_0006"
+
+
 def test_on_kill_deletes_the_driver_pod_with_the_connections_token(server, monkeypatch) -> None:
     monkeypatch.setenv(
         "AIRFLOW_CONN_SPARK_K8S_TRIGGER",
