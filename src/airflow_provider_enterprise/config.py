@@ -108,14 +108,14 @@ class RoutingSettings(_Section):
     The ``engines.routing`` section: the cost model of ``execution_engine='auto'``.
 
     Each engine's estimated time is ``fixed_seconds + rows / rate``; rows are estimated from the input's bytes.
-    The defaults come from TPC-H Q1 over 6M rows of CSV on a 2-core machine (docs/benchmarks.md): the local
+    The defaults come from TPC-H Q1 over 72M rows of CSV on an idle 2-core machine (docs/benchmarks.md): the local
     engine's engine time, and the Spark engine on local[2] less Spark's measured fixed cost.
     """
 
     local_fixed_seconds: float = Field(default=0.2, ge=0)
     local_rows_per_second: float = Field(default=800_000, gt=0)
     spark_fixed_seconds: float = Field(default=8.5, ge=0, description="spark-submit and session start-up.")
-    spark_rows_per_second_per_core: float = Field(default=80_000, gt=0)
+    spark_rows_per_second_per_core: float = Field(default=185_000, gt=0)
     bytes_per_row: dict[str, float] = Field(
         default_factory=lambda: {"csv": 100.0, "json": 150.0, "parquet": 20.0},
         description="Bytes of input per row, by format, to estimate rows from file sizes.",
