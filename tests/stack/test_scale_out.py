@@ -133,10 +133,17 @@ def test_jobs_spread_over_workers_and_survive_a_lost_worker(
         d["job_id"] for d in DeadLetterQueue(stack_registry).find(dag_id=dag_id, limit=1000) if d["run_id"] == run_id
     }
     outcome = Counter()
+    killed_jobs = {i for i, tries in jobs.items() if tries[0]["job_id"] in {a["job_id"] for a in killed_running}}
     for i, tries in jobs.items():
         assert tries and all(a["status"] != "running" for a in tries), (i, tries)
         succeeded = [a for a in tries if a["status"] == "succeeded"]
-        assert len(succeeded) <= 1, (i, tries)  # never two successful attempts of one job
+        # Never two successful attempts of one job, but for one whose success the registry recorded just before
+        # its worker died: Airflow never saw that try end, so it ran the job again (the output is committed
+        # atomically either way: the totals below hold one run's rows). Telling that apart from a user's
+        # clear-and-rerun, which must run again, is not possible from the registry.
+        assert len(succeeded) <= 1 or (
+            len(succeeded) == 2 and succeeded[0]["hostname"] == victim.hostname and i not in killed_jobs
+        ), (i, tries)
         if succeeded:
             outcome["succeeded"] += 1
             output = tmp_path / f"job_{i:02d}"

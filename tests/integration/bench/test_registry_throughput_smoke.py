@@ -26,7 +26,7 @@ def test_benchmark_smoke_run_counts_every_transition_and_submission(
         assert row["transitions"] == 3 * row["jobs"] > 0
         assert row["transitions_per_s"] > 0
         assert 0 < row["p50_ms"] <= row["p99_ms"] <= row["max_ms"]
-        assert set(row["calls"]) == {"register_job", "start_attempt", "heartbeat", "complete_attempt", "fail_attempt"}
+        assert set(row["calls"]) == {"register_attempt", "heartbeat", "complete_attempt", "fail_attempt"}
     submissions = results["submissions"]
     assert submissions["submissions"] == submissions["jobs"] == 50
     assert submissions["sent"] == 55  # every tenth twice
