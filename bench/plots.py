@@ -45,7 +45,8 @@ def tpch_q1(name: str = "tpch_q1_sf12") -> None:
     if data is None:
         return
     fig, axes = plt.subplots(1, len(data["formats"]), figsize=(9, 3.6))
-    labels = {"engine": "our engine", "duckdb": "DuckDB SQL", "polars": "Polars"}
+    labels = {"engine": "our engine", "task": "Airflow task", "duckdb": "DuckDB SQL", "polars": "Polars"}
+    colors = {"engine": "#d95f02", "task": "#e6ab02", "duckdb": "#7570b3", "polars": "#1b9e77"}
     for ax, (file_format, summary) in zip(axes, data["formats"].items(), strict=True):
         names = [c for c in labels if c in summary]
         medians = [summary[c]["median_s"] for c in names]
@@ -53,9 +54,9 @@ def tpch_q1(name: str = "tpch_q1_sf12") -> None:
             [m - summary[c]["min_s"] for c, m in zip(names, medians, strict=True)],
             [summary[c]["max_s"] - m for c, m in zip(names, medians, strict=True)],
         ]
-        ax.bar([labels[c] for c in names], medians, yerr=errors, capsize=4, color=["#d95f02", "#7570b3", "#1b9e77"])
+        ax.bar([labels[c] for c in names], medians, yerr=errors, capsize=4, color=[colors[c] for c in names])
         ax.set_title(f"{file_format.upper()}, {summary['engine']['rows']:,} rows")
-        ax.set_ylabel("engine time, s (median, min-max)")
+        ax.set_ylabel("s (median, min-max)")
     fig.suptitle(f"TPC-H Q1 at scale {data['scale']:g}, {data['cpus']} CPUs")
     _save(fig, "tpch-q1-sf12")
 
