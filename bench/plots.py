@@ -45,16 +45,20 @@ def tpch_q1(name: str = "tpch_q1_sf12") -> None:
     if data is None:
         return
     fig, axes = plt.subplots(1, len(data["formats"]), figsize=(9, 3.6))
-    labels = {"engine": "our engine", "task": "Airflow task", "duckdb": "DuckDB SQL", "polars": "Polars"}
-    colors = {"engine": "#d95f02", "task": "#e6ab02", "duckdb": "#7570b3", "polars": "#1b9e77"}
+    bars = {  # candidate: (label, colour)
+        "engine": ("our engine", "#d95f02"),
+        "task": ("Airflow task", "#e6ab02"),
+        "duckdb": ("DuckDB SQL", "#7570b3"),
+        "polars": ("Polars", "#1b9e77"),
+    }
     for ax, (file_format, summary) in zip(axes, data["formats"].items(), strict=True):
-        names = [c for c in labels if c in summary]
+        names = [c for c in bars if c in summary]
         medians = [summary[c]["median_s"] for c in names]
         errors = [
             [m - summary[c]["min_s"] for c, m in zip(names, medians, strict=True)],
             [summary[c]["max_s"] - m for c, m in zip(names, medians, strict=True)],
         ]
-        ax.bar([labels[c] for c in names], medians, yerr=errors, capsize=4, color=[colors[c] for c in names])
+        ax.bar([bars[c][0] for c in names], medians, yerr=errors, capsize=4, color=[bars[c][1] for c in names])
         ax.set_title(f"{file_format.upper()}, {summary['engine']['rows']:,} rows")
         ax.set_ylabel("s (median, min-max)")
     fig.suptitle(f"TPC-H Q1 at scale {data['scale']:g}, {data['cpus']} CPUs")
