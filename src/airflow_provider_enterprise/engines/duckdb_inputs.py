@@ -9,6 +9,7 @@ inputs are typed by their format and have no bad rows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
@@ -16,6 +17,7 @@ from sqlglot import exp
 
 from airflow_provider_enterprise.compiler import bad_rows
 from airflow_provider_enterprise.compiler.plan import Column, declarable_type, normalize_type
+from airflow_provider_enterprise.engines import csv_proof
 from airflow_provider_enterprise.spec import FileFormat, InputSpec, JobSpec
 
 DIALECT = "duckdb"
@@ -36,6 +38,9 @@ class RegisteredInput:
     bad_rows: int = 0
     bad_rows_query: str | None = None
     first_bad_reason: str | None = None
+    #: For an input Polars proved free of bad rows: the rejects table of DuckDB's reader, which must stay empty
+    #: while the job's own scan reads it (see :func:`proof_refuted`).
+    proof_rejects: str | None = None
 
 
 def _sql(tree: exp.Expression) -> str:
@@ -60,16 +65,27 @@ def input_columns(con: duckdb.DuckDBPyConnection, source: InputSpec, files: list
 
 
 def register(
-    con: duckdb.DuckDBPyConnection, name: str, source: InputSpec, files: list[str], columns: tuple[Column, ...]
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    source: InputSpec,
+    files: list[str],
+    columns: tuple[Column, ...],
+    stopped: Callable[[], bool] = lambda: False,
+    prove: bool = True,
 ) -> RegisteredInput:
-    """Register input ``name`` read from ``files`` with ``columns`` (see :func:`input_columns`); count its records
-    and bad rows (this reads the data)."""
+    """
+    Register input ``name`` read from ``files`` with ``columns`` (see :func:`input_columns`); count its records
+    and bad rows (this reads the data).
+
+    :param stopped: polled while an input is read outside DuckDB (see :mod:`.csv_proof`); true stops the read.
+    :param prove: let Polars prove a CSV input free of bad rows first, sparing DuckDB's check scan.
+    """
     view = relation_name(name)
     if source.resolved_format() is not FileFormat.CSV:
         _typed_relation(con, source, files).create_view(view)
         ((records,),) = con.execute(f'SELECT count(*) FROM "{view}"').fetchall()
         return RegisteredInput(name, columns, int(records))
-    return _register_csv(con, name, source, files, columns)
+    return _register_csv(con, name, source, files, columns, stopped if prove else None)
 
 
 def with_sniffed_schemas(spec: JobSpec) -> JobSpec:
@@ -115,8 +131,16 @@ _EXTRA = "__extra"
 _NO_NULL_TEXT = "\x00"
 
 
-def _register_csv(con, name: str, source: InputSpec, files: list[str], columns: tuple[Column, ...]) -> RegisteredInput:
+def _register_csv(
+    con,
+    name: str,
+    source: InputSpec,
+    files: list[str],
+    columns: tuple[Column, ...],
+    stopped: Callable[[], bool] | None,
+) -> RegisteredInput:
     raw, checked, rejects = f"__raw_{name}", f"__checked_{name}", f"__rejects_{name}"
+    proven = None if stopped is None else csv_proof.proven_records(source, files, columns, stopped)
     con.read_csv(
         files,
         header=source.header,
@@ -132,6 +156,9 @@ def _register_csv(con, name: str, source: InputSpec, files: list[str], columns: 
         rejects_table=rejects,
         rejects_scan=f"{rejects}_scan",
     ).create_view(raw)
+    if proven is not None:  # every record is good: the job's scan converts without checking
+        con.execute(f'CREATE VIEW "{relation_name(name)}" AS {_sql(_converted(raw, columns))}')
+        return RegisteredInput(name, columns, records=proven, proof_rejects=rejects)
     field_counts = exp.Case(
         ifs=[
             exp.If(
@@ -170,10 +197,7 @@ def _register_csv(con, name: str, source: InputSpec, files: list[str], columns: 
     else:
         # Every record the reader accepted passed the checks: the job's scan converts without re-checking
         # (the checks cost about three times the read).
-        nulled = exp.select(*bad_rows.empty_as_null(columns)).from_(exp.to_identifier(raw, quoted=True))
-        good = exp.select(*bad_rows.typed_projection(columns)).from_(
-            exp.Subquery(this=nulled, alias=exp.TableAlias(this=exp.to_identifier("n")))
-        )
+        good = _converted(raw, columns)
     con.execute(f'CREATE VIEW "{relation_name(name)}" AS {_sql(good)}')
     scan_id, reader_bad, first_reader = _reader_rejects(con, rejects)
     bad = int(typed_bad) + reader_bad
@@ -200,6 +224,28 @@ def _register_csv(con, name: str, source: InputSpec, files: list[str], columns: 
         bad_rows_query=query,
         first_bad_reason=first_reader or first_typed,
     )
+
+
+def _converted(raw: str, columns: tuple[Column, ...]) -> exp.Select:
+    """The raw string view ``raw`` with empty fields as NULL and every column converted to its type."""
+    nulled = exp.select(*bad_rows.empty_as_null(columns)).from_(exp.to_identifier(raw, quoted=True))
+    return exp.select(*bad_rows.typed_projection(columns)).from_(
+        exp.Subquery(this=nulled, alias=exp.TableAlias(this=exp.to_identifier("n")))
+    )
+
+
+def proof_refuted(con: duckdb.DuckDBPyConnection, registered: RegisteredInput) -> str | None:
+    """
+    Why Polars' proof that ``registered`` has no bad rows does not hold, or None when it holds so far.
+
+    Polars and DuckDB split some malformed files differently (line endings that change within a file). The
+    proof is checked after each scan of the job: DuckDB's reader has rejected no record of the input. A value
+    Polars accepted that DuckDB cannot convert fails the job's conversion loudly instead.
+    """
+    if registered.proof_rejects is None:
+        return None
+    _, rejected, sample = _reader_rejects(con, registered.proof_rejects)
+    return f"DuckDB's reader rejected {rejected} records ({sample})" if rejected else None
 
 
 #: The reader's error types as engine-neutral reasons.

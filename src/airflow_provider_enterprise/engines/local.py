@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from airflow_provider_enterprise.compiler.duckdb import compile_plan
@@ -13,9 +13,11 @@ from airflow_provider_enterprise.compiler.masking import INNER_PAD, OUTER_PAD, M
 from airflow_provider_enterprise.compiler.plan import Plan, PlanError, plan_job
 from airflow_provider_enterprise.engines.base import JobResult
 from airflow_provider_enterprise.engines.commit import BAD_ROWS_FILE, check_writable, staged_output
+from airflow_provider_enterprise.engines.csv_proof import ProofRefuted, ProofStopped
 from airflow_provider_enterprise.engines.duckdb_inputs import (
     RegisteredInput,
     input_columns,
+    proof_refuted,
     register,
     relation_name,
 )
@@ -112,26 +114,39 @@ class LocalEngine:
 
     def run(self, spec: JobSpec) -> JobResult:
         """Run ``spec`` and commit its output atomically; raise :class:`JobTimeoutError` past its timeout."""
-        import duckdb
-
         files = {name: source.require_files(name) for name, source in spec.inputs.items()}
         keys = require_keys(spec.processing_logic.masking_key_conn_ids(), self.masking_keys)
         check_writable(spec)
         started = time.monotonic()
+        try:
+            return self._run(spec, files, keys, started, prove=True)
+        except ProofRefuted as err:  # nothing was committed
+            log.warning("Running %s again, its inputs checked by DuckDB: %s", spec.job_name, err)
+            return self._run(spec, files, keys, started, prove=False)
+
+    def _run(
+        self, spec: JobSpec, files: dict[str, list[str]], keys: Mapping[str, MaskingKey], started: float, prove: bool
+    ) -> JobResult:
+        import duckdb
+
         execute = self._execute_in_stages if spec.processing_logic.checkpoint else self._execute
         con = self._con = self._connect()
         try:
             if self._killed.is_set():  # killed between connecting and the first query
                 con.interrupt()
-            with _Deadline(con, spec.timeout):
+            with _Deadline(con, spec.timeout) as deadline:
                 # Plan first: a column that does not exist fails the job before any data is read.
                 columns = {name: input_columns(con, source, files[name]) for name, source in spec.inputs.items()}
                 try:
                     plan = plan_job(spec, columns)
                 except PlanError as err:
                     raise PlanningError(f"job {spec.job_name!r}: {err}") from None
+
+                def stopped() -> bool:
+                    return self._killed.is_set() or deadline.expired
+
                 inputs = {
-                    name: register(con, name, source, files[name], columns[name])
+                    name: register(con, name, source, files[name], columns[name], stopped, prove)
                     for name, source in spec.inputs.items()
                 }
                 self._check_bad_rows(spec, inputs)
@@ -139,8 +154,14 @@ class LocalEngine:
                 quarantine = [i.bad_rows_query for i in inputs.values() if i.bad_rows_query]
                 if spec.on_bad_rows is not BadRowPolicy.QUARANTINE:
                     quarantine = []
-                rows_out, files_out, resumed = execute(con, spec, plan, quarantine)
-        except duckdb.InterruptException:
+
+                def confirm() -> None:
+                    for name, registered in inputs.items():
+                        if why := proof_refuted(con, registered):
+                            raise ProofRefuted(f"input {name!r}: {why}")
+
+                rows_out, files_out, resumed = execute(con, spec, plan, quarantine, confirm)
+        except (duckdb.InterruptException, ProofStopped):
             if self._killed.is_set():
                 raise JobCancelledError(f"job {spec.job_name!r} was stopped; nothing was committed") from None
             raise JobTimeoutError.of(spec.job_name, spec.timeout) from None
@@ -179,8 +200,16 @@ class LocalEngine:
 
     @staticmethod
     def _commit(
-        con, query: str, spec: JobSpec, output_path: str, output_format: FileFormat, quarantine: list[str] = ()
+        con,
+        query: str,
+        spec: JobSpec,
+        output_path: str,
+        output_format: FileFormat,
+        confirm: Callable[[], None],
+        quarantine: list[str] = (),
     ) -> tuple[int, list[str]]:
+        """Write ``query``'s rows (and the quarantined rows) to ``output_path``; ``confirm`` raises before the commit
+        when a proof of the inputs did not hold."""
         options = {
             FileFormat.PARQUET: "FORMAT parquet",
             FileFormat.CSV: "FORMAT csv, HEADER",
@@ -195,6 +224,7 @@ class LocalEngine:
             else:
                 target = staging / f"part-00000.{_SUFFIX[output_format]}"
             ((rows,),) = con.execute(f"COPY ({query}) TO $path ({options})", {"path": str(target)}).fetchall()
+            confirm()
             if quarantine:
                 (staging / BAD_ROWS_FILE).parent.mkdir()
                 bad_rows = " UNION ALL ".join(quarantine)
@@ -202,15 +232,17 @@ class LocalEngine:
             files = sorted(str(p.relative_to(staging)) for p in staging.rglob("*") if p.is_file())
         return int(rows), files
 
-    def _execute(self, con, spec: JobSpec, plan: Plan, quarantine: list[str]) -> tuple[int, list[str], None]:
+    def _execute(
+        self, con, spec: JobSpec, plan: Plan, quarantine: list[str], confirm: Callable[[], None]
+    ) -> tuple[int, list[str], None]:
         """Run the whole spec as one query."""
         query = compile_plan(plan, {name: relation_name(name) for name in spec.inputs})
         log.info("Compiled %s to DuckDB SQL: %s", spec.job_name, query)
-        rows_out, files = self._commit(con, query, spec, spec.output_path, spec.output_format, quarantine)
+        rows_out, files = self._commit(con, query, spec, spec.output_path, spec.output_format, confirm, quarantine)
         return rows_out, files, None
 
     def _execute_in_stages(
-        self, con, spec: JobSpec, plan: Plan, quarantine: list[str]
+        self, con, spec: JobSpec, plan: Plan, quarantine: list[str], confirm: Callable[[], None]
     ) -> tuple[int, list[str], int | None]:
         """Run one committed stage per transformation (a sort with its limit), resuming after the last one."""
         checkpoints = StageCheckpoints(spec)
@@ -224,12 +256,12 @@ class LocalEngine:
         for stage in _stages(plan, after=resumed):
             stage_plan = plan.slice(stage[0], stage[-1], source=_STAGE_SOURCE)
             query = compile_plan(stage_plan, {**relations, _STAGE_SOURCE: source})
-            self._commit(con, query, spec, str(checkpoints.path(stage[-1])), FileFormat.PARQUET)
+            self._commit(con, query, spec, str(checkpoints.path(stage[-1])), FileFormat.PARQUET, confirm)
             source = f"stage_{stage[-1]}"
             con.read_parquet(str(checkpoints.path(stage[-1]) / "*.parquet")).create_view(source)
             log.info("Committed stage %s of %s", stage[-1], spec.job_name)
         final = f'SELECT * FROM "{source}"'
-        rows_out, files = self._commit(con, final, spec, spec.output_path, spec.output_format, quarantine)
+        rows_out, files = self._commit(con, final, spec, spec.output_path, spec.output_format, confirm, quarantine)
         checkpoints.remove()
         return rows_out, files, resumed
 

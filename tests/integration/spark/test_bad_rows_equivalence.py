@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from airflow_provider_enterprise.engines.duckdb_inputs import input_columns, register, relation_name
 from airflow_provider_enterprise.spark_app.inputs import read_input
 from airflow_provider_enterprise.spec import InputSpec
+from support.bad_row_values import BAD, COLUMNS, GOOD
 from support.env import MIXED, SCHEMA
 
 EXAMPLES = int(os.environ.get("BAD_ROWS_EXAMPLES", "25"))
@@ -83,39 +84,6 @@ def test_every_kind_of_bad_row_is_classified_alike(spark, tmp_path: Path) -> Non
             "malformed record",
         ]
     )
-
-
-# Canonical spellings (which Spark's check accepts by printing the value back) and the others, which go by the
-# type's pattern on both engines.
-GOOD = {
-    "int": st.sampled_from(["0", "-7", "+12", "007", "-0", "2147483647", "-2147483648", ""]),
-    "bigint": st.sampled_from(["9223372036854775807", "-1", "+0042", "0", ""]),
-    "double": st.sampled_from(["1.5", "-0.25", "1e3", ".5", "5.", "2E-2", "0.10", ""]),
-    "decimal(10, 2)": st.sampled_from(["1.50", "-0.05", "12", "7.5", "+3.25", "0.00", "-00.10", "12345678.99", ""]),
-    "date": st.sampled_from(["2026-01-31", "2024-02-29", "1999-12-01", "0999-01-01", ""]),
-    "boolean": st.sampled_from(["true", "FALSE", "True", "false", ""]),
-    "string": st.sampled_from(["x", "a b", '"q,uoted"', '"say ""hi"""', ""]),
-}
-BAD = {
-    "int": st.sampled_from(["1.0", "abc", "2147483648", "1 2", "0x10", " 12", "12 ", "1e3", "+-1"]),
-    "bigint": st.sampled_from(["9223372036854775808", "1.5", " 1", "1_000"]),
-    "double": st.sampled_from(["abc", "1,5", "NaN", "Infinity", "-Infinity", "inf", "1e", "--1", " 1.5"]),
-    "decimal(10, 2)": st.sampled_from(["1.505", "1e2", "123456789.00", "abc", " 1.50", "1.5.0"]),
-    "date": st.sampled_from(
-        ["2026-02-30", "2026-1-5", "20260101", "2026-01-01T00:00:00", "-0001-01-01", "+2026-01-01", " 2026-01-01"]
-    ),
-    "boolean": st.sampled_from(["yes", "1", "t", "truth", " true"]),
-    "string": st.sampled_from(["\ufffd"]),
-}
-COLUMNS = {
-    "i": "int",
-    "big": "bigint",
-    "d": "double",
-    "dec": "decimal(10, 2)",
-    "day": "date",
-    "b": "boolean",
-    "s": "string",
-}
 
 
 @st.composite
