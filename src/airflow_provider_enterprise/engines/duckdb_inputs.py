@@ -3,8 +3,9 @@ Register a job's inputs in DuckDB: one view per input, with its columns, record 
 
 CSV inputs are read with every column as a string by DuckDB's strict reader (which rejects records with the
 wrong number of fields, broken quoting or invalid UTF-8 into a rejects table), then checked and converted
-with the engine-neutral rules of :mod:`airflow_provider_enterprise.compiler.bad_rows`. Parquet and JSON-lines
-inputs are typed by their format and have no bad rows.
+with the engine-neutral rules of :mod:`airflow_provider_enterprise.compiler.bad_rows`, unless Polars proves
+every record good first (:mod:`.csv_proof`). Parquet and JSON-lines inputs are typed by their format and have
+no bad rows.
 """
 
 from __future__ import annotations

@@ -231,3 +231,11 @@ def test_a_refuted_proof_runs_the_job_again_with_the_check(tmp_path: Path) -> No
     result = LocalEngine().run(spec)
     assert (result.rows_in, result.rows_out, result.bad_rows) == (2, 1, 1)
     assert (tmp_path / "out" / BAD_ROWS_FILE).read_text().count("\n") == 1
+
+
+def test_a_file_name_is_not_a_glob_pattern(tmp_path: Path) -> None:
+    named = tmp_path / "in[1].csv"
+    named.write_bytes(b"id,amount,day,flag\n1,abc,2026-01-01,true\n")
+    (tmp_path / "in1.csv").write_bytes(b"id,amount,day,flag\n1,1.0,2026-01-01,true\n")  # what the pattern matches
+    source = InputSpec(path=str(named), format="csv", schema=SCHEMA)
+    assert proven_records(source, [str(named)], input_columns(duckdb.connect(), source, [str(named)])) is None
