@@ -134,7 +134,9 @@ class LocalEngine:
         try:
             if self._killed.is_set():  # killed between connecting and the first query
                 con.interrupt()
-            with _Deadline(con, spec.timeout) as deadline:
+            # a job run again after a refuted proof keeps its first run's deadline
+            remaining = spec.timeout and max(spec.timeout - (time.monotonic() - started), 0.001)
+            with _Deadline(con, remaining) as deadline:
                 # Plan first: a column that does not exist fails the job before any data is read.
                 columns = {name: input_columns(con, source, files[name]) for name, source in spec.inputs.items()}
                 try:
