@@ -10,13 +10,14 @@ markers and unicode quotes, which must stay inside string literals.
 from __future__ import annotations
 
 import sqlglot
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.tokens import TokenType
 
 from airflow_provider_enterprise.expressions import ExpressionKind, check_tree, parse_expression, to_sql
+from support.examples import derandomized
 
 #: Node types our rewrites introduce in a dialect's text (quantile_cont for Spark's exact percentile).
 EMITTED = {"duckdb": (exp.PercentileCont,), "spark": ()}
@@ -78,13 +79,13 @@ def assert_emitted_sql_is_allowed(text: str, kind: ExpressionKind) -> None:
         check_tree(statements[0], kind, sql, extra=EMITTED[dialect])
 
 
-@settings(max_examples=300, deadline=None, derandomize=True)
+@derandomized(300)
 @given(SCALARS)
 def test_emitted_scalar_sql_reparses_to_allowed_nodes(text: str) -> None:
     assert_emitted_sql_is_allowed(text, ExpressionKind.SCALAR)
 
 
-@settings(max_examples=150, deadline=None, derandomize=True)
+@derandomized(150)
 @given(AGGREGATES)
 def test_emitted_aggregate_sql_reparses_to_allowed_nodes(text: str) -> None:
     assert_emitted_sql_is_allowed(text, ExpressionKind.AGGREGATE)

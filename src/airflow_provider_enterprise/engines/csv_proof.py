@@ -86,6 +86,15 @@ def _ends_well(path: str, delimiter: str) -> bool:
         return False
 
 
+def worth_proving(files: Sequence[str], min_bytes: int) -> bool:
+    """Whether ``files`` are local and hold at least ``min_bytes`` together (below that size DuckDB's check costs
+    less than starting Polars)."""
+    try:
+        return sum(os.path.getsize(path) for path in files) >= min_bytes
+    except OSError:  # not local files: DuckDB reads them
+        return False
+
+
 def proven_records(
     source: InputSpec, files: Sequence[str], columns: Sequence[Column], stopped: Callable[[], bool] = lambda: False
 ) -> int | None:

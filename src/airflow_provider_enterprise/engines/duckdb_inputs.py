@@ -86,7 +86,7 @@ def register(
         _typed_relation(con, source, files).create_view(view)
         ((records,),) = con.execute(f'SELECT count(*) FROM "{view}"').fetchall()
         return RegisteredInput(name, columns, int(records))
-    return _register_csv(con, name, source, files, columns, stopped if prove else None)
+    return _register_csv(con, name, source, files, columns, stopped, prove)
 
 
 def with_sniffed_schemas(spec: JobSpec) -> JobSpec:
@@ -138,10 +138,11 @@ def _register_csv(
     source: InputSpec,
     files: list[str],
     columns: tuple[Column, ...],
-    stopped: Callable[[], bool] | None,
+    stopped: Callable[[], bool],
+    prove: bool,
 ) -> RegisteredInput:
     raw, checked, rejects = f"__raw_{name}", f"__checked_{name}", f"__rejects_{name}"
-    proven = None if stopped is None else csv_proof.proven_records(source, files, columns, stopped)
+    proven = csv_proof.proven_records(source, files, columns, stopped) if prove else None
     con.read_csv(
         files,
         header=source.header,

@@ -11,6 +11,8 @@ from pathlib import Path
 from airflow_provider_enterprise.compiler.duckdb import compile_plan
 from airflow_provider_enterprise.compiler.masking import INNER_PAD, OUTER_PAD, MaskingKey, key_relation, require_keys
 from airflow_provider_enterprise.compiler.plan import Plan, PlanError, plan_job
+from airflow_provider_enterprise.config import CSV_PROOF_MIN_BYTES
+from airflow_provider_enterprise.engines import csv_proof
 from airflow_provider_enterprise.engines.base import JobResult
 from airflow_provider_enterprise.engines.commit import BAD_ROWS_FILE, check_writable, staged_output
 from airflow_provider_enterprise.engines.csv_proof import ProofRefuted, ProofStopped
@@ -78,6 +80,8 @@ class LocalEngine:
     :param threads: DuckDB worker threads (``engines.local.max_workers``).
     :param memory_limit: DuckDB memory limit such as ``"4GB"``; DuckDB's default when None.
     :param masking_keys: the keys ``mask`` hashes with, by connection id.
+    :param proof_min_bytes: prove CSV inputs of at least this many bytes free of bad rows with Polars first
+        (``engines.local.csv_proof_min_bytes``, see :mod:`.csv_proof`); None checks every input with DuckDB alone.
     """
 
     name = "local"
@@ -88,10 +92,12 @@ class LocalEngine:
         threads: int | None = None,
         memory_limit: str | None = None,
         masking_keys: Mapping[str, MaskingKey] | None = None,
+        proof_min_bytes: int | None = CSV_PROOF_MIN_BYTES,
     ) -> None:
         self.threads = threads
         self.memory_limit = memory_limit
         self.masking_keys = dict(masking_keys or {})
+        self.proof_min_bytes = proof_min_bytes
         self._con = None
         self._killed = threading.Event()
 
@@ -124,6 +130,9 @@ class LocalEngine:
             log.warning("Running %s again, its inputs checked by DuckDB: %s", spec.job_name, err)
             return self._run(spec, files, keys, started, prove=False)
 
+    def _worth_proving(self, files: list[str]) -> bool:
+        return self.proof_min_bytes is not None and csv_proof.worth_proving(files, self.proof_min_bytes)
+
     def _run(
         self, spec: JobSpec, files: dict[str, list[str]], keys: Mapping[str, MaskingKey], started: float, prove: bool
     ) -> JobResult:
@@ -148,7 +157,15 @@ class LocalEngine:
                     return self._killed.is_set() or deadline.expired
 
                 inputs = {
-                    name: register(con, name, source, files[name], columns[name], stopped, prove)
+                    name: register(
+                        con,
+                        name,
+                        source,
+                        files[name],
+                        columns[name],
+                        stopped,
+                        prove and self._worth_proving(files[name]),
+                    )
                     for name, source in spec.inputs.items()
                 }
                 self._check_bad_rows(spec, inputs)

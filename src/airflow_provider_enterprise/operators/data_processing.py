@@ -252,7 +252,12 @@ class EnterpriseDataProcessingOperator(ClusterApplicationMixin, EnterpriseJobOpe
             from airflow_provider_enterprise.engines.local import LocalEngine
 
             local = settings.engines.local
-            return LocalEngine(threads=local.max_workers, memory_limit=local.memory_limit, masking_keys=keys)
+            return LocalEngine(
+                threads=local.max_workers,
+                memory_limit=local.memory_limit,
+                masking_keys=keys,
+                proof_min_bytes=local.csv_proof_min_bytes,
+            )
         if unavailable:
             raise EngineNotAvailableError(f"execution_engine='spark': {unavailable}")
         from airflow_provider_enterprise.engines.spark import SparkEngine

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from hypothesis import HealthCheck, given, note, settings
+from hypothesis import given, note
 from hypothesis import strategies as st
 
 from airflow_provider_enterprise.engines import csv_proof
@@ -26,6 +26,7 @@ from airflow_provider_enterprise.exceptions import JobCancelledError
 from airflow_provider_enterprise.spec import InputSpec, validate_job_spec
 from support.bad_row_values import BAD, COLUMNS, GOOD
 from support.env import MIXED, SCHEMA
+from support.examples import derandomized
 
 pytestmark = pytest.mark.integration
 
@@ -140,28 +141,21 @@ def files(draw) -> bytes:
     return b"\n".join([",".join(TYPES).encode(), *lines]) + end
 
 
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
-@given(data=files())
-def test_generated_files_are_proven_only_when_duckdb_agrees(tmp_path_factory, data: bytes) -> None:
-    path = tmp_path_factory.mktemp("generated") / "in.csv"
-    path.write_bytes(data)
-    note(repr(data))
-    PROVEN.append(assert_agree(path, TYPES) is not None)
+def test_generated_files_are_proven_only_when_duckdb_agrees(tmp_path_factory) -> None:
+    proven: list[bool] = []
 
+    @derandomized(EXAMPLES)
+    @given(data=files())
+    def agree(data: bytes) -> None:
+        path = tmp_path_factory.mktemp("generated") / "in.csv"
+        path.write_bytes(data)
+        note(repr(data))
+        proven.append(assert_agree(path, TYPES) is not None)
 
-#: Whether each generated file was proven (the proof must hold for some and fail for others to test anything).
-PROVEN: list[bool] = []
-
-
-def test_generated_files_were_both_proven_and_refused() -> None:
-    assert len(PROVEN) == EXAMPLES
-    print(f"{sum(PROVEN)} of {len(PROVEN)} proven")
-    assert 0.1 < sum(PROVEN) / len(PROVEN) < 0.9, f"{sum(PROVEN)} of {len(PROVEN)} proven"
+    agree()
+    # the proof must hold for some files and fail for others to test anything
+    print(f"{sum(proven)} of {len(proven)} proven")
+    assert 0.1 < sum(proven) / len(proven) < 0.9, f"{sum(proven)} of {len(proven)} proven"
 
 
 @st.composite
@@ -171,7 +165,7 @@ def clean_files(draw) -> tuple[bytes, int]:
     return "\n".join([",".join(TYPES), *lines, ""]).encode(), rows
 
 
-@settings(max_examples=50, deadline=None, derandomize=True)
+@derandomized(50)
 @given(data=clean_files())
 def test_files_of_good_values_are_proven(tmp_path_factory, data: tuple[bytes, int]) -> None:
     """The proof is not vacuous: a file of good values whose last field is never empty is proven."""
@@ -200,7 +194,7 @@ def test_killing_the_engine_during_the_proof_commits_nothing(tmp_path: Path, mon
             "output_path": str(tmp_path / "out"),
         }
     )
-    engine = LocalEngine()
+    engine = LocalEngine(proof_min_bytes=0)
     real = csv_proof.proven_records
 
     def kill_then_prove(*args):
@@ -228,7 +222,7 @@ def test_a_refuted_proof_runs_the_job_again_with_the_check(tmp_path: Path) -> No
             "output_path": str(tmp_path / "out"),
         }
     )
-    result = LocalEngine().run(spec)
+    result = LocalEngine(proof_min_bytes=0).run(spec)
     assert (result.rows_in, result.rows_out, result.bad_rows) == (2, 1, 1)
     assert (tmp_path / "out" / BAD_ROWS_FILE).read_text().count("\n") == 1
 
@@ -239,3 +233,26 @@ def test_a_file_name_is_not_a_glob_pattern(tmp_path: Path) -> None:
     (tmp_path / "in1.csv").write_bytes(b"id,amount,day,flag\n1,1.0,2026-01-01,true\n")  # what the pattern matches
     source = InputSpec(path=str(named), format="csv", schema=SCHEMA)
     assert proven_records(source, [str(named)], input_columns(duckdb.connect(), source, [str(named)])) is None
+
+
+@pytest.mark.parametrize(("min_bytes", "proves"), [(None, False), (0, True), (10**6, False)])
+def test_small_inputs_are_left_to_duckdb(tmp_path: Path, monkeypatch, min_bytes: int | None, proves: bool) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text("id,amount,day,flag\n" + "1,10.5,2026-01-01,true\n" * 1000)  # 23 kB
+    spec = validate_job_spec(
+        {
+            "job_name": "small",
+            "input_path": str(path),
+            "input_options": {"schema": SCHEMA},
+            "output_path": str(tmp_path / "out"),
+        }
+    )
+    proven = []
+    real = csv_proof.proven_records
+    monkeypatch.setattr(csv_proof, "proven_records", lambda *args: proven.append(real(*args)) or proven[-1])
+    assert LocalEngine(proof_min_bytes=min_bytes).run(spec).rows_in == 1000
+    assert proven == ([1000] if proves else [])
+
+
+def test_remote_files_are_not_worth_proving() -> None:
+    assert not csv_proof.worth_proving(["s3://bucket/in.csv"], 0)

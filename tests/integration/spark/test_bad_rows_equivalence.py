@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 import duckdb
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from airflow_provider_enterprise.engines.duckdb_inputs import input_columns, register, relation_name
@@ -21,6 +21,7 @@ from airflow_provider_enterprise.spark_app.inputs import read_input
 from airflow_provider_enterprise.spec import InputSpec
 from support.bad_row_values import BAD, COLUMNS, GOOD
 from support.env import MIXED, SCHEMA
+from support.examples import derandomized
 
 EXAMPLES = int(os.environ.get("BAD_ROWS_EXAMPLES", "25"))
 
@@ -103,12 +104,7 @@ def records(draw) -> bytes:
     return (",".join(COLUMNS) + "\n").encode() + b"".join(line + b"\n" for line in lines)
 
 
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+@derandomized(EXAMPLES)
 @given(data=records())
 def test_generated_files_give_the_same_good_and_bad_rows(spark, tmp_path_factory, data: bytes) -> None:
     path = tmp_path_factory.mktemp("generated") / "in.csv"

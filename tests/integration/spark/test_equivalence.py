@@ -15,13 +15,14 @@ import os
 import duckdb
 import pyarrow as pa
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, given
 from hypothesis import strategies as st
 
 from airflow_provider_enterprise.compiler import duckdb as duckdb_backend
 from airflow_provider_enterprise.compiler import spark as spark_backend
 from airflow_provider_enterprise.compiler.plan import Column, PlanError, build_plan
 from airflow_provider_enterprise.spec import ProcessingLogic
+from support.examples import derandomized
 
 pytestmark = pytest.mark.integration
 
@@ -162,12 +163,7 @@ def assert_same_rows(left: list[tuple], right: list[tuple], ordered: bool) -> No
                 assert x == y, (a, b)
 
 
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture],
-)
+@derandomized(EXAMPLES, HealthCheck.filter_too_much)
 @given(rows=main_rows, other=other_rows, transformations=specs)
 def test_duckdb_and_spark_give_the_same_rows(spark, rows, other, transformations) -> None:
     try:
