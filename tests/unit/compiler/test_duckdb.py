@@ -51,3 +51,33 @@ def test_semantics_are_pinned_in_the_generated_sql() -> None:
     assert 'CAST("category" AS DOUBLE)' in sql and "TRY_CAST" not in sql
     assert 'NULLIF(CAST("category" AS DOUBLE), 0)' in sql
     assert 'QUANTILE_CONT("amount", 0.5)' in sql
+
+
+WIDENED = {
+    "int": ("BIGINT", [2**31 - 1, 2**31 - 1, -(2**31)]),
+    "bigint": ("INT128", [2**63 - 1, 2**63 - 1, 5]),
+    "decimal(15, 2)": ("DECIMAL(18, 2)", ["9999999999999.99", "9999999999999.99", "-0.01"]),
+    "decimal(18, 3)": ("DECIMAL(38, 3)", ["999999999999999.999", "999999999999999.999", "0.001"]),
+}
+
+
+def test_sums_of_a_column_are_widened_without_changing_value_or_type() -> None:
+    """The widening that keeps DuckDB's grouped aggregate from holding the scan (see ``_widened_sums``)."""
+    import duckdb
+
+    columns = (Column("k", "string"), *(Column(f"c{i}", t) for i, t in enumerate(WIDENED)), Column("d", "double"))
+    aggregations = {f"s{i}": f"sum(c{i})" for i in range(len(WIDENED))} | {"sd": "sum(d)", "e": "sum(c0 + 1)"}
+    sql = compile_logic({"type": "groupby", "columns": ["k"], "aggregations": aggregations}, columns=columns)
+    for i, (widened, _) in enumerate(WIDENED.values()):
+        assert f'SUM(CAST("c{i}" AS {widened}))' in sql
+    assert 'SUM("d")' in sql and 'SUM("c0" + 1)' in sql  # doubles and computed arguments are left alone
+
+    con = duckdb.connect()
+    rows = [", ".join(["'a'", *(f"CAST('{v[r]}' AS {t})" for t, (_, v) in WIDENED.items()), "1.5"]) for r in range(3)]
+    names = ", ".join(c.name for c in columns)
+    con.execute(f"CREATE TABLE source AS SELECT * FROM (VALUES ({'), ('.join(rows)})) t({names})")
+    sums = [f"s{i}" for i in range(len(WIDENED))] + ["sd"]
+    plain = "SELECT " + ", ".join(f"sum(c{i}) AS s{i}" for i in range(len(WIDENED))) + ", sum(d) AS sd FROM source"
+    widened = f"SELECT {', '.join(sums)} FROM ({sql})"
+    assert con.execute(widened).fetchall() == con.execute(plain).fetchall()
+    assert con.execute(f"DESCRIBE {widened}").fetchall() == con.execute(f"DESCRIBE {plain}").fetchall()
