@@ -29,10 +29,12 @@ CLASSES: dict[str, list[tuple[str, str]]] = {
     job_name="daily_processing",
     input_path="/data/raw/{{ dag_run.run_after | ds }}.csv",
     output_path="/data/processed/{{ dag_run.run_after | ds }}",
-    processing_logic={"transformations": [
-        {"type": "filter", "condition": "status = 'active'"},
-        {"type": "groupby", "columns": ["category"], "aggregations": {"total": "sum(amount)"}},
-    ]},
+    processing_logic={
+        "transformations": [
+            {"type": "filter", "condition": "status = 'active'"},
+            {"type": "groupby", "columns": ["category"], "aggregations": {"total": "sum(amount)"}},
+        ]
+    },
     execution_engine="auto",
     retry_policy_name="network_error",
     timeout=3600,

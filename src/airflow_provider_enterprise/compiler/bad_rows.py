@@ -18,12 +18,11 @@ every engine.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from sqlglot import exp
 
-from airflow_provider_enterprise.compiler.plan import Column, data_type
+from airflow_provider_enterprise.compiler.plan import Column, data_type, decimal_digits
 
 #: The column holding why a row is bad (NULL for a good row).
 REASON = "__bad_reason"
@@ -32,7 +31,6 @@ MALFORMED = "malformed record"
 INVALID_ENCODING = "invalid encoding"
 REPLACEMENT_CHARACTER = "\ufffd"
 
-_DECIMAL = re.compile(r"^decimal\((\d+), (\d+)\)$")
 _PATTERNS = {
     "int": r"^[+-]?[0-9]{1,10}$",
     "bigint": r"^[+-]?[0-9]{1,19}$",
@@ -45,9 +43,9 @@ _PATTERNS = {
 
 def type_pattern(type_name: str) -> str | None:
     """The regular expression a field must match to parse as ``type_name`` (None: any text, a string)."""
-    match = _DECIMAL.match(type_name)
-    if match:
-        precision, scale = int(match[1]), int(match[2])
+    digits = decimal_digits(type_name)
+    if digits:
+        precision, scale = digits
         whole = max(precision - scale, 1)
         fraction = f"([.][0-9]{{0,{scale}}})?" if scale else ""
         return rf"^[+-]?[0-9]{{1,{whole}}}{fraction}$"

@@ -20,6 +20,7 @@ from airflow_provider_enterprise.compiler.plan import (
     SortKey,
     Step,
     data_type,
+    decimal_digits,
     dedupe_order,
     join_sources,
     sort_order,
@@ -45,7 +46,6 @@ DIALECT = "duckdb"
 _ROW_NUMBER = "__row_number"
 #: Whole-number types that a cast to BIGINT widens (a same-type cast would be optimized away).
 _NARROW_WHOLE_NUMBER = re.compile(r"^(tinyint|smallint|int|utinyint|usmallint|uinteger)$")
-_DECIMAL = re.compile(r"^decimal\((\d+), (\d+)\)$")
 
 
 def _id(name: str) -> exp.Identifier:
@@ -73,11 +73,11 @@ def _widened(type_name: str | None) -> exp.DataType | None:
         return exp.DataType.build("BIGINT", dialect=DIALECT)
     if type_name in ("bigint", "ubigint"):
         return exp.DataType.build("HUGEINT", dialect=DIALECT)
-    decimal = _DECIMAL.match(type_name)
-    if decimal is None or int(decimal[1]) == 38:
+    digits = decimal_digits(type_name)
+    if digits is None or digits[0] == 38:
         return None
-    precision = 18 if int(decimal[1]) < 18 else 38
-    return exp.DataType.build(f"DECIMAL({precision}, {decimal[2]})", dialect=DIALECT)
+    precision, scale = digits
+    return exp.DataType.build(f"DECIMAL({18 if precision < 18 else 38}, {scale})", dialect=DIALECT)
 
 
 def _widened_sums(aggregate: exp.Expression, columns: Sequence[Column]) -> exp.Expression:

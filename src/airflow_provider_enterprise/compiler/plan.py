@@ -43,6 +43,7 @@ from airflow_provider_enterprise.spec.transformations import (
 )
 
 _NUMERIC = re.compile(r"^(tinyint|smallint|int|integer|bigint|hugeint|u\w*int|float|real|double|decimal.*)$")
+_DECIMAL = re.compile(r"^decimal\((\d+), (\d+)\)$")
 _TEMPORAL = re.compile(r"^(date|timestamp.*|time.*|interval)$")
 _BOOLEAN_NODES = (exp.Predicate, exp.Connector, exp.Not, exp.Is, exp.In, exp.Between, exp.Like, exp.ILike)
 
@@ -100,6 +101,12 @@ def spark_type_name(type_name: str) -> str:
 def data_type(type_name: str) -> exp.DataType:
     """Our type name as a sqlglot type, for any dialect."""
     return exp.DataType.build(spark_type_name(type_name), dialect="spark")
+
+
+def decimal_digits(type_name: str | None) -> tuple[int, int] | None:
+    """The precision and scale of our type name ``decimal(p, s)``; None for any other type."""
+    match = _DECIMAL.match(type_name or "")
+    return (int(match[1]), int(match[2])) if match else None
 
 
 def is_numeric(type_name: str | None) -> bool:
