@@ -11,7 +11,7 @@ from pathlib import Path
 from airflow_provider_enterprise.compiler.duckdb import compile_plan
 from airflow_provider_enterprise.compiler.masking import INNER_PAD, OUTER_PAD, MaskingKey, key_relation, require_keys
 from airflow_provider_enterprise.compiler.plan import Plan, PlanError, plan_job
-from airflow_provider_enterprise.config import CSV_PROOF_MIN_BYTES
+from airflow_provider_enterprise.config import CSV_PROOF_MIN_BYTES, LocalEngineSettings
 from airflow_provider_enterprise.engines import csv_proof
 from airflow_provider_enterprise.engines.base import JobResult
 from airflow_provider_enterprise.engines.commit import BAD_ROWS_FILE, check_writable, staged_output
@@ -100,6 +100,18 @@ class LocalEngine:
         self.proof_min_bytes = proof_min_bytes
         self._con = None
         self._killed = threading.Event()
+
+    @classmethod
+    def from_settings(
+        cls, settings: LocalEngineSettings, masking_keys: Mapping[str, MaskingKey] | None = None
+    ) -> LocalEngine:
+        """The engine the ``engines.local`` section describes."""
+        return cls(
+            threads=settings.max_workers,
+            memory_limit=settings.memory_limit,
+            masking_keys=masking_keys,
+            proof_min_bytes=settings.csv_proof_min_bytes,
+        )
 
     def kill(self) -> None:
         """Interrupt the running query (the task was marked failed, cleared, or its run cancelled)."""

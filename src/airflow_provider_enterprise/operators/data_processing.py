@@ -251,13 +251,7 @@ class EnterpriseDataProcessingOperator(ClusterApplicationMixin, EnterpriseJobOpe
         if engine is EngineName.LOCAL:
             from airflow_provider_enterprise.engines.local import LocalEngine
 
-            local = settings.engines.local
-            return LocalEngine(
-                threads=local.max_workers,
-                memory_limit=local.memory_limit,
-                masking_keys=keys,
-                proof_min_bytes=local.csv_proof_min_bytes,
-            )
+            return LocalEngine.from_settings(settings.engines.local, masking_keys=keys)
         if unavailable:
             raise EngineNotAvailableError(f"execution_engine='spark': {unavailable}")
         from airflow_provider_enterprise.engines.spark import SparkEngine
