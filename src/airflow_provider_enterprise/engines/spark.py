@@ -328,6 +328,15 @@ class SparkEngine:
             )
         return hook
 
+    def _forget_earlier_outcomes(self, spec: JobSpec) -> None:
+        """Remove the outcome files the job's earlier runs left beside the output before this run is submitted
+        (a try that timed out, was killed or lost the status API never read its own; this run supersedes them)."""
+        for run_id in self.previous_run_ids:
+            try:
+                result_path(spec, run_id).unlink(missing_ok=True)
+            except OSError as err:  # best effort: a stale file is clutter, not a wrong result
+                log.warning("Could not remove the outcome file of earlier run %s: %s", run_id, err)
+
     def _cluster_args(self, spec: JobSpec) -> list[str]:
         """A cluster-mode driver's arguments: the spec inline, its outcome written beside the output."""
         spec_json = spec.model_dump_json(by_alias=True)
@@ -339,6 +348,7 @@ class SparkEngine:
         workdir = Path(tempfile.mkdtemp(prefix="enterprise-spark-"))
         try:
             if self.target.deploy_mode == "cluster":  # the driver runs elsewhere: it reports beside the output
+                self._forget_earlier_outcomes(spec)
                 args, result_file = self._cluster_args(spec), None
             else:
                 (workdir / "spec.json").write_text(spec.model_dump_json(by_alias=True))
@@ -396,6 +406,7 @@ class SparkEngine:
         keys = require_keys(spec.processing_logic.masking_key_conn_ids(), self.masking_keys)
         spec = with_sniffed_schemas(spec)
         hook = self._hook(spec, keys, self._cluster_args(spec), detached=True)
+        self._forget_earlier_outcomes(spec)
         log.info("Submitting %s to %s in cluster mode as %s", spec.job_name, self.target.display, self.run_id)
         external_id = hook.submit_detached(str(APPLICATION))
         log.info("Spark accepted %s as %s", self.run_id, external_id)

@@ -18,7 +18,7 @@ import pytest
 
 from airflow_provider_enterprise.config import SparkEngineSettings
 from airflow_provider_enterprise.engines.local import LocalEngine
-from airflow_provider_enterprise.engines.spark import SparkEngine, SparkTarget
+from airflow_provider_enterprise.engines.spark import SparkEngine, SparkTarget, resolve_target, result_path
 from airflow_provider_enterprise.exceptions import PermanentJobError
 from airflow_provider_enterprise.hooks.metadata import JobKey
 from airflow_provider_enterprise.operators.data_processing import EnterpriseDataProcessingOperator
@@ -149,6 +149,29 @@ def test_the_drivers_own_error_fails_the_resumed_task_without_retries(dags, regi
     assert (attempt["status"], attempt["error_class"]) == ("failed", "BadRowsError")
     assert "input 'input': 7 (" in attempt["error_message"]
     assert not out.exists()
+
+
+def test_a_new_submission_removes_the_outcome_files_of_the_jobs_earlier_runs(cluster, tmp_path) -> None:
+    # a try that timed out or lost the status API never read its driver's outcome file beside the output
+    cluster.drive(while_running=lambda: False)  # accepted; what the driver does is not this test's concern
+    spec = validate_job_spec(
+        {"job_name": "stale", "input_path": str(SAMPLE), "output_path": str(tmp_path / "out"), "processing_logic": {}}
+    )
+    earlier, unrelated = result_path(spec, "job-7-1-0a1b2c3d"), result_path(spec, "job-8-1-0a1b2c3d")
+    for path in (earlier, unrelated):
+        path.write_text('{"status": "failed"}')
+    engine = SparkEngine(
+        target=resolve_target(SparkEngineSettings(), "spark_cluster_test"),
+        settings=SparkEngineSettings(),
+        run_id="job-7-2-4e5f6a7b",
+        previous_run_ids=["job-7-1-0a1b2c3d"],
+    )
+
+    engine.submit_detached(spec)
+
+    assert len(cluster.submissions()) == 1
+    assert not earlier.exists(), "the job's earlier run's outcome is superseded by this run"
+    assert unrelated.exists(), "another job's outcome file is not this run's to remove"
 
 
 def test_deferrable_needs_the_spark_engine_when_the_dag_is_parsed() -> None:
