@@ -19,7 +19,7 @@ import pytest
 from airflow_provider_enterprise.config import SparkEngineSettings
 from airflow_provider_enterprise.engines.local import LocalEngine
 from airflow_provider_enterprise.engines.spark import SparkEngine, SparkTarget, resolve_target, result_path
-from airflow_provider_enterprise.exceptions import PermanentJobError
+from airflow_provider_enterprise.exceptions import PermanentJobError, SparkApplicationError
 from airflow_provider_enterprise.hooks.metadata import JobKey
 from airflow_provider_enterprise.operators.data_processing import EnterpriseDataProcessingOperator
 from airflow_provider_enterprise.spec import validate_job_spec
@@ -151,9 +151,10 @@ def test_the_drivers_own_error_fails_the_resumed_task_without_retries(dags, regi
     assert not out.exists()
 
 
-def test_a_new_submission_removes_the_outcome_files_of_the_jobs_earlier_runs(cluster, tmp_path) -> None:
+@pytest.mark.parametrize("waiting", ["detached", "synchronous"])
+def test_a_new_submission_removes_the_outcome_files_of_the_jobs_earlier_runs(cluster, tmp_path, waiting) -> None:
     # a try that timed out or lost the status API never read its driver's outcome file beside the output
-    cluster.drive(while_running=lambda: False)  # accepted; what the driver does is not this test's concern
+    cluster.drive(while_running=lambda: False)  # accepted, then killed: the driver runs nothing
     spec = validate_job_spec(
         {"job_name": "stale", "input_path": str(SAMPLE), "output_path": str(tmp_path / "out"), "processing_logic": {}}
     )
@@ -167,7 +168,11 @@ def test_a_new_submission_removes_the_outcome_files_of_the_jobs_earlier_runs(clu
         previous_run_ids=["job-7-1-0a1b2c3d"],
     )
 
-    engine.submit_detached(spec)
+    if waiting == "detached":
+        engine.submit_detached(spec)
+    else:  # a synchronous cluster-mode run reads its outcome beside the output; this driver left none
+        with pytest.raises(SparkApplicationError, match="committed no output"):
+            engine.run(spec)
 
     assert len(cluster.submissions()) == 1
     assert not earlier.exists(), "the job's earlier run's outcome is superseded by this run"
