@@ -22,8 +22,21 @@ class OutputExistsError(PermanentJobError):
     """The job's output exists and its ``mode`` is ``error_if_exists``."""
 
 
+class OutputNotOwnedError(PermanentJobError):
+    """The job's output path holds data no job committed there (a user's file, a symbolic link): never replaced."""
+
+
+class OutputConflictError(PermanentJobError):
+    """Another run committed the job's output path while this one ran: that run won, this one commits nothing."""
+
+
 class BadRowsError(PermanentJobError):
     """Malformed input rows were found and the job's ``on_bad_rows`` is ``fail``."""
+
+
+class InputHeaderError(PermanentJobError):
+    """A CSV input without a ``schema`` cannot name its columns: its files are empty, or its header repeats a name or
+    leaves one empty (declaring the schema names them)."""
 
 
 class PlanningError(PermanentJobError):

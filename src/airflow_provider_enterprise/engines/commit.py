@@ -1,21 +1,36 @@
 """Atomic commit of a job's output directory, and the manifest an engine leaves in it.
 
+A try writes into a staging directory of its own beside the output, then publishes it in one step: an atomic
+exchange with the previous output (``renameat2(RENAME_EXCHANGE)``), so readers see the old complete output or
+the new one, never none. Commits to one parent directory take turns under a lock; a run whose output was
+committed by another run while it ran fails with :class:`OutputConflictError` and commits nothing. An output
+path holding anything a commit did not write is never replaced (DESIGN.md section 7).
+
 No Airflow imports: the Spark application commits with these functions on Spark drivers.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
+import fcntl
 import json
+import logging
+import os
 import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_enterprise.exceptions import OutputExistsError
+from airflow_provider_enterprise.exceptions import OutputConflictError, OutputExistsError, OutputNotOwnedError
 from airflow_provider_enterprise.spec import JobSpec, WriteMode
 
+log = logging.getLogger(__name__)
+
+#: Written last into a committed output: JSON naming the files the commit published (and its token).
 SUCCESS_MARKER = "_SUCCESS"
 #: Where quarantined rows go, inside the committed output (readers skip names starting with ``_``).
 BAD_ROWS_FILE = "_bad_rows/part-0.jsonl"
@@ -23,35 +38,147 @@ BAD_ROWS_FILE = "_bad_rows/part-0.jsonl"
 #: row counts, bad rows and timings. On object stores, where rename is not atomic, it is the commit marker.
 MANIFEST = "_manifest.json"
 
+_AT_FDCWD = -100
+_RENAME_NOREPLACE = 1
+_RENAME_EXCHANGE = 2
+
+
+@cache
+def _renameat2() -> Any:
+    try:
+        function = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):  # not Linux, or a libc older than glibc 2.28
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    return function
+
+
+def _rename2(source: Path, target: Path, flags: int) -> bool:
+    """Rename with ``renameat2`` flags; return False where the platform or filesystem cannot."""
+    function = _renameat2()
+    if function is None:
+        return False
+    if function(_AT_FDCWD, os.fsencode(source), _AT_FDCWD, os.fsencode(target), flags) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL):
+        return False
+    raise OSError(code, os.strerror(code), str(source), None, str(target))
+
+
+def _publish(staging: Path, final: Path, token: str) -> Path | None:
+    """Move ``staging`` to ``final``; return where the replaced output now is (to remove), if there was one."""
+    if not os.path.lexists(final):
+        if not _rename2(staging, final, _RENAME_NOREPLACE):
+            staging.rename(final)
+        return None
+    if _rename2(staging, final, _RENAME_EXCHANGE):
+        return staging
+    log.warning("This filesystem cannot exchange %s atomically: readers may see no output for a moment", final)
+    retired = final.parent / f".{final.name}.retired-{token}"
+    final.rename(retired)
+    staging.rename(final)
+    return retired
+
+
+@contextmanager
+def _commit_lock(directory: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``directory`` (commits into it take turns; each holds it for two renames)."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _files(directory: Path) -> list[str]:
+    """Every file below ``directory``, hidden ones included, relative to it."""
+    return sorted(str(p.relative_to(directory)) for p in directory.rglob("*") if p.is_file() or p.is_symlink())
+
+
+def _generation(final: Path) -> tuple[int, bytes] | None:
+    """Identify the output at ``final`` as it is now (None: there is none); a commit changes it."""
+    try:
+        inode = os.lstat(final).st_ino
+    except FileNotFoundError:
+        return None
+    try:
+        return inode, (final / SUCCESS_MARKER).read_bytes()
+    except OSError:
+        return inode, b""
+
+
+def check_replaceable(output_path: str | Path) -> None:
+    """
+    Raise :class:`OutputNotOwnedError` unless replacing ``output_path`` can only remove what a commit wrote: it
+    does not exist, is an empty directory, or is a committed output holding only the files its commit listed.
+    """
+    final = Path(output_path)
+    if final.is_symlink():
+        raise OutputNotOwnedError(
+            f"output_path {str(final)!r} is a symbolic link: name the directory itself (it is never replaced)"
+        )
+    if not final.exists():
+        return
+    if not final.is_dir():
+        raise OutputNotOwnedError(f"output_path {str(final)!r} is a file no job wrote: it is never replaced")
+    present = _files(final)
+    marker = final / SUCCESS_MARKER
+    if marker.is_file():
+        try:
+            listed = set(json.loads(marker.read_text())["files"])
+        except (ValueError, KeyError, TypeError):  # an empty marker, as Spark or an older commit wrote it
+            return
+        strangers = [f for f in present if f not in listed and f != SUCCESS_MARKER]
+    else:
+        strangers = present
+    if strangers:
+        shown = ", ".join(repr(f) for f in strangers[:3]) + (
+            f" and {len(strangers) - 3} more" if len(strangers) > 3 else ""
+        )
+        raise OutputNotOwnedError(
+            f"output_path {str(final)!r} holds {len(strangers)} file(s) no commit of a job wrote there ({shown}): "
+            "they are never replaced; move them, or choose an output of its own"
+        )
+
 
 @contextmanager
 def staged_output(output_path: str | Path) -> Iterator[Path]:
     """
     Yield a staging directory beside ``output_path``; on success, publish it there atomically.
 
-    The staging directory is a hidden sibling, so the final rename stays on one filesystem. The
-    ``_SUCCESS`` marker is written into the staging directory before the rename, so a reader either sees
-    no output, the previous complete output, or the new complete output. On error the staging
-    directory is removed and any previous output is left untouched.
+    The staging directory is a hidden sibling, so the publishing rename stays on one filesystem. The
+    ``_SUCCESS`` marker, naming the files written, goes into the staging directory before it is published,
+    so a reader sees the previous complete output or the new complete output. On error, or when another run
+    committed ``output_path`` meanwhile (:class:`OutputConflictError`), the staging directory is removed and
+    the output is left as it is.
     """
     final = Path(output_path)
     final.parent.mkdir(parents=True, exist_ok=True)
+    check_replaceable(final)
+    base = _generation(final)
     token = uuid.uuid4().hex[:12]
     staging = final.parent / f".{final.name}.staging-{token}"
     staging.mkdir()
+    replaced = None
     try:
         yield staging
-        (staging / SUCCESS_MARKER).touch()
-        if final.exists():
-            retired = final.parent / f".{final.name}.retired-{token}"
-            final.rename(retired)
-            staging.rename(final)
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            staging.rename(final)
+        (staging / f".{SUCCESS_MARKER}.crc").unlink(missing_ok=True)  # Hadoop's checksum of its empty marker
+        marker = {"files": [f for f in _files(staging) if f != SUCCESS_MARKER], "token": token}
+        (staging / SUCCESS_MARKER).write_text(json.dumps(marker))
+        with _commit_lock(final.parent):
+            if _generation(final) != base:
+                raise OutputConflictError(
+                    f"output_path {str(final)!r} was committed by another run while this one ran: that run's output "
+                    "stands whole and this one commits nothing"
+                )
+            check_replaceable(final)
+            replaced = _publish(staging, final, token)
     finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
+        for leftover in {staging, replaced} - {None}:
+            if os.path.lexists(leftover):
+                shutil.rmtree(leftover, ignore_errors=True)
 
 
 def is_committed(output_path: str | Path) -> bool:
@@ -76,6 +203,10 @@ def read_manifest(output_path: str | Path) -> dict[str, Any] | None:
 
 
 def check_writable(spec: JobSpec) -> None:
-    """Raise :class:`OutputExistsError` if the job's output exists and its ``mode`` is ``error_if_exists``."""
-    if spec.mode is WriteMode.ERROR_IF_EXISTS and Path(spec.output_path).exists():
+    """
+    Raise before the job runs if its output may not be written: :class:`OutputExistsError` when it exists and
+    ``mode`` is ``error_if_exists``, :class:`OutputNotOwnedError` when it holds what no commit wrote.
+    """
+    if spec.mode is WriteMode.ERROR_IF_EXISTS and os.path.lexists(spec.output_path):
         raise OutputExistsError(f"output_path {spec.output_path!r} exists and mode is error_if_exists")
+    check_replaceable(spec.output_path)

@@ -25,12 +25,14 @@ from pydantic import (
 )
 
 from airflow_provider_enterprise.exceptions import InputNotFoundError
+from airflow_provider_enterprise.spec.locations import overlap
 from airflow_provider_enterprise.spec.transformations import (
     TRANSFORMATION_TYPES,
     ProcessingLogic,
     StrictModel,
     check_column_type,
     check_identifier,
+    contains_template,
     templates_allowed,
 )
 
@@ -282,8 +284,18 @@ class JobSpec(StrictModel):
         if self.primary_input not in self.inputs:
             raise ValueError(f"primary_input {self.primary_input!r} is not one of the inputs")
         for name, source in self.inputs.items():
-            if source.path == self.output_path:
-                raise ValueError(f"output_path must differ from input {name!r} ({source.path!r})")
+            if contains_template(source.path) or contains_template(self.output_path):
+                continue  # compared once Airflow has rendered the paths
+            if relation := overlap(source.path, self.output_path):
+                harm = (
+                    "the next run would read the output back as input"
+                    if relation == "lies inside"
+                    else "replacing the output would delete data the job did not write"
+                )
+                raise ValueError(
+                    f"output_path {self.output_path!r} {relation} input {name!r} ({source.path!r}) once both are "
+                    f"resolved: {harm}; choose an output outside every input"
+                )
         missing = [n for n in self.processing_logic.named_inputs() if n not in self.inputs]
         if missing:
             known = ", ".join(self.inputs)
@@ -341,5 +353,6 @@ def validate_job_spec(data: dict[str, Any], *, allow_templates: bool = False) ->
             message = error["msg"].removeprefix("Value error, ")
             value = error.get("input")
             shown = "" if isinstance(value, dict | list) or repr(value) in message else f" (got {value!r})"
-            lines.append(f"{_format_location(error['loc'])}: {message}{shown}")
+            where = _format_location(error["loc"])
+            lines.append(f"{where}: {message}{shown}" if where else f"{message}{shown}")
         raise InvalidJobSpec(f"invalid job spec {data.get('job_name', '')!r}:\n  " + "\n  ".join(lines)) from None

@@ -8,7 +8,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from airflow_provider_enterprise.engines.commit import is_committed
+from airflow_provider_enterprise.engines.commit import is_committed, staged_output
 from airflow_provider_enterprise.engines.local import LocalEngine
 from airflow_provider_enterprise.exceptions import InputNotFoundError, JobTimeoutError
 from airflow_provider_enterprise.sample_data import generate_transactions
@@ -83,11 +83,13 @@ def test_parquet_input_and_empty_logic_copies_every_row(transactions: Path, tmp_
 
 
 def test_missing_input_is_a_permanent_error(tmp_path: Path) -> None:
-    spec = validate_job_spec({"job_name": "x", "input_path": str(tmp_path / "no.csv"), "output_path": str(tmp_path)})
+    spec = validate_job_spec(
+        {"job_name": "x", "input_path": str(tmp_path / "no.csv"), "output_path": str(tmp_path / "out")}
+    )
     with pytest.raises(InputNotFoundError, match="does not exist"):
         LocalEngine().run(spec)
     glob_spec = validate_job_spec(
-        {"job_name": "x", "input_path": str(tmp_path / "*.csv"), "output_path": str(tmp_path)}
+        {"job_name": "x", "input_path": str(tmp_path / "*.csv"), "output_path": str(tmp_path / "out")}
     )
     with pytest.raises(InputNotFoundError, match="matches no file"):
         LocalEngine().run(glob_spec)
@@ -100,8 +102,8 @@ def test_timeout_interrupts_the_query_and_keeps_previous_output(tmp_path: Path) 
         f"TO '{big}' (FORMAT parquet)"
     )
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "previous.parquet").write_text("previous output")
+    with staged_output(out) as previous:  # an earlier run's committed output
+        (previous / "previous.parquet").write_text("previous output")
     spec = validate_job_spec(
         {
             "job_name": "slow",
@@ -121,7 +123,7 @@ def test_timeout_interrupts_the_query_and_keeps_previous_output(tmp_path: Path) 
     )
     with pytest.raises(JobTimeoutError, match="exceeded its timeout of 0.3 s"):
         LocalEngine(threads=1).run(spec)
-    assert [p.name for p in out.iterdir()] == ["previous.parquet"]
+    assert sorted(p.name for p in out.iterdir()) == ["_SUCCESS", "previous.parquet"]
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import json
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
-from airflow_provider_enterprise.engines.commit import is_committed, staged_output
+from airflow_provider_enterprise.engines.commit import check_replaceable, is_committed, staged_output
+from airflow_provider_enterprise.exceptions import OutputConflictError, OutputNotOwnedError
 
 
 def test_output_appears_complete_with_marker(tmp_path: Path) -> None:
@@ -34,3 +38,120 @@ def test_overwrite_replaces_previous_output(tmp_path: Path) -> None:
         with staged_output(target) as staging:
             (staging / f"{content}.part").write_text(content)
     assert sorted(p.name for p in target.iterdir()) == ["_SUCCESS", "second.part"]
+
+
+def test_output_holding_files_no_commit_wrote_is_never_replaced(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    target.mkdir()
+    (target / "notes.txt").write_text("the user's")
+    refused = r"holds 1 file\(s\) no commit of a job wrote there \('notes.txt'\)"
+    with pytest.raises(OutputNotOwnedError, match=refused), staged_output(target) as staging:
+        (staging / "part-0").write_text("new")
+    assert (target / "notes.txt").read_text() == "the user's"
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_a_file_added_to_a_committed_output_is_never_replaced(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    with staged_output(target) as staging:
+        (staging / "part-0").write_text("first")
+    (target / "sub").mkdir()
+    (target / "sub" / "added.csv").write_text("the user's")
+    with pytest.raises(OutputNotOwnedError, match="sub/added.csv"):
+        check_replaceable(target)
+    with pytest.raises(OutputNotOwnedError), staged_output(target) as staging:
+        (staging / "part-0").write_text("second")
+    assert (target / "sub" / "added.csv").exists()
+    assert (target / "part-0").read_text() == "first"
+
+
+def test_symbolic_links_and_files_as_outputs_are_refused(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "keep.csv").write_text("1")
+    (tmp_path / "link").symlink_to(data)
+    (tmp_path / "file.csv").write_text("1")
+    with pytest.raises(OutputNotOwnedError, match="symbolic link"):
+        check_replaceable(tmp_path / "link")
+    with pytest.raises(OutputNotOwnedError, match="is a file no job wrote"):
+        check_replaceable(tmp_path / "file.csv")
+    assert (data / "keep.csv").read_text() == "1"
+
+
+def test_empty_directories_and_markers_of_other_committers_are_replaced(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    spark = tmp_path / "spark"
+    spark.mkdir()
+    (spark / "_SUCCESS").touch()  # Spark's own empty marker
+    (spark / "part-0.parquet").write_text("old")
+    for target in (tmp_path / "empty", spark):
+        with staged_output(target) as staging:
+            (staging / "part-1").write_text("new")
+        assert sorted(p.name for p in target.iterdir()) == ["_SUCCESS", "part-1"]
+
+
+def test_success_marker_names_the_published_files(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    with staged_output(target) as staging:
+        (staging / "a=1").mkdir()
+        (staging / "a=1" / "part-0").write_text("x")
+        (staging / "._SUCCESS.crc").write_text("stale checksum")
+    assert json.loads((target / "_SUCCESS").read_text())["files"] == ["a=1/part-0"]
+    check_replaceable(target)
+
+
+def test_two_writers_at_once_one_wins_whole_the_other_fails_and_leaves_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    with staged_output(target) as staging:
+        (staging / "part-0").write_text("before")
+    for trial in range(15):
+        both_staged = threading.Barrier(2)
+        outcomes: dict[str, BaseException | None] = {}
+
+        def write(name: str, both_staged: threading.Barrier = both_staged, outcomes: dict = outcomes) -> None:
+            try:
+                with staged_output(target) as staging:
+                    for i in range(20):
+                        (staging / f"part-{i}").write_text(name)
+                    both_staged.wait(timeout=10)
+                outcomes[name] = None
+            except BaseException as err:  # noqa: BLE001 - the outcome under test
+                outcomes[name] = err
+
+        threads = [threading.Thread(target=write, args=(n,)) for n in ("a", "b")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        failed = {n: e for n, e in outcomes.items() if e is not None}
+        assert len(failed) == 1, (trial, outcomes)
+        ((loser, error),) = failed.items()
+        assert isinstance(error, OutputConflictError), error
+        winner = "b" if loser == "a" else "a"
+        assert {(target / f"part-{i}").read_text() for i in range(20)} == {winner}
+        assert [p.name for p in tmp_path.iterdir()] == ["out"], trial
+
+
+def test_readers_never_see_the_output_missing_while_it_is_replaced(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    with staged_output(target) as staging:
+        (staging / "part-0").write_text("0")
+    stop = threading.Event()
+    missing = []
+
+    def read() -> None:
+        while not stop.is_set():
+            if not is_committed(target):
+                missing.append(time.monotonic())
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for n in range(300):
+            with staged_output(target) as staging:
+                (staging / "part-0").write_text(str(n))
+    finally:
+        stop.set()
+        reader.join()
+    assert missing == []
+    assert (target / "part-0").read_text() == "299"

@@ -83,7 +83,7 @@ def test_bad_specs_name_index_field_and_value(transformations: list[dict], expec
     [
         ({"execution_engine": "gpu"}, "execution_engine: Input should be 'spark', 'local' or 'auto' (got 'gpu')"),
         ({"timeout": -5}, "timeout: Input should be greater than 0"),
-        ({"output_path": "/data/in.csv"}, "output_path must differ from input"),
+        ({"output_path": "/data/in.csv"}, "output_path '/data/in.csv' is input 'input'"),
         ({"job_name": ""}, "job_name: String should have at least 1 character"),
     ],
 )
