@@ -14,6 +14,10 @@ and Spark accept different spellings of booleans, dates and numbers) never decid
 
 An empty field, quoted or not, is NULL. Every input record is either good or bad: ``rows_in = good + bad`` on
 every engine.
+
+A CSV input without a declared schema takes its column names from its header (:func:`column_names`): a header
+that repeats a name or leaves one empty, or an input with no header at all (empty files), fails the job rather
+than have the engine invent or rename a column.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from collections.abc import Sequence
 from sqlglot import exp
 
 from airflow_provider_enterprise.compiler.plan import Column, data_type, decimal_digits
+from airflow_provider_enterprise.exceptions import InputHeaderError
 
 #: The column holding why a row is bad (NULL for a good row).
 REASON = "__bad_reason"
@@ -118,3 +123,35 @@ def typed_projection(columns: Sequence[Column]) -> list[exp.Expression]:
         else exp.alias_(exp.Cast(this=_column(c.name), to=data_type(c.type)), c.name, quoted=True)
         for c in columns
     ]
+
+
+def column_names(
+    input_name: str, first_record: Sequence[str | None] | None, header: bool, generated: Sequence[str]
+) -> tuple[str, ...]:
+    """
+    The column names of a CSV input without a declared schema: its header's, checked, or the names the engine
+    ``generated`` for an input without a header.
+
+    :param input_name: the input, named in the error.
+    :param first_record: the fields of the input's first record as read (unquoted); None when it has no record
+        (its files are empty).
+    :param header: whether the first record is a header.
+    :raises InputHeaderError: no record, or a header name that is empty or repeated.
+    """
+    if first_record is None:
+        raise InputHeaderError(
+            f"input {input_name!r} is empty: no header names its columns (declare a schema to read it as 0 rows)"
+        )
+    if not header:
+        return tuple(generated)
+    seen: dict[str, int] = {}
+    for position, name in enumerate(first_record, start=1):
+        if not name:
+            raise InputHeaderError(f"input {input_name!r}: header column {position} has no name (declare a schema)")
+        if name in seen:
+            raise InputHeaderError(
+                f"input {input_name!r}: header column {name!r} appears twice, as columns {seen[name]} and "
+                f"{position} (declare a schema to name them)"
+            )
+        seen[name] = position
+    return tuple(first_record)

@@ -54,13 +54,15 @@ def _typed_relation(con: duckdb.DuckDBPyConnection, source: InputSpec, files: li
     return con.read_json(files, format="newline_delimited")
 
 
-def input_columns(con: duckdb.DuckDBPyConnection, source: InputSpec, files: list[str]) -> tuple[Column, ...]:
+def input_columns(con: duckdb.DuckDBPyConnection, name: str, source: InputSpec, files: list[str]) -> tuple[Column, ...]:
     """
-    The columns of an input, without reading its data: the declared schema, Parquet metadata, or a sample
-    (the CSV sniffer, JSON inference).
+    The columns of input ``name``, without reading its data: the declared schema, Parquet metadata, or a sample
+    (a CSV input's header and the CSV sniffer, JSON inference).
+
+    :raises InputHeaderError: a CSV input without a schema whose header cannot name its columns.
     """
     if source.resolved_format() is FileFormat.CSV:
-        return _declared_columns(con, source, files)
+        return _declared_columns(con, name, source, files)
     relation = _typed_relation(con, source, files)
     return tuple(Column(c, normalize_type(str(t))) for c, t in zip(relation.columns, relation.types, strict=True))
 
@@ -105,7 +107,7 @@ def with_sniffed_schemas(spec: JobSpec) -> JobSpec:
             if not files:
                 continue
             con = con or duckdb.connect()
-            columns = _declared_columns(con, source, files)
+            columns = _declared_columns(con, name, source, files)
         except (ValueError, OSError, duckdb.Error):  # the engine reports it with the input's name
             continue
         if all(c.type for c in columns):
@@ -115,21 +117,22 @@ def with_sniffed_schemas(spec: JobSpec) -> JobSpec:
     return spec.model_copy(update={"inputs": inputs}) if inputs != spec.inputs else spec
 
 
-def _declared_columns(con, source: InputSpec, files: list[str]) -> tuple[Column, ...]:
+def _declared_columns(con, name: str, source: InputSpec, files: list[str]) -> tuple[Column, ...]:
     if source.column_types:
         return tuple(Column(c, t) for c, t in source.column_types.items())
     # the sniffer only proposes names and types; records that do not fit are judged by the strict read
-    sniffed = con.read_csv(
-        files, header=source.header, sep=source.delimiter, quotechar=source.quote, strict_mode=False, ignore_errors=True
-    )
-    return tuple(Column(c, declarable_type(str(t))) for c, t in zip(sniffed.columns, sniffed.types, strict=True))
-
-
-#: Read after the declared columns: a value here means the record has too many fields.
-_EXTRA = "__extra"
-#: DuckDB's NULL marker for the raw read, a text that does not occur in CSV files, so that an empty field reads
-#: as '' and only a missing field (padded) reads as NULL.
-_NO_NULL_TEXT = "\x00"
+    options = {
+        "sep": source.delimiter,
+        "quotechar": source.quote,
+        "escapechar": source.quote,
+        "strict_mode": False,
+        "ignore_errors": True,
+    }
+    # the first record as read, unquoted: the header's names, which the sniffer renames when repeated or empty
+    first = con.read_csv(files[0], header=False, all_varchar=True, **options).limit(1).fetchall()
+    sniffed = con.read_csv(files, header=source.header, **options)
+    names = bad_rows.column_names(name, first[0] if first else None, source.header, sniffed.columns)
+    return tuple(Column(c, declarable_type(str(t))) for c, t in zip(names, sniffed.types, strict=True))
 
 
 def _register_csv(
@@ -149,9 +152,7 @@ def _register_csv(
         sep=source.delimiter,
         quotechar=source.quote,
         escapechar=source.quote,
-        columns={**{c.name: "VARCHAR" for c in columns}, _EXTRA: "VARCHAR"},
-        null_padding=True,
-        na_values=[_NO_NULL_TEXT],
+        columns={c.name: "VARCHAR" for c in columns},
         auto_detect=False,
         strict_mode=True,
         store_rejects=True,
@@ -161,30 +162,13 @@ def _register_csv(
     if proven is not None:  # every record is good: the job's scan converts without checking
         con.execute(f'CREATE VIEW "{relation_name(name)}" AS {_sql(_converted(raw, columns))}')
         return RegisteredInput(name, columns, records=proven, proof_rejects=rejects)
-    field_counts = exp.Case(
-        ifs=[
-            exp.If(
-                this=exp.Not(this=exp.Is(this=exp.column(_EXTRA, quoted=True), expression=exp.Null())),
-                true=exp.Literal.string(f"{bad_rows.MALFORMED}: too many columns"),
-            ),
-            exp.If(
-                this=exp.or_(*(exp.Is(this=exp.column(c.name, quoted=True), expression=exp.Null()) for c in columns)),
-                true=exp.Literal.string(f"{bad_rows.MALFORMED}: missing columns"),
-            ),
-        ],
-    )
-    normalized = exp.select(
-        *bad_rows.empty_as_null(columns),
-        exp.column(_EXTRA, quoted=True),
-        exp.alias_(field_counts, "__field_count", quoted=True),
-    ).from_(exp.to_identifier(raw, quoted=True))
-    reason = exp.Coalesce(
-        this=exp.column("__field_count", quoted=True), expressions=[bad_rows.reason_expression(columns)]
-    )
+    # The strict reader rejects a record with more or fewer fields than the columns (a trailing delimiter is one
+    # more field) into the rejects table, as it does broken quoting and invalid UTF-8; padding short records with
+    # NULLs instead would cost the parallel reader its support for quoted line breaks.
     checked_query = exp.select(
-        *(exp.column(c.name, quoted=True) for c in (*columns, Column(_EXTRA))),
-        exp.alias_(reason, bad_rows.REASON, quoted=True),
-    ).from_(exp.Subquery(this=normalized, alias=exp.TableAlias(this=exp.to_identifier("n"))))
+        *(exp.column(c.name, quoted=True) for c in columns),
+        exp.alias_(bad_rows.reason_expression(columns), bad_rows.REASON, quoted=True),
+    ).from_(exp.Subquery(this=_nulled(raw, columns), alias=exp.TableAlias(this=exp.to_identifier("n"))))
     con.execute(f'CREATE VIEW "{checked}" AS {_sql(checked_query)}')
     ((good_rows, typed_bad, first_typed),) = con.execute(
         f'SELECT count(*) FILTER (WHERE "{bad_rows.REASON}" IS NULL), count("{bad_rows.REASON}"), '
@@ -205,8 +189,8 @@ def _register_csv(
     bad = int(typed_bad) + reader_bad
     query = None
     if bad:
-        # the fields as read, and what followed the last declared one (nothing of a record is lost)
-        values = exp.Struct(expressions=[exp.column(c.name, quoted=True) for c in (*columns, Column(_EXTRA))])
+        # the fields as read
+        values = exp.Struct(expressions=[exp.column(c.name, quoted=True) for c in columns])
         typed_part = (
             f'SELECT {_sql(exp.Literal.string(name))} AS input, "{bad_rows.REASON}" AS reason, '
             f'NULL::BIGINT AS line, NULL::VARCHAR AS record, {_sql(values)} AS "values" '
@@ -228,11 +212,15 @@ def _register_csv(
     )
 
 
+def _nulled(raw: str, columns: tuple[Column, ...]) -> exp.Select:
+    """The raw string view ``raw`` with empty fields as NULL."""
+    return exp.select(*bad_rows.empty_as_null(columns)).from_(exp.to_identifier(raw, quoted=True))
+
+
 def _converted(raw: str, columns: tuple[Column, ...]) -> exp.Select:
     """The raw string view ``raw`` with empty fields as NULL and every column converted to its type."""
-    nulled = exp.select(*bad_rows.empty_as_null(columns)).from_(exp.to_identifier(raw, quoted=True))
     return exp.select(*bad_rows.typed_projection(columns)).from_(
-        exp.Subquery(this=nulled, alias=exp.TableAlias(this=exp.to_identifier("n")))
+        exp.Subquery(this=_nulled(raw, columns), alias=exp.TableAlias(this=exp.to_identifier("n")))
     )
 
 
@@ -267,7 +255,7 @@ def _reader_rejects(con, rejects: str) -> tuple[int | None, int, str | None]:
     if scan_id is None:
         return None, 0, None
     ((count, sample),) = con.execute(
-        f"SELECT count(DISTINCT (file_id, line)), min(line::VARCHAR || ': ' || {_READER_REASON}) "
+        f"SELECT count(DISTINCT (file_id, line)), arg_min(line::VARCHAR || ': ' || {_READER_REASON}, (file_id, line)) "
         f'FROM "{rejects}" WHERE scan_id = ?',
         [scan_id],
     ).fetchall()

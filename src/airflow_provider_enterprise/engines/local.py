@@ -159,7 +159,7 @@ class LocalEngine:
             remaining = spec.timeout and max(spec.timeout - (time.monotonic() - started), 0.001)
             with _Deadline(con, remaining) as deadline:
                 # Plan first: a column that does not exist fails the job before any data is read.
-                columns = {name: input_columns(con, source, files[name]) for name, source in spec.inputs.items()}
+                columns = {name: input_columns(con, name, source, files[name]) for name, source in spec.inputs.items()}
                 try:
                     plan = plan_job(spec, columns)
                 except PlanError as err:

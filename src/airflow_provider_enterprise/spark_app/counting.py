@@ -25,7 +25,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from airflow_provider_enterprise.spark_app.inputs import SparkInput
+from airflow_provider_enterprise.spark_app.inputs import InputCount, SparkInput, counted
 from airflow_provider_enterprise.spec import JobSpec
 
 if TYPE_CHECKING:
@@ -71,8 +71,8 @@ class InputCounter:
             return False
         return self._spark.sparkContext.getConf().get("spark.speculation", "false").lower() != "true"
 
-    def scanned(self) -> dict[str, tuple[int, int]]:
-        """Count the inputs the write does not count, each with a scan of its own; return records and bad rows."""
+    def scanned(self) -> dict[str, InputCount]:
+        """Count the inputs the write does not count, each with a scan of its own."""
         return {name: read.count() for name, read in self._inputs.items() if name not in self._observations}
 
     @contextmanager
@@ -90,9 +90,9 @@ class InputCounter:
         finally:
             context.setLocalProperty(_JOB_GROUP, previous)  # type: ignore[arg-type]  # None removes it
 
-    def observed(self) -> dict[str, tuple[int, int]]:
+    def observed(self) -> dict[str, InputCount]:
         """
-        Return the records and bad rows of the inputs the write counted (call after :meth:`counting`).
+        Return the counts of the inputs the write counted (call after :meth:`counting`).
 
         An input whose observed count is not exact (see the module docstring) is counted again with a scan.
         """
@@ -133,15 +133,16 @@ def rerun_reason(spark: SparkSession, group: str) -> str | None:
     return None
 
 
-def _metrics(observation: Observation) -> tuple[int, int] | None:
-    """The observed records and bad rows, or None when the executed plan did not count them."""
+def _metrics(observation: Observation) -> InputCount | None:
+    """The observed count, or None when the executed plan did not count them."""
     from py4j.protocol import Py4JJavaError
 
     try:
         metrics = observation.get
     except Py4JJavaError:  # an empty row: the observed subtree was not in the executed plan
         return None
-    records = metrics.get("records")
-    if not records:  # zeros may be defaults for a dropped subtree; an empty input is cheap to count again
+    if not metrics.get(
+        "records"
+    ):  # zeros may be defaults for a dropped subtree; an empty input is cheap to count again
         return None
-    return int(records), int(metrics["bad"])
+    return counted(metrics)

@@ -4,12 +4,20 @@ Read a job's inputs as Spark DataFrames, with the same columns, record counts an
 CSV inputs are read with every column as a string in PERMISSIVE mode with a corrupt-record column (column
 pruning off, so a record with the wrong number of fields is always flagged), then checked and converted with
 the engine-neutral rules of :mod:`airflow_provider_enterprise.compiler.bad_rows`.
+
+A CSV input is read line by line (``multiLine`` off: a file splits into parallel tasks) unless it has a quoted
+line break. Read line by line, a record split at a quoted line break leaves at least one part with the wrong
+number of fields and an unbalanced quote (the part that opens the quote and the part that closes it hold the
+quoted field twice between them, so both cannot have every field, when there are two columns or more): the
+counters report such malformed records as ``split`` (:class:`InputCount`), and the job reads that input again
+with ``multiLine`` on (:mod:`.job`). An input of one column, whose split parts can look like good records, is
+always read with ``multiLine`` on.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from airflow_provider_enterprise.compiler import bad_rows
 from airflow_provider_enterprise.compiler.plan import Column, declarable_type
@@ -19,26 +27,37 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, Observation, SparkSession
 
 CORRUPT_RECORD = "__corrupt_record"
+#: True for a malformed record with an unbalanced quote, read line by line (see the module docstring).
+_SPLIT = "__split"
+
+
+class InputCount(NamedTuple):
+    """An input's records and bad rows as read."""
+
+    records: int
+    bad: int
+    #: Malformed records with an unbalanced quote, read line by line: a quoted line break split them (or a quote
+    #: is never closed); the input must be read again with ``multiLine`` on.
+    split: int = 0
 
 
 @dataclass(frozen=True)
 class SparkInput:
     """An input read by Spark: its good rows (typed), its bad rows (or None) and its columns; for CSV, every
-    record with its bad-row reason (``checked``)."""
+    record with its bad-row reason (``checked``), and whether it was read with ``multiLine`` on."""
 
     name: str
     columns: tuple[Column, ...]
     good: DataFrame
     bad: DataFrame | None = None
     checked: DataFrame | None = None
+    multi_line: bool = False
 
-    def count(self) -> tuple[int, int]:
+    def count(self) -> InputCount:
         """Return the input's records and bad rows (one scan)."""
         if self.checked is None:
-            return self.good.count(), 0
-
-        row = self.checked.agg(*_counters()).first()
-        return int(row["records"]), int(row["bad"])
+            return InputCount(self.good.count(), 0)
+        return counted(self.checked.agg(*_counters()).first().asDict())
 
     def observed(self, observation: Observation) -> DataFrame:
         """
@@ -52,10 +71,20 @@ class SparkInput:
 
 
 def _counters() -> list:
-    """The records and bad rows of a checked input, as aggregates named ``records`` and ``bad``."""
+    """The records, bad rows and split records of a checked input, as aggregates named after
+    :class:`InputCount`'s fields (see :func:`counted`)."""
     from pyspark.sql import functions as F
 
-    return [F.count(F.lit(1)).alias("records"), F.count(bad_rows.REASON).alias("bad")]
+    return [
+        F.count(F.lit(1)).alias("records"),
+        F.count(bad_rows.REASON).alias("bad"),
+        F.count_if(F.col(_SPLIT)).alias("split"),
+    ]
+
+
+def counted(metrics: dict) -> InputCount:
+    """The count of :func:`_counters`' aggregates ``metrics``."""
+    return InputCount(*(int(metrics[field]) for field in InputCount._fields))
 
 
 def _good_rows(checked: DataFrame, columns: tuple[Column, ...]) -> DataFrame:
@@ -65,26 +94,43 @@ def _good_rows(checked: DataFrame, columns: tuple[Column, ...]) -> DataFrame:
     return checked.filter(F.col(bad_rows.REASON).isNull()).select(*projection)
 
 
-def _csv_reader(spark: SparkSession, source: InputSpec):
+def _csv_reader(spark: SparkSession, source: InputSpec, multi_line: bool = False):
     return (
         spark.read.option("header", str(source.header).lower())
         .option("sep", source.delimiter)
         .option("quote", source.quote)
         .option("escape", source.quote)
-        .option("multiLine", "false")
+        .option("multiLine", str(multi_line).lower())
         .option("enforceSchema", "true")
     )
 
 
-def _declared_columns(spark: SparkSession, source: InputSpec, files: list[str]) -> tuple[Column, ...]:
+def _declared_columns(
+    spark: SparkSession, name: str, source: InputSpec, files: list[str], multi_line: bool
+) -> tuple[Column, ...]:
     if source.column_types:
         return tuple(Column(c, t) for c, t in source.column_types.items())
-    sniffed = _csv_reader(spark, source).option("inferSchema", "true").option("mode", "DROPMALFORMED").csv(files)
-    return tuple(Column(f.name, declarable_type(f.dataType.simpleString())) for f in sniffed.schema.fields)
+    # the first record as read: the header's names, which Spark renames when repeated or empty
+    first = _csv_reader(spark, source, multi_line).option("header", "false").csv(files).first()
+    sniffed = (
+        _csv_reader(spark, source, multi_line).option("inferSchema", "true").option("mode", "DROPMALFORMED").csv(files)
+    )
+    generated = [f.name for f in sniffed.schema.fields]
+    names = bad_rows.column_names(name, None if first is None else list(first), source.header, generated)
+    types = [declarable_type(f.dataType.simpleString()) for f in sniffed.schema.fields]
+    return tuple(Column(n, t) for n, t in zip(names, types, strict=True))
 
 
-def read_input(spark: SparkSession, name: str, source: InputSpec, files: list[str]) -> SparkInput:
-    """Read input ``name`` from ``files``."""
+def read_input(
+    spark: SparkSession, name: str, source: InputSpec, files: list[str], multi_line: bool = False
+) -> SparkInput:
+    """
+    Read input ``name`` from ``files``.
+
+    :param multi_line: read a CSV input with ``multiLine`` on (its records hold quoted line breaks, see
+        :attr:`InputCount.split`).
+    :raises InputHeaderError: a CSV input without a schema whose header cannot name its columns.
+    """
     from pyspark.sql import functions as F
     from pyspark.sql.types import StringType, StructField, StructType
 
@@ -99,12 +145,13 @@ def read_input(spark: SparkSession, name: str, source: InputSpec, files: list[st
         columns = tuple(Column(f.name, declarable_type(f.dataType.simpleString())) for f in frame.schema.fields)
         return SparkInput(name, columns, frame)
 
-    columns = _declared_columns(spark, source, files)
+    columns = _declared_columns(spark, name, source, files, multi_line)
+    multi_line = multi_line or len(columns) == 1
     schema = StructType(
         [StructField(c.name, StringType()) for c in columns] + [StructField(CORRUPT_RECORD, StringType())]
     )
     raw = (
-        _csv_reader(spark, source)
+        _csv_reader(spark, source, multi_line)
         .schema(schema)
         .option("mode", "PERMISSIVE")
         .option("columnNameOfCorruptRecord", CORRUPT_RECORD)
@@ -114,7 +161,10 @@ def read_input(spark: SparkSession, name: str, source: InputSpec, files: list[st
         F.expr(bad_rows.reason_expression(columns).sql(dialect="spark", identify=True))
     )
     normalized = [F.expr(e.sql(dialect="spark", identify=True)) for e in bad_rows.empty_as_null(columns)]
-    checked = raw.select(*normalized, F.col(CORRUPT_RECORD)).withColumn(bad_rows.REASON, reason)
+    corrupt = F.col(CORRUPT_RECORD)
+    quotes = F.length(corrupt) - F.length(F.translate(corrupt, source.quote, ""))
+    split = F.lit(False) if multi_line else F.coalesce(quotes % 2 == 1, F.lit(False))
+    checked = raw.select(*normalized, corrupt, split.alias(_SPLIT)).withColumn(bad_rows.REASON, reason)
     good = _good_rows(checked, columns)
     bad = checked.filter(F.col(bad_rows.REASON).isNotNull()).select(
         F.lit(name).alias("input"),
@@ -122,4 +172,4 @@ def read_input(spark: SparkSession, name: str, source: InputSpec, files: list[st
         F.col(CORRUPT_RECORD).alias("record"),
         F.struct(*(F.col(f"`{c.name}`") for c in columns)).alias("values"),
     )
-    return SparkInput(name, columns, good, bad, checked)
+    return SparkInput(name, columns, good, bad, checked, multi_line)

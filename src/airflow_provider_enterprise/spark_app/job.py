@@ -28,7 +28,7 @@ from airflow_provider_enterprise.compiler.spark import SESSION_CONF, compile_pla
 from airflow_provider_enterprise.engines.commit import BAD_ROWS_FILE, check_writable, staged_output, write_manifest
 from airflow_provider_enterprise.exceptions import BadRowsError, JobCancelledError, PlanningError
 from airflow_provider_enterprise.spark_app.counting import InputCounter
-from airflow_provider_enterprise.spark_app.inputs import SparkInput, read_input
+from airflow_provider_enterprise.spark_app.inputs import InputCount, SparkInput, read_input
 from airflow_provider_enterprise.spec import BadRowPolicy, FileFormat, JobSpec
 
 if TYPE_CHECKING:
@@ -74,11 +74,22 @@ def _data_files(staging: Path) -> list[str]:
     )
 
 
-def _check_bad_rows(spec: JobSpec, inputs: dict[str, SparkInput], counts: dict[str, tuple[int, int]]) -> None:
-    for name, (records, bad) in counts.items():
+class _QuotedLineBreaks(Exception):
+    """Inputs read line by line have records split at quoted line breaks (:attr:`InputCount.split`)."""
+
+    def __init__(self, names: set[str]) -> None:
+        super().__init__(f"inputs {sorted(names)} have quoted line breaks")
+        self.names = names
+
+
+def _check_bad_rows(spec: JobSpec, inputs: dict[str, SparkInput], counts: dict[str, InputCount]) -> None:
+    split = {name for name, count in counts.items() if count.split}
+    if split:  # first: the split parts are bad rows that reading the input again with multiLine on mends
+        raise _QuotedLineBreaks(split)
+    for name, (records, bad, _) in counts.items():
         if bad:
             log.warning("Input %r of %s has %s bad rows of %s records", name, spec.job_name, bad, records)
-    bad_inputs = {name: bad for name, (_, bad) in counts.items() if bad}
+    bad_inputs = {name: count.bad for name, count in counts.items() if count.bad}
     if bad_inputs and spec.on_bad_rows is BadRowPolicy.FAIL:
         details = []
         for name, bad in bad_inputs.items():
@@ -119,9 +130,6 @@ def run_job(
     :raises PlanningError: the logic does not fit the inputs' columns (before the job's data is read).
     :raises BadRowsError: bad rows were found and ``on_bad_rows`` is ``fail``.
     """
-    from pyspark.sql import Observation
-    from pyspark.sql import functions as F
-
     started = time.monotonic()
     for key, value in SESSION_CONF.items():
         spark.conf.set(key, value)
@@ -130,7 +138,32 @@ def run_job(
     files = {name: source.require_files(name) for name, source in spec.inputs.items()}
     keys = require_keys(spec.processing_logic.masking_key_conn_ids(), masking_keys or {})
     check_writable(spec)
-    inputs = {name: read_input(spark, name, source, files[name]) for name, source in spec.inputs.items()}
+    multi_line: set[str] = set()
+    while True:
+        try:
+            return _run(spark, spec, run_id, files, keys, multi_line, started, cancelled)
+        except _QuotedLineBreaks as err:  # nothing was committed
+            log.info("Reading inputs %s again with multiLine on: quoted line breaks", sorted(err.names))
+            multi_line |= err.names
+
+
+def _run(
+    spark: SparkSession,
+    spec: JobSpec,
+    run_id: str,
+    files: dict[str, list[str]],
+    keys: Mapping[str, MaskingKey],
+    multi_line: set[str],
+    started: float,
+    cancelled: threading.Event | None,
+) -> dict[str, Any]:
+    """One run of :func:`run_job`, reading the CSV inputs ``multi_line`` with ``multiLine`` on."""
+    from pyspark.sql import Observation
+    from pyspark.sql import functions as F
+
+    inputs = {
+        name: read_input(spark, name, source, files[name], name in multi_line) for name, source in spec.inputs.items()
+    }
     try:
         plan = plan_job(spec, {name: read.columns for name, read in inputs.items()})
     except PlanError as err:
@@ -151,7 +184,9 @@ def run_job(
         _check_bad_rows(spec, inputs, observed_counts)
         counts = {name: {**counts, **observed_counts}[name] for name in inputs}
         quarantine = [
-            inputs[name].bad for name, (_, bad) in counts.items() if bad and spec.on_bad_rows is BadRowPolicy.QUARANTINE
+            inputs[name].bad
+            for name, count in counts.items()
+            if count.bad and spec.on_bad_rows is BadRowPolicy.QUARANTINE
         ]
         if quarantine:
             _write_bad_rows(quarantine, staging)
@@ -163,13 +198,18 @@ def run_job(
             "output_path": spec.output_path,
             "output_format": spec.output_format.value,
             "files": _data_files(staging),
-            "rows_in": sum(records for records, _ in counts.values()),
+            "rows_in": sum(count.records for count in counts.values()),
             "rows_out": rows_out,
-            "bad_rows": sum(bad for _, bad in counts.values()),
+            "bad_rows": sum(count.bad for count in counts.values()),
             "bad_rows_path": str(Path(spec.output_path) / BAD_ROWS_FILE) if quarantine else None,
             "inputs": {
-                name: {"records": records, "bad_rows": bad, "counted_in_write": name in counter.counted_in_write}
-                for name, (records, bad) in counts.items()
+                name: {
+                    "records": count.records,
+                    "bad_rows": count.bad,
+                    "counted_in_write": name in counter.counted_in_write,
+                    "multi_line": inputs[name].multi_line,
+                }
+                for name, count in counts.items()
             },
             "timings": {
                 "prepare_seconds": round(prepare_seconds, 3),

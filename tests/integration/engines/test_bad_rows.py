@@ -10,7 +10,7 @@ import pytest
 
 from airflow_provider_enterprise.engines.commit import BAD_ROWS_FILE
 from airflow_provider_enterprise.engines.local import LocalEngine
-from airflow_provider_enterprise.exceptions import BadRowsError
+from airflow_provider_enterprise.exceptions import BadRowsError, InputHeaderError
 from airflow_provider_enterprise.spec import validate_job_spec
 from support.env import MIXED, SCHEMA
 
@@ -48,9 +48,9 @@ def test_quarantine_writes_every_bad_row_with_its_reason(tmp_path: Path) -> None
         "malformed record: too many columns",
     ]
     typed = next(line for line in lines if line["reason"] == "column 'flag' is not boolean")
-    assert typed["values"] == {"id": "6", "amount": "4.0", "day": "2026-01-06", "flag": "yes", "__extra": None}
+    assert typed["values"] == {"id": "6", "amount": "4.0", "day": "2026-01-06", "flag": "yes"}
     too_many = next(line for line in lines if line["reason"] == "malformed record: too many columns")
-    assert too_many["values"] == {"id": "4", "amount": "2.0", "day": "2026-01-04", "flag": "true", "__extra": "extra"}
+    assert too_many["record"] == "4,2.0,2026-01-04,true,extra" and too_many["line"] == 5
     encoding = next(line for line in lines if line["reason"] == "invalid encoding")
     assert encoding["record"].startswith("7,5") and encoding["line"] == 8  # the reader's reject: the raw line
     assert result.bad_rows_path == str(tmp_path / "out" / BAD_ROWS_FILE)
@@ -63,7 +63,7 @@ def test_drop_counts_but_writes_no_quarantine(tmp_path: Path) -> None:
 
 
 def test_fail_refuses_before_writing(tmp_path: Path) -> None:
-    with pytest.raises(BadRowsError, match=r"input 'input': 7 \(line 8: invalid encoding\)"):
+    with pytest.raises(BadRowsError, match=r"input 'input': 7 \(line 4: malformed record: missing columns\)"):
         run(tmp_path, "fail")
     assert not (tmp_path / "out").exists()
 
@@ -72,3 +72,72 @@ def test_inferred_schema_uses_the_same_rules(tmp_path: Path) -> None:
     result = run(tmp_path, "quarantine", schema=None)
     assert result.rows_in == 10 and result.rows_in == result.rows_out + result.bad_rows
     assert result.bad_rows >= 3  # the reader's rejects at least; the sniffed types decide the rest
+
+
+QUOTED_LINE_BREAK = b'id,category,amount\n1,"multi\nline",1\n2,plain,2\n'
+
+
+def run_bytes(tmp_path: Path, data: bytes, schema: dict | None = None, **options):
+    source = tmp_path / "in.csv"
+    source.write_bytes(data)
+    spec = validate_job_spec(
+        {
+            "job_name": "odd_input",
+            "input_path": str(source),
+            "input_options": {"schema": schema, **options} if schema else options,
+            "output_path": str(tmp_path / "out"),
+        }
+    )
+    return LocalEngine().run(spec)
+
+
+def output(tmp_path: Path) -> tuple[list[str], list[tuple]]:
+    relation = duckdb.sql(f"SELECT * FROM read_parquet('{tmp_path}/out/*.parquet') ORDER BY ALL")
+    return relation.columns, relation.fetchall()
+
+
+@pytest.mark.parametrize("schema", [None, {"id": "int", "category": "string", "amount": "int"}])
+def test_a_quoted_line_break_is_read_as_part_of_its_field(tmp_path: Path, schema: dict | None) -> None:
+    result = run_bytes(tmp_path, QUOTED_LINE_BREAK, schema)
+    assert (result.rows_in, result.rows_out, result.bad_rows) == (2, 2, 0)
+    assert output(tmp_path) == (["id", "category", "amount"], [(1, "multi\nline", 1), (2, "plain", 2)])
+
+
+def test_records_with_the_wrong_field_count_beside_quoted_line_breaks_are_bad_rows(tmp_path: Path) -> None:
+    data = QUOTED_LINE_BREAK + b'3,"two\nlines"\n4,x,4,extra\n5,"x\ny",5\n'
+    result = run_bytes(tmp_path, data, {"id": "int", "category": "string", "amount": "int"})
+    assert (result.rows_in, result.rows_out, result.bad_rows) == (5, 3, 2)
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        (b"id,amount,amount", r"input 'input': header column 'amount' appears twice, as columns 2 and 3"),
+        (b"id,,amount", r"input 'input': header column 2 has no name"),
+    ],
+)
+def test_a_header_that_cannot_name_the_columns_is_a_permanent_error(tmp_path: Path, header: bytes, message) -> None:
+    with pytest.raises(InputHeaderError, match=message):
+        run_bytes(tmp_path, header + b"\n1,2,3\n")
+    assert not (tmp_path / "out").exists()
+
+
+def test_without_a_header_the_first_record_is_data(tmp_path: Path) -> None:
+    run_bytes(tmp_path, b"1,1\n2,2\n", header=False)
+    assert output(tmp_path) == (["column0", "column1"], [(1, 1), (2, 2)])
+
+
+def test_a_quoted_header_name_is_unquoted(tmp_path: Path) -> None:
+    run_bytes(tmp_path, b'id,"q""uote"\n1,2\n')
+    assert output(tmp_path) == (["id", 'q"uote'], [(1, 2)])
+
+
+def test_an_empty_file_without_a_schema_is_a_permanent_error(tmp_path: Path) -> None:
+    with pytest.raises(InputHeaderError, match=r"input 'input' is empty: no header names its columns"):
+        run_bytes(tmp_path, b"")
+
+
+def test_an_empty_file_with_a_schema_has_no_rows_of_that_schema(tmp_path: Path) -> None:
+    result = run_bytes(tmp_path, b"", {"id": "int", "amount": "double"})
+    assert (result.rows_in, result.rows_out, result.bad_rows) == (0, 0, 0)
+    assert output(tmp_path) == (["id", "amount"], [])

@@ -54,7 +54,9 @@ def duckdb_check(path: Path, schema: dict[str, str], prove: bool):
     job's scan, after which :func:`proof_refuted` tells whether the proof held)."""
     source = InputSpec(path=str(path), format="csv", schema=schema)
     con = duckdb.connect()
-    registered = register(con, "input", source, [str(path)], input_columns(con, source, [str(path)]), prove=prove)
+    registered = register(
+        con, "input", source, [str(path)], input_columns(con, "input", source, [str(path)]), prove=prove
+    )
     good = con.execute(f'SELECT * FROM "{relation_name("input")}"').fetchall()
     return registered, good, proof_refuted(con, registered)
 
@@ -63,7 +65,7 @@ def assert_agree(path: Path, schema: dict[str, str]) -> int | None:
     """Where Polars proves ``path`` free of bad rows, DuckDB's check agrees, or DuckDB's reader refutes the proof
     during the job's scan (the engine then runs the job again with the check), or refuses the file either way."""
     source = InputSpec(path=str(path), format="csv", schema=schema)
-    columns = input_columns(duckdb.connect(), source, [str(path)])
+    columns = input_columns(duckdb.connect(), "input", source, [str(path)])
     proven = proven_records(source, [str(path)], columns)
     if proven is None:
         return None
@@ -106,7 +108,9 @@ def test_what_polars_cannot_judge_is_left_to_duckdb(tmp_path: Path, case: str, d
     path = tmp_path / "in.csv"
     path.write_bytes(data)
     source = InputSpec(path=str(path), format="csv", schema=SCHEMA)
-    assert proven_records(source, [str(path)], input_columns(duckdb.connect(), source, [str(path)])) is None, case
+    assert proven_records(source, [str(path)], input_columns(duckdb.connect(), "input", source, [str(path)])) is None, (
+        case
+    )
 
 
 def test_a_leap_second_is_not_proven(tmp_path: Path) -> None:
@@ -114,7 +118,7 @@ def test_a_leap_second_is_not_proven(tmp_path: Path) -> None:
     path = tmp_path / "in.csv"
     path.write_bytes(b"id,at\n1,2026-01-01 23:59:60\n")
     source = InputSpec(path=str(path), format="csv", schema={"id": "int", "at": "timestamp"})
-    assert proven_records(source, [str(path)], input_columns(duckdb.connect(), source, [str(path)])) is None
+    assert proven_records(source, [str(path)], input_columns(duckdb.connect(), "input", source, [str(path)])) is None
     registered, _, _ = duckdb_check(path, {"id": "int", "at": "timestamp"}, prove=False)
     assert (registered.records, registered.bad_rows) == (1, 1)
 
@@ -178,7 +182,7 @@ def test_a_stopped_job_stops_the_read(tmp_path: Path) -> None:
     path = tmp_path / "in.csv"
     path.write_text("id,amount,day,flag\n" + "1,10.5,2026-01-01,true\n" * 1000)
     source = InputSpec(path=str(path), format="csv", schema=SCHEMA)
-    columns = input_columns(duckdb.connect(), source, [str(path)])
+    columns = input_columns(duckdb.connect(), "input", source, [str(path)])
     with pytest.raises(ProofStopped):
         proven_records(source, [str(path)], columns, stopped=lambda: True)
 
@@ -213,7 +217,7 @@ def test_a_refuted_proof_runs_the_job_again_with_the_check(tmp_path: Path) -> No
     path = tmp_path / "in.csv"
     path.write_bytes(b'id,amount,day,flag\n1,10.5,2026-01-01,"true"\r\n2,1.0,2026-01-02,true\n')
     source = InputSpec(path=str(path), format="csv", schema=SCHEMA)
-    assert proven_records(source, [str(path)], input_columns(duckdb.connect(), source, [str(path)])) == 2
+    assert proven_records(source, [str(path)], input_columns(duckdb.connect(), "input", source, [str(path)])) == 2
     spec = validate_job_spec(
         {
             "job_name": "refuted",
@@ -232,7 +236,7 @@ def test_a_file_name_is_not_a_glob_pattern(tmp_path: Path) -> None:
     named.write_bytes(b"id,amount,day,flag\n1,abc,2026-01-01,true\n")
     (tmp_path / "in1.csv").write_bytes(b"id,amount,day,flag\n1,1.0,2026-01-01,true\n")  # what the pattern matches
     source = InputSpec(path=str(named), format="csv", schema=SCHEMA)
-    assert proven_records(source, [str(named)], input_columns(duckdb.connect(), source, [str(named)])) is None
+    assert proven_records(source, [str(named)], input_columns(duckdb.connect(), "input", source, [str(named)])) is None
 
 
 @pytest.mark.parametrize(("min_bytes", "proves"), [(None, False), (0, True), (10**6, False)])

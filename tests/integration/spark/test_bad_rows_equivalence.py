@@ -13,10 +13,12 @@ import os
 from pathlib import Path
 
 import duckdb
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from airflow_provider_enterprise.engines.duckdb_inputs import input_columns, register, relation_name
+from airflow_provider_enterprise.exceptions import InputHeaderError
 from airflow_provider_enterprise.spark_app.inputs import read_input
 from airflow_provider_enterprise.spec import InputSpec
 from support.bad_row_values import BAD, COLUMNS, GOOD
@@ -29,9 +31,11 @@ EXAMPLES = int(os.environ.get("BAD_ROWS_EXAMPLES", "25"))
 def both_engines(spark, path: Path, schema: dict[str, str] | None = SCHEMA) -> dict[str, dict]:
     source = InputSpec(path=str(path), format="csv", schema=schema)
     con = duckdb.connect()
-    registered = register(con, "input", source, [str(path)], input_columns(con, source, [str(path)]))
+    registered = register(con, "input", source, [str(path)], input_columns(con, "input", source, [str(path)]))
     duck_bad = con.execute(registered.bad_rows_query).fetchall() if registered.bad_rows_query else []
     read = read_input(spark, "input", source, [str(path)])
+    if read.count().split:  # as the job does: records split at quoted line breaks, read again with multiLine
+        read = read_input(spark, "input", source, [str(path)], multi_line=True)
     spark_bad = read.bad.collect()
     return {
         "duckdb": {
@@ -85,6 +89,64 @@ def test_every_kind_of_bad_row_is_classified_alike(spark, tmp_path: Path) -> Non
             "malformed record",
         ]
     )
+
+
+def test_quoted_line_breaks_are_read_alike(spark, tmp_path: Path) -> None:
+    path = tmp_path / "line_breaks.csv"
+    path.write_bytes(
+        b"id,category,amount\n"
+        b'1,"multi\nline",1\n'
+        b"2,plain,2\n"
+        b'3,"two\r\nbreaks\nhere",x\n'  # a bad row holding line breaks
+        b"4,short\n"
+        b'"5","last\n",5\n'
+    )
+    schema = {"id": "int", "category": "string", "amount": "int"}
+    result = both_engines(spark, path, schema)
+    assert_same(result, records=5)
+    assert sorted(result["spark"]["good"]) == [(1, "multi\nline", 1), (2, "plain", 2), (5, "last\n", 5)]
+    assert result["spark"]["bad"] == ["column 'amount' is not int", "malformed record"]
+
+
+def test_a_file_without_quoted_line_breaks_is_read_line_by_line(spark, tmp_path: Path) -> None:
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(MIXED)
+    read = read_input(spark, "input", InputSpec(path=str(path), format="csv", schema=SCHEMA), [str(path)])
+    assert not read.multi_line and read.count() == (10, 7, 0)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"id,amount,amount\n1,2,3\n", "header column 'amount' appears twice, as columns 2 and 3"),
+        (b"id,,amount\n1,2,3\n", "header column 2 has no name"),
+        (b"", "input 'input' is empty"),
+    ],
+)
+def test_a_header_that_cannot_name_the_columns_fails_alike(spark, tmp_path: Path, data: bytes, message: str) -> None:
+    path = tmp_path / "in.csv"
+    path.write_bytes(data)
+    source = InputSpec(path=str(path), format="csv")
+    with pytest.raises(InputHeaderError, match=message):
+        input_columns(duckdb.connect(), "input", source, [str(path)])
+    with pytest.raises(InputHeaderError, match=message):
+        read_input(spark, "input", source, [str(path)])
+
+
+def test_quoted_header_names_and_empty_files_with_a_schema_read_alike(spark, tmp_path: Path) -> None:
+    path = tmp_path / "quoted.csv"
+    path.write_bytes(b'id,"q""uote"\n1,2\n')
+    result = both_engines(spark, path, schema=None)
+    assert (
+        [c.name for c in result["duckdb"]["columns"]]
+        == [c.name for c in result["spark"]["columns"]]
+        == ["id", 'q"uote']
+    )
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    result = both_engines(spark, empty, schema={"id": "int", "amount": "double"})
+    assert_same(result, records=0)
+    assert [c.name for c in result["spark"]["columns"]] == ["id", "amount"]
 
 
 @st.composite

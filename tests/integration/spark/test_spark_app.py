@@ -49,6 +49,7 @@ def test_the_daily_job_gives_the_local_engines_rows_and_a_manifest(spark, tmp_pa
     assert is_committed(tmp_path / "spark")
     assert read_manifest(tmp_path / "spark") == manifest
     assert (manifest["run_id"], manifest["rows_in"], manifest["rows_out"]) == ("run-1", 10_000, local.rows_out)
+    assert manifest["inputs"]["input"]["multi_line"] is False  # no quoted line break: read line by line
     assert manifest["files"] and all((tmp_path / "spark" / f).is_file() for f in manifest["files"])
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "no staging directory is left behind"
 
@@ -64,6 +65,16 @@ def test_bad_rows_are_quarantined_in_the_local_engines_layout(spark, tmp_path: P
     assert len(lines) == 7 and {line["input"] for line in lines} == {"input"}
     assert manifest["bad_rows_path"] == str(tmp_path / "out" / BAD_ROWS_FILE)
     assert sorted(p.name for p in (tmp_path / "out" / "_bad_rows").iterdir()) == ["part-0.jsonl"]
+
+
+def test_quoted_line_breaks_read_with_multiline_give_the_local_engines_rows(spark, tmp_path: Path) -> None:
+    source = tmp_path / "line_breaks.csv"
+    source.write_bytes(b'id,category,amount\n1,"multi\nline",1\n2,plain,2\n')
+    manifest = run_job(spark, spec(tmp_path, "spark", input_path=str(source), on_bad_rows="fail"), run_id="r")
+    LocalEngine().run(spec(tmp_path, "local", input_path=str(source), on_bad_rows="fail"))
+    assert rows(tmp_path / "spark") == rows(tmp_path / "local") == [(1, "multi\nline", 1), (2, "plain", 2)]
+    read = manifest["inputs"]["input"]
+    assert (read["records"], read["bad_rows"], read["multi_line"]) == (2, 0, True)
 
 
 def test_bad_rows_with_on_bad_rows_fail_commit_nothing(spark, tmp_path: Path) -> None:
