@@ -142,11 +142,28 @@ class LocalEngineSettings(_WorkerPlacement):
 
 
 class RetryPolicySettings(_Section):
-    """A named retry policy: every attempt counts, delays are exponential with jitter, in seconds."""
+    """
+    A named retry policy: every attempt counts, delays are exponential with jitter, in seconds. Jobs using it may
+    move error classes out of the table of :mod:`airflow_provider_enterprise.resilience.errors`.
+    """
 
     max_attempts: int = Field(ge=1, le=100)
     initial_delay: float = Field(gt=0)
     max_delay: float = Field(gt=0)
+    transient_errors: tuple[str, ...] = Field(
+        default=(),
+        description="Error classes (names such as 'ConversionException', or dotted names; subclasses too) this "
+        "policy retries whatever the table says.",
+    )
+    permanent_errors: tuple[str, ...] = Field(
+        default=(), description="Error classes this policy fails at once whatever the table says."
+    )
+
+    @model_validator(mode="after")
+    def _one_class_per_error(self) -> RetryPolicySettings:
+        if both := sorted(set(self.transient_errors) & set(self.permanent_errors)):
+            raise ValueError(f"{', '.join(both)} cannot be both transient_errors and permanent_errors")
+        return self
 
 
 #: The seed's named retry policies (max attempts / initial delay / max delay).

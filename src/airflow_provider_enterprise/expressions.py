@@ -13,7 +13,7 @@ from enum import StrEnum
 import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
-from sqlglot.errors import ParseError
+from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import TokenType
 
 #: The dialect users write in (the seed's users wrote Spark SQL).
@@ -166,9 +166,25 @@ def _describe(node: exp.Expression) -> str:
     return f"{type(node).__name__} node"
 
 
-def _has_semicolon(text: str) -> bool:
-    tokens = Dialect.get_or_raise(SOURCE_DIALECT).tokenize(text)
-    return any(token.token_type is TokenType.SEMICOLON for token in tokens)
+#: How deep parentheses (groups, function calls, lists), brackets and CASE blocks may nest in one expression.
+#: Parsing and generating SQL recurse once per level (about 20 Python frames each): this limit keeps the deepest
+#: accepted expression well inside Python's recursion limit wherever it is validated.
+MAX_NESTING = 24
+
+_OPENING = frozenset({TokenType.L_PAREN, TokenType.L_BRACKET, TokenType.CASE})
+_CLOSING = frozenset({TokenType.R_PAREN, TokenType.R_BRACKET, TokenType.END})
+
+
+def _nesting(tokens: list) -> int:
+    """The deepest nesting of parentheses, brackets and CASE blocks among ``tokens``."""
+    depth = deepest = 0
+    for token in tokens:
+        if token.token_type in _OPENING:
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token.token_type in _CLOSING:
+            depth -= 1
+    return deepest
 
 
 def parse_expression(text: str, kind: ExpressionKind = ExpressionKind.SCALAR) -> exp.Expression:
@@ -182,14 +198,22 @@ def parse_expression(text: str, kind: ExpressionKind = ExpressionKind.SCALAR) ->
     """
     if not isinstance(text, str) or not text.strip():
         raise ExpressionError("expression is empty")
+    too_deep = f"nesting deeper than {MAX_NESTING} levels (parentheses, function calls, CASE) in expression {text!r}"
     try:
+        tokens = Dialect.get_or_raise(SOURCE_DIALECT).tokenize(text)
+        if _nesting(tokens) > MAX_NESTING:
+            raise ExpressionError(too_deep)
         statements = sqlglot.parse(text, read=SOURCE_DIALECT)
+        if len(statements) != 1 or statements[0] is None or any(t.token_type is TokenType.SEMICOLON for t in tokens):
+            raise ExpressionError(f"multiple statements are not allowed: {text!r}")
+        tree = statements[0]
+        check_tree(tree, kind, text)
     except ParseError as err:
         raise ExpressionError(f"cannot parse expression {text!r}: {err.errors[0]['description']}") from None
-    if len(statements) != 1 or statements[0] is None or _has_semicolon(text):
-        raise ExpressionError(f"multiple statements are not allowed: {text!r}")
-    tree = statements[0]
-    check_tree(tree, kind, text)
+    except TokenError as err:
+        raise ExpressionError(f"cannot parse expression {text!r}: {err}") from None
+    except RecursionError:  # nesting the token count does not see (a long run of NOT or unary minus)
+        raise ExpressionError(too_deep) from None
     return tree
 
 

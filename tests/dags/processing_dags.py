@@ -52,14 +52,17 @@ with DAG(
         execution_engine="local",
     )
 
-with DAG(
-    "test_processing_retry",
-    schedule=None,
-    start_date=START,
-    params={"data_dir": ""},
-    default_args={"retries": 1, "retry_delay": timedelta(seconds=0)},
-) as retried:
-    # Try 1 reads a malformed file (a transient engine error), try 2 a good one.
+#: A job whose upstream writes its Parquet files in place: a half-written file (permanent by the table) is worth
+#: another try.
+IN_PLACE = NamedRetryPolicy(
+    "in_place_upstream",
+    RetryPolicySettings(
+        max_attempts=2, initial_delay=0.01, max_delay=0.01, transient_errors=("duckdb.InvalidInputException",)
+    ),
+)
+
+with DAG("test_processing_retry", schedule=None, start_date=START, params={"data_dir": ""}) as retried:
+    # Try 1 reads a malformed file (transient by the job's policy), try 2 a good one.
     EnterpriseDataProcessingOperator(
         task_id="process",
         job_name="test_processing_retry",
@@ -67,6 +70,8 @@ with DAG(
         output_path="{{ params.data_dir }}/out",
         processing_logic={"transformations": [AGGREGATE]},
         execution_engine="local",
+        retries=IN_PLACE.retries,
+        retry_policy=IN_PLACE,
     )
 
 with DAG(
@@ -90,8 +95,14 @@ with DAG(
     start_date=START,
     params={"input_path": "", "output_path": ""},
 ) as with_policy:
-    # Every try reads a file the engine cannot read; the 'fast' policy keeps the test short.
-    FAST = NamedRetryPolicy("fast", RetryPolicySettings(max_attempts=3, initial_delay=0.5, max_delay=1))
+    # Every try reads a file the engine cannot read, which the 'fast' policy retries (a file its upstream writes in
+    # place); its short delays keep the test short.
+    FAST = NamedRetryPolicy(
+        "fast",
+        RetryPolicySettings(
+            max_attempts=3, initial_delay=0.5, max_delay=1, transient_errors=("InvalidInputException",)
+        ),
+    )
     EnterpriseDataProcessingOperator(
         task_id="process",
         job_name="test_processing_policy",
@@ -263,4 +274,25 @@ deferred_strict = _deferred_dag(
     [{"type": "filter", "condition": "amount > 0"}],
     on_bad_rows="fail",
     input_options={"schema": {"id": "int", "amount": "double", "day": "date", "flag": "boolean"}},
+)
+
+#: Error classes through the operator: a named policy of 3 fast attempts, a breaker; ``params.condition`` is rendered
+#: at run time, so a bad one fails the task, not the DAG file.
+ERRORS_POLICY = NamedRetryPolicy("errors", RetryPolicySettings(max_attempts=3, initial_delay=0.1, max_delay=0.2))
+errors = _one_task_dag(
+    "test_processing_errors",
+    [{"type": "filter", "condition": "{{ params.condition }}"}],
+    params={"condition": "amount > 0"},
+    retries=ERRORS_POLICY.retries,
+    retry_policy=ERRORS_POLICY,
+    circuit_breaker="test:errors",
+)
+#: every try passes its timeout (a transient JobTimeoutError), with Airflow's own retries (no named policy)
+errors_timeout = _one_task_dag(
+    "test_processing_errors_timeout",
+    [{"type": "filter", "condition": "amount > 0"}],
+    timeout=0.001,
+    retries=2,
+    retry_delay=timedelta(seconds=0),
+    circuit_breaker="test:errors",
 )

@@ -12,7 +12,7 @@ TEST_DAGS = REPO / "tests" / "dags"
 EXAMPLE_DAGS = REPO / "dags"
 #: DAGs only the stack tests run, beside the example DAGs in the stack's DAGs folder.
 STACK_DAGS = REPO / "tests" / "stack" / "dags"
-#: A Parquet file the local engine fails to read: a (transient) failure that happens while the job runs.
+#: A Parquet file the local engine fails to read ("No magic bytes"): a permanent failure while the job runs.
 CORRUPT_PARQUET = b"this is not a parquet file\n"
 #: A CSV of 10 records: 3 good, 7 bad (every kind of bad row), and its schema.
 MIXED = (

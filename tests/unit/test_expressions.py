@@ -63,3 +63,42 @@ def test_aggregates_are_allowed_in_aggregate_context() -> None:
 
 def test_referenced_columns_in_order_of_first_use() -> None:
     assert referenced_columns(parse_expression("b > 1 AND a < b OR c IS NULL")) == ["b", "a", "c"]
+
+
+def nested(depth: int, make) -> str:
+    text = "a"
+    for _ in range(depth):
+        text = make(text)
+    return text
+
+
+NESTINGS = {
+    "parentheses": lambda inner: f"({inner} > 0)",
+    "function calls": lambda inner: f"abs({inner})",
+    "CASE blocks": lambda inner: f"CASE WHEN b > 0 THEN {inner} ELSE 0 END",
+}
+
+
+@pytest.mark.parametrize("make", NESTINGS.values(), ids=NESTINGS.keys())
+def test_nesting_up_to_the_limit_parses_and_transpiles_deeper_is_refused(make) -> None:
+    from airflow_provider_enterprise.expressions import MAX_NESTING
+
+    deepest = f"{nested(MAX_NESTING, make)} IS NOT NULL"
+
+    def at_depth(frames: int):  # validated far down a deep stack (a task runner, pydantic) it still fits
+        return at_depth(frames - 1) if frames else [to_sql(parse_expression(deepest), d) for d in ("duckdb", "spark")]
+
+    assert all(at_depth(300))
+    with pytest.raises(ExpressionError, match=f"nesting deeper than {MAX_NESTING} levels"):
+        parse_expression(f"{nested(MAX_NESTING + 1, make)} IS NOT NULL")
+
+
+@pytest.mark.parametrize("text", ["(" * 50 + "a > 1" + ")" * 50, "NOT " * 2000 + "a", "- " * 3000 + "a > 1"])
+def test_nesting_that_would_exhaust_the_stack_is_an_expression_error(text: str) -> None:
+    with pytest.raises(ExpressionError, match="nesting deeper than 24 levels"):
+        parse_expression(text)
+
+
+def test_an_unterminated_string_is_an_expression_error() -> None:
+    with pytest.raises(ExpressionError, match="cannot parse expression"):
+        parse_expression("status = 'active")

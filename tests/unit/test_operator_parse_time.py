@@ -59,3 +59,11 @@ def test_declared_schemas_catch_column_and_type_errors_at_parse_time() -> None:
     with pytest.raises(InvalidJobSpec, match=r"sum\(\) needs a number, but column 'status' is string"):
         build(**schema, processing_logic={"transformations": [groupby]})
     build(processing_logic={"transformations": [{"type": "select", "columns": ["amout"]}]})  # no schema: run time
+
+
+def test_nesting_past_the_limit_is_an_invalid_spec_naming_the_field() -> None:
+    deep = "(" * 50 + "amount > 0" + ")" * 50
+    with pytest.raises(
+        InvalidJobSpec, match=r"transformations\[0\] \(filter\).condition: nesting deeper than 24 levels"
+    ):
+        build(processing_logic={"transformations": [{"type": "filter", "condition": deep}]})

@@ -13,14 +13,11 @@ from airflow.sdk.exceptions import AirflowFailException
 from airflow_provider_enterprise import metrics
 from airflow_provider_enterprise.exceptions import JobCancelledError
 from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook, JobKey, RunTrigger
+from airflow_provider_enterprise.redaction import redact_error
 from airflow_provider_enterprise.resilience.circuit_breaker import CircuitBreaker, CircuitOpenError, Permit
 from airflow_provider_enterprise.resilience.dead_letter import REPLAY_CONF_KEY, DeadLetterQueue
-from airflow_provider_enterprise.resilience.retry import (
-    ErrorKind,
-    NamedRetryPolicy,
-    classify_error,
-    retry_policy_args,
-)
+from airflow_provider_enterprise.resilience.errors import ErrorKind, classify_error
+from airflow_provider_enterprise.resilience.retry import NamedRetryPolicy, retry_policy_args
 from airflow_provider_enterprise.spec.models import PRIORITY_WEIGHTS, Priority
 from airflow_provider_enterprise.triggers.circuit import CircuitClosedTrigger
 
@@ -208,9 +205,14 @@ class EnterpriseJobOperator(BaseOperator):
 
     # -- after it ran -------------------------------------------------------------------------------
 
-    def _failure_outcome(self, error: BaseException, ti: Any) -> tuple[bool, str]:
-        """Return whether this failure is final and the retry decision's reason."""
-        if classify_error(error) is ErrorKind.PERMANENT:
+    def error_kind(self, error: BaseException) -> ErrorKind:
+        """Whether ``error`` is permanent or transient for this job (its named retry policy may move classes)."""
+        policy = self.retry_policy
+        return policy.classify(error) if isinstance(policy, NamedRetryPolicy) else classify_error(error)
+
+    def _failure_outcome(self, error: BaseException, kind: ErrorKind, ti: Any) -> tuple[bool, str]:
+        """Return whether this failure (of ``kind``) is final and the retry decision's reason."""
+        if kind is ErrorKind.PERMANENT:
             return True, f"{type(error).__name__} is permanent: no retry"
         if isinstance(self.retry_policy, NamedRetryPolicy):
             decision = self.retry_policy.decide(error, ti.try_number)
@@ -234,12 +236,16 @@ class EnterpriseJobOperator(BaseOperator):
     ) -> NoReturn:
         """
         Record a failed attempt and raise: count a transient failure against the breaker, dead-letter a final
-        failure (not a cancelled job), and fail a permanent one without retries.
+        failure (not a cancelled job), and fail a permanent one without retries. The error's message is masked
+        (:func:`~airflow_provider_enterprise.redaction.redact_error`) once classified, before it is recorded, logged
+        or raised.
         """
         ti = context["ti"]
-        if attempt.permit and classify_error(error) is ErrorKind.TRANSIENT:
+        kind = self.error_kind(error)
+        if attempt.permit and kind is ErrorKind.TRANSIENT:
             self.breaker.record_failure(attempt.permit)
-        final, reason = self._failure_outcome(error, ti)
+        final, reason = self._failure_outcome(error, kind, ti)
+        redact_error(error)  # classified as raised, shown masked
         self.log.info("Attempt %s failed (%s): %s", ti.try_number, type(error).__name__, reason)
         self.hook.fail_attempt(attempt.attempt_id, error, retry_decision=reason)
         tags = self._report_end(attempt, context, "failed", engine)
@@ -253,7 +259,7 @@ class EnterpriseJobOperator(BaseOperator):
             self.log.warning("Job %s failed for good; dead letter %s", self.job_name, dead_letter_id)
             if dead_letter_id is not None:
                 metrics.incr(metrics.DEAD_LETTERS, dag_id=tags["dag_id"], error_class=error_class)
-        if classify_error(error) is ErrorKind.PERMANENT:
+        if kind is ErrorKind.PERMANENT:
             raise AirflowFailException(str(error)) from error
         raise error
 

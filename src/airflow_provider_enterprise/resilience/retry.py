@@ -4,7 +4,8 @@ Named retry policies mapped onto Airflow's retries and ``retry_policy``.
 The seed counts every attempt, so a policy with ``max_attempts`` becomes ``retries = max_attempts - 1``. The
 delay before retry ``n`` is ``min(initial_delay * 2 ** (n - 1), max_delay)`` times a jitter in ``[0.5, 1)``,
 returned as ``RetryDecision.retry(delay=...)`` (Airflow's own backoff and jitter differ). Permanent errors
-fail at once; everything else is treated as transient.
+fail at once; which errors are transient is decided by :mod:`airflow_provider_enterprise.resilience.errors`, with
+the policy's own ``transient_errors`` / ``permanent_errors``.
 """
 
 from __future__ import annotations
@@ -12,42 +13,15 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from datetime import timedelta
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.definitions.retry_policy import RetryDecision, RetryPolicy
 
 from airflow_provider_enterprise.config import RetryPolicySettings, Settings, load_settings
-from airflow_provider_enterprise.exceptions import JobCancelledError, PermanentJobError
-from airflow_provider_enterprise.spec import InvalidJobSpec
+from airflow_provider_enterprise.resilience.errors import ErrorKind, classify_error
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-
-
-class ErrorKind(StrEnum):
-    """Whether retrying can help."""
-
-    PERMANENT = "permanent"
-    TRANSIENT = "transient"
-
-
-#: Errors no retry can fix. Everything else (connection refused, timeouts, a restarted database, an engine
-#: error) is transient.
-PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
-    PermanentJobError,
-    JobCancelledError,  # someone stopped it: running it again is theirs to decide
-    InvalidJobSpec,
-    PermissionError,
-    FileNotFoundError,
-    NotADirectoryError,
-    IsADirectoryError,
-)
-
-
-def classify_error(error: BaseException) -> ErrorKind:
-    """Return whether ``error`` is permanent or transient."""
-    return ErrorKind.PERMANENT if isinstance(error, PERMANENT_ERRORS) else ErrorKind.TRANSIENT
 
 
 class NamedRetryPolicy(RetryPolicy):
@@ -81,6 +55,10 @@ class NamedRetryPolicy(RetryPolicy):
         """Airflow ``retries`` for this policy (every attempt counts, the first included)."""
         return self.settings.max_attempts - 1
 
+    def classify(self, error: BaseException) -> ErrorKind:
+        """Whether ``error`` is permanent or transient for jobs using this policy."""
+        return classify_error(error, self.settings)
+
     def delay(self, try_number: int) -> float:
         """Seconds to wait after failed try ``try_number`` (1-based), jitter included."""
         base = min(self.settings.initial_delay * 2 ** (max(try_number, 1) - 1), self.settings.max_delay)
@@ -90,7 +68,7 @@ class NamedRetryPolicy(RetryPolicy):
         """Return the decision for ``exception`` on try ``try_number``; the same object yields the same decision."""
         if self._decided and self._decided[0] is exception:
             return self._decided[1]
-        kind = classify_error(exception)
+        kind = self.classify(exception)
         label = f"{type(exception).__name__} is {kind.value}"
         if kind is ErrorKind.PERMANENT:
             decision = RetryDecision.fail(reason=f"{label}; policy {self.name!r} does not retry it")

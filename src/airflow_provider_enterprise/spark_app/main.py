@@ -6,9 +6,10 @@ Usage: ``spark-submit [options] main.py (--spec FILE | --spec-json JSON) --run-i
 The spec is validated again here (the driver may run a newer spec than the DAG file saw), the job runs with
 :func:`~airflow_provider_enterprise.spark_app.job.run_job`, and the outcome goes to ``--result`` as JSON:
 ``{"status": "succeeded", "manifest": {...}}`` or ``{"status": "failed", "error_class": ..., "permanent":
-..., "message": ...}``, so the task re-raises the same kind of error. Exit status 0 on success, 1 on a failed
-job, 2 on bad arguments. The keys of ``mask`` come in the environment variable ``ENTERPRISE_MASKING_SECRET``
-(never an argument). No Airflow imports: this runs on Spark drivers.
+..., "message": ...}``, ``permanent`` as :mod:`~airflow_provider_enterprise.resilience.errors` classifies the error,
+so the task re-raises the same kind of error. Exit status 0 on success, 1 on a failed job, 2 on bad arguments.
+The keys of ``mask`` come in the environment variable ``ENTERPRISE_MASKING_SECRET`` (never an argument).
+No Airflow imports: this runs on Spark drivers.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from airflow_provider_enterprise.compiler.masking import KEYS_ENV, load_keys
-from airflow_provider_enterprise.exceptions import PermanentJobError
+from airflow_provider_enterprise.resilience.errors import ErrorKind, classify_error
 from airflow_provider_enterprise.spark_app import SPARK_AUTH_SECRET_ENV
-from airflow_provider_enterprise.spec import InvalidJobSpec, validate_job_spec
+from airflow_provider_enterprise.spec import validate_job_spec
 
 log = logging.getLogger("airflow_provider_enterprise.spark_app")
 
@@ -79,7 +80,7 @@ def report_job(spark: Any, args: argparse.Namespace, keys: str | None = None) ->
             {
                 "status": "failed",
                 "error_class": type(err).__name__,
-                "permanent": isinstance(err, PermanentJobError | InvalidJobSpec),
+                "permanent": classify_error(err) is ErrorKind.PERMANENT,
                 "message": str(err),
             },
         )

@@ -65,12 +65,14 @@ def test_fallback_needs_permission_and_another_engine() -> None:
         )
 
 
-def test_transient_job_failures_count_against_the_breaker(airflow_db, registry, tmp_path: Path) -> None:
+def test_bad_data_does_not_count_against_the_breaker(airflow_db, registry, tmp_path: Path) -> None:
+    """A corrupt input is permanent: it fails its job, not the resource (transient failures count: test_errors)."""
     guarded = load_test_dags().guarded
     bad = tmp_path / "bad.parquet"
     bad.write_bytes(CORRUPT_PARQUET)
     breaker = CircuitBreaker(registry, "test:storage_fail_fast")
     breaker.reset()
+    failures = breaker.status()["total_failures"]
     dag_run = guarded.test(run_conf={"input_path": str(bad), "output_path": str(tmp_path)})
     assert dag_run.get_task_instance("process_fail_fast").state == "failed"
-    assert breaker.status()["consecutive_failures"] == 1
+    assert (breaker.status()["consecutive_failures"], breaker.status()["total_failures"]) == (0, failures)

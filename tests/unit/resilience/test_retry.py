@@ -7,12 +7,8 @@ from airflow.sdk.definitions.retry_policy import RetryAction
 
 from airflow_provider_enterprise.config import DEFAULT_RETRY_POLICIES, InvalidSettings, load_settings
 from airflow_provider_enterprise.exceptions import InputNotFoundError, JobTimeoutError
-from airflow_provider_enterprise.resilience.retry import (
-    ErrorKind,
-    NamedRetryPolicy,
-    classify_error,
-    retry_policy_args,
-)
+from airflow_provider_enterprise.resilience.errors import ErrorKind, classify_error
+from airflow_provider_enterprise.resilience.retry import NamedRetryPolicy, retry_policy_args
 from airflow_provider_enterprise.spec import InvalidJobSpec
 
 
@@ -69,3 +65,42 @@ def test_configured_policies_override_and_unknown_names_are_named(tmp_path) -> N
     assert retry_policy_args("default", settings)["retries"] == 6
     with pytest.raises(InvalidSettings, match="unknown retry policy 'nope'; known: critical_job, default"):
         retry_policy_args("nope", settings)
+
+
+def test_a_policy_decides_with_its_own_error_classes() -> None:
+    import duckdb
+
+    try:
+        duckdb.sql("SELECT CAST('two' AS DOUBLE)").fetchall()
+    except duckdb.ConversionException as err:
+        conversion = err
+    default = NamedRetryPolicy("default", DEFAULT_RETRY_POLICIES["default"])
+    assert (
+        default.decide(conversion, 1).reason == "ConversionException is permanent; policy 'default' does not retry it"
+    )
+    assert default.decide(RuntimeError("unknown"), 1).action is RetryAction.FAIL  # unknown errors are permanent
+    lenient = NamedRetryPolicy(
+        "lenient",
+        DEFAULT_RETRY_POLICIES["default"].model_copy(update={"transient_errors": ("ConversionException",)}),
+        jitter=lambda: 0.0,
+    )
+    assert lenient.decide(conversion, 1).action is RetryAction.RETRY
+    assert lenient.classify(conversion) is ErrorKind.TRANSIENT
+
+
+def test_error_classes_come_from_the_config_file(tmp_path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "retry_policies:\n"
+        "  in_place_upstream:\n"
+        "    {max_attempts: 3, initial_delay: 1, max_delay: 2, transient_errors: [duckdb.InvalidInputException],"
+        " permanent_errors: [JobTimeoutError]}\n"
+        "  confused: {max_attempts: 3, initial_delay: 1, max_delay: 2, transient_errors: [X], permanent_errors: [X]}\n"
+    )
+    with pytest.raises(InvalidSettings, match="X cannot be both transient_errors and permanent_errors"):
+        load_settings({"ENTERPRISE_CONFIG": str(config)}, use_airflow=False)
+    config.write_text(config.read_text().rsplit("  confused", 1)[0])
+    settings = load_settings({"ENTERPRISE_CONFIG": str(config)}, use_airflow=False)
+    policy = NamedRetryPolicy("in_place_upstream", settings.retry_policy("in_place_upstream"))
+    assert policy.classify(JobTimeoutError("slow")) is ErrorKind.PERMANENT
+    assert policy.settings.transient_errors == ("duckdb.InvalidInputException",)
