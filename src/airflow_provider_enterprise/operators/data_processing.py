@@ -295,7 +295,7 @@ class EnterpriseDataProcessingOperator(ClusterApplicationMixin, EnterpriseJobOpe
         try:
             spec_data = self._job_spec_data(context)
             spec = validate_job_spec(spec_data)
-        except InvalidJobSpec as err:  # recorded as the attempt's failure below
+        except Exception as err:  # anything raised building the spec is recorded as the attempt's failure below
             invalid = err
         engine_name = EngineName.LOCAL.value if fallback else str(self.execution_engine)
         attempt = self.register_attempt(
