@@ -33,8 +33,16 @@ def _hook(settings: Settings):
     return EnterpriseMetadataHook(settings=settings)
 
 
+def _masked(value: Any) -> Any:
+    """``value`` with its secrets masked (:func:`~airflow_provider_enterprise.redaction.redact`): registry rows are
+    masked when written, and this covers older ones."""
+    from airflow_provider_enterprise.redaction import redact
+
+    return redact(value)
+
+
 def _print_json(value: Any) -> None:
-    print(json.dumps(value, default=str, indent=2))
+    print(json.dumps(_masked(value), default=str, indent=2))
 
 
 def _print_rows(rows: list[dict[str, Any]], columns: Sequence[str], as_json: bool) -> None:
@@ -46,6 +54,7 @@ def _print_rows(rows: list[dict[str, Any]], columns: Sequence[str], as_json: boo
 
 
 def _print_table(rows: list[dict[str, Any]], columns: Sequence[str]) -> None:
+    rows = _masked(rows)
     widths = {c: max([len(c)] + [len(str(r.get(c, ""))) for r in rows]) for c in columns}
     print("  ".join(c.upper().ljust(widths[c]) for c in columns))
     for row in rows:
@@ -136,6 +145,7 @@ def cmd_jobs_show(args: argparse.Namespace, settings: Settings) -> int:
     if job is None:
         print("no such job", file=sys.stderr)
         return EXIT_FAILURE
+    job = _masked(job)
     if args.json:
         _print_json(job)
         return EXIT_OK
@@ -179,7 +189,7 @@ def _print_status(status: Any, as_json: bool) -> None:
     print(f"{'job_id':>12}: {status.job_id}")
     print(f"{'state':>12}: {status.state}")
     print(f"{'task':>12}: {status.task_state or '-'} (try {status.try_number or '-'})")
-    record = status.registry
+    record = _masked(status.registry)
     if record:
         last = record["attempts"][-1] if record["attempts"] else {}
         print(f"{'registry':>12}: job {record['job_id']} {record['job_name']!r}, {record['status']}")

@@ -13,3 +13,13 @@ def registry_text(registry) -> str:
             cur.execute(f'SELECT t::text FROM "{table}" t')  # noqa: S608 - names from pg_tables
             dumped += [row[0] for row in cur.fetchall()]
     return "\n".join(dumped)
+
+
+def xcom_text(dag_run) -> str:
+    """Every XCom of the DAG run ``dag_run``, as text."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = session.query(XComModel).filter_by(dag_id=dag_run.dag_id, run_id=dag_run.run_id).all()
+        return "\n".join(f"{row.key}={row.value}" for row in rows)

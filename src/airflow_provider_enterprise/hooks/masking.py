@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from contextlib import suppress
 from typing import Any
 
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowNotFoundException
-from airflow.sdk.log import mask_secret
+from pydantic import ValidationError
 
 from airflow_provider_enterprise.compiler.masking import MaskingKey
 from airflow_provider_enterprise.exceptions import MaskingKeyError
-from airflow_provider_enterprise.spec.transformations import DEFAULT_MASKING_CONN_ID
+from airflow_provider_enterprise.redaction import register_secret
+from airflow_provider_enterprise.spec.transformations import DEFAULT_MASKING_CONN_ID, MaskTransformation
 
 #: How the connection's password spells the key (extra ``encoding``).
 ENCODINGS = ("utf-8", "hex", "base64")
@@ -31,7 +33,8 @@ class EnterpriseMaskingKeyHook(BaseHook):
 
     The connection's password is the key, its login the key's version (recorded with each job's result), and
     the extra ``encoding`` says how the password spells the key: ``utf-8`` (default), ``hex`` or ``base64``.
-    The key is registered with Airflow's secrets masker as soon as it is read.
+    The key is registered with Airflow's secrets masker as soon as it is read, as written and as SQL and JSON
+    quote it (:func:`~airflow_provider_enterprise.redaction.register_secret`).
 
     :param masking_conn_id: the connection holding the key.
     """
@@ -65,7 +68,7 @@ class EnterpriseMaskingKeyHook(BaseHook):
             ) from None
         if not conn.password:
             raise MaskingKeyError(f"connection {conn_id!r} has no password: the password is the hashing key")
-        mask_secret(conn.password)
+        register_secret(conn.password)
         encoding = conn.extra_dejson.get("encoding", "utf-8")
         if encoding not in ENCODINGS:
             raise MaskingKeyError(f"connection {conn_id!r}: encoding {encoding!r} is not one of {', '.join(ENCODINGS)}")
@@ -87,3 +90,23 @@ class EnterpriseMaskingKeyHook(BaseHook):
 def masking_keys(conn_ids: Iterable[str]) -> dict[str, MaskingKey]:
     """Return the key of each connection in ``conn_ids``, by connection id."""
     return {conn_id: EnterpriseMaskingKeyHook(conn_id).get_key() for conn_id in conn_ids}
+
+
+def register_keys_of_invalid_spec(spec_data: Mapping[str, Any]) -> None:
+    """
+    Read, and so register with the secrets masker, the keys that the valid ``mask`` transformations of a spec that
+    failed validation hash with, before the spec and its error are stored: another transformation's expression may
+    quote a key. Transformations that are not valid and connections that cannot be read are passed over.
+    """
+    logic = spec_data.get("processing_logic")
+    transformations = logic.get("transformations") if isinstance(logic, dict) else None
+    for raw in transformations if isinstance(transformations, list) else []:
+        if not (isinstance(raw, dict) and raw.get("type") == "mask"):
+            continue
+        try:
+            mask = MaskTransformation.model_validate(raw, context={"allow_templates": False})
+        except ValidationError:
+            continue
+        if mask.hashes:
+            with suppress(MaskingKeyError):
+                EnterpriseMaskingKeyHook(mask.key_conn_id).get_key()

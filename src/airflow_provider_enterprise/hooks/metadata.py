@@ -34,6 +34,7 @@ from airflow_provider_enterprise.exceptions import (
     MetadataDatabaseNotConfigured,
     RegistryConnectionRefused,
 )
+from airflow_provider_enterprise.redaction import redact
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -198,16 +199,17 @@ def _attempt_values(
     inputs: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The parameters of :data:`ATTEMPT_VALUES`: a new running attempt, made by this process (the keyword
-    arguments are :meth:`EnterpriseMetadataHook.start_attempt`'s)."""
+    arguments are :meth:`EnterpriseMetadataHook.start_attempt`'s), masked; the spec's own secrets are registered
+    with this process's secrets masker, which masks them in its logs and later writes too."""
     return {
         "try_number": try_number,
         "engine": engine,
-        "spec": json.dumps(spec) if spec is not None else None,
+        "spec": json.dumps(redact(spec, register=True)) if spec is not None else None,
         "hostname": hostname or socket.gethostname(),
         "pid": os.getpid(),
         "triggered_by": trigger.user if trigger else None,
         "run_type": trigger.run_type if trigger else None,
-        "inputs": json.dumps(inputs or []),
+        "inputs": json.dumps(redact(inputs or [])),
     }
 
 
@@ -597,22 +599,22 @@ class EnterpriseMetadataHook(PostgresHook):
             "rows_in": rows_in,
             "rows_out": rows_out,
             "bad_rows": bad_rows,
-            "output_path": output_path,
+            "output_path": redact(output_path),
             "external_id": external_id,
         }
         if inputs is not None:
-            values["inputs"] = json.dumps(inputs)
+            values["inputs"] = json.dumps(redact(inputs))
         self._transition(attempt_id, AttemptStatus.SUCCEEDED, values)
 
     def fail_attempt(self, attempt_id: int, error: BaseException, *, retry_decision: str | None = None) -> None:
-        """Mark a running attempt failed with its error and what happens next (the retry decision)."""
+        """Mark a running attempt failed with its error and what happens next (the retry decision), masked."""
         self._transition(
             attempt_id,
             AttemptStatus.FAILED,
             {
                 "error_class": type(error).__name__,
-                "error_message": str(error)[:10_000],
-                "retry_decision": retry_decision,
+                "error_message": redact(str(error))[:10_000],
+                "retry_decision": redact(retry_decision),
             },
         )
 
@@ -633,7 +635,7 @@ class EnterpriseMetadataHook(PostgresHook):
         unknown = set(values) - self._ANNOTATIONS
         if unknown:
             raise ValueError(f"cannot annotate attempts with {', '.join(sorted(unknown))}")
-        params = {k: json.dumps(v) if k in self._JSON_ANNOTATIONS else v for k, v in values.items()}
+        params = {k: json.dumps(v) if k in self._JSON_ANNOTATIONS else v for k, v in redact(values).items()}
         assignments = ", ".join(
             f"{name} = %s" + ("::jsonb" if name in self._JSON_ANNOTATIONS else "") for name in params
         )

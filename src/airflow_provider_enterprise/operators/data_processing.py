@@ -15,9 +15,10 @@ from airflow_provider_enterprise.exceptions import (
     PermanentJobError,
     SparkApplicationError,
 )
-from airflow_provider_enterprise.hooks.masking import masking_keys
+from airflow_provider_enterprise.hooks.masking import masking_keys, register_keys_of_invalid_spec
 from airflow_provider_enterprise.operators.base import EnterpriseJobOperator, RunningAttempt
 from airflow_provider_enterprise.operators.cluster_application import ClusterApplicationMixin
+from airflow_provider_enterprise.redaction import redact
 from airflow_provider_enterprise.spec import (
     EngineName,
     InvalidJobSpec,
@@ -292,11 +293,16 @@ class EnterpriseDataProcessingOperator(ClusterApplicationMixin, EnterpriseJobOpe
             circuit_open = None
         replay = self.replay_of(context)
         spec_data = spec = invalid = None
+        keys: dict[str, MaskingKey] = {}
         try:
             spec_data = self._job_spec_data(context)
             spec = validate_job_spec(spec_data)
+            # read (and registered with the secrets masker) before the spec is stored: it may quote a key
+            keys = masking_keys(spec.processing_logic.masking_key_conn_ids())
         except Exception as err:  # anything raised building the spec is recorded as the attempt's failure below
             invalid = err
+            if spec is None and spec_data is not None:
+                register_keys_of_invalid_spec(spec_data)
         engine_name = EngineName.LOCAL.value if fallback else str(self.execution_engine)
         attempt = self.register_attempt(
             context,
@@ -314,7 +320,6 @@ class EnterpriseDataProcessingOperator(ClusterApplicationMixin, EnterpriseJobOpe
                 raise invalid
             if fallback:
                 spec = spec.model_copy(update={"execution_engine": EngineName.LOCAL})
-            keys = masking_keys(spec.processing_logic.masking_key_conn_ids())
             engine = self._running_engine = self._engine(spec, attempt, keys)
             self.log.info(
                 "Running %s on the %s engine: %s -> %s", spec.job_name, engine.name, spec.input_path, spec.output_path
@@ -338,7 +343,7 @@ class EnterpriseDataProcessingOperator(ClusterApplicationMixin, EnterpriseJobOpe
         keys: dict[str, MaskingKey],
         task_seconds: float,
     ) -> dict[str, Any]:
-        """Record the committed output's figures on the attempt; return the task's result (its XCom)."""
+        """Record the committed output's figures on the attempt; return the task's result (its XCom), masked."""
         self.record_success(
             attempt,
             context,
@@ -362,14 +367,16 @@ class EnterpriseDataProcessingOperator(ClusterApplicationMixin, EnterpriseJobOpe
         versions = {conn_id: key.version for conn_id, key in keys.items()}
         if versions:
             self.log.info("Hashed with masking keys %s", ", ".join(f"{c} version {v}" for c, v in versions.items()))
-        return {
-            "job_id": attempt.job_id,
-            "attempt_id": attempt.attempt_id,
-            "try_number": attempt.try_number,
-            **result.to_dict(),
-            "task_seconds": round(task_seconds, 3),
-            **({"masking_key_versions": versions} if versions else {}),
-        }
+        return redact(
+            {
+                "job_id": attempt.job_id,
+                "attempt_id": attempt.attempt_id,
+                "try_number": attempt.try_number,
+                **result.to_dict(),
+                "task_seconds": round(task_seconds, 3),
+                **({"masking_key_versions": versions} if versions else {}),
+            }
+        )
 
     # -- deferred on a cluster ------------------------------------------------------------------------
 

@@ -5,7 +5,8 @@ The plugin's FastAPI app, mounted by Airflow's api-server at ``/enterprise``.
 discard) and ``/api/v1/circuits`` (list, reset), and the UI page under ``/ui/``. The routes only translate
 HTTP: the registry hook, :class:`~airflow_provider_enterprise.resilience.dead_letter.DeadLetterQueue` and
 the circuit breaker functions do the work, as they do for the CLI. Who may call what is in
-:mod:`airflow_provider_enterprise.plugin.security`.
+:mod:`airflow_provider_enterprise.plugin.security`. Every row shown passes through
+:func:`~airflow_provider_enterprise.redaction.redact` (rows are masked when written; this covers older ones).
 """
 
 from __future__ import annotations
@@ -27,13 +28,9 @@ from airflow_provider_enterprise.config import Settings, load_settings
 from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook
 from airflow_provider_enterprise.plugin import models
 from airflow_provider_enterprise.plugin.security import UserDep, caller_token, readable_dag_ids, require_dag_runs
+from airflow_provider_enterprise.redaction import redact
 from airflow_provider_enterprise.resilience.circuit_breaker import CircuitBreaker, list_breakers
-from airflow_provider_enterprise.resilience.dead_letter import (
-    DeadLetterError,
-    DeadLetterNotFound,
-    DeadLetterQueue,
-    mask_secrets,
-)
+from airflow_provider_enterprise.resilience.dead_letter import DeadLetterError, DeadLetterNotFound, DeadLetterQueue
 
 UI_DIR = Path(__file__).parent / "ui"
 
@@ -146,7 +143,9 @@ def list_jobs(
 ) -> models.JobList:
     """Jobs of the DAGs the user may read, newest first."""
     hook, filters = listing.hook, listing.filters(status=job_status)
-    return models.JobList(jobs=hook.list_jobs(**filters, **listing.page), total_entries=hook.count_jobs(**filters))
+    return models.JobList(
+        jobs=redact(hook.list_jobs(**filters, **listing.page)), total_entries=hook.count_jobs(**filters)
+    )
 
 
 @jobs_router.get("/{job_id}", response_model=models.JobDetail, responses=_problems(404))
@@ -156,8 +155,7 @@ def get_job(job_id: RegistryIdPath, hook: HookDep, user: UserDep) -> models.JobD
     if job is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"job {job_id} does not exist")
     require_dag_runs(user, "GET", job["dag_id"])
-    attempts = [{**attempt, "spec": mask_secrets(attempt["spec"])} for attempt in job["attempts"]]
-    return models.JobDetail.model_validate({**job, "attempts": attempts})
+    return models.JobDetail.model_validate(redact(job))
 
 
 # -- audit trail ---------------------------------------------------------------------------------------
@@ -179,7 +177,9 @@ def list_audit_events(
 ) -> models.AuditList:
     """Audit events (one per finished attempt) of the DAGs the user may read, newest first."""
     trail, filters = AuditTrail(listing.hook), listing.filters(path=path, user=user, outcome=outcome)
-    return models.AuditList(audit_events=trail.find(**filters, **listing.page), total_entries=trail.count(**filters))
+    return models.AuditList(
+        audit_events=redact(trail.find(**filters, **listing.page)), total_entries=trail.count(**filters)
+    )
 
 
 # -- dead letters ---------------------------------------------------------------------------------------
@@ -194,7 +194,7 @@ def list_dead_letters(
     """Dead letters of the DAGs the user may read, newest first."""
     queue, filters = DeadLetterQueue(listing.hook), listing.filters(status=letter_status)
     return models.DeadLetterList(
-        dead_letters=queue.find(**filters, **listing.page), total_entries=queue.count(**filters)
+        dead_letters=redact(queue.find(**filters, **listing.page)), total_entries=queue.count(**filters)
     )
 
 
@@ -206,7 +206,7 @@ def _letter(hook: EnterpriseMetadataHook, user: Any, dead_letter_id: int, method
 
 
 def _letter_detail(letter: dict[str, Any]) -> models.DeadLetterDetail:
-    return models.DeadLetterDetail.model_validate({**letter, "spec": mask_secrets(letter["spec"])})
+    return models.DeadLetterDetail.model_validate(redact(letter))
 
 
 @dead_letters_router.get("/{dead_letter_id}", response_model=models.DeadLetterDetail, responses=_problems(404))

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_enterprise import metrics
 from airflow_provider_enterprise.exceptions import EnterpriseError
 from airflow_provider_enterprise.hooks.metadata import LISTING_FILTER, listing_params, reconnecting
+from airflow_provider_enterprise.redaction import redact
 
 if TYPE_CHECKING:
     from airflow_provider_enterprise.airflow_api import AirflowApiClient
@@ -35,13 +36,6 @@ class DeadLetterError(EnterpriseError):
 
 class DeadLetterNotFound(DeadLetterError):
     """No dead letter has this id."""
-
-
-def mask_secrets(value: Any) -> Any:
-    """Return ``value`` with registered secrets and values of sensitive keys (password, token, ...) masked."""
-    from airflow.sdk.log import redact
-
-    return redact(value)
 
 
 class DeadLetterQueue:
@@ -70,10 +64,10 @@ class DeadLetterQueue:
                 " RETURNING dead_letter_id",
                 {
                     "attempt_id": attempt_id,
-                    "spec": _json(mask_secrets(self._attempt_spec(cur, attempt_id))),
+                    "spec": _json(redact(self._attempt_spec(cur, attempt_id))),
                     "error_class": type(error).__name__,
-                    "message": str(mask_secrets(str(error)))[:10_000],
-                    "traceback": str(mask_secrets(trace)),
+                    "message": redact(str(error))[:10_000],
+                    "traceback": redact(trace),
                 },
             )
             row = cur.fetchone()
@@ -108,12 +102,15 @@ class DeadLetterQueue:
         limit: int = 50,
         offset: int = 0,
     ) -> list[dict[str, Any]]:
-        """Return dead letters, newest first (``dag_ids``: only those of these DAGs)."""
+        """
+        Return dead letters, newest first (``dag_ids``: only those of these DAGs), with their specs: showing them
+        masks the job's secrets in the error messages too (:func:`~airflow_provider_enterprise.redaction.redact`).
+        """
         with self.hook._transaction() as cur:
             cur.execute(
                 "SELECT dead_letter_id, job_id, try_number, dag_id, run_id, task_id, map_index, error_class,"
                 " error_message, attempt_count, first_failure_at, last_failure_at, status, replay_run_id,"
-                f" created_at FROM enterprise_dead_letters WHERE {LISTING_FILTER}"  # noqa: S608 - a fixed fragment
+                f" created_at, spec FROM enterprise_dead_letters WHERE {LISTING_FILTER}"  # noqa: S608 - a fixed fragment
                 " ORDER BY dead_letter_id DESC LIMIT %(limit)s OFFSET %(offset)s",
                 listing_params(
                     status=status, dag_id=dag_id, dag_ids=dag_ids, run_id=run_id, limit=limit, offset=offset

@@ -17,7 +17,7 @@ import duckdb
 import pytest
 
 from airflow_provider_enterprise.hooks.metadata import JobKey
-from support.secrets import registry_text
+from support.secrets import registry_text, xcom_text
 from support.spark_cluster import HOST
 
 pytestmark = pytest.mark.integration
@@ -43,15 +43,6 @@ def people(tmp_path: Path) -> Path:
 def key_connection(monkeypatch, key: str = KEY, version: str = VERSION) -> None:
     connection = {"conn_type": "enterprise_masking", "login": version, "password": key}
     monkeypatch.setenv("AIRFLOW_CONN_ENTERPRISE_MASKING_DEFAULT", json.dumps(connection))
-
-
-def xcom_text(dag_run) -> str:
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        rows = session.query(XComModel).filter_by(dag_id=dag_run.dag_id, run_id=dag_run.run_id).all()
-        return "\n".join(f"{row.key}={row.value}" for row in rows)
 
 
 def run_masking(dags, registry, people: Path, tmp_path: Path, capture, engine: str) -> tuple[object, dict, str]:
