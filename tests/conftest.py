@@ -19,6 +19,7 @@ import pytest
 
 from airflow_provider_enterprise import embedded_db
 from support.env import BIN, EXAMPLE_DAGS, REPO, STACK_DAGS, TEST_DAGS, make_workdir, remove_workdir
+from support.s3 import S3Endpoint
 from support.spark_cluster import SparkCluster
 from support.stack import AirflowStack
 
@@ -61,6 +62,23 @@ def pg_server() -> embedded_db.EmbeddedServer:
 @pytest.fixture(scope="session")
 def workdir():
     return WORKDIR
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[S3Endpoint]:
+    """The session's S3 endpoint (moto's server on loopback), also the ``aws_default`` Airflow connection."""
+    endpoint = S3Endpoint.start()
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in endpoint.connection_env().items():
+            patch.setenv(name, value)
+        yield endpoint
+    endpoint.stop()
+
+
+@pytest.fixture
+def bucket(s3_endpoint: S3Endpoint) -> str:
+    """A fresh, empty bucket on the session's S3 endpoint."""
+    return s3_endpoint.new_bucket()
 
 
 def clone_database(source: str, target: str) -> str:

@@ -25,9 +25,31 @@ class OutputExistsError(PermanentJobError):
 class OutputNotOwnedError(PermanentJobError):
     """The job's output path holds data no job committed there (a user's file, a symbolic link): never replaced."""
 
+    @classmethod
+    def of(cls, output_path: str, strangers: list[str], kind: str = "file") -> OutputNotOwnedError:
+        """The error of an output holding ``strangers`` (``kind``: file or object), the first three named."""
+        shown = ", ".join(repr(f) for f in strangers[:3]) + (
+            f" and {len(strangers) - 3} more" if len(strangers) > 3 else ""
+        )
+        return cls(
+            f"output_path {output_path!r} holds {len(strangers)} {kind}(s) no commit of a job wrote there ({shown}): "
+            "they are never replaced; move them, or choose an output of its own"
+        )
+
 
 class OutputConflictError(PermanentJobError):
     """Another run committed the job's output path while this one ran: that run won, this one commits nothing."""
+
+    @classmethod
+    def of(cls, output_path: str) -> OutputConflictError:
+        return cls(
+            f"output_path {output_path!r} was committed by another run while this one ran: that run's output stands "
+            "whole and this one commits nothing"
+        )
+
+
+class StorageConfigurationError(PermanentJobError):
+    """An object store cannot be reached as configured: its connection is missing or no provider serves it."""
 
 
 class BadRowsError(PermanentJobError):

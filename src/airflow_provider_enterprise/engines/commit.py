@@ -134,13 +134,7 @@ def check_replaceable(output_path: str | Path) -> None:
     else:
         strangers = present
     if strangers:
-        shown = ", ".join(repr(f) for f in strangers[:3]) + (
-            f" and {len(strangers) - 3} more" if len(strangers) > 3 else ""
-        )
-        raise OutputNotOwnedError(
-            f"output_path {str(final)!r} holds {len(strangers)} file(s) no commit of a job wrote there ({shown}): "
-            "they are never replaced; move them, or choose an output of its own"
-        )
+        raise OutputNotOwnedError.of(str(final), strangers)
 
 
 @contextmanager
@@ -169,10 +163,7 @@ def staged_output(output_path: str | Path) -> Iterator[Path]:
         (staging / SUCCESS_MARKER).write_text(json.dumps(marker))
         with _commit_lock(final.parent):
             if _generation(final) != base:
-                raise OutputConflictError(
-                    f"output_path {str(final)!r} was committed by another run while this one ran: that run's output "
-                    "stands whole and this one commits nothing"
-                )
+                raise OutputConflictError.of(str(final))
             check_replaceable(final)
             replaced = _publish(staging, final, token)
     finally:

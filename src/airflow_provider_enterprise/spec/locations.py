@@ -16,8 +16,25 @@ import posixpath
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-#: URI schemes that name the same store.
-_SCHEME_ALIASES = {"s3a": "s3", "s3n": "s3", "az": "abfs", "abfss": "abfs", "gcs": "gs", "file": ""}
+#: URI schemes a path may have, each with the store it names (``""``: the local filesystem).
+SCHEMES = {"s3": "s3", "s3a": "s3", "gs": "gs", "gcs": "gs", "abfs": "abfs", "abfss": "abfs", "az": "abfs", "file": ""}
+
+
+def scheme_of(path: str) -> str:
+    """The store ``path`` names: ``s3``, ``gs``, ``abfs``, or ``""`` for a local path (``file://`` included)."""
+    if "://" not in path:
+        return ""
+    scheme = path.split("://", 1)[0].lower()
+    if scheme not in SCHEMES:
+        supported = ", ".join(f"{s}://" for s in SCHEMES)
+        raise ValueError(f"{path!r}: the scheme {scheme}:// is not supported (supported: {supported} and local paths)")
+    return SCHEMES[scheme]
+
+
+def check_location(path: str) -> str:
+    """Validate ``path`` as a local path or a URI of a supported store; return it."""
+    scheme_of(path)
+    return path
 
 
 @dataclass(frozen=True)
@@ -35,7 +52,7 @@ class Location:
         """Resolve ``path`` (a local path or a URI) without globbing it."""
         if "://" in path:
             uri = urlsplit(path)
-            scheme = _SCHEME_ALIASES.get(uri.scheme.lower(), uri.scheme.lower())
+            scheme = scheme_of(path)
             if scheme:
                 key = posixpath.normpath("/" + uri.path).lstrip("/")
                 return cls(f"{scheme}://{uri.netloc}", tuple(p for p in key.split("/") if p))

@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from airflow_provider_enterprise.exceptions import InputNotFoundError
-from airflow_provider_enterprise.spec.locations import overlap
+from airflow_provider_enterprise.spec.locations import check_location, overlap
 from airflow_provider_enterprise.spec.transformations import (
     TRANSFORMATION_TYPES,
     ProcessingLogic,
@@ -130,6 +130,8 @@ class InputSpec(StrictModel):
     column_types: dict[str, str] | None = Field(default=None, alias="schema", min_length=1)
 
     model_config = StrictModel.model_config | {"populate_by_name": True}
+
+    _path = field_validator("path")(check_location)
 
     @field_validator("column_types")
     @classmethod
@@ -273,6 +275,8 @@ class JobSpec(StrictModel):
         for name in value:
             check_identifier(name, info)
         return value
+
+    _output_path = field_validator("output_path")(check_location)
 
     @field_validator("partition_by")
     @classmethod

@@ -9,6 +9,7 @@ import pytest
 
 from airflow_provider_enterprise.engines.commit import check_replaceable, is_committed, staged_output
 from airflow_provider_enterprise.exceptions import OutputConflictError, OutputNotOwnedError
+from support.races import commit_at_once, one_winner
 
 
 def test_output_appears_complete_with_marker(tmp_path: Path) -> None:
@@ -105,30 +106,8 @@ def test_two_writers_at_once_one_wins_whole_the_other_fails_and_leaves_nothing(t
     with staged_output(target) as staging:
         (staging / "part-0").write_text("before")
     for trial in range(15):
-        both_staged = threading.Barrier(2)
-        outcomes: dict[str, BaseException | None] = {}
-
-        def write(name: str, both_staged: threading.Barrier = both_staged, outcomes: dict = outcomes) -> None:
-            try:
-                with staged_output(target) as staging:
-                    for i in range(20):
-                        (staging / f"part-{i}").write_text(name)
-                    both_staged.wait(timeout=10)
-                outcomes[name] = None
-            except BaseException as err:  # noqa: BLE001 - the outcome under test
-                outcomes[name] = err
-
-        threads = [threading.Thread(target=write, args=(n,)) for n in ("a", "b")]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        failed = {n: e for n, e in outcomes.items() if e is not None}
-        assert len(failed) == 1, (trial, outcomes)
-        ((loser, error),) = failed.items()
-        assert isinstance(error, OutputConflictError), error
-        winner = "b" if loser == "a" else "a"
-        assert {(target / f"part-{i}").read_text() for i in range(20)} == {winner}
+        winner = one_winner(commit_at_once(lambda: staged_output(target), files=20), OutputConflictError)
+        assert {(target / f"part-{i}.parquet").read_text() for i in range(20)} == {winner}
         assert [p.name for p in tmp_path.iterdir()] == ["out"], trial
 
 

@@ -119,3 +119,25 @@ def test_named_inputs_are_each_compared(tree: Path) -> None:
 
 def test_location_of_resolves_links(tree: Path) -> None:
     assert Location.of(str(tree / "link" / "sub")) == Location.of(str(tree / "d" / "sub"))
+
+
+@pytest.mark.parametrize(
+    ("fields", "where"),
+    [
+        ({"output_path": "hdfs://namenode/out"}, "output_path"),
+        ({"input_path": "ftp://host/in.csv"}, "inputs.input.path"),
+        ({"inputs": {"lookup": "http://host/lookup.csv"}}, "inputs.lookup.path"),
+    ],
+)
+def test_unknown_schemes_are_refused_naming_the_field_and_the_supported_ones(fields: dict, where: str) -> None:
+    data = {"job_name": "j", "input_path": "/in.csv", "output_path": "/out", **fields}
+    with pytest.raises(InvalidJobSpec, match=f"{where}: .* is not supported") as refused:
+        validate_job_spec(data)
+    assert "supported: s3://, s3a://, gs://" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "path", ["s3://b/k.csv", "S3A://b/k.csv", "gs://b/k.csv", "abfs://c@a.dfs.core.windows.net/k.csv"]
+)
+def test_object_store_uris_are_accepted(path: str) -> None:
+    assert validate_job_spec({"job_name": "j", "input_path": path, "output_path": "s3://b/out"}).input_path == path

@@ -1,0 +1,70 @@
+"""
+Object stores the Airflow way: the fsspec filesystem of a job's ``s3://``, ``gs://`` or ``abfs://`` paths, built by
+Airflow's object storage layer (:class:`airflow.sdk.ObjectStoragePath`) from an Airflow connection.
+
+Credentials stay in the connection: the spec, the registry and the engines see URIs and a connection id only.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from airflow_provider_enterprise.exceptions import StorageConfigurationError
+from airflow_provider_enterprise.spec.locations import scheme_of
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem
+
+    from airflow_provider_enterprise.spec import JobSpec
+
+#: The connection each store's URIs use when the job names none (the providers' own defaults).
+DEFAULT_CONN_IDS = {"s3": "aws_default", "gs": "google_cloud_default", "abfs": "wasb_default"}
+#: What to install for each store's filesystem.
+PACKAGES = {
+    "s3": "airflow-provider-enterprise[s3] (apache-airflow-providers-amazon[s3fs])",
+    "gs": "apache-airflow-providers-google",
+    "abfs": "apache-airflow-providers-microsoft-azure",
+}
+
+
+def stores(spec: JobSpec) -> set[str]:
+    """The object stores the job's inputs and output name (``s3``, ``gs``, ``abfs``)."""
+    return {scheme_of(path) for path in [*(s.path for s in spec.inputs.values()), spec.output_path]} - {""}
+
+
+def storage_conn_id(store: str, conn_id: str | None = None) -> str:
+    """The connection of ``store``: ``conn_id``, or the store's default."""
+    return conn_id or DEFAULT_CONN_IDS[store]
+
+
+def filesystem(uri: str, conn_id: str | None = None) -> AbstractFileSystem:
+    """
+    Return the filesystem of ``uri``'s store, configured from connection ``conn_id`` (default: the store's).
+
+    :raises StorageConfigurationError: the connection does not exist, or no installed provider serves the store;
+        the message names the URI and the connection, never a secret.
+    """
+    from airflow.sdk import BaseHook, ObjectStoragePath
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    store = scheme_of(uri)
+    conn_id = storage_conn_id(store, conn_id)
+    try:
+        BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        raise StorageConfigurationError(
+            f"{uri!r} is read and written through Airflow connection {conn_id!r}, which does not exist: define it, "
+            "or name another with storage_conn_id"
+        ) from None
+    try:
+        return ObjectStoragePath(uri, conn_id=conn_id).fs
+    except (ImportError, ValueError) as err:
+        raise StorageConfigurationError(
+            f"{uri!r}: no filesystem for {store}:// is installed ({err}); install {PACKAGES[store]}"
+        ) from None
+
+
+def filesystems(spec: JobSpec, conn_id: str | None = None) -> dict[str, AbstractFileSystem]:
+    """The filesystem of each object store ``spec`` names, by store (empty for a job on local paths only)."""
+    paths = [*(s.path for s in spec.inputs.values()), spec.output_path]
+    return {store: filesystem(next(p for p in paths if scheme_of(p) == store), conn_id) for store in stores(spec)}
