@@ -10,7 +10,7 @@ no bad rows.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import duckdb
@@ -18,7 +18,8 @@ from sqlglot import exp
 
 from airflow_provider_enterprise.compiler import bad_rows
 from airflow_provider_enterprise.compiler.plan import Column, declarable_type, normalize_type
-from airflow_provider_enterprise.engines import csv_proof
+from airflow_provider_enterprise.engines import csv_proof, quarantine
+from airflow_provider_enterprise.engines.quarantine import FailedCheck
 from airflow_provider_enterprise.spec import FileFormat, InputSpec, JobSpec
 
 DIALECT = "duckdb"
@@ -37,11 +38,34 @@ class RegisteredInput:
     columns: tuple[Column, ...]
     records: int
     bad_rows: int = 0
-    bad_rows_query: str | None = None
+    #: where the bad rows are, for the quarantine (see :meth:`BadRows.located`)
+    bad: BadRows | None = None
     first_bad_reason: str | None = None
     #: For an input Polars proved free of bad rows: the rejects table of DuckDB's reader, which must stay empty
     #: while the job's own scan reads it (see :func:`proof_refuted`).
     proof_rejects: str | None = None
+
+
+@dataclass(frozen=True)
+class BadRows:
+    """The bad rows of a CSV input: queries saying where they are in its files."""
+
+    files: quarantine.CsvFiles
+    #: the records that failed a check: position among the accepted records, reason, the fields as read
+    failed: str
+    #: the records the reader rejected: file index, row, reason (None: it rejected none)
+    rejected: str | None
+
+    def located(self, con: duckdb.DuckDBPyConnection) -> tuple[list[quarantine.Rejected], Iterator[FailedCheck]]:
+        """The rejected records and (streamed: run no other query until it is consumed) the failed ones."""
+        rejected = [quarantine.Rejected(*row) for row in con.execute(self.rejected).fetchall()] if self.rejected else []
+        return rejected, _stream(con, self.failed)
+
+
+def _stream(con, query: str) -> Iterator[FailedCheck]:
+    result = con.execute(query)
+    while batch := result.fetchmany(10_000):
+        yield from (quarantine.FailedCheck(*row) for row in batch)
 
 
 def _sql(tree: exp.Expression) -> str:
@@ -187,27 +211,29 @@ def _register_csv(
     con.execute(f'CREATE VIEW "{relation_name(name)}" AS {_sql(good)}')
     scan_id, reader_bad, first_reader = _reader_rejects(con, rejects)
     bad = int(typed_bad) + reader_bad
-    query = None
+    located = None
     if bad:
-        # the fields as read
+        # the fields as read, and each record's position among the accepted ones (in the files' order)
         values = exp.Struct(expressions=[exp.column(c.name, quoted=True) for c in columns])
-        typed_part = (
-            f'SELECT {_sql(exp.Literal.string(name))} AS input, "{bad_rows.REASON}" AS reason, '
-            f'NULL::BIGINT AS line, NULL::VARCHAR AS record, {_sql(values)} AS "values" '
-            f'FROM "{checked}" WHERE "{bad_rows.REASON}" IS NOT NULL'
+        failed = (
+            f'SELECT position, reason, "values" FROM (SELECT row_number() OVER () - 1 AS position, '
+            f'"{bad_rows.REASON}" AS reason, {_sql(values)} AS "values" FROM "{checked}") '
+            f"WHERE reason IS NOT NULL ORDER BY position"
         )
-        query = typed_part
+        rejected = None
         if scan_id is not None:  # the rejects of the counting scan (each later scan adds its own copy)
-            query += (
-                f" UNION ALL SELECT {_sql(exp.Literal.string(name))}, {_READER_REASON}, line, csv_line, NULL "
-                f'FROM (SELECT DISTINCT ON (file_id, line) * FROM "{rejects}" WHERE scan_id = {int(scan_id)})'
+            rejected = (
+                f"SELECT file_id, line, {_READER_REASON} FROM (SELECT DISTINCT ON (file_id, line) * "
+                f'FROM "{rejects}" WHERE scan_id = {int(scan_id)} ORDER BY file_id, line) ORDER BY file_id, line'
             )
+        layout = quarantine.CsvFiles(tuple(files), source.quote, source.header, len(columns) == 1)
+        located = BadRows(layout, failed, rejected)
     return RegisteredInput(
         name,
         columns,
         records=int(good_rows) + bad,
         bad_rows=bad,
-        bad_rows_query=query,
+        bad=located,
         first_bad_reason=first_reader or first_typed,
     )
 

@@ -17,12 +17,14 @@ from airflow_provider_enterprise.engines.base import JobResult
 from airflow_provider_enterprise.engines.commit import BAD_ROWS_FILE, check_writable, staged_output
 from airflow_provider_enterprise.engines.csv_proof import ProofRefuted, ProofStopped
 from airflow_provider_enterprise.engines.duckdb_inputs import (
+    BadRows,
     RegisteredInput,
     input_columns,
     proof_refuted,
     register,
     relation_name,
 )
+from airflow_provider_enterprise.engines.quarantine import write as write_quarantine
 from airflow_provider_enterprise.exceptions import (
     BadRowsError,
     JobCancelledError,
@@ -182,9 +184,9 @@ class LocalEngine:
                 }
                 self._check_bad_rows(spec, inputs)
                 _register_keys(con, keys)
-                quarantine = [i.bad_rows_query for i in inputs.values() if i.bad_rows_query]
+                quarantine = {name: i.bad for name, i in inputs.items() if i.bad}
                 if spec.on_bad_rows is not BadRowPolicy.QUARANTINE:
-                    quarantine = []
+                    quarantine = {}
 
                 def confirm() -> None:
                     for name, registered in inputs.items():
@@ -237,7 +239,7 @@ class LocalEngine:
         output_path: str,
         output_format: FileFormat,
         confirm: Callable[[], None],
-        quarantine: list[str] = (),
+        quarantine: Mapping[str, BadRows] | None = None,
     ) -> tuple[int, list[str]]:
         """Write ``query``'s rows (and the quarantined rows) to ``output_path``; ``confirm`` raises before the commit
         when a proof of the inputs did not hold."""
@@ -256,15 +258,14 @@ class LocalEngine:
                 target = staging / f"part-00000.{_SUFFIX[output_format]}"
             ((rows,),) = con.execute(f"COPY ({query}) TO $path ({options})", {"path": str(target)}).fetchall()
             confirm()
-            if quarantine:
-                (staging / BAD_ROWS_FILE).parent.mkdir()
-                bad_rows = " UNION ALL ".join(quarantine)
-                con.execute(f"COPY ({bad_rows}) TO $path (FORMAT json)", {"path": str(staging / BAD_ROWS_FILE)})
+            if quarantine:  # each input's located records are read before the next input's queries run
+                located = ((name, bad.files, *bad.located(con)) for name, bad in quarantine.items())
+                write_quarantine(located, staging)
             files = sorted(str(p.relative_to(staging)) for p in staging.rglob("*") if p.is_file())
         return int(rows), files
 
     def _execute(
-        self, con, spec: JobSpec, plan: Plan, quarantine: list[str], confirm: Callable[[], None]
+        self, con, spec: JobSpec, plan: Plan, quarantine: Mapping[str, BadRows], confirm: Callable[[], None]
     ) -> tuple[int, list[str], None]:
         """Run the whole spec as one query."""
         query = compile_plan(plan, {name: relation_name(name) for name in spec.inputs})
@@ -273,7 +274,7 @@ class LocalEngine:
         return rows_out, files, None
 
     def _execute_in_stages(
-        self, con, spec: JobSpec, plan: Plan, quarantine: list[str], confirm: Callable[[], None]
+        self, con, spec: JobSpec, plan: Plan, quarantine: Mapping[str, BadRows], confirm: Callable[[], None]
     ) -> tuple[int, list[str], int | None]:
         """Run one committed stage per transformation (a sort with its limit), resuming after the last one."""
         checkpoints = StageCheckpoints(spec)

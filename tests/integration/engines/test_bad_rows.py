@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from airflow_provider_enterprise.engines.commit import BAD_ROWS_FILE
 from airflow_provider_enterprise.engines.local import LocalEngine
+from airflow_provider_enterprise.engines.quarantine import MAX_INLINE_BYTES
 from airflow_provider_enterprise.exceptions import BadRowsError, InputHeaderError
 from airflow_provider_enterprise.spec import validate_job_spec
 from support.env import MIXED, SCHEMA
@@ -52,7 +54,12 @@ def test_quarantine_writes_every_bad_row_with_its_reason(tmp_path: Path) -> None
     too_many = next(line for line in lines if line["reason"] == "malformed record: too many columns")
     assert too_many["record"] == "4,2.0,2026-01-04,true,extra" and too_many["line"] == 5
     encoding = next(line for line in lines if line["reason"] == "invalid encoding")
-    assert encoding["record"].startswith("7,5") and encoding["line"] == 8  # the reader's reject: the raw line
+    assert encoding["record"] == "7,5\ufffd\ufffd,2026-01-07,true" and encoding["line"] == 8
+    # every bad record, checked or rejected by the reader: its line and its bytes as they are in the file
+    file_lines = MIXED.split(b"\n")
+    for line in lines:
+        assert base64.b64decode(line["record_base64"]) == file_lines[line["line"] - 1], line
+        assert (line["file"], line["truncated"], line["record_file"]) == (str(tmp_path / "in.csv"), False, None)
     assert result.bad_rows_path == str(tmp_path / "out" / BAD_ROWS_FILE)
 
 
@@ -141,3 +148,52 @@ def test_an_empty_file_with_a_schema_has_no_rows_of_that_schema(tmp_path: Path) 
     result = run_bytes(tmp_path, b"", {"id": "int", "amount": "double"})
     assert (result.rows_in, result.rows_out, result.bad_rows) == (0, 0, 0)
     assert output(tmp_path) == (["id", "amount"], [])
+
+
+def quarantined(tmp_path: Path) -> list[dict]:
+    return [json.loads(line) for line in (tmp_path / "out" / BAD_ROWS_FILE).read_text().splitlines()]
+
+
+def test_the_quarantine_keeps_the_bytes_of_a_record_that_is_not_utf8(tmp_path: Path) -> None:
+    result = run_bytes(tmp_path, b"id,category,amount\n1,caf\xe9,1\n2,ok,2\n")
+    assert (result.rows_in, result.bad_rows) == (2, 1)
+    (bad,) = quarantined(tmp_path)
+    assert (bad["line"], bad["reason"], bad["record"]) == (2, "invalid encoding", "1,caf\ufffd,1")
+    assert base64.b64decode(bad["record_base64"]) == b"1,caf\xe9,1" and bad["bytes"] == 8
+
+
+def test_every_bad_record_has_its_file_and_line_across_files_and_quoted_line_breaks(tmp_path: Path) -> None:
+    schema = {"id": "int", "category": "string", "amount": "int"}
+    first = b'id,category,amount\n1,"two\nlines",1\n2,a,x\n\n3,short\n4,"b\n",4\n'
+    second = b'id,category,amount\r\n5,"q""uoted",y\r\n6,fine,6\r\n7,"\r\n",7,8\r\n'
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.csv").write_bytes(first)
+    (tmp_path / "in" / "b.csv").write_bytes(second)
+    spec = {"job_name": "files", "input_path": str(tmp_path / "in"), "input_options": {"schema": schema}}
+    result = LocalEngine().run(validate_job_spec({**spec, "output_path": str(tmp_path / "out")}))
+    assert (result.rows_in, result.rows_out, result.bad_rows) == (7, 3, 4)
+    found = [(Path(b["file"]).name, b["line"], base64.b64decode(b["record_base64"])) for b in quarantined(tmp_path)]
+    assert found == [
+        ("a.csv", 4, b"2,a,x"),
+        ("a.csv", 6, b"3,short"),
+        ("b.csv", 2, b'5,"q""uoted",y'),
+        ("b.csv", 4, b'7,"\r\n",7,8'),
+    ]
+    assert [b["values"] for b in quarantined(tmp_path)][::2] == [
+        {"id": "2", "category": "a", "amount": "x"},
+        {"id": "5", "category": 'q"uoted', "amount": "y"},
+    ]
+
+
+def test_a_record_longer_than_the_inline_limit_is_kept_whole_beside_the_quarantine(tmp_path: Path) -> None:
+    long = b"2," + b"x" * (10 * 1024 * 1024) + b",2"
+    run_bytes(
+        tmp_path,
+        b"id,category,amount\n1,ok,1\n" + long + b"\n3,ok,3\n",
+        {"id": "int", "category": "string", "amount": "int"},
+    )
+    (bad,) = quarantined(tmp_path)
+    assert (bad["line"], bad["truncated"], bad["bytes"]) == (3, True, len(long))
+    assert base64.b64decode(bad["record_base64"]) == long[:MAX_INLINE_BYTES]
+    assert len(bad["record"]) == MAX_INLINE_BYTES
+    assert (tmp_path / "out" / bad["record_file"]).read_bytes() == long

@@ -32,7 +32,8 @@ def both_engines(spark, path: Path, schema: dict[str, str] | None = SCHEMA) -> d
     source = InputSpec(path=str(path), format="csv", schema=schema)
     con = duckdb.connect()
     registered = register(con, "input", source, [str(path)], input_columns(con, "input", source, [str(path)]))
-    duck_bad = con.execute(registered.bad_rows_query).fetchall() if registered.bad_rows_query else []
+    rejected, failed = registered.bad.located(con) if registered.bad else ([], [])
+    duck_bad = [bad.reason for bad in [*rejected, *failed]]
     read = read_input(spark, "input", source, [str(path)])
     if read.count().split:  # as the job does: records split at quoted line breaks, read again with multiLine
         read = read_input(spark, "input", source, [str(path)], multi_line=True)
@@ -41,7 +42,7 @@ def both_engines(spark, path: Path, schema: dict[str, str] | None = SCHEMA) -> d
         "duckdb": {
             "columns": registered.columns,
             "good": con.execute(f'SELECT * FROM "{relation_name("input")}"').fetchall(),
-            "bad": sorted(row[1].split(":")[0] for row in duck_bad),
+            "bad": sorted(reason.split(":")[0] for reason in duck_bad),
             "records": registered.records,
         },
         "spark": {

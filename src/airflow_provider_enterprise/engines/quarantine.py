@@ -1,0 +1,197 @@
+"""
+Write a job's quarantine: every bad CSV record with its file, line, reason and exact bytes.
+
+An engine finds the bad records (the rules of :mod:`airflow_provider_enterprise.compiler.bad_rows`) and says where
+each one is: a record its reader rejected by the reader's row number, a record that failed a check by its position
+among the records the reader accepted. This module reads the files once more, record by record (a quoted field
+may hold line breaks), up to the last bad record, and writes each bad record's bytes as they are in the file, so
+that bytes that are not UTF-8, delimiters and quotes are kept. The format is documented in docs/job-spec.md
+("Quarantine records"). The files must be local (the local engine reads local files).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import mmap
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from airflow_provider_enterprise.engines.commit import BAD_ROWS_FILE
+
+#: A record longer than this many bytes is written whole to a file of its own beside the quarantine; its line
+#: holds the text of the first bytes and ``truncated: true``.
+MAX_INLINE_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class CsvFiles:
+    """The files of a CSV input in the order the engine read them, and how they split into records."""
+
+    files: tuple[str, ...]
+    quote: str
+    header: bool
+    #: DuckDB reads an empty line as a record when the input has one column (else it skips it)
+    blank_lines_are_records: bool
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A record the reader rejected: its file (index in :attr:`CsvFiles.files`) and row (1-based, counting the
+    header and empty lines, a record holding quoted line breaks as one)."""
+
+    file: int
+    row: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class FailedCheck:
+    """A record the reader accepted that failed a check: its position among the accepted records of all files."""
+
+    position: int
+    reason: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Record:
+    file: str
+    line: int
+    data: bytes
+
+
+class _Rows:
+    """
+    The rows of one file, in order: :meth:`next` reads one (a quoted field may hold line breaks; a quote that never
+    closes runs to the end of the file, as the readers read it), :meth:`skip` passes over many plain lines at once.
+    """
+
+    def __init__(self, data: mmap.mmap | bytes, quote: str) -> None:
+        q = re.escape(quote.encode())
+        self._row = re.compile(rb"(?:[^%s\n]++|%s[^%s]*+%s)*+(?:%s[^%s]*+)?" % (q, q, q, q, q, q))
+        # non-empty lines whose quotes all close on the line: each is one row
+        self._plain = re.compile(rb"(?:(?!\r?\n)(?:[^%s\n]++|%s[^%s\n]*+%s)++\n)++" % (q, q, q, q))
+        self._data = data
+        self.position = 0
+        self.row = 0  # rows read, counting the header and empty lines
+        self.line = 1  # the line the next row starts on
+
+    def next(self) -> tuple[int, bytes] | None:
+        """The next row's line and bytes (without the line ending), or None at the end of the file."""
+        data = self._data
+        if self.position >= len(data):
+            return None
+        end = self._row.match(data, self.position).end()
+        record = data[self.position : end]
+        line = self.line
+        self.row += 1
+        self.line += 1 + record.count(b"\n")
+        self.position = end + 1
+        return line, record[:-1] if record.endswith(b"\r") else record
+
+    def skip(self, most: int) -> int:
+        """Pass over at most ``most`` rows that are non-empty lines with their quotes closed; return how many."""
+        data, skipped, span = self._data, 0, 0
+        while most - skipped > 64:
+            wanted = most - skipped
+            # a block of about the rows wanted, by the mean row length so far
+            span = span or wanted * (self.position // self.row + 1 if self.row else 64)
+            limit = min(self.position + span, len(data))
+            match = self._plain.match(data, self.position, limit)
+            if match is None:
+                break
+            rows = data[self.position : match.end()].count(b"\n")
+            if rows > wanted:  # shorter rows than the mean: try half the block
+                span = (match.end() - self.position) // 2
+                if span < 64:
+                    break
+                continue
+            self.position, self.row, self.line = match.end(), self.row + rows, self.line + rows
+            skipped, span = skipped + rows, 0
+            if match.end() < limit:  # stopped before a row that is not a plain line
+                break
+        return skipped
+
+
+def _mapped(path: str) -> Iterator[mmap.mmap | bytes]:
+    with open(path, "rb") as file:
+        if file.seek(0, 2) == 0:
+            yield b""
+            return
+        with mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            yield data
+
+
+def locate(
+    source: CsvFiles, rejected: Iterable[Rejected], failed: Iterable[FailedCheck]
+) -> Iterator[tuple[Rejected | FailedCheck, _Record]]:
+    """
+    Pair each bad record with its bytes and line, in file order.
+
+    :param rejected: sorted by file and row.
+    :param failed: sorted by position.
+    """
+    rejected, failed = iter(rejected), iter(failed)
+    next_rejected, next_failed = next(rejected, None), next(failed, None)
+    position = 0  # among the accepted records of all files
+    for index, path in enumerate(source.files):
+        for data in _mapped(path):
+            rows = _Rows(data, source.quote)
+            if source.header:
+                rows.next()
+            while next_rejected is not None or next_failed is not None:
+                # every row before the next bad one is an accepted record: skip plain lines in blocks
+                most = next_failed.position - position if next_failed is not None else len(data)
+                if next_rejected is not None and next_rejected.file == index:
+                    most = min(most, next_rejected.row - rows.row - 1)
+                position += rows.skip(most)
+                row = rows.next()
+                if row is None:
+                    break
+                line, record = row
+                if next_rejected is not None and (next_rejected.file, next_rejected.row) == (index, rows.row):
+                    yield next_rejected, _Record(path, line, record)
+                    next_rejected = next(rejected, None)
+                    continue
+                if not record and not source.blank_lines_are_records:
+                    continue
+                if next_failed is not None and next_failed.position == position:
+                    yield next_failed, _Record(path, line, record)
+                    next_failed = next(failed, None)
+                position += 1
+    missing = next_rejected or next_failed
+    if missing is not None:
+        raise RuntimeError(f"bad record {missing} was not found in {source.files}: the files changed while read")
+
+
+def write(inputs: Iterable[tuple[str, CsvFiles, Iterable[Rejected], Iterable[FailedCheck]]], directory: Path) -> int:
+    """
+    Write the bad records of ``inputs`` (name, files, rejected and failed records) as JSON lines to
+    :data:`BAD_ROWS_FILE` in ``directory``, records longer than :data:`MAX_INLINE_BYTES` to files beside it;
+    return how many were written.
+    """
+    target = directory / BAD_ROWS_FILE
+    target.parent.mkdir()
+    written = 0
+    with open(target, "w", encoding="utf-8") as out:
+        for name, source, rejected, failed in inputs:
+            for bad, record in locate(source, rejected, failed):
+                entry: dict[str, Any] = {"input": name, "file": record.file, "line": record.line, "reason": bad.reason}
+                data = record.data
+                if len(data) > MAX_INLINE_BYTES:
+                    whole = target.with_name(f"record-{written}.bin")
+                    whole.write_bytes(data)
+                    entry |= {"truncated": True, "record_file": str(whole.relative_to(directory)), "bytes": len(data)}
+                    data = data[:MAX_INLINE_BYTES]
+                else:
+                    entry |= {"truncated": False, "record_file": None, "bytes": len(data)}
+                entry["record"] = data.decode("utf-8", errors="replace")
+                entry["record_base64"] = base64.b64encode(data).decode("ascii")
+                entry["values"] = bad.values if isinstance(bad, FailedCheck) else None
+                out.write(json.dumps(entry, ensure_ascii=False) + "\n")
+                written += 1
+    return written
