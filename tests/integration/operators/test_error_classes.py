@@ -113,3 +113,19 @@ def test_a_spec_that_renders_too_deep_leaves_an_attempt_and_a_dead_letter(dags, 
     assert attempt["spec"]["processing_logic"]["transformations"][0]["condition"].startswith("NOT NOT")
     (letter,) = dead_letters_of(registry, job["job_id"])
     assert letter["error_class"] == "InvalidJobSpec"
+
+
+def test_any_error_building_the_spec_leaves_an_attempt_and_a_dead_letter(dags, registry, tmp_path: Path) -> None:
+    """Not only InvalidJobSpec: here a replay whose recorded spec is not a mapping (an AttributeError)."""
+    from airflow_provider_enterprise.resilience.dead_letter import REPLAY_CONF_KEY
+
+    replay = {"task_id": "process", "map_index": -1, "dead_letter_id": 0, "spec": "not a spec"}
+    dag_run = dags.errors.test(
+        run_conf={"input_path": str(SAMPLE), "output_path": str(tmp_path), REPLAY_CONF_KEY: replay}
+    )
+    assert dag_run.state == "failed"
+    job = job_of(registry, dag_run)
+    (attempt,) = job["attempts"]  # one try: an error no row names is permanent
+    assert (attempt["status"], attempt["error_class"]) == ("failed", "AttributeError")
+    (letter,) = dead_letters_of(registry, job["job_id"])
+    assert (letter["try_number"], letter["error_class"]) == (1, "AttributeError")
