@@ -35,3 +35,27 @@ COLUMNS = {
     "b": "boolean",
     "s": "string",
 }
+
+
+@st.composite
+def files_with_bad_records(draw) -> tuple[bytes, int]:
+    """A CSV file of good and bad values, short and long records, invalid bytes, quoted line breaks and empty
+    lines, and how many records it holds."""
+    header = ",".join(COLUMNS).encode()
+    lines, records = [header], 0
+    for _ in range(draw(st.integers(0, 12))):
+        if draw(st.integers(0, 9)) == 0:
+            lines.append(b"")  # an empty line: no record
+            continue
+        fields = [draw(BAD[t] if draw(st.integers(0, 5)) == 0 else GOOD[t]) for t in COLUMNS.values()]
+        if draw(st.booleans()):
+            fields[-1] = draw(st.sampled_from(['"two\nlines"', '"a\n\nb, ""c"""', '"\n"']))
+        shape = draw(st.sampled_from(["ok"] * 6 + ["short", "long", "bytes"]))
+        if shape == "short":
+            fields = fields[:-1]
+        elif shape == "long":
+            fields.append("extra")
+        line = ",".join(fields).encode() + (b"\xff" if shape == "bytes" else b"")
+        lines.append(line)
+        records += 1
+    return b"\n".join(lines) + b"\n", records

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from pathlib import Path
 
 import duckdb
 import pytest
+from hypothesis import given
 
 from airflow_provider_enterprise.engines.commit import BAD_ROWS_FILE
 from airflow_provider_enterprise.engines.local import LocalEngine
 from airflow_provider_enterprise.engines.quarantine import MAX_INLINE_BYTES
 from airflow_provider_enterprise.exceptions import BadRowsError, InputHeaderError
 from airflow_provider_enterprise.spec import validate_job_spec
+from support.bad_row_values import COLUMNS, files_with_bad_records
 from support.env import MIXED, SCHEMA
+from support.examples import derandomized
 
 pytestmark = pytest.mark.integration
 
@@ -197,3 +201,18 @@ def test_a_record_longer_than_the_inline_limit_is_kept_whole_beside_the_quaranti
     assert base64.b64decode(bad["record_base64"]) == long[:MAX_INLINE_BYTES]
     assert len(bad["record"]) == MAX_INLINE_BYTES
     assert (tmp_path / "out" / bad["record_file"]).read_bytes() == long
+
+
+@derandomized(int(os.environ.get("QUARANTINE_EXAMPLES", "40")))
+@given(generated=files_with_bad_records())
+def test_every_quarantined_record_is_the_bytes_at_its_line(tmp_path_factory, generated: tuple[bytes, int]) -> None:
+    data, records = generated
+    tmp_path = tmp_path_factory.mktemp("generated")
+    result = run_bytes(tmp_path, data, COLUMNS)
+    assert result.rows_in == records
+    bad = quarantined(tmp_path) if result.bad_rows else []
+    assert len(bad) == result.bad_rows
+    starts = [0] + [i + 1 for i, byte in enumerate(data) if byte == ord("\n")]
+    for entry in bad:
+        raw = base64.b64decode(entry["record_base64"])
+        assert data[starts[entry["line"] - 1] :].startswith(raw + b"\n"), entry

@@ -15,13 +15,12 @@ from pathlib import Path
 import duckdb
 import pytest
 from hypothesis import given
-from hypothesis import strategies as st
 
 from airflow_provider_enterprise.engines.duckdb_inputs import input_columns, register, relation_name
 from airflow_provider_enterprise.exceptions import InputHeaderError
 from airflow_provider_enterprise.spark_app.inputs import read_input
 from airflow_provider_enterprise.spec import InputSpec
-from support.bad_row_values import BAD, COLUMNS, GOOD
+from support.bad_row_values import COLUMNS, files_with_bad_records
 from support.env import MIXED, SCHEMA
 from support.examples import derandomized
 
@@ -150,26 +149,10 @@ def test_quoted_header_names_and_empty_files_with_a_schema_read_alike(spark, tmp
     assert [c.name for c in result["spark"]["columns"]] == ["id", "amount"]
 
 
-@st.composite
-def records(draw) -> bytes:
-    lines = []
-    for _ in range(draw(st.integers(0, 8))):
-        fields = [draw(BAD[t] if draw(st.integers(0, 5)) == 0 else GOOD[t]) for t in COLUMNS.values()]
-        shape = draw(st.sampled_from(["ok"] * 6 + ["short", "long", "bytes"]))
-        if shape == "short":
-            fields = fields[:-1]
-        elif shape == "long":
-            fields.append("extra")
-        line = ",".join(fields).encode()
-        if shape == "bytes":
-            line = line + b"\xff"
-        lines.append(line)
-    return (",".join(COLUMNS) + "\n").encode() + b"".join(line + b"\n" for line in lines)
-
-
 @derandomized(EXAMPLES)
-@given(data=records())
-def test_generated_files_give_the_same_good_and_bad_rows(spark, tmp_path_factory, data: bytes) -> None:
+@given(generated=files_with_bad_records())
+def test_generated_files_give_the_same_good_and_bad_rows(spark, tmp_path_factory, generated) -> None:
+    data, records = generated
     path = tmp_path_factory.mktemp("generated") / "in.csv"
     path.write_bytes(data)
-    assert_same(both_engines(spark, path, COLUMNS), records=data.count(b"\n") - 1)
+    assert_same(both_engines(spark, path, COLUMNS), records=records)
