@@ -34,11 +34,11 @@ def _hook(settings: Settings):
 
 
 def _masked(value: Any) -> Any:
-    """``value`` with its secrets masked (:func:`~airflow_provider_enterprise.redaction.redact`): registry rows are
-    masked when written, and this covers older ones."""
-    from airflow_provider_enterprise.redaction import redact
+    """``value`` with its secrets masked (:func:`~airflow_provider_enterprise.hooks.masking.masked_for_showing`):
+    registry rows are masked when written, and this covers older ones."""
+    from airflow_provider_enterprise.hooks.masking import masked_for_showing
 
-    return redact(value)
+    return masked_for_showing(value)
 
 
 def _print_json(value: Any) -> None:

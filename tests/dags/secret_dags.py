@@ -1,8 +1,8 @@
 """
 A DAG whose job holds secrets in every way a job can (``dag.test()`` needs it in the DAGs folder): sensitive
 ``job_data`` keys, a connection password rendered into the spec, and a masking key that a failing filter
-expression quotes. ``tests/integration/test_redaction.py`` looks for them wherever the provider stores or shows
-anything.
+expression quotes. ``tests/integration/test_secrets_in_clear.py`` looks for them wherever the provider stores or
+shows anything.
 """
 
 from __future__ import annotations

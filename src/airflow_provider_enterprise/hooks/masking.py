@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator
 from contextlib import suppress
-from typing import Any
+from typing import Any, TypeVar
 
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowNotFoundException
@@ -14,8 +14,10 @@ from pydantic import ValidationError
 
 from airflow_provider_enterprise.compiler.masking import MaskingKey
 from airflow_provider_enterprise.exceptions import MaskingKeyError
-from airflow_provider_enterprise.redaction import register_secret
+from airflow_provider_enterprise.redaction import redact, register_secret
 from airflow_provider_enterprise.spec.transformations import DEFAULT_MASKING_CONN_ID, MaskTransformation
+
+T = TypeVar("T")
 
 #: How the connection's password spells the key (extra ``encoding``).
 ENCODINGS = ("utf-8", "hex", "base64")
@@ -92,21 +94,39 @@ def masking_keys(conn_ids: Iterable[str]) -> dict[str, MaskingKey]:
     return {conn_id: EnterpriseMaskingKeyHook(conn_id).get_key() for conn_id in conn_ids}
 
 
-def register_keys_of_invalid_spec(spec_data: Mapping[str, Any]) -> None:
+def register_keys(value: Any) -> None:
     """
-    Read, and so register with the secrets masker, the keys that the valid ``mask`` transformations of a spec that
-    failed validation hash with, before the spec and its error are stored: another transformation's expression may
-    quote a key. Transformations that are not valid and connections that cannot be read are passed over.
+    Read, and so register with the secrets masker, the keys that the ``mask`` transformations of the job specs in
+    ``value`` (data: a spec, a registry row or rows; valid or not) hash with: before a spec that failed validation
+    is stored (another transformation's expression may quote a key), and before registry rows are shown (rows
+    stored before masking at write may hold one). Transformations that are not valid and keys that cannot be read
+    are passed over.
     """
-    logic = spec_data.get("processing_logic")
-    transformations = logic.get("transformations") if isinstance(logic, dict) else None
-    for raw in transformations if isinstance(transformations, list) else []:
-        if not (isinstance(raw, dict) and raw.get("type") == "mask"):
-            continue
-        try:
-            mask = MaskTransformation.model_validate(raw, context={"allow_templates": False})
-        except ValidationError:
-            continue
-        if mask.hashes:
-            with suppress(MaskingKeyError):
-                EnterpriseMaskingKeyHook(mask.key_conn_id).get_key()
+    for conn_id in dict.fromkeys(_key_conn_ids(value)):
+        with suppress(MaskingKeyError):
+            EnterpriseMaskingKeyHook(conn_id).get_key()
+
+
+def masked_for_showing(value: T) -> T:
+    """Return registry rows ``value`` masked for the API or the CLI: with the keys their specs name registered."""
+    register_keys(value)
+    return redact(value)
+
+
+def _key_conn_ids(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        logic = value.get("processing_logic")
+        transformations = logic.get("transformations") if isinstance(logic, dict) else None
+        for raw in transformations if isinstance(transformations, list) else []:
+            if isinstance(raw, dict) and raw.get("type") == "mask":
+                try:
+                    mask = MaskTransformation.model_validate(raw, context={"allow_templates": False})
+                except ValidationError:
+                    continue
+                if mask.hashes:
+                    yield mask.key_conn_id
+        for item in value.values():
+            yield from _key_conn_ids(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _key_conn_ids(item)

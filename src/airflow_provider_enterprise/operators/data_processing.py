@@ -15,7 +15,7 @@ from airflow_provider_enterprise.exceptions import (
     PermanentJobError,
     SparkApplicationError,
 )
-from airflow_provider_enterprise.hooks.masking import masking_keys, register_keys_of_invalid_spec
+from airflow_provider_enterprise.hooks.masking import masking_keys, register_keys
 from airflow_provider_enterprise.operators.base import EnterpriseJobOperator, RunningAttempt
 from airflow_provider_enterprise.operators.cluster_application import ClusterApplicationMixin
 from airflow_provider_enterprise.redaction import redact
@@ -302,7 +302,7 @@ class EnterpriseDataProcessingOperator(ClusterApplicationMixin, EnterpriseJobOpe
         except Exception as err:  # anything raised building the spec is recorded as the attempt's failure below
             invalid = err
             if spec is None and spec_data is not None:
-                register_keys_of_invalid_spec(spec_data)
+                register_keys(spec_data)
         engine_name = EngineName.LOCAL.value if fallback else str(self.execution_engine)
         attempt = self.register_attempt(
             context,

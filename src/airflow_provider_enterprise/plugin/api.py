@@ -5,8 +5,9 @@ The plugin's FastAPI app, mounted by Airflow's api-server at ``/enterprise``.
 discard) and ``/api/v1/circuits`` (list, reset), and the UI page under ``/ui/``. The routes only translate
 HTTP: the registry hook, :class:`~airflow_provider_enterprise.resilience.dead_letter.DeadLetterQueue` and
 the circuit breaker functions do the work, as they do for the CLI. Who may call what is in
-:mod:`airflow_provider_enterprise.plugin.security`. Every row shown passes through
-:func:`~airflow_provider_enterprise.redaction.redact` (rows are masked when written; this covers older ones).
+:mod:`airflow_provider_enterprise.plugin.security`. Every row shown is masked
+(:func:`~airflow_provider_enterprise.hooks.masking.masked_for_showing`): rows are masked when written, and this
+covers older ones.
 """
 
 from __future__ import annotations
@@ -25,10 +26,10 @@ from airflow_provider_enterprise import __version__, health
 from airflow_provider_enterprise.airflow_api import AirflowApiClient, AirflowApiError
 from airflow_provider_enterprise.audit import AuditTrail
 from airflow_provider_enterprise.config import Settings, load_settings
+from airflow_provider_enterprise.hooks.masking import masked_for_showing
 from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook
 from airflow_provider_enterprise.plugin import models
 from airflow_provider_enterprise.plugin.security import UserDep, caller_token, readable_dag_ids, require_dag_runs
-from airflow_provider_enterprise.redaction import redact
 from airflow_provider_enterprise.resilience.circuit_breaker import CircuitBreaker, list_breakers
 from airflow_provider_enterprise.resilience.dead_letter import DeadLetterError, DeadLetterNotFound, DeadLetterQueue
 
@@ -144,7 +145,7 @@ def list_jobs(
     """Jobs of the DAGs the user may read, newest first."""
     hook, filters = listing.hook, listing.filters(status=job_status)
     return models.JobList(
-        jobs=redact(hook.list_jobs(**filters, **listing.page)), total_entries=hook.count_jobs(**filters)
+        jobs=masked_for_showing(hook.list_jobs(**filters, **listing.page)), total_entries=hook.count_jobs(**filters)
     )
 
 
@@ -155,7 +156,7 @@ def get_job(job_id: RegistryIdPath, hook: HookDep, user: UserDep) -> models.JobD
     if job is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"job {job_id} does not exist")
     require_dag_runs(user, "GET", job["dag_id"])
-    return models.JobDetail.model_validate(redact(job))
+    return models.JobDetail.model_validate(masked_for_showing(job))
 
 
 # -- audit trail ---------------------------------------------------------------------------------------
@@ -178,7 +179,7 @@ def list_audit_events(
     """Audit events (one per finished attempt) of the DAGs the user may read, newest first."""
     trail, filters = AuditTrail(listing.hook), listing.filters(path=path, user=user, outcome=outcome)
     return models.AuditList(
-        audit_events=redact(trail.find(**filters, **listing.page)), total_entries=trail.count(**filters)
+        audit_events=masked_for_showing(trail.find(**filters, **listing.page)), total_entries=trail.count(**filters)
     )
 
 
@@ -194,7 +195,7 @@ def list_dead_letters(
     """Dead letters of the DAGs the user may read, newest first."""
     queue, filters = DeadLetterQueue(listing.hook), listing.filters(status=letter_status)
     return models.DeadLetterList(
-        dead_letters=redact(queue.find(**filters, **listing.page)), total_entries=queue.count(**filters)
+        dead_letters=masked_for_showing(queue.find(**filters, **listing.page)), total_entries=queue.count(**filters)
     )
 
 
@@ -206,7 +207,7 @@ def _letter(hook: EnterpriseMetadataHook, user: Any, dead_letter_id: int, method
 
 
 def _letter_detail(letter: dict[str, Any]) -> models.DeadLetterDetail:
-    return models.DeadLetterDetail.model_validate(redact(letter))
+    return models.DeadLetterDetail.model_validate(masked_for_showing(letter))
 
 
 @dead_letters_router.get("/{dead_letter_id}", response_model=models.DeadLetterDetail, responses=_problems(404))

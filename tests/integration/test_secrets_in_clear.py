@@ -173,12 +173,24 @@ def test_no_secret_of_a_job_is_stored_or_shown(
     assert stored == condition.replace(KEY, "***")
 
 
-def test_rows_stored_unmasked_are_masked_when_shown(registry, registry_url: str) -> None:
-    """Rows written before masking at write: the API and the CLI (a process that never saw the job) mask them."""
-    secrets = ("Old-row-password-93ab", "old-row-api-token-c0de", "old-row-credential-51f7")
+def test_rows_stored_unmasked_are_masked_when_shown(airflow_db: str, registry, registry_url: str, monkeypatch) -> None:
+    """
+    Rows written before masking at write: the API and the CLI (a process that never saw the job) mask them, the
+    masking key their specs name included.
+    """
+    secrets = ("Old-row-password-93ab", "old-row-api-token-c0de", "old-row-credential-51f7", "Old-row-masking-key-e4d3")
+    key_connection = {"conn_type": "enterprise_masking", "login": "2025-01", "password": secrets[3]}
+    monkeypatch.setenv("AIRFLOW_CONN_OLD_ROWS_KEY", json.dumps(key_connection))
+    logic = {
+        "transformations": [
+            {"type": "filter", "condition": f"name = '{secrets[3]}'"},
+            {"type": "mask", "columns": {"email": "hash"}, "key_conn_id": "old_rows_key"},
+        ]
+    }
     spec = {
         "job_name": "old",
         "input_path": "/in.csv",
+        "processing_logic": logic,
         "job_data": {
             "owner": "ops",
             "db_password": secrets[0],
@@ -199,7 +211,7 @@ def test_rows_stored_unmasked_are_masked_when_shown(registry, registry_url: str)
             " error_class, error_message, attempt_count, first_failure_at, last_failure_at)"
             " VALUES (%s, 1, 'old_rows', 'run_1', 't', -1, %s::jsonb, 'E', %s, 1, now(), now())"
             " RETURNING dead_letter_id",
-            (job_id, json.dumps(spec), f"login refused with {secrets[0]}"),
+            (job_id, json.dumps(spec), f"login refused with {secrets[0]} where name = '{secrets[3]}'"),
         )
         letter_id = cur.fetchone()[0]
     assert secrets[0] in registry_text(registry)  # the probe is real
