@@ -235,15 +235,17 @@ class EnterpriseJobOperator(BaseOperator):
         self, attempt: RunningAttempt, error: Exception, context: Context, *, engine: str | None = None
     ) -> NoReturn:
         """
-        Record a failed attempt and raise: count a transient failure against the breaker, dead-letter a final
-        failure (not a cancelled job), and fail a permanent one without retries. The error's message is masked
-        (:func:`~airflow_provider_enterprise.redaction.redact_error`) once classified, before it is recorded, logged
-        or raised.
+        Record a failed attempt and raise: count a transient failure against the breaker (a permanent one only
+        frees its probe slot), dead-letter a final failure (not a cancelled job), and fail a permanent one without
+        retries. The error's message is masked (:func:`~airflow_provider_enterprise.redaction.redact_error`) once
+        classified, before it is recorded, logged or raised.
         """
         ti = context["ti"]
         kind = self.error_kind(error)
         if attempt.permit and kind is ErrorKind.TRANSIENT:
             self.breaker.record_failure(attempt.permit)
+        elif attempt.permit:  # the job's own failure: not the resource's
+            self.breaker.release(attempt.permit)
         final, reason = self._failure_outcome(error, kind, ti)
         redact_error(error)  # classified as raised, shown masked
         self.log.info("Attempt %s failed (%s): %s", ti.try_number, type(error).__name__, reason)

@@ -218,6 +218,20 @@ class CircuitBreaker:
             )
         self._report(opened)
 
+    def release(self, permit: Permit) -> None:
+        """
+        Report that the call made under ``permit`` failed for a reason of its own (a permanent error: bad data, a
+        bad spec), which says nothing about the resource: no failure is counted, and a probe's slot is freed for
+        another probe at once instead of when its lease runs out.
+        """
+        if permit.is_probe:
+            self._execute(
+                "UPDATE enterprise_circuit_breakers SET probe_leases = probe_leases - %(token)s::text,"
+                " updated_at = %(now)s WHERE name = %(name)s AND state = 'half_open' AND generation = %(generation)s"
+                " RETURNING state",
+                self._params(token=permit.probe_token, generation=permit.generation),
+            )
+
     def reset(self) -> None:
         """Close the breaker by hand (``enterprise-orchestrator circuits reset``)."""
         self.status()

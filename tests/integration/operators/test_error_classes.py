@@ -6,11 +6,13 @@ failures count against its circuit breaker.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from airflow_provider_enterprise.config import CircuitBreakerSettings
 from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook, JobKey
 from airflow_provider_enterprise.resilience.circuit_breaker import CircuitBreaker
 from airflow_provider_enterprise.resilience.dead_letter import DeadLetterQueue
@@ -129,3 +131,27 @@ def test_any_error_building_the_spec_leaves_an_attempt_and_a_dead_letter(dags, r
     assert (attempt["status"], attempt["error_class"]) == ("failed", "AttributeError")
     (letter,) = dead_letters_of(registry, job["job_id"])
     assert (letter["try_number"], letter["error_class"]) == (1, "AttributeError")
+
+
+def test_a_permanent_failure_under_a_probe_frees_the_probe_and_counts_nothing(
+    dags, registry, tmp_path: Path, monkeypatch
+) -> None:
+    config = tmp_path / "breaker.yaml"
+    config.write_text("circuit_breaker:\n  failure_threshold: 1\n  reset_timeout: 0.5\n")
+    monkeypatch.setenv("ENTERPRISE_CONFIG", str(config))
+    breaker = CircuitBreaker(registry, "test:errors", CircuitBreakerSettings(failure_threshold=1, reset_timeout=0.5))
+    breaker.reset()
+    breaker.record_failure(breaker.acquire())
+    failures = breaker.status()["total_failures"]
+    time.sleep(0.6)  # past the reset timeout: the job's try is the probe
+    conf = {
+        "input_path": str(SAMPLE),
+        "output_path": str(tmp_path / "out"),
+        "condition": "CAST(category AS DOUBLE) > 0",
+    }
+    dag_run = dags.errors.test(run_conf=conf)
+    (attempt,) = job_of(registry, dag_run)["attempts"]
+    assert attempt["error_class"] == "ConversionException"
+    row = breaker.status()
+    assert (row["state"], row["probe_leases"], row["total_failures"]) == ("half_open", {}, failures)
+    assert breaker.acquire().is_probe  # the next job probes at once, not after the probe's lease

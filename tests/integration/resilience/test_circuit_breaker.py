@@ -103,6 +103,28 @@ def test_any_probe_failure_reopens(breaker, clock) -> None:
     assert breaker.status()["state"] == "open"
 
 
+def test_a_probe_that_fails_for_its_own_reasons_frees_its_slot_and_counts_nothing(breaker, clock) -> None:
+    """A permanent error (bad data) under a probe says nothing about the resource: another job probes at once."""
+    fail(breaker, 3)
+    clock.now += 30
+    first, second = breaker.acquire(), breaker.acquire()
+    failures = breaker.status()["total_failures"]
+    breaker.release(first)
+    row = breaker.status()
+    assert (row["state"], row["total_failures"], list(row["probe_leases"])) == (
+        "half_open",
+        failures,
+        [second.probe_token],
+    )
+    third = breaker.acquire()  # the freed slot, before any lease ran out
+    assert third.is_probe
+    breaker.record_success(second)
+    breaker.record_success(third)
+    assert (breaker.status()["state"], breaker.status()["total_failures"]) == ("closed", failures)
+    breaker.release(breaker.acquire())  # a closed breaker's permit: nothing to free, nothing counted
+    assert (breaker.status()["state"], breaker.status()["consecutive_failures"]) == ("closed", 0)
+
+
 def test_a_dead_probers_lease_expires_and_its_slot_is_granted_again(breaker, clock) -> None:
     fail(breaker, 3)
     clock.now += 30
