@@ -90,6 +90,7 @@ ERROR_TYPES: tuple[ErrorRule, ...] = (
     ErrorRule("psycopg.OperationalError", TRANSIENT, "no SQLSTATE: the connection failed (a restarting server)"),
     ErrorRule("psycopg2.OperationalError", TRANSIENT, "no SQLSTATE: the connection failed (a restarting server)"),
     # HTTP clients (status codes decide first)
+    ErrorRule("httpx.UnsupportedProtocol", PERMANENT, "a URL the client cannot speak: the configuration is wrong"),
     ErrorRule("httpx.TransportError", TRANSIENT, "connection refused or reset, a timeout"),
     # Python
     ErrorRule("ConnectionError", TRANSIENT, "connection refused, reset or aborted"),

@@ -335,6 +335,7 @@ CASES: list[tuple[str | int, Callable[[Path], BaseException], ErrorKind]] = [
     ("psycopg.OperationalError", postgres_refused("psycopg"), TRANSIENT),
     ("psycopg2.OperationalError", postgres_refused("psycopg2"), TRANSIENT),
     # HTTP clients
+    ("httpx.UnsupportedProtocol", lambda _: raised(lambda: __import__("httpx").get("ftp://127.0.0.1/x")), PERMANENT),
     ("httpx.TransportError", http_connect_error, TRANSIENT),
     # Python
     ("ConnectionError", constructed(ConnectionAbortedError("aborted")), TRANSIENT),
