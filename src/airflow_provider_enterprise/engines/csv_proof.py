@@ -4,7 +4,7 @@ Prove a CSV input free of bad rows with Polars' parallel reader, so that DuckDB 
 The bad-row rules of :mod:`airflow_provider_enterprise.compiler.bad_rows` cost DuckDB a scan of their own, about
 three times the query's (see docs/benchmarks.md); Polars reads the strings and matches the patterns in about half
 that time. It only ever answers "every record is good" or "I cannot tell". Whatever it cannot judge the way
-DuckDB would (a short record, an empty last field, a file ending in a delimiter, NUL, U+FFFD, a leap second)
+DuckDB would (a short record, an empty last field, a file ending in a delimiter, U+FFFD, a leap second)
 makes it answer "I cannot tell", and DuckDB checks the input as before.
 
 Polars and DuckDB split a few malformed files differently (a line ending that changes within the file), so the
@@ -26,8 +26,8 @@ from airflow_provider_enterprise.spec import InputSpec
 
 log = logging.getLogger(__name__)
 
-#: Text no good field holds: NUL (DuckDB's reader marks a missing field with it) and U+FFFD (invalid encoding).
-_NOT_IN_STRINGS = "[\x00\ufffd]"
+#: Text no good field holds: U+FFFD (invalid encoding).
+_NOT_IN_STRINGS = "\ufffd"
 #: A time of day DuckDB converts (Polars also accepts a leap second 60, which DuckDB refuses).
 _TIME_OF_DAY = r"[ T]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
 
