@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import duckdb
+import pytest
 
 from airflow_provider_enterprise.engines.duckdb_inputs import with_sniffed_schemas
+from airflow_provider_enterprise.exceptions import InputHeaderError
 from airflow_provider_enterprise.spec import validate_job_spec
 
 
@@ -33,3 +35,11 @@ def test_csv_inputs_without_a_schema_get_the_sniffed_types(tmp_path) -> None:
     assert sniffed.inputs["declared"].column_types == {"id": "string", "amount": "string"}  # the user's win
     assert sniffed.inputs["later"].column_types is None  # not readable here: the engine reports it
     assert spec.inputs["input"].column_types is None  # the original is unchanged
+
+
+def test_a_header_that_cannot_name_the_columns_fails_in_the_task_before_spark_is_asked(tmp_path) -> None:
+    orders = tmp_path / "orders.csv"
+    orders.write_text("id,amount,amount\n1,2,3\n")
+    spec = validate_job_spec({"job_name": "sniff", "input_path": str(orders), "output_path": str(tmp_path / "out")})
+    with pytest.raises(InputHeaderError, match="input 'input': header column 'amount' appears twice"):
+        with_sniffed_schemas(spec)
