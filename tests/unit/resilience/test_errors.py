@@ -1,7 +1,7 @@
 """
 Every row of the error table (``resilience/errors.py``, docs/resilience.md), with errors the real libraries raise
 wherever this machine can make them (DuckDB queries, sockets, files, gRPC, HTTP); the rest are constructed. SQLSTATEs
-from a real PostgreSQL: ``tests/integration/resilience/test_errors.py``.
+from a real PostgreSQL: ``tests/integration/resilience/test_error_sqlstates.py``.
 """
 
 from __future__ import annotations
