@@ -24,7 +24,7 @@ from airflow_provider_enterprise.hooks.metadata import JobKey
 from airflow_provider_enterprise.plugin.api import create_app
 from airflow_provider_enterprise.resilience.dead_letter import DeadLetterQueue
 from support.env import BIN, TEST_DAGS
-from support.secrets import registry_text, xcom_text
+from support.secrets import registry_text, rendered_fields_text, xcom_text
 
 pytestmark = pytest.mark.integration
 
@@ -155,11 +155,13 @@ def test_no_secret_of_a_job_is_stored_or_shown(
         "registry": registry_text(registry),
         "task logs": task_logs,
         "XCom": xcom_text(dag_run),
+        "rendered fields (Airflow UI)": rendered_fields_text(dag_run),
         "plugin API": api,
         "CLI": cli_in_process(capfd, job_ids, letters),
     }
     assert "job_data" in places["plugin API"] and "job_data" in places["CLI"]  # the specs were shown
     assert '"rows_out": 2' in places["XCom"].replace("'", '"')
+    assert "warehouse_url" in places["rendered fields (Airflow UI)"]
     found = leaks((KEY, CONN_PASSWORD, *JOB_DATA_SECRETS), places)
     assert not found, f"secrets in clear (place, secret): {found}"
     assert "reflect" in attempt["error_message"] and 'name = "***"' in attempt["error_message"]

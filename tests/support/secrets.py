@@ -23,3 +23,13 @@ def xcom_text(dag_run) -> str:
     with create_session() as session:
         rows = session.query(XComModel).filter_by(dag_id=dag_run.dag_id, run_id=dag_run.run_id).all()
         return "\n".join(f"{row.key}={row.value}" for row in rows)
+
+
+def rendered_fields_text(dag_run) -> str:
+    """The rendered template fields Airflow stored for the DAG run ``dag_run`` (its UI shows them), as text."""
+    from airflow.models.renderedtifields import RenderedTaskInstanceFields
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = session.query(RenderedTaskInstanceFields).filter_by(dag_id=dag_run.dag_id, run_id=dag_run.run_id).all()
+        return "\n".join(f"{row.task_id}={row.rendered_fields}" for row in rows)

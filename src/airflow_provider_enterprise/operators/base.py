@@ -12,8 +12,9 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_enterprise import metrics
 from airflow_provider_enterprise.exceptions import JobCancelledError
+from airflow_provider_enterprise.hooks.masking import register_keys
 from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook, JobKey, RunTrigger
-from airflow_provider_enterprise.redaction import redact_error
+from airflow_provider_enterprise.redaction import redact, redact_error
 from airflow_provider_enterprise.resilience.circuit_breaker import CircuitBreaker, CircuitOpenError, Permit
 from airflow_provider_enterprise.resilience.dead_letter import REPLAY_CONF_KEY, DeadLetterQueue
 from airflow_provider_enterprise.resilience.errors import ErrorKind, classify_error
@@ -122,6 +123,17 @@ class EnterpriseJobOperator(BaseOperator):
         return CircuitBreaker(self.hook, self.circuit_breaker) if self.circuit_breaker else None
 
     # -- before the job runs ------------------------------------------------------------------------
+
+    def render_template_fields(self, context: Context, jinja_env: Any = None) -> None:
+        """
+        Render the templated fields, then register their secrets with the secrets masker (the rendered
+        ``job_data``'s and the masking keys the rendered processing logic names), so that Airflow masks them in the
+        rendered fields it stores and shows, as the registry and the task log do.
+        """
+        super().render_template_fields(context, jinja_env)
+        rendered = {field: getattr(self, field) for field in self.template_fields}
+        register_keys(rendered)
+        redact(rendered, register=True)
 
     def replay_of(self, context: Context) -> dict[str, Any] | None:
         """Return this task's replay from the run's conf (a dead letter being replayed), if any."""
