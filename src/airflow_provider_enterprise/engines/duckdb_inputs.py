@@ -10,6 +10,7 @@ no bad rows.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -23,6 +24,8 @@ from airflow_provider_enterprise.engines.quarantine import FailedCheck
 from airflow_provider_enterprise.spec import FileFormat, InputSpec, JobSpec
 
 DIALECT = "duckdb"
+
+log = logging.getLogger(__name__)
 
 
 def relation_name(name: str) -> str:
@@ -167,6 +170,7 @@ def _register_csv(
     columns: tuple[Column, ...],
     stopped: Callable[[], bool],
     prove: bool,
+    parallel: bool = True,
 ) -> RegisteredInput:
     raw, checked, rejects = f"__raw_{name}", f"__checked_{name}", f"__rejects_{name}"
     proven = csv_proof.proven_records(source, files, columns, stopped) if prove else None
@@ -182,9 +186,10 @@ def _register_csv(
         store_rejects=True,
         rejects_table=rejects,
         rejects_scan=f"{rejects}_scan",
+        parallel=parallel,
     ).create_view(raw)
     if proven is not None:  # every record is good: the job's scan converts without checking
-        con.execute(f'CREATE VIEW "{relation_name(name)}" AS {_sql(_converted(raw, columns))}')
+        con.execute(f'CREATE OR REPLACE VIEW "{relation_name(name)}" AS {_sql(_converted(raw, columns))}')
         return RegisteredInput(name, columns, records=proven, proof_rejects=rejects)
     # The strict reader rejects a record with more or fewer fields than the columns (a trailing delimiter is one
     # more field) into the rejects table, as it does broken quoting and invalid UTF-8; padding short records with
@@ -193,7 +198,7 @@ def _register_csv(
         *(exp.column(c.name, quoted=True) for c in columns),
         exp.alias_(bad_rows.reason_expression(columns), bad_rows.REASON, quoted=True),
     ).from_(exp.Subquery(this=_nulled(raw, columns), alias=exp.TableAlias(this=exp.to_identifier("n"))))
-    con.execute(f'CREATE VIEW "{checked}" AS {_sql(checked_query)}')
+    con.execute(f'CREATE OR REPLACE VIEW "{checked}" AS {_sql(checked_query)}')
     ((good_rows, typed_bad, first_typed),) = con.execute(
         f'SELECT count(*) FILTER (WHERE "{bad_rows.REASON}" IS NULL), count("{bad_rows.REASON}"), '
         f'min("{bad_rows.REASON}") FROM "{checked}"'
@@ -208,8 +213,13 @@ def _register_csv(
         # Every record the reader accepted passed the checks: the job's scan converts without re-checking
         # (the checks cost about three times the read).
         good = _converted(raw, columns)
-    con.execute(f'CREATE VIEW "{relation_name(name)}" AS {_sql(good)}')
+    con.execute(f'CREATE OR REPLACE VIEW "{relation_name(name)}" AS {_sql(good)}')
     scan_id, reader_bad, first_reader = _reader_rejects(con, rejects)
+    if parallel and reader_bad and _over_line_limit(con, rejects, scan_id):
+        # DuckDB's parallel reader (2.0.1) drops records that follow a line over its size limit: neither read nor
+        # rejected. Its serial reader keeps them, so such an input is read again serially.
+        log.warning("Input %r has a line over DuckDB's line size limit: reading it again serially", name)
+        return _register_csv(con, name, source, files, columns, stopped, prove=False, parallel=False)
     bad = int(typed_bad) + reader_bad
     located = None
     if bad:
@@ -269,6 +279,13 @@ _READER_REASON = (
     f"CASE error_type WHEN 'INVALID ENCODING' THEN '{bad_rows.INVALID_ENCODING}' "
     f"ELSE '{bad_rows.MALFORMED}: ' || lower(error_type) END"
 )
+
+
+def _over_line_limit(con, rejects: str, scan_id: int) -> bool:
+    """Whether the reader rejected a line of scan ``scan_id`` for being longer than its limit (``max_line_size``)."""
+    query = f"SELECT count(*) FROM \"{rejects}\" WHERE scan_id = ? AND error_type = 'LINE SIZE OVER MAXIMUM'"
+    ((count,),) = con.execute(query, [scan_id]).fetchall()
+    return bool(count)
 
 
 def _reader_rejects(con, rejects: str) -> tuple[int | None, int, str | None]:

@@ -216,3 +216,12 @@ def test_every_quarantined_record_is_the_bytes_at_its_line(tmp_path_factory, gen
     for entry in bad:
         raw = base64.b64decode(entry["record_base64"])
         assert data[starts[entry["line"] - 1] :].startswith(raw + b"\n"), entry
+
+
+def test_no_record_after_a_line_over_duckdbs_size_limit_is_lost(tmp_path: Path) -> None:
+    # DuckDB's parallel reader dropped the records after such a line (neither read nor rejected)
+    long = b"2," + b"x" * (10 * 1024 * 1024) + b",2,9"
+    data = b"id,category,amount\n1,ok,1\n" + long + b"\n3,short\n4,ok,4\n5,ok,x\n"
+    result = run_bytes(tmp_path, data, {"id": "int", "category": "string", "amount": "int"})
+    assert (result.rows_in, result.rows_out, result.bad_rows) == (5, 2, 3)
+    assert [(b["line"], b["bytes"]) for b in quarantined(tmp_path)] == [(3, len(long)), (4, 7), (6, 6)]
