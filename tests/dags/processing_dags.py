@@ -296,3 +296,11 @@ errors_timeout = _one_task_dag(
     retry_delay=timedelta(seconds=0),
     circuit_breaker="test:errors",
 )
+
+#: Jobs on the test session's S3 endpoint (moto's server): the connection aws_default, unless a test names another.
+object_storage = _one_task_dag(
+    "test_object_storage",
+    [{"type": "filter", "condition": "status = 'active'"}, AGGREGATE],
+    params={"storage_conn_id": "aws_default"},
+    storage_conn_id="{{ params.storage_conn_id }}",
+)

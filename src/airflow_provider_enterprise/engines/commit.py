@@ -19,14 +19,20 @@ import logging
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager as ContextManager
 from contextlib import contextmanager
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from airflow_provider_enterprise.engines.object_commit import check_object_output_replaceable, staged_object_output
 from airflow_provider_enterprise.exceptions import OutputConflictError, OutputExistsError, OutputNotOwnedError
 from airflow_provider_enterprise.spec import JobSpec, WriteMode
+from airflow_provider_enterprise.spec.locations import scheme_of
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem
 
 log = logging.getLogger(__name__)
 
@@ -193,11 +199,38 @@ def read_manifest(output_path: str | Path) -> dict[str, Any] | None:
     return json.loads(path.read_text())
 
 
-def check_writable(spec: JobSpec) -> None:
+def check_writable(spec: JobSpec, filesystems: Mapping[str, AbstractFileSystem] | None = None) -> None:
     """
     Raise before the job runs if its output may not be written: :class:`OutputExistsError` when it exists and
     ``mode`` is ``error_if_exists``, :class:`OutputNotOwnedError` when it holds what no commit wrote.
+
+    :param filesystems: the filesystems of the object stores the job's paths name, by store.
     """
-    if spec.mode is WriteMode.ERROR_IF_EXISTS and os.path.lexists(spec.output_path):
-        raise OutputExistsError(f"output_path {spec.output_path!r} exists and mode is error_if_exists")
-    check_replaceable(spec.output_path)
+    output = spec.output_path
+    if store := scheme_of(output):
+        fs = (filesystems or {})[store]
+        exists = bool(fs.find(fs._strip_protocol(output).rstrip("/"), maxdepth=None))
+        replaceable = partial(check_object_output_replaceable, fs)
+    else:
+        exists, replaceable = os.path.lexists(output), check_replaceable
+    if spec.mode is WriteMode.ERROR_IF_EXISTS and exists:
+        raise OutputExistsError(f"output_path {output!r} exists and mode is error_if_exists")
+    replaceable(output)
+
+
+def bad_rows_location(output_path: str) -> str:
+    """Where the quarantined rows of the output at ``output_path`` are: the file in a local output, the prefix
+    in an object store's (each try's files are named by the manifest)."""
+    if scheme_of(output_path):
+        return f"{output_path.rstrip('/')}/{BAD_ROWS_FILE.split('/')[0]}/"
+    return str(Path(output_path) / BAD_ROWS_FILE)
+
+
+def staged(output_path: str, filesystems: Mapping[str, AbstractFileSystem] | None = None) -> ContextManager[Path]:
+    """
+    The commit of ``output_path``: :func:`staged_output` for a local path, the manifest commit of
+    :mod:`.object_commit` for an object store's (whose filesystem ``filesystems`` holds).
+    """
+    if store := scheme_of(output_path):
+        return staged_object_output((filesystems or {})[store], output_path)
+    return staged_output(output_path)

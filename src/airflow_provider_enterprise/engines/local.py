@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from airflow_provider_enterprise.compiler.duckdb import compile_plan
 from airflow_provider_enterprise.compiler.masking import INNER_PAD, OUTER_PAD, MaskingKey, key_relation, require_keys
@@ -14,7 +16,7 @@ from airflow_provider_enterprise.compiler.plan import Plan, PlanError, plan_job
 from airflow_provider_enterprise.config import CSV_PROOF_MIN_BYTES, LocalEngineSettings
 from airflow_provider_enterprise.engines import csv_proof
 from airflow_provider_enterprise.engines.base import JobResult
-from airflow_provider_enterprise.engines.commit import BAD_ROWS_FILE, check_writable, staged_output
+from airflow_provider_enterprise.engines.commit import bad_rows_location, check_writable, staged
 from airflow_provider_enterprise.engines.csv_proof import ProofRefuted, ProofStopped
 from airflow_provider_enterprise.engines.duckdb_inputs import (
     BadRows,
@@ -24,6 +26,7 @@ from airflow_provider_enterprise.engines.duckdb_inputs import (
     register,
     relation_name,
 )
+from airflow_provider_enterprise.engines.object_inputs import download_inputs
 from airflow_provider_enterprise.engines.quarantine import write as write_quarantine
 from airflow_provider_enterprise.exceptions import (
     BadRowsError,
@@ -37,6 +40,9 @@ from airflow_provider_enterprise.spec import (
     FileFormat,
     JobSpec,
 )
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +90,9 @@ class LocalEngine:
     :param masking_keys: the keys ``mask`` hashes with, by connection id.
     :param proof_min_bytes: prove CSV inputs of at least this many bytes free of bad rows with Polars first
         (``engines.local.csv_proof_min_bytes``, see :mod:`.csv_proof`); None checks every input with DuckDB alone.
+    :param filesystems: the filesystems of the object stores the jobs' paths name, by store (``s3``...): inputs
+        there are copied to a private temporary directory and read there (:mod:`.object_inputs`), outputs there
+        are published with a manifest (:mod:`.object_commit`).
     """
 
     name = "local"
@@ -95,17 +104,22 @@ class LocalEngine:
         memory_limit: str | None = None,
         masking_keys: Mapping[str, MaskingKey] | None = None,
         proof_min_bytes: int | None = CSV_PROOF_MIN_BYTES,
+        filesystems: Mapping[str, AbstractFileSystem] | None = None,
     ) -> None:
         self.threads = threads
         self.memory_limit = memory_limit
         self.masking_keys = dict(masking_keys or {})
         self.proof_min_bytes = proof_min_bytes
+        self.filesystems = dict(filesystems or {})
         self._con = None
         self._killed = threading.Event()
 
     @classmethod
     def from_settings(
-        cls, settings: LocalEngineSettings, masking_keys: Mapping[str, MaskingKey] | None = None
+        cls,
+        settings: LocalEngineSettings,
+        masking_keys: Mapping[str, MaskingKey] | None = None,
+        filesystems: Mapping[str, AbstractFileSystem] | None = None,
     ) -> LocalEngine:
         """The engine the ``engines.local`` section describes."""
         return cls(
@@ -113,6 +127,7 @@ class LocalEngine:
             memory_limit=settings.memory_limit,
             masking_keys=masking_keys,
             proof_min_bytes=settings.csv_proof_min_bytes,
+            filesystems=filesystems,
         )
 
     def kill(self) -> None:
@@ -134,15 +149,17 @@ class LocalEngine:
 
     def run(self, spec: JobSpec) -> JobResult:
         """Run ``spec`` and commit its output atomically; raise :class:`JobTimeoutError` past its timeout."""
-        files = {name: source.require_files(name) for name, source in spec.inputs.items()}
         keys = require_keys(spec.processing_logic.masking_key_conn_ids(), self.masking_keys)
-        check_writable(spec)
+        check_writable(spec, self.filesystems)
         started = time.monotonic()
-        try:
-            return self._run(spec, files, keys, started, prove=True)
-        except ProofRefuted as err:  # nothing was committed
-            log.warning("Running %s again, its inputs checked by DuckDB: %s", spec.job_name, err)
-            return self._run(spec, files, keys, started, prove=False)
+        with tempfile.TemporaryDirectory(prefix="enterprise-inputs-") as copies:
+            local = download_inputs(spec, self.filesystems, Path(copies))
+            files = {name: source.require_files(name) for name, source in local.inputs.items()}
+            try:
+                return self._run(local, files, keys, started, prove=True)
+            except ProofRefuted as err:  # nothing was committed
+                log.warning("Running %s again, its inputs checked by DuckDB: %s", spec.job_name, err)
+                return self._run(local, files, keys, started, prove=False)
 
     def _worth_proving(self, files: list[str]) -> bool:
         return self.proof_min_bytes is not None and csv_proof.worth_proving(files, self.proof_min_bytes)
@@ -210,7 +227,7 @@ class LocalEngine:
             output_files=files_out,
             resumed_after_stage=resumed,
             bad_rows=sum(i.bad_rows for i in inputs.values()),
-            bad_rows_path=str(Path(spec.output_path) / BAD_ROWS_FILE) if quarantine else None,
+            bad_rows_path=bad_rows_location(spec.output_path) if quarantine else None,
             input_records={name: i.records for name, i in inputs.items()},
         )
 
@@ -231,8 +248,8 @@ class LocalEngine:
             details = "; ".join(f"input {n!r}: {i.bad_rows} ({i.first_bad_reason})" for n, i in bad.items())
             raise BadRowsError(f"job {spec.job_name!r} has bad input rows and on_bad_rows is fail: {details}")
 
-    @staticmethod
     def _commit(
+        self,
         con,
         query: str,
         spec: JobSpec,
@@ -249,7 +266,7 @@ class LocalEngine:
             FileFormat.JSON: "FORMAT json",
         }[output_format]
         partition_by = spec.partition_by if output_path == spec.output_path else []
-        with staged_output(output_path) as staging:
+        with staged(output_path, self.filesystems) as staging:
             if partition_by:
                 columns = ", ".join(f'"{c}"' for c in partition_by)
                 target = staging

@@ -13,12 +13,19 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_enterprise.config import Settings
-from airflow_provider_enterprise.spec import EngineName, JobSpec
+from airflow_provider_enterprise.engines.object_inputs import list_objects
+from airflow_provider_enterprise.spec import EngineName, InputSpec, JobSpec
+from airflow_provider_enterprise.spec.locations import scheme_of
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem
 
 
 @dataclass(frozen=True)
@@ -37,28 +44,47 @@ class RoutingDecision:
         return {**asdict(self), "engine": self.engine.value}
 
 
-def input_sizes(spec: JobSpec) -> dict[str, int]:
-    """Bytes of the files each input reads, by input name."""
-    return {name: sum(os.path.getsize(f) for f in source.files()) for name, source in spec.inputs.items()}
+def input_sizes(spec: JobSpec, filesystems: Mapping[str, AbstractFileSystem] | None = None) -> dict[str, int]:
+    """Bytes of the files each input reads, by input name; an object store's from its listing (nothing is read)."""
+    sizes = {}
+    for name, source in spec.inputs.items():
+        store = scheme_of(source.path)
+        if store:
+            sizes[name] = sum(list_objects((filesystems or {})[store], source.path).sizes.values())
+        else:
+            sizes[name] = sum(os.path.getsize(f) for f in source.files())
+    return sizes
+
+
+def _bytes_per_row(source: InputSpec, per_row: Mapping[str, float]) -> float:
+    try:
+        return per_row.get(source.resolved_format().value, 100.0)
+    except ValueError:  # an object-store prefix without a format: its objects' suffix is read when it runs
+        return 100.0
 
 
 def estimated_rows(spec: JobSpec, settings: Settings, sizes: dict[str, int]) -> int:
     """Rows of all inputs, estimated from their sizes and ``engines.routing.bytes_per_row``."""
     per_row = settings.engines.routing.bytes_per_row
-    return int(
-        sum(size / per_row.get(spec.inputs[name].resolved_format().value, 100.0) for name, size in sizes.items())
-    )
+    return int(sum(size / _bytes_per_row(spec.inputs[name], per_row) for name, size in sizes.items()))
 
 
 def _free_bytes(output_path: str) -> int:
-    existing = Path(output_path)
+    """Free disk where the local engine writes: beside a local output, in the temporary directory for an object
+    store's (where it also copies the inputs)."""
+    existing = Path(tempfile.gettempdir() if scheme_of(output_path) else output_path)
     while not existing.exists():
         existing = existing.parent
     return shutil.disk_usage(existing).free
 
 
 def choose_engine(
-    spec: JobSpec, settings: Settings, *, spark_cores: int | None, spark_unavailable: str | None = None
+    spec: JobSpec,
+    settings: Settings,
+    *,
+    spark_cores: int | None,
+    spark_unavailable: str | None = None,
+    filesystems: Mapping[str, AbstractFileSystem] | None = None,
 ) -> RoutingDecision:
     """
     Choose where ``spec`` runs.
@@ -66,9 +92,10 @@ def choose_engine(
     :param spark_cores: cores the Spark target can give the job now (None: unknown, the configured
         ``executor_cores * max_executors`` is assumed).
     :param spark_unavailable: why Spark cannot take the job now (an open breaker, an unreachable master), if so.
+    :param filesystems: the filesystems of the object stores the job's paths name, by store.
     """
     routing = settings.engines.routing
-    sizes = input_sizes(spec)
+    sizes = input_sizes(spec, filesystems)
     size, rows = sum(sizes.values()), estimated_rows(spec, settings, sizes)
     facts = {"input_bytes": size, "estimated_rows": rows}
     spark_enabled, local_enabled = settings.engines.spark.enabled, settings.engines.local.enabled

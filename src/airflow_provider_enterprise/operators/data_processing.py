@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_enterprise import storage
 from airflow_provider_enterprise.compiler.plan import PlanError, plan_from_declared_schemas
 from airflow_provider_enterprise.exceptions import (
     EngineNotAvailableError,
@@ -89,6 +90,8 @@ class EnterpriseDataProcessingOperator(ClusterApplicationMixin, EnterpriseJobOpe
         target is refused when the task runs; a fallback to the local engine runs in the task). A retry
         re-attaches to the earlier attempt's application while it runs and reuses its committed output.
     :param poll_interval: seconds between status polls of a deferred job's application.
+    :param storage_conn_id: Airflow connection of the object store that ``s3://``, ``gs://`` or ``abfs://`` paths
+        name (default: the store's usual one: ``aws_default``, ``google_cloud_default``, ``wasb_default``). (templated)
     :param kwargs: the job's registry, retry and breaker settings (``job_type``, ``job_data``, ``priority``,
         ``metadata_conn_id``, ``retry_policy_name``, ``circuit_breaker``): see
         :class:`~airflow_provider_enterprise.operators.base.EnterpriseJobOperator`.
@@ -101,6 +104,7 @@ class EnterpriseDataProcessingOperator(ClusterApplicationMixin, EnterpriseJobOpe
         "processing_logic",
         "job_data",
         "execution_engine",
+        "storage_conn_id",
     )
     template_fields_renderers = {"processing_logic": "json", "job_data": "json", "inputs": "json"}
     ui_color = "#e8f4fd"
@@ -134,6 +138,7 @@ class EnterpriseDataProcessingOperator(ClusterApplicationMixin, EnterpriseJobOpe
         allow_fallback: bool = False,
         deferrable: bool = False,
         poll_interval: float = 5.0,
+        storage_conn_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         if deferrable and execution_engine in (EngineName.LOCAL.value, EngineName.AUTO.value):
@@ -176,6 +181,7 @@ class EnterpriseDataProcessingOperator(ClusterApplicationMixin, EnterpriseJobOpe
         self.allow_fallback = allow_fallback
         self.deferrable = deferrable
         self.poll_interval = poll_interval
+        self.storage_conn_id = storage_conn_id
         self._validate_at_parse_time()
 
     def _validate_at_parse_time(self) -> None:
@@ -218,6 +224,7 @@ class EnterpriseDataProcessingOperator(ClusterApplicationMixin, EnterpriseJobOpe
             "mode": self.write_mode,
             "on_bad_rows": self.on_bad_rows,
             "spark_resources": self.spark_resources,
+            "storage_conn_id": self.storage_conn_id,
             "processing_logic": logic,
         }
         return {k: v for k, v in data.items() if v is not None}
@@ -235,7 +242,12 @@ class EnterpriseDataProcessingOperator(ClusterApplicationMixin, EnterpriseJobOpe
         """
         settings = self.hook.settings
         engine = spec.execution_engine
+        filesystems = storage.filesystems(spec, spec.storage_conn_id)
         target, unavailable = (None, None) if engine is EngineName.LOCAL else self._spark_target()
+        if filesystems and not unavailable:
+            unavailable = (
+                f"the spark engine does not read or write object stores yet ({', '.join(sorted(filesystems))})"
+            )
         if engine is EngineName.AUTO:
             from airflow_provider_enterprise.engines.routing import choose_engine
 
@@ -245,14 +257,16 @@ class EnterpriseDataProcessingOperator(ClusterApplicationMixin, EnterpriseJobOpe
                     spark_cores = target.cores()
                 except Exception as err:  # an unreachable master sends the job to the local engine
                     unavailable = f"Spark master {target.display} is unreachable ({err})"
-            decision = choose_engine(spec, settings, spark_cores=spark_cores, spark_unavailable=unavailable)
+            decision = choose_engine(
+                spec, settings, spark_cores=spark_cores, spark_unavailable=unavailable, filesystems=filesystems
+            )
             self.log.info("Routing %s to the %s engine: %s", spec.job_name, decision.engine.value, decision.reason)
             self.hook.annotate_attempt(attempt.attempt_id, engine=decision.engine.value, routing=decision.to_dict())
             engine = decision.engine
         if engine is EngineName.LOCAL:
             from airflow_provider_enterprise.engines.local import LocalEngine
 
-            return LocalEngine.from_settings(settings.engines.local, masking_keys=keys)
+            return LocalEngine.from_settings(settings.engines.local, masking_keys=keys, filesystems=filesystems)
         if unavailable:
             raise EngineNotAvailableError(f"execution_engine='spark': {unavailable}")
         from airflow_provider_enterprise.engines.spark import SparkEngine

@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from airflow_provider_enterprise.exceptions import InputNotFoundError
-from airflow_provider_enterprise.spec.locations import check_location, overlap
+from airflow_provider_enterprise.spec.locations import check_location, overlap, scheme_of
 from airflow_provider_enterprise.spec.transformations import (
     TRANSFORMATION_TYPES,
     ProcessingLogic,
@@ -217,7 +217,9 @@ class JobSpec(StrictModel):
     Inputs come in two forms: ``input_path`` (+ ``input_format``, ``input_options``) names one input called
     ``input``; ``inputs`` maps names to paths or :class:`InputSpec` fields. Both may be given: the
     transformations start from ``input_path``'s input, or from the first of ``inputs``, and joins and unions
-    name the others.
+    name the others. Paths are local paths or URIs of an object store (``s3://``, ``gs://``, ``abfs://``), read
+    and written through Airflow connection ``storage_conn_id`` (default: the store's usual connection, such as
+    ``aws_default``).
     """
 
     job_name: str = Field(min_length=1, max_length=200)
@@ -235,6 +237,7 @@ class JobSpec(StrictModel):
     on_bad_rows: BadRowPolicy = BadRowPolicy.QUARANTINE
     processing_logic: ProcessingLogic = Field(default_factory=ProcessingLogic)
     spark_resources: SparkResources = Field(default_factory=SparkResources)
+    storage_conn_id: str | None = Field(default=None, min_length=1)
 
     @model_validator(mode="before")
     @classmethod
@@ -300,6 +303,11 @@ class JobSpec(StrictModel):
                     f"output_path {self.output_path!r} {relation} input {name!r} ({source.path!r}) once both are "
                     f"resolved: {harm}; choose an output outside every input"
                 )
+        if self.processing_logic.checkpoint and scheme_of(self.output_path):
+            raise ValueError(
+                "processing_logic.checkpoint needs a local output_path: stage checkpoints are committed beside the "
+                f"output, and {self.output_path!r} is in an object store"
+            )
         missing = [n for n in self.processing_logic.named_inputs() if n not in self.inputs]
         if missing:
             known = ", ".join(self.inputs)
@@ -349,6 +357,8 @@ def validate_job_spec(data: dict[str, Any], *, allow_templates: bool = False) ->
     :param allow_templates: accept values holding Jinja, checking them after rendering instead.
     :raises InvalidJobSpec: naming each bad field, the transformation index and the bad value.
     """
+    if not isinstance(data, Mapping):
+        raise InvalidJobSpec(f"invalid job spec: a spec is a mapping of fields, not {type(data).__name__}")
     try:
         return JobSpec.model_validate(data, context={"allow_templates": allow_templates})
     except ValidationError as err:

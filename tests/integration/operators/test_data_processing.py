@@ -11,24 +11,14 @@ import pandas as pd
 import pendulum
 import pytest
 
-from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook, JobKey
 from airflow_provider_enterprise.resilience.dead_letter import DeadLetterQueue
 from support.env import CORRUPT_PARQUET, EXAMPLE_DAGS
+from support.jobs import dead_letters_of, job_of
 
 pytestmark = pytest.mark.integration
 
 SAMPLE = EXAMPLE_DAGS / "data" / "transactions.csv"
 RUN_AFTER = pendulum.datetime(2026, 3, 14, 9, 30, tz="UTC")
-
-
-def dead_letters_of(registry: EnterpriseMetadataHook, job_id: int) -> list[dict]:
-    return [d for d in DeadLetterQueue(registry).find(limit=1000) if d["job_id"] == job_id]
-
-
-def job_of(registry: EnterpriseMetadataHook, dag_run) -> dict:
-    job = registry.find_job(JobKey(dag_run.dag_id, dag_run.run_id, "process"))
-    assert job is not None, f"no job registered for {dag_run.run_id}"
-    return job
 
 
 def expected_totals(frame: pd.DataFrame) -> pd.DataFrame:

@@ -117,20 +117,20 @@ def test_a_spec_that_renders_too_deep_leaves_an_attempt_and_a_dead_letter(dags, 
     assert letter["error_class"] == "InvalidJobSpec"
 
 
-def test_any_error_building_the_spec_leaves_an_attempt_and_a_dead_letter(dags, registry, tmp_path: Path) -> None:
-    """Not only InvalidJobSpec: here a replay whose recorded spec is not a mapping (an AttributeError)."""
-    from airflow_provider_enterprise.resilience.dead_letter import REPLAY_CONF_KEY
-
-    replay = {"task_id": "process", "map_index": -1, "dead_letter_id": 0, "spec": "not a spec"}
-    dag_run = dags.errors.test(
-        run_conf={"input_path": str(SAMPLE), "output_path": str(tmp_path), REPLAY_CONF_KEY: replay}
+def test_any_error_building_the_spec_leaves_an_attempt_and_a_dead_letter(
+    dags, registry, tmp_path: Path, monkeypatch
+) -> None:
+    """Not only InvalidJobSpec: here the key connection of a ``mask`` does not exist (a MaskingKeyError)."""
+    monkeypatch.delenv("AIRFLOW_CONN_ENTERPRISE_MASKING_DEFAULT", raising=False)
+    dag_run = dags.masking.test(
+        run_conf={"input_path": str(SAMPLE), "output_path": str(tmp_path / "out"), "engine": "local"}
     )
     assert dag_run.state == "failed"
     job = job_of(registry, dag_run)
-    (attempt,) = job["attempts"]  # one try: an error no row names is permanent
-    assert (attempt["status"], attempt["error_class"]) == ("failed", "AttributeError")
+    (attempt,) = job["attempts"]  # one try: a missing connection is permanent
+    assert (attempt["status"], attempt["error_class"]) == ("failed", "MaskingKeyError")
     (letter,) = dead_letters_of(registry, job["job_id"])
-    assert (letter["try_number"], letter["error_class"]) == (1, "AttributeError")
+    assert (letter["try_number"], letter["error_class"]) == (1, "MaskingKeyError")
 
 
 def test_a_permanent_failure_under_a_probe_frees_the_probe_and_counts_nothing(

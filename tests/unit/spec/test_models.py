@@ -114,3 +114,9 @@ def test_input_format_must_be_inferable() -> None:
     with pytest.raises(ValueError, match="cannot infer the format of input"):
         spec.resolved_input_format()
     assert validate_job_spec({**BASE, "input_path": "/d/x.parquet"}).resolved_input_format() is FileFormat.PARQUET
+
+
+@pytest.mark.parametrize("data", ["not a spec", ["job_name"], None])
+def test_a_spec_that_is_not_a_mapping_is_an_invalid_spec(data) -> None:
+    with pytest.raises(InvalidJobSpec, match="a spec is a mapping of fields, not"):
+        validate_job_spec(data)

@@ -1,0 +1,124 @@
+"""
+Jobs whose inputs and outputs are ``s3://`` URIs, through ``dag.test()`` on the local engine, against the session's
+S3 endpoint (moto's server on loopback) with the Airflow connection ``aws_default``: the outputs equal the same
+jobs on local files, and every failure is a clear error that is never retried in vain.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from airflow_provider_enterprise.engines.object_commit import read_object_manifest
+from support.env import EXAMPLE_DAGS
+from support.jobs import dead_letters_of, job_of
+from support.s3 import SECRET_KEY
+
+pytestmark = pytest.mark.integration
+
+SAMPLE = EXAMPLE_DAGS / "data" / "transactions.csv"
+
+
+@pytest.fixture
+def fs(s3_endpoint):
+    return s3_endpoint.filesystem()
+
+
+def read_published(fs, output: str) -> pd.DataFrame:
+    """The output as a reader that trusts the manifest reads it."""
+    manifest = read_object_manifest(fs, output)
+    assert manifest is not None, f"no manifest at {output}"
+    frames = [
+        pd.read_parquet(io.BytesIO(fs.cat_file(f"{output}/{f['path']}")))
+        for f in manifest["files"]
+        if not f["path"].startswith("_")
+    ]
+    return pd.concat(frames).sort_values("category").reset_index(drop=True)
+
+
+def local_result(dags, tmp_path: Path) -> pd.DataFrame:
+    out = tmp_path / "local-out"
+    assert dags.object_storage.test(run_conf={"input_path": str(SAMPLE), "output_path": str(out)}).state == "success"
+    return duckdb.sql(f"SELECT * FROM read_parquet('{out}/*.parquet') ORDER BY category").df()
+
+
+@pytest.mark.parametrize("input_format", ["csv", "parquet", "jsonl"])
+def test_a_job_reads_and_writes_s3_as_it_does_local_files(
+    dags, registry, fs, bucket: str, tmp_path: Path, input_format: str
+) -> None:
+    copy = tmp_path / f"transactions.{input_format}"
+    writer = {"csv": "FORMAT csv, HEADER", "parquet": "FORMAT parquet", "jsonl": "FORMAT json"}[input_format]
+    duckdb.sql(f"COPY (SELECT * FROM read_csv('{SAMPLE}')) TO '{copy}' ({writer})")
+    fs.put_file(str(copy), f"{bucket}/raw/in/{copy.name}")
+    output = f"s3://{bucket}/processed"
+    dag_run = dags.object_storage.test(run_conf={"input_path": f"s3a://{bucket}/raw/", "output_path": output})
+    assert dag_run.state == "success"
+    pd.testing.assert_frame_equal(read_published(fs, output), local_result(dags, tmp_path), check_dtype=False)
+    (attempt,) = job_of(registry, dag_run)["attempts"]
+    assert (attempt["status"], attempt["output_path"]) == ("succeeded", output)
+    assert SECRET_KEY not in json.dumps(attempt, default=str)
+
+
+def test_globs_select_objects_and_a_second_run_replaces_the_output_whole(dags, fs, bucket: str) -> None:
+    frame = pd.read_csv(SAMPLE)
+    half = len(frame) // 2
+    for name, part in {"a.csv": frame[:half], "b.csv": frame[half:], "skip.txt": frame[:3]}.items():
+        fs.pipe_file(f"{bucket}/raw/{name}", part.to_csv(index=False).encode())
+    output = f"s3://{bucket}/out"
+    for _ in range(2):
+        assert dags.object_storage.test(run_conf={"input_path": f"s3://{bucket}/raw/*.csv", "output_path": output})
+    active = frame[frame.status == "active"]
+    totals = read_published(fs, output)
+    assert totals["transactions"].sum() == len(active)
+    fs.invalidate_cache()
+    data_objects = [p for p in fs.find(f"{bucket}/out") if not p.rsplit("/", 1)[-1].startswith("_")]
+    assert len(data_objects) == 1  # the first run's files were removed by the second commit
+
+
+def test_bad_rows_are_quarantined_in_the_published_output(dags, registry, fs, bucket: str) -> None:
+    bad = SAMPLE.read_text() + "99,2026-01-01T00:00:00,1,books,active,12.5,DE,x\n"  # LF line ends throughout
+    fs.pipe_file(f"{bucket}/raw/in.csv", bad.encode())
+    output = f"s3://{bucket}/out"
+    dag_run = dags.object_storage.test(run_conf={"input_path": f"s3://{bucket}/raw/in.csv", "output_path": output})
+    assert dag_run.state == "success"
+    (attempt,) = job_of(registry, dag_run)["attempts"]
+    assert attempt["bad_rows"] == 1
+    manifest = read_object_manifest(fs, output)
+    (quarantine,) = [f["path"] for f in manifest["files"] if f["path"].startswith("_bad_rows/")]
+    assert b"too many columns" in fs.cat_file(f"{output}/{quarantine}")
+
+
+@pytest.mark.parametrize(
+    ("conf", "error_class", "message"),
+    [
+        ({"storage_conn_id": "no_such_conn"}, "StorageConfigurationError", "connection 'no_such_conn', which does not"),
+        ({"input_path": "s3://{bucket}/missing.csv"}, "InputNotFoundError", "'s3://{bucket}/missing.csv' does not"),
+        ({"input_path": "s3://no-such-bucket-x/in.csv"}, "InputNotFoundError", "'s3://no-such-bucket-x/in.csv'"),
+        ({"output_path": "s3://{bucket}/raw"}, "InvalidJobSpec", "contains input 'input'"),
+        ({"output_path": "s3://{bucket}/user"}, "OutputNotOwnedError", "('notes.txt')"),
+    ],
+)
+def test_storage_failures_are_permanent_and_name_the_uri_or_connection(
+    dags, registry, fs, bucket: str, conf: dict, error_class: str, message: str
+) -> None:
+    fs.pipe_file(f"{bucket}/raw/in.csv", SAMPLE.read_bytes())
+    fs.pipe_file(f"{bucket}/user/notes.txt", b"the user's")
+    run_conf = {
+        "input_path": f"s3://{bucket}/raw/in.csv",
+        "output_path": f"s3://{bucket}/out",
+        "storage_conn_id": "aws_default",  # dag.test() keeps a run's conf as the DAG's params for the next
+    }
+    run_conf |= {k: v.format(bucket=bucket) for k, v in conf.items()}
+    dag_run = dags.object_storage.test(run_conf=run_conf)
+    assert dag_run.state == "failed"
+    job = job_of(registry, dag_run)
+    (attempt,) = job["attempts"]
+    assert attempt["error_class"] == error_class
+    assert message.format(bucket=bucket) in attempt["error_message"]
+    assert len(dead_letters_of(registry, job["job_id"])) == 1
+    assert SECRET_KEY not in json.dumps(job, default=str)
