@@ -23,7 +23,8 @@ RUN apt-get update \
 # task process would otherwise compile what it imports (500-600 ms a task, docs/benchmarks.md)
 RUN pip install --no-cache-dir "uv==0.9.*"
 
-# The provider with its Spark, Kubernetes (Spark on Kubernetes, KubernetesExecutor) and Celery (CeleryExecutor)
+# The provider with its Spark, Kubernetes (Spark on Kubernetes, KubernetesExecutor), Celery (CeleryExecutor) and S3
+# (object-store paths through the Amazon provider)
 # extras, every version pinned by the committed lock;
 # pyspark-client is excluded (it overwrites pyspark's files: requirements/overrides.txt).
 WORKDIR /opt/provider
@@ -31,7 +32,7 @@ COPY pyproject.toml README.md ./
 COPY requirements ./requirements
 COPY src ./src
 RUN uv pip install --system --constraint requirements/lock.txt --override requirements/overrides.txt \
-        ".[spark,kubernetes,celery]" \
+        ".[spark,kubernetes,celery,s3]" \
     && python -c "import pyspark; assert pyspark.__version__ == '4.3.0', pyspark.__version__"
 
 COPY dags /opt/airflow/dags

@@ -28,6 +28,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     ),
     "tpch_q1_sf12": (["tpch_q1.py", "--scale", "12", "--runs", "5"], []),
     "tpch_q1_spark_sf1": (["tpch_q1.py", "--engine", "spark", "--scale", "1", "--runs", "5"], []),
+    "object_storage_sf1": (["object_storage.py", "--scale", "1", "--runs", "3"], ["object_storage.py", "--smoke"]),
     "orchestration_overhead": (["orchestration_overhead.py", "--runs", "10"], ["orchestration_overhead.py", "--smoke"]),
     "registry_throughput": (["registry_throughput.py"], ["registry_throughput.py", "--smoke"]),
     "deferred_waits": (

@@ -474,3 +474,17 @@ def test_yaml_files_pass_yamllint() -> None:
         timeout=120,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_object_store_connections_reach_every_airflow_pod_from_their_secret_only() -> None:
+    values = {"objectStorage": {"connections": [{"connId": "aws_default", "existingSecret": "datalake-s3"}]}}
+    docs = render(values)
+    containers = airflow_containers(docs)
+    assert containers
+    for container in containers:
+        ref = env_of(container)["AIRFLOW_CONN_AWS_DEFAULT"]["valueFrom"]["secretKeyRef"]
+        assert ref == {"name": "datalake-s3", "key": "connection"}
+    assert not any(doc["kind"] == "Secret" and "datalake-s3" in str(doc) for doc in docs)
+    assert all("AIRFLOW_CONN_AWS_DEFAULT" not in env_of(c) for c in airflow_containers(render({})))
+    with pytest.raises(Exception, match="existingSecret is required"):
+        render({"objectStorage": {"connections": [{"connId": "aws_default"}]}})

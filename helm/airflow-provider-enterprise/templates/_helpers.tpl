@@ -100,6 +100,13 @@ local[*]
 - name: AIRFLOW__CORE__FERNET_KEY
   valueFrom:
     {{- include "ape.secretRef" (dict "root" . "key" "fernetKey") | nindent 4 }}
+{{- range .Values.objectStorage.connections }}
+- name: {{ printf "AIRFLOW_CONN_%s" (upper (required "objectStorage.connections[].connId is required" .connId)) }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "objectStorage.connections[].existingSecret is required (the Secret holding the connection)" .existingSecret }}
+      key: {{ .key | default "connection" }}
+{{- end }}
 {{- if eq .Values.airflow.executor "CeleryExecutor" }}
 - name: REDIS_URL
   {{- if .Values.redis.enabled }}

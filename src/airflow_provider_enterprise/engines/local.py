@@ -111,6 +111,7 @@ class LocalEngine:
         self.masking_keys = dict(masking_keys or {})
         self.proof_min_bytes = proof_min_bytes
         self.filesystems = dict(filesystems or {})
+        self._origins: dict[str, str] = {}  # the running job's copied inputs: local path -> URI
         self._con = None
         self._killed = threading.Event()
 
@@ -153,7 +154,7 @@ class LocalEngine:
         check_writable(spec, self.filesystems)
         started = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="enterprise-inputs-") as copies:
-            local = download_inputs(spec, self.filesystems, Path(copies))
+            local, self._origins = download_inputs(spec, self.filesystems, Path(copies))
             files = {name: source.require_files(name) for name, source in local.inputs.items()}
             try:
                 return self._run(local, files, keys, started, prove=True)
@@ -277,7 +278,7 @@ class LocalEngine:
             confirm()
             if quarantine:  # each input's located records are read before the next input's queries run
                 located = ((name, bad.files, *bad.located(con)) for name, bad in quarantine.items())
-                write_quarantine(located, staging)
+                write_quarantine(located, staging, self._origins)
             files = sorted(str(p.relative_to(staging)) for p in staging.rglob("*") if p.is_file())
         return int(rows), files
 

@@ -184,7 +184,7 @@ def staged_object_output(fs: AbstractFileSystem, output_uri: str) -> Iterator[Pa
             if relative == SUCCESS_MARKER or local.name.endswith(".crc"):
                 continue
             name = _published_name(relative, token)
-            files.append({"path": name, "size": local.stat().st_size, "sha256": _sha256(local)})
+            files.append({"path": name, "staged_as": relative, "size": local.stat().st_size, "sha256": _sha256(local)})
             uploaded.insert(0, f"{prefix}/{name}")
             fs.put_file(str(local), uploaded[0])
         manifest = {**extra, "version": MANIFEST_VERSION, "token": token, "files": files}

@@ -61,14 +61,17 @@ def list_objects(fs: AbstractFileSystem, uri: str) -> ObjectListing:
     return ObjectListing(root, dict(sorted(sizes.items())))
 
 
-def download_inputs(spec: JobSpec, filesystems: Mapping[str, AbstractFileSystem], directory: Path) -> JobSpec:
+def download_inputs(
+    spec: JobSpec, filesystems: Mapping[str, AbstractFileSystem], directory: Path
+) -> tuple[JobSpec, dict[str, str]]:
     """
     Copy each object-store input of ``spec`` below ``directory`` (one folder per input); return the spec that
-    reads the copies (local inputs unchanged).
+    reads the copies (local inputs unchanged) and each copy's origin (local path -> the object's URI).
 
     :raises InputNotFoundError: an input names no object (its URI in the message).
     """
     inputs: dict[str, InputSpec] = {}
+    origins: dict[str, str] = {}
     for name, source in spec.inputs.items():
         store = scheme_of(source.path)
         if not store:
@@ -81,7 +84,9 @@ def download_inputs(spec: JobSpec, filesystems: Mapping[str, AbstractFileSystem]
             raise InputNotFoundError(f"input {name!r}: {source.path!r} {what}")
         target = directory / name
         target.mkdir(parents=True)
-        fs.get([f"{listing.root}/{rel}" for rel in listing.sizes], [str(target / rel) for rel in listing.sizes])
+        copies = {str(target / rel): f"{listing.root}/{rel}" for rel in listing.sizes}
+        fs.get(list(copies.values()), list(copies))
+        origins |= {path: fs.unstrip_protocol(key) for path, key in copies.items()}
         local = target / next(iter(listing.sizes)) if listing.single_object else target
         inputs[name] = source.model_copy(update={"path": str(local)})
-    return spec.model_copy(update={"inputs": inputs})
+    return spec.model_copy(update={"inputs": inputs}), origins

@@ -15,7 +15,7 @@ import base64
 import json
 import mmap
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -168,19 +168,31 @@ def locate(
         raise RuntimeError(f"bad record {missing} was not found in {source.files}: the files changed while read")
 
 
-def write(inputs: Iterable[tuple[str, CsvFiles, Iterable[Rejected], Iterable[FailedCheck]]], directory: Path) -> int:
+def write(
+    inputs: Iterable[tuple[str, CsvFiles, Iterable[Rejected], Iterable[FailedCheck]]],
+    directory: Path,
+    origins: Mapping[str, str] | None = None,
+) -> int:
     """
     Write the bad records of ``inputs`` (name, files, rejected and failed records) as JSON lines to
     :data:`BAD_ROWS_FILE` in ``directory``, records longer than :data:`MAX_INLINE_BYTES` to files beside it;
     return how many were written.
+
+    :param origins: where local files were copied from (an object's URI), to name in the records instead.
     """
+    origins = origins or {}
     target = directory / BAD_ROWS_FILE
     target.parent.mkdir()
     written = 0
     with open(target, "w", encoding="utf-8") as out:
         for name, source, rejected, failed in inputs:
             for bad, record in locate(source, rejected, failed):
-                entry: dict[str, Any] = {"input": name, "file": record.file, "line": record.line, "reason": bad.reason}
+                entry: dict[str, Any] = {
+                    "input": name,
+                    "file": origins.get(record.file, record.file),
+                    "line": record.line,
+                    "reason": bad.reason,
+                }
                 data = record.data
                 if len(data) > MAX_INLINE_BYTES:
                     whole = target.with_name(f"record-{written}.bin")

@@ -52,7 +52,8 @@ def test_inputs_are_copied_keeping_their_layout(fs, raw: str, tmp_path: Path) ->
             "output_path": "/tmp/out",
         }
     )
-    local = download_inputs(spec, {"s3": fs}, tmp_path / "copies")
+    local, origins = download_inputs(spec, {"s3": fs}, tmp_path / "copies")
+    assert origins[local.inputs["input"].path] == raw + "/a.csv"
     assert Path(local.inputs["input"].path).read_text() == "id\n1\n"
     parts = Path(local.inputs["parts"].path)
     assert sorted(str(p.relative_to(parts)) for p in parts.rglob("*") if p.is_file()) == ["a.csv", "day=2/b.csv"]

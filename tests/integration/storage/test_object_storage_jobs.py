@@ -90,7 +90,9 @@ def test_bad_rows_are_quarantined_in_the_published_output(dags, registry, fs, bu
     assert attempt["bad_rows"] == 1
     manifest = read_object_manifest(fs, output)
     (quarantine,) = [f["path"] for f in manifest["files"] if f["path"].startswith("_bad_rows/")]
-    assert b"too many columns" in fs.cat_file(f"{output}/{quarantine}")
+    (record,) = [json.loads(line) for line in fs.cat_file(f"{output}/{quarantine}").splitlines()]
+    assert "too many columns" in record["reason"]
+    assert (record["file"], record["line"]) == (f"s3://{bucket}/raw/in.csv", 10002)
 
 
 @pytest.mark.parametrize(
