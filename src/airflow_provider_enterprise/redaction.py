@@ -5,8 +5,9 @@ Attempt rows and dead letters (the registry hook's writes, so every caller), the
 registry from the attempt row), the task's result (XCom), the plugin API's responses and the CLI's output all
 pass through :func:`redact`. It applies Airflow's secrets masker (the secrets registered in this process, such as
 the passwords of connections read here and the masking keys, and the values of keys with sensitive names) and the
-job's own secrets: the values, at any depth, of ``job_data`` keys that name a password, secret, token, key or
-credential, which Airflow's names do not all cover (``key``, ``credential``), wherever they appear.
+job's own secrets: the values, at any depth, of ``job_data`` keys that name a password, secret, token, credential
+or a secret key (``key``, ``api_key``, ``signing_key``), which Airflow's names do not all cover, wherever they
+appear.
 """
 
 from __future__ import annotations
@@ -30,7 +31,18 @@ MAX_DEPTH = 64
 
 #: What a ``job_data`` key's name contains when its value is secret (as Airflow matches its own sensitive names:
 #: anywhere in the name, any case).
-JOB_SECRET_NAMES = re.compile(r"pass|secret|token|key|credential", re.IGNORECASE)
+JOB_SECRET_NAMES = re.compile(r"pass|secret|token|credential", re.IGNORECASE)
+#: A ``job_data`` key named ``key``, or a kind of secret key (``api_key``, ``signingKey``, ``ssh-key``), compared
+#: with separators removed. A key of data (``partition_key``, ``sort_key``) is not secret: masking its value
+#: wherever it appears would mask column names in the stored spec, which a replay runs.
+JOB_SECRET_KEYS = re.compile(r"(api|private|access|signing|encryption|auth|client|master|ssh|hmac)?key")
+
+
+def is_secret_name(name: object) -> bool:
+    """Return True if a ``job_data`` key of this name holds a secret."""
+    text = str(name)
+    return bool(JOB_SECRET_NAMES.search(text) or JOB_SECRET_KEYS.fullmatch(re.sub(r"[^a-z]", "", text.lower())))
+
 
 #: Shorter values are only masked under their key, not wherever they appear (Airflow's masker has the same floor,
 #: ``[logging] min_length_masked_secret``): replacing every "1" in an error message hides nothing.
@@ -42,7 +54,7 @@ def redact(value: T, *, register: bool = False) -> T:
     Return a copy of ``value`` (JSON-like data or a string) with every secret replaced by ``***``.
 
     Secrets are what Airflow's secrets masker knows in this process, and the job's own: the values of the
-    sensitive ``job_data`` keys (:data:`JOB_SECRET_NAMES`) of every job spec that ``value`` holds, masked under
+    sensitive ``job_data`` keys (:func:`is_secret_name`) of every job spec that ``value`` holds, masked under
     their keys and wherever else they appear in ``value``, as written and as SQL or JSON quote them.
 
     :param register: also register the job's own secrets with Airflow's masker, so that this process's logs and
@@ -102,9 +114,7 @@ def _map(value: Any, leaf: Callable[[Any, bool], Any], in_job_data: bool = False
         mapped = {}
         for name, item in value.items():
             inside = in_job_data or (name == "job_data" and isinstance(item, dict))
-            mapped[name] = _map(
-                item, leaf, inside, sensitive or (in_job_data and bool(JOB_SECRET_NAMES.search(str(name))))
-            )
+            mapped[name] = _map(item, leaf, inside, sensitive or (in_job_data and is_secret_name(name)))
         return mapped
     if isinstance(value, list | tuple):
         return type(value)(_map(item, leaf, in_job_data, sensitive) for item in value)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
-from airflow_provider_enterprise.redaction import redact, redact_error, register_secret
+import pytest
+
+from airflow_provider_enterprise.redaction import is_secret_name, redact, redact_error, register_secret
 
 
 def test_sensitive_job_data_values_are_masked_at_any_depth_and_wherever_they_appear() -> None:
@@ -82,3 +84,24 @@ def test_an_error_and_its_causes_are_masked_in_place() -> None:
     redact_error(error)
     assert error.args == ("wrapper holds ***", 7)
     assert str(error.__cause__) == "cause holds ***"
+
+
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [
+        ("key", True),
+        ("api_key", True),
+        ("signingKey", True),
+        ("ssh-key", True),
+        ("db_password", True),
+        ("partition_key", False),
+        ("sort_key", False),
+        ("primary_key", False),
+        ("use_key", False),
+        ("keys_to_keep", False),
+    ],
+)
+def test_keys_of_data_are_not_secret_names(name: str, secret: bool) -> None:
+    assert is_secret_name(name) is secret
+    masked = redact({"job_data": {name: "amount_total"}, "processing_logic": {"columns": ["amount_total"]}})
+    assert (masked["processing_logic"]["columns"] == ["***"]) is secret  # a replay runs the stored spec
