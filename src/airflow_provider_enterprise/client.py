@@ -58,6 +58,7 @@ class Job(BaseModel):
     timeout: float | None = None
     output_format: str = "parquet"
     on_bad_rows: str = "quarantine"
+    storage_conn_id: str | None = None
 
     def conf(self) -> dict[str, Any]:
         """The run's conf; :class:`~airflow_provider_enterprise.spec.InvalidJobSpec` names a bad field."""

@@ -8,6 +8,7 @@ import pendulum
 from airflow.sdk import DAG
 
 from airflow_provider_enterprise.config import RetryPolicySettings
+from airflow_provider_enterprise.job_dag import build_job_dag
 from airflow_provider_enterprise.operators.data_processing import EnterpriseDataProcessingOperator
 from airflow_provider_enterprise.resilience.retry import NamedRetryPolicy
 from airflow_provider_enterprise.sensors.circuit import CircuitClosedSensor
@@ -304,3 +305,6 @@ object_storage = _one_task_dag(
     params={"storage_conn_id": "aws_default"},
     storage_conn_id="{{ params.storage_conn_id }}",
 )
+
+#: The generic job DAG (jobs submitted as a run's params), under a test id.
+submitted_jobs = build_job_dag("test_enterprise_job")

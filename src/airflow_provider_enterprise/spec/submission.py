@@ -38,6 +38,7 @@ SUBMISSION_FIELDS = (
     "timeout",
     "output_format",
     "on_bad_rows",
+    "storage_conn_id",
 )
 REQUIRED_FIELDS = ("job_name", "input_path", "output_path")
 
@@ -46,13 +47,14 @@ _DESCRIPTIONS = {
     "job_type": "The job's type: " + ", ".join(t.value for t in JobType) + ", or another name.",
     "execution_engine": "local (DuckDB), spark, or auto (routed by input size and Spark's health).",
     "priority": "Airflow's priority weight of the task follows it.",
-    "input_path": "File, directory or glob to read (CSV, Parquet or JSON lines).",
-    "output_path": "Directory to write; replaced atomically on success.",
+    "input_path": "File, directory or glob to read (CSV, Parquet or JSON lines), local or s3://, gs://, abfs://.",
+    "output_path": "Directory (or object-store prefix) to write; replaced atomically on success.",
     "processing_logic": 'The transformations: {"transformations": [{"type": "filter", "condition": "..."}, ...]}',
     "job_data": "Free-form data recorded with the job.",
     "timeout": "Seconds before the job is interrupted (empty: no limit).",
     "output_format": "parquet, csv or json (JSON lines).",
     "on_bad_rows": "Malformed input rows: quarantine (kept beside the output), drop (counted) or fail.",
+    "storage_conn_id": "Airflow connection of the object store URIs name (empty: aws_default for s3:// ...).",
 }
 
 
@@ -102,6 +104,7 @@ def submission_defaults() -> dict[str, Any]:
         "timeout": None,
         "output_format": fields["output_format"].default.value,
         "on_bad_rows": fields["on_bad_rows"].default.value,
+        "storage_conn_id": None,
     }
     return {name: defaults[name] for name in SUBMISSION_FIELDS}
 

@@ -124,3 +124,27 @@ def test_storage_failures_are_permanent_and_name_the_uri_or_connection(
     assert message.format(bucket=bucket) in attempt["error_message"]
     assert len(dead_letters_of(registry, job["job_id"])) == 1
     assert SECRET_KEY not in json.dumps(job, default=str)
+
+
+def test_a_submitted_job_reads_and_writes_s3_through_the_generic_job_dag(dags, registry, fs, bucket: str) -> None:
+    from airflow_provider_enterprise.client import Job
+
+    fs.pipe_file(f"{bucket}/raw/in.csv", SAMPLE.read_bytes())
+    job = Job(
+        job_name="submitted_s3",
+        input_path=f"s3://{bucket}/raw/in.csv",
+        output_path=f"s3://{bucket}/submitted",
+        execution_engine="local",
+        storage_conn_id="aws_default",
+        processing_logic={"transformations": [{"type": "filter", "condition": "status = 'active'"}]},
+    )
+    dag_run = dags.submitted_jobs.test(run_conf=job.conf())
+    assert dag_run.state == "success"
+    (attempt,) = job_of(registry, dag_run, task_id="run_job")["attempts"]
+    assert (attempt["status"], attempt["spec"]["storage_conn_id"]) == ("succeeded", "aws_default")
+    frame = pd.read_csv(SAMPLE)
+    manifest = read_object_manifest(fs, f"s3://{bucket}/submitted")
+    rows = sum(
+        len(pd.read_parquet(io.BytesIO(fs.cat_file(f"{bucket}/submitted/{f['path']}")))) for f in manifest["files"]
+    )
+    assert rows == (frame.status == "active").sum()
