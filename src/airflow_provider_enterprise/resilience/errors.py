@@ -92,6 +92,9 @@ ERROR_TYPES: tuple[ErrorRule, ...] = (
     # HTTP clients (status codes decide first)
     ErrorRule("httpx.UnsupportedProtocol", PERMANENT, "a URL the client cannot speak: the configuration is wrong"),
     ErrorRule("httpx.TransportError", TRANSIENT, "connection refused or reset, a timeout"),
+    # object stores (botocore under s3fs; a ClientError's HTTP status decides first)
+    ErrorRule("botocore.exceptions.ConnectionError", TRANSIENT, "the store's endpoint cannot be reached or timed out"),
+    ErrorRule("botocore.exceptions.HTTPClientError", TRANSIENT, "the connection to the store broke off"),
     # Python
     ErrorRule("ConnectionError", TRANSIENT, "connection refused, reset or aborted"),
     ErrorRule("TimeoutError", TRANSIENT, "a timeout"),
@@ -118,7 +121,8 @@ ERRNOS: dict[int, tuple[ErrorKind, str]] = {
     errno.EHOSTUNREACH: (TRANSIENT, "host unreachable"),
     errno.ENETUNREACH: (TRANSIENT, "network unreachable"),
     errno.EAGAIN: (TRANSIENT, "resource temporarily unavailable"),
-    errno.EBUSY: (TRANSIENT, "device or resource busy"),
+    errno.EBUSY: (TRANSIENT, "device or resource busy (an object store's SlowDown or 503)"),
+    errno.EREMOTEIO: (TRANSIENT, "an object store's internal error (HTTP 500)"),
     socket.EAI_AGAIN: (TRANSIENT, "temporary failure in name resolution"),
 }
 
@@ -179,9 +183,13 @@ def _sqlstate(error: BaseException) -> str | None:
 
 
 def _status(error: BaseException) -> int | None:
-    """An HTTP error's status code (httpx, DuckDB's httpfs, urllib)."""
+    """An HTTP error's status code (httpx, DuckDB's httpfs, urllib, botocore's ClientError)."""
     response = getattr(error, "response", None)
-    status = getattr(response, "status_code", None) if response is not None else None
+    if isinstance(response, dict):  # botocore
+        response = response.get("ResponseMetadata", {})
+        status = response.get("HTTPStatusCode")
+    else:
+        status = getattr(response, "status_code", None) if response is not None else None
     status = status if status is not None else getattr(error, "status_code", None)
     if status is None and type(error).__name__ == "HTTPError":  # urllib.error.HTTPError
         status = getattr(error, "code", None)

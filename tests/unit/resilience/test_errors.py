@@ -14,7 +14,7 @@ import struct
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from pathlib import Path
 
 import duckdb
@@ -276,6 +276,53 @@ def recursion(_: Path) -> BaseException:
     return raised(lambda: down(0))
 
 
+# -- object stores (botocore, as s3fs calls it) --------------------------------------------------------------------
+
+
+def s3_client(endpoint: str):
+    """A boto3 S3 client of ``endpoint`` that tries once (botocore retries connection errors and 5xx itself)."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=2, read_timeout=2)
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id="k",
+        aws_secret_access_key="s",
+        region_name="us-east-1",
+        config=config,
+    )
+
+
+def s3_unreachable(_: Path) -> BaseException:
+    return raised(lambda: s3_client(f"http://127.0.0.1:{closed_port()}").get_object(Bucket="data", Key="in.csv"))
+
+
+def s3_connection_closed(_: Path) -> BaseException:
+    """A store that accepts the connection and closes it without answering."""
+    with closing(socket.socket()) as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+
+        def hang_up() -> None:
+            with suppress(OSError):
+                while True:
+                    server.accept()[0].close()
+
+        threading.Thread(target=hang_up, daemon=True).start()
+        return raised(lambda: s3_client(f"http://127.0.0.1:{port}").get_object(Bucket="data", Key="in.csv"))
+
+
+def s3_status(status: int) -> Callable[[Path], BaseException]:
+    def make(_: Path) -> BaseException:
+        with http_server(status) as url:
+            return raised(lambda: s3_client(url.rstrip("/")).get_object(Bucket="data", Key="in.csv"))
+
+    return make
+
+
 def constructed(error: BaseException) -> Callable[[Path], BaseException]:
     return lambda _: error
 
@@ -337,6 +384,9 @@ CASES: list[tuple[str | int, Callable[[Path], BaseException], ErrorKind]] = [
     # HTTP clients
     ("httpx.UnsupportedProtocol", lambda _: raised(lambda: __import__("httpx").get("ftp://127.0.0.1/x")), PERMANENT),
     ("httpx.TransportError", http_connect_error, TRANSIENT),
+    # object stores
+    ("botocore.exceptions.ConnectionError", s3_unreachable, TRANSIENT),
+    ("botocore.exceptions.HTTPClientError", s3_connection_closed, TRANSIENT),
     # Python
     ("ConnectionError", constructed(ConnectionAbortedError("aborted")), TRANSIENT),
     ("TimeoutError", read_timeout, TRANSIENT),
@@ -365,6 +415,7 @@ CASES: list[tuple[str | int, Callable[[Path], BaseException], ErrorKind]] = [
     (errno.ENETUNREACH, constructed(OSError(errno.ENETUNREACH, "Network is unreachable")), TRANSIENT),
     (errno.EAGAIN, would_block, TRANSIENT),
     (errno.EBUSY, constructed(OSError(errno.EBUSY, "Device or resource busy")), TRANSIENT),
+    (errno.EREMOTEIO, constructed(OSError(errno.EREMOTEIO, "We encountered an internal error")), TRANSIENT),
     (
         socket.EAI_AGAIN,
         constructed(socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")),
@@ -379,6 +430,9 @@ STATUS_CASES = [
     ("HTTP 429", http_status(429), TRANSIENT),
     ("HTTP 404", http_status(404), PERMANENT),
     ("HTTP 403", http_status(403), PERMANENT),
+    ("S3 503 (botocore ClientError)", s3_status(503), TRANSIENT),
+    ("S3 403 (botocore ClientError)", s3_status(403), PERMANENT),
+    ("S3 404 (botocore ClientError)", s3_status(404), PERMANENT),
     ("gRPC UNAVAILABLE (a real channel)", grpc_unavailable, TRANSIENT),
     ("gRPC UNAVAILABLE (Spark Connect)", grpc_status("UNAVAILABLE"), TRANSIENT),
     ("gRPC DEADLINE_EXCEEDED", grpc_status("DEADLINE_EXCEEDED"), TRANSIENT),
