@@ -209,7 +209,7 @@ def check_writable(spec: JobSpec, filesystems: Mapping[str, AbstractFileSystem] 
     output = spec.output_path
     if store := scheme_of(output):
         fs = (filesystems or {})[store]
-        exists = bool(fs.find(fs._strip_protocol(output).rstrip("/"), maxdepth=None))
+        exists = bool(fs.find(fs._strip_protocol(output).rstrip("/")))
         replaceable = partial(check_object_output_replaceable, fs)
     else:
         exists, replaceable = os.path.lexists(output), check_replaceable

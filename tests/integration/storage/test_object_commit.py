@@ -126,3 +126,22 @@ def test_the_engine_s_manifest_is_merged_into_the_published_one(fs, bucket: str,
         (staging / "_manifest.json").write_text(json.dumps({"rows_out": 7, "engine": "spark"}))
     manifest = read_object_manifest(fs, output)
     assert (manifest["rows_out"], manifest["engine"], len(manifest["files"])) == (7, "spark", 1)
+
+
+def test_check_writable_refuses_an_existing_output_in_error_if_exists_mode_and_a_foreign_one(fs, bucket: str) -> None:
+    from airflow_provider_enterprise.engines.commit import check_writable
+    from airflow_provider_enterprise.exceptions import OutputExistsError
+    from airflow_provider_enterprise.spec import validate_job_spec
+
+    output = f"s3://{bucket}/out"
+    spec = validate_job_spec(
+        {"job_name": "j", "input_path": "/in.csv", "output_path": output, "mode": "error_if_exists"}
+    )
+    check_writable(spec, {"s3": fs})  # nothing there yet
+    commit(fs, output, **{"part-0.parquet": "x"})
+    with pytest.raises(OutputExistsError, match="exists and mode is error_if_exists"):
+        check_writable(spec, {"s3": fs})
+    check_writable(spec.model_copy(update={"mode": "overwrite"}), {"s3": fs})  # a committed output is replaceable
+    fs.pipe_file(f"{bucket}/out/notes.txt", b"the user's")
+    with pytest.raises(OutputNotOwnedError, match="notes.txt"):
+        check_writable(spec.model_copy(update={"mode": "overwrite"}), {"s3": fs})
