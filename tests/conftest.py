@@ -176,11 +176,12 @@ def stack_dags_folder() -> Path:
 
 
 @pytest.fixture(scope="session")
-def airflow_stack(airflow_template_db: str, stack_registry_url: str) -> Iterator[AirflowStack]:
+def airflow_stack(airflow_template_db: str, stack_registry_url: str, s3_endpoint: S3Endpoint) -> Iterator[AirflowStack]:
     """
-    Separate api-server, scheduler, dag-processor and triggerer processes serving the example DAGs. The scheduler
-    runs two executors: LocalExecutor (the default) and CeleryExecutor for tasks that name it, with a Redis
-    broker and the metadata database as result backend; tests start Celery workers as they need them.
+    Separate api-server, scheduler, dag-processor and triggerer processes serving the example DAGs, with the
+    session's S3 endpoint as the connection ``aws_default``. The scheduler runs two executors: LocalExecutor (the
+    default) and CeleryExecutor for tasks that name it, with a Redis broker and the metadata database as result
+    backend; tests start Celery workers as they need them.
     """
     from support.redis_server import RedisServer
     from support.statsd import UdpSink
@@ -210,6 +211,8 @@ def airflow_stack(airflow_template_db: str, stack_registry_url: str) -> Iterator
             # each engine's jobs go to its own Celery queue (the provider's cluster policy)
             "AIRFLOW__ENTERPRISE__LOCAL_QUEUE": "enterprise_local",
             "AIRFLOW__ENTERPRISE__SPARK_QUEUE": "enterprise_spark",
+            # the session's S3 endpoint as aws_default: the scale-out jobs share no disk, only the store
+            **s3_endpoint.connection_env(),
         },
         statsd=statsd,
     )

@@ -2,21 +2,24 @@
 Scale-out on the real stack: processing jobs on the CeleryExecutor with two Celery workers, each on a host of its
 own (a UTS namespace), sharing the Redis broker, Airflow's metadata database and the job registry.
 
-- 40 jobs spread over both workers; one worker is SIGKILLed with jobs running on it (the host is lost): its jobs
-  are retried on the other, and every job ends succeeded or dead-lettered, with one committed output each.
+- 40 jobs spread over both workers, sharing no disk: their input and outputs are in the session's S3 endpoint
+  (moto's server on loopback) only. One worker is SIGKILLed with jobs running on it (the host is lost): its jobs
+  are retried on the other, and every job ends succeeded or dead-lettered, with one published output each.
 - A breaker opened by failures on one worker refuses the job the other worker runs.
 """
 
 from __future__ import annotations
 
+import io
 import time
 from collections import Counter
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 
-from airflow_provider_enterprise.engines.commit import is_committed
+from airflow_provider_enterprise.engines.object_commit import CLAIMS, read_object_manifest
 from airflow_provider_enterprise.hooks.metadata import JobKey
 from airflow_provider_enterprise.resilience.circuit_breaker import BreakerState, CircuitBreaker
 from airflow_provider_enterprise.resilience.dead_letter import DeadLetterQueue
@@ -53,6 +56,14 @@ def transactions(tmp_path_factory) -> Path:
         f" FROM range({ROWS})) TO '{path}' (FORMAT parquet)"
     )
     return path
+
+
+@pytest.fixture(scope="module")
+def s3_transactions(s3_endpoint, transactions: Path) -> str:
+    """The input in a bucket of its own, where the scale-out jobs read it."""
+    bucket = s3_endpoint.new_bucket()
+    s3_endpoint.filesystem().put_file(str(transactions), f"{bucket}/in/transactions.parquet")
+    return f"s3://{bucket}/in/transactions.parquet"
 
 
 def task_instances(stack, dag_id: str, run_id: str, task_id: str) -> list[dict]:
@@ -102,11 +113,13 @@ def test_a_breaker_opened_on_one_worker_is_open_on_the_other(
 
 
 def test_jobs_spread_over_workers_and_survive_a_lost_worker(
-    airflow_stack, celery_workers, stack_registry, transactions: Path, tmp_path: Path
+    airflow_stack, celery_workers, stack_registry, s3_endpoint, s3_transactions: str
 ) -> None:
     dag_id, task_id = "stack_scale_out", "process"
     started = time.monotonic()
-    run_id = airflow_stack.trigger(dag_id, conf={"input_path": str(transactions), "output_root": str(tmp_path)})
+    fs = s3_endpoint.filesystem()
+    output_root = s3_transactions.rsplit("/in/", 1)[0] + "/out"
+    run_id = airflow_stack.trigger(dag_id, conf={"input_path": s3_transactions, "output_root": output_root})
 
     # Once both workers have finished jobs, lose worker-a while it runs one.
     spread = JOBS // 8
@@ -146,10 +159,14 @@ def test_jobs_spread_over_workers_and_survive_a_lost_worker(
         ), (i, tries)
         if succeeded:
             outcome["succeeded"] += 1
-            output = tmp_path / f"job_{i:02d}"
-            assert is_committed(output), i
-            totals = duckdb.sql(f"SELECT sum(n) FROM read_parquet('{output}/*.parquet')").fetchall()[0][0]
-            assert totals == ROWS * 3 // 4, (i, totals)  # every active row counted once
+            output = f"{output_root}/job_{i:02d}"
+            manifest = read_object_manifest(fs, output)
+            assert manifest is not None, i
+            totals = sum(
+                sum(pq.read_table(io.BytesIO(fs.cat_file(f"{output}/{f['path']}"))).column("n").to_pylist())
+                for f in manifest["files"]
+            )
+            assert totals == ROWS * 3 // 4, (i, totals)  # every active row counted once, in the manifest's files
         elif stack_registry.find_job(JobKey(dag_id, run_id, task_id, i))["job_id"] in letters:
             outcome["dead_lettered"] += 1
         else:
@@ -164,6 +181,7 @@ def test_jobs_spread_over_workers_and_survive_a_lost_worker(
     for tries in jobs.values():  # the killed worker's jobs were retried on the other one
         if tries[0]["job_id"] in retried:
             assert tries[-1]["hostname"] == "worker-b" and tries[-1]["try_number"] > tries[0]["try_number"], tries
-    leftovers = [p.name for p in tmp_path.iterdir() if ".staging-" in p.name]
-    assert len(leftovers) <= len(killed_running), leftovers  # only a lost attempt's half-written stage
+    fs.invalidate_cache()
+    leftovers = [p for p in fs.find(output_root.removeprefix("s3://")) if f"/{CLAIMS}/" in p]
+    assert len(leftovers) <= len(killed_running), leftovers  # only a lost attempt's claim (and its objects)
     assert state == ("success" if outcome["dead_lettered"] == 0 else "failed")
