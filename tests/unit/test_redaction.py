@@ -105,3 +105,15 @@ def test_keys_of_data_are_not_secret_names(name: str, secret: bool) -> None:
     assert is_secret_name(name) is secret
     masked = redact({"job_data": {name: "amount_total"}, "processing_logic": {"columns": ["amount_total"]}})
     assert (masked["processing_logic"]["columns"] == ["***"]) is secret  # a replay runs the stored spec
+
+
+def test_registering_keys_before_the_attempt_exists_never_fails_the_task(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rendering reads the keys only to register them: a failure there is left to the job's own read, which the
+    attempt records (a secrets backend that is down stands in as an error of another kind)."""
+    from airflow_provider_enterprise.hooks.masking import EnterpriseMaskingKeyHook, register_keys
+
+    def backend_down(self) -> None:
+        raise ConnectionError("the secrets backend is down")
+
+    monkeypatch.setattr(EnterpriseMaskingKeyHook, "get_key", backend_down)
+    register_keys({"processing_logic": {"transformations": [{"type": "mask", "columns": {"email": "hash"}}]}})

@@ -103,7 +103,9 @@ def register_keys(value: Any) -> None:
     are passed over.
     """
     for conn_id in dict.fromkeys(_key_conn_ids(value)):
-        with suppress(MaskingKeyError):
+        # best effort: the job reads its keys again when it runs, where a failure is recorded on its attempt (an
+        # error here, such as a secrets backend that is down, would fail the task before it has an attempt)
+        with suppress(Exception):
             EnterpriseMaskingKeyHook(conn_id).get_key()
 
 
