@@ -75,7 +75,7 @@ def _spec(input_path: str, output_path: str):
 
 def _publish_seconds(fs, out: str) -> float:
     """Seconds the manifest commit takes to publish the output at ``out`` once more (from a local copy)."""
-    from airflow_provider_enterprise.engines.object_commit import staged_object_output
+    from airflow_provider_enterprise.output.object_store import staged_object_output
 
     with tempfile.TemporaryDirectory() as local:
         fs.get(f"{out}/", local, recursive=True)

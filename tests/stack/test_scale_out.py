@@ -19,8 +19,8 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from airflow_provider_enterprise.engines.object_commit import CLAIMS, read_object_manifest
 from airflow_provider_enterprise.hooks.metadata import JobKey
+from airflow_provider_enterprise.output.object_store import CLAIMS, read_object_manifest
 from airflow_provider_enterprise.resilience.circuit_breaker import BreakerState, CircuitBreaker
 from airflow_provider_enterprise.resilience.dead_letter import DeadLetterQueue
 from support.cli import orchestrator

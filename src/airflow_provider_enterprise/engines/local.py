@@ -16,7 +16,6 @@ from airflow_provider_enterprise.compiler.plan import Plan, PlanError, plan_job
 from airflow_provider_enterprise.config import CSV_PROOF_MIN_BYTES, LocalEngineSettings
 from airflow_provider_enterprise.engines import csv_proof
 from airflow_provider_enterprise.engines.base import JobResult
-from airflow_provider_enterprise.engines.commit import bad_rows_location, check_writable, staged
 from airflow_provider_enterprise.engines.csv_proof import ProofRefuted, ProofStopped
 from airflow_provider_enterprise.engines.duckdb_inputs import (
     BadRows,
@@ -34,7 +33,8 @@ from airflow_provider_enterprise.exceptions import (
     JobTimeoutError,
     PlanningError,
 )
-from airflow_provider_enterprise.resilience.checkpoint import StageCheckpoints
+from airflow_provider_enterprise.output.checkpoints import StageCheckpoints
+from airflow_provider_enterprise.output.commit import bad_rows_location, check_writable, staged
 from airflow_provider_enterprise.spec import (
     BadRowPolicy,
     FileFormat,
@@ -92,7 +92,7 @@ class LocalEngine:
         (``engines.local.csv_proof_min_bytes``, see :mod:`.csv_proof`); None checks every input with DuckDB alone.
     :param filesystems: the filesystems of the object stores the jobs' paths name, by store (``s3``...): inputs
         there are copied to a private temporary directory and read there (:mod:`.object_inputs`), outputs there
-        are published with a manifest (:mod:`.object_commit`).
+        are published with a manifest (:mod:`airflow_provider_enterprise.output.object_store`).
     """
 
     name = "local"

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_enterprise.engines.commit import BAD_ROWS_FILE
+from airflow_provider_enterprise.output.commit import BAD_ROWS_FILE
 
 #: A record longer than this many bytes is written whole to a file of its own beside the quarantine; its line
 #: holds the text of the first bytes and ``truncated: true``.

@@ -30,7 +30,6 @@ from airflow_provider_enterprise import exceptions
 from airflow_provider_enterprise.compiler.masking import KEYS_ENV, MaskingKey, dump_keys, require_keys
 from airflow_provider_enterprise.config import SparkEngineSettings
 from airflow_provider_enterprise.engines.base import JobResult
-from airflow_provider_enterprise.engines.commit import read_manifest
 from airflow_provider_enterprise.exceptions import (
     EngineNotAvailableError,
     JobTimeoutError,
@@ -43,6 +42,7 @@ from airflow_provider_enterprise.hooks.spark_status import (
     SparkMasterStatusHook,
     master_ui_url,
 )
+from airflow_provider_enterprise.output.commit import read_manifest
 from airflow_provider_enterprise.spec import InvalidJobSpec, JobSpec, SparkResources
 
 log = logging.getLogger(__name__)

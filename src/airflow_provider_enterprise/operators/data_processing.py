@@ -414,7 +414,7 @@ class EnterpriseDataProcessingOperator(ClusterApplicationMixin, EnterpriseJobOpe
 
     def _committed_by_job(self, spec: JobSpec, job_id: int) -> dict[str, Any] | None:
         """The manifest of the job's committed output when one of its attempts wrote it, else None."""
-        from airflow_provider_enterprise.engines.commit import read_manifest
+        from airflow_provider_enterprise.output.commit import read_manifest
 
         manifest = read_manifest(spec.output_path)
         return manifest if manifest and str(manifest.get("run_id", "")).startswith(_run_prefix(job_id)) else None

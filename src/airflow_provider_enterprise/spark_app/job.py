@@ -25,8 +25,8 @@ from airflow_provider_enterprise.compiler.masking import (
 )
 from airflow_provider_enterprise.compiler.plan import PlanError, plan_job
 from airflow_provider_enterprise.compiler.spark import SESSION_CONF, compile_plan
-from airflow_provider_enterprise.engines.commit import BAD_ROWS_FILE, check_writable, staged_output, write_manifest
 from airflow_provider_enterprise.exceptions import BadRowsError, JobCancelledError, PlanningError
+from airflow_provider_enterprise.output.commit import BAD_ROWS_FILE, check_writable, staged_output, write_manifest
 from airflow_provider_enterprise.spark_app.counting import InputCounter
 from airflow_provider_enterprise.spark_app.inputs import InputCount, SparkInput, read_input
 from airflow_provider_enterprise.spec import BadRowPolicy, FileFormat, JobSpec

@@ -11,10 +11,10 @@ import duckdb
 import pytest
 from hypothesis import given
 
-from airflow_provider_enterprise.engines.commit import BAD_ROWS_FILE
 from airflow_provider_enterprise.engines.local import LocalEngine
 from airflow_provider_enterprise.engines.quarantine import MAX_INLINE_BYTES
 from airflow_provider_enterprise.exceptions import BadRowsError, InputHeaderError
+from airflow_provider_enterprise.output.commit import BAD_ROWS_FILE
 from airflow_provider_enterprise.spec import validate_job_spec
 from support.bad_row_values import COLUMNS, files_with_bad_records
 from support.env import MIXED, SCHEMA

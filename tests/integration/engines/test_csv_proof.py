@@ -18,11 +18,11 @@ from hypothesis import given, note
 from hypothesis import strategies as st
 
 from airflow_provider_enterprise.engines import csv_proof
-from airflow_provider_enterprise.engines.commit import BAD_ROWS_FILE
 from airflow_provider_enterprise.engines.csv_proof import ProofStopped, proven_records
 from airflow_provider_enterprise.engines.duckdb_inputs import input_columns, proof_refuted, register, relation_name
 from airflow_provider_enterprise.engines.local import LocalEngine
 from airflow_provider_enterprise.exceptions import JobCancelledError
+from airflow_provider_enterprise.output.commit import BAD_ROWS_FILE
 from airflow_provider_enterprise.spec import InputSpec, validate_job_spec
 from support.bad_row_values import BAD, COLUMNS, GOOD
 from support.env import MIXED, SCHEMA

@@ -8,9 +8,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from airflow_provider_enterprise.engines.commit import is_committed, staged_output
 from airflow_provider_enterprise.engines.local import LocalEngine
 from airflow_provider_enterprise.exceptions import InputNotFoundError, JobTimeoutError
+from airflow_provider_enterprise.output.commit import is_committed, staged_output
 from airflow_provider_enterprise.sample_data import generate_transactions
 from airflow_provider_enterprise.spec import validate_job_spec
 

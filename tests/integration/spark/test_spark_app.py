@@ -8,9 +8,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from airflow_provider_enterprise.engines.commit import BAD_ROWS_FILE, MANIFEST, is_committed, read_manifest
 from airflow_provider_enterprise.engines.local import LocalEngine
 from airflow_provider_enterprise.exceptions import BadRowsError, InputNotFoundError, OutputExistsError, PlanningError
+from airflow_provider_enterprise.output.commit import BAD_ROWS_FILE, MANIFEST, is_committed, read_manifest
 from airflow_provider_enterprise.spark_app.job import run_job
 from airflow_provider_enterprise.spec import validate_job_spec
 from support.env import EXAMPLE_DAGS, MIXED, SCHEMA

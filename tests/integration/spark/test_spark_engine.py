@@ -17,11 +17,11 @@ import duckdb
 import pytest
 
 from airflow_provider_enterprise.config import load_settings
-from airflow_provider_enterprise.engines.commit import is_committed
 from airflow_provider_enterprise.engines.local import LocalEngine
 from airflow_provider_enterprise.engines.spark import APPLICATION, SparkEngine, SparkTarget
 from airflow_provider_enterprise.exceptions import JobTimeoutError
 from airflow_provider_enterprise.hooks.metadata import JobKey
+from airflow_provider_enterprise.output.commit import is_committed
 from airflow_provider_enterprise.spec import validate_job_spec
 from support.env import BIN, EXAMPLE_DAGS, load_test_dags
 from support.spark_cluster import HOST
@@ -155,7 +155,7 @@ def test_a_retry_reattaches_to_the_running_application_instead_of_submitting(spa
 
 
 def test_a_committed_output_of_an_earlier_attempt_is_reused_without_spark(tmp_path: Path) -> None:
-    from airflow_provider_enterprise.engines.commit import staged_output, write_manifest
+    from airflow_provider_enterprise.output.commit import staged_output, write_manifest
 
     spec = spec_for(tmp_path)
     manifest = {"run_id": "enterprise-3-1-done", "rows_in": 5, "rows_out": 2, "files": ["a.parquet"], "bad_rows": 0}

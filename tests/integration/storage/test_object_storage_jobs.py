@@ -14,7 +14,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from airflow_provider_enterprise.engines.object_commit import read_object_manifest
+from airflow_provider_enterprise.output.object_store import read_object_manifest
 from support.env import EXAMPLE_DAGS
 from support.jobs import dead_letters_of, job_of
 from support.s3 import SECRET_KEY

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_enterprise.engines.object_commit import (
+from airflow_provider_enterprise.exceptions import OutputConflictError, OutputNotOwnedError
+from airflow_provider_enterprise.output.object_store import (
     check_object_output_replaceable,
     read_object_manifest,
     staged_object_output,
 )
-from airflow_provider_enterprise.exceptions import OutputConflictError, OutputNotOwnedError
 from support.races import commit_at_once, one_winner
 
 pytestmark = pytest.mark.integration
@@ -129,8 +129,8 @@ def test_the_engine_s_manifest_is_merged_into_the_published_one(fs, bucket: str,
 
 
 def test_check_writable_refuses_an_existing_output_in_error_if_exists_mode_and_a_foreign_one(fs, bucket: str) -> None:
-    from airflow_provider_enterprise.engines.commit import check_writable
     from airflow_provider_enterprise.exceptions import OutputExistsError
+    from airflow_provider_enterprise.output.commit import check_writable
     from airflow_provider_enterprise.spec import validate_job_spec
 
     output = f"s3://{bucket}/out"

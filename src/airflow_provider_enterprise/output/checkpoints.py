@@ -15,7 +15,7 @@ import json
 import shutil
 from pathlib import Path
 
-from airflow_provider_enterprise.engines.commit import is_committed
+from airflow_provider_enterprise.output.commit import is_committed
 from airflow_provider_enterprise.spec import JobSpec
 
 

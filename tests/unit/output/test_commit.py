@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_enterprise.engines.commit import check_replaceable, is_committed, staged_output
 from airflow_provider_enterprise.exceptions import OutputConflictError, OutputNotOwnedError
+from airflow_provider_enterprise.output.commit import check_replaceable, is_committed, staged_output
 from support.races import commit_at_once, one_winner
 
 

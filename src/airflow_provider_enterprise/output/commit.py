@@ -26,8 +26,8 @@ from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_enterprise.engines.object_commit import check_object_output_replaceable, staged_object_output
 from airflow_provider_enterprise.exceptions import OutputConflictError, OutputExistsError, OutputNotOwnedError
+from airflow_provider_enterprise.output.object_store import check_object_output_replaceable, staged_object_output
 from airflow_provider_enterprise.spec import JobSpec, WriteMode
 from airflow_provider_enterprise.spec.locations import scheme_of
 
@@ -229,7 +229,7 @@ def bad_rows_location(output_path: str) -> str:
 def staged(output_path: str, filesystems: Mapping[str, AbstractFileSystem] | None = None) -> ContextManager[Path]:
     """
     The commit of ``output_path``: :func:`staged_output` for a local path, the manifest commit of
-    :mod:`.object_commit` for an object store's (whose filesystem ``filesystems`` holds).
+    :mod:`.object_store` for an object store's (whose filesystem ``filesystems`` holds).
     """
     if store := scheme_of(output_path):
         return staged_object_output((filesystems or {})[store], output_path)
