@@ -308,3 +308,14 @@ object_storage = _one_task_dag(
 
 #: The generic job DAG (jobs submitted as a run's params), under a test id.
 submitted_jobs = build_job_dag("test_enterprise_job")
+
+with DAG("test_render_error", schedule=None, start_date=START, params={"data_dir": ""}) as render_error:
+    # a template that cannot render (no such param): the failure is the job's attempt's, not the task runner's
+    EnterpriseDataProcessingOperator(
+        task_id="process",
+        job_name="test_render_error",
+        input_path="{{ params.data_dir }}/in.csv",
+        output_path="{{ params.data_dir }}/{{ params.no_such_param.day }}",
+        processing_logic={"transformations": [AGGREGATE]},
+        execution_engine="local",
+    )

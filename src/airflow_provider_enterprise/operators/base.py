@@ -130,10 +130,24 @@ class EnterpriseJobOperator(BaseOperator):
         ``job_data``'s and the masking keys the rendered processing logic names), so that Airflow masks them in the
         rendered fields it stores and shows, as the registry and the task log do.
         """
-        super().render_template_fields(context, jinja_env)
+        self._render_error: Exception | None = None
+        try:
+            super().render_template_fields(context, jinja_env)
+        except Exception as err:  # an undefined variable, a bad filter: the job's attempt records it
+            self._render_error = err
+            return
         rendered = {field: getattr(self, field) for field in self.template_fields}
         register_keys(rendered)
         redact(rendered, register=True)
+
+    def raise_render_error(self) -> None:
+        """
+        Raise the error rendering the templated fields raised, if any: each entry point calls it once the attempt
+        is registered (or known), so that the failure is recorded there (an attempt row, a dead letter) instead of
+        failing the task before the job exists. The fields are never used half-rendered.
+        """
+        if getattr(self, "_render_error", None) is not None:
+            raise self._render_error
 
     def replay_of(self, context: Context) -> dict[str, Any] | None:
         """Return this task's replay from the run's conf (a dead letter being replayed), if any."""

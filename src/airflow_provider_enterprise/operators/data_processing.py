@@ -309,6 +309,7 @@ class EnterpriseDataProcessingOperator(ClusterApplicationMixin, EnterpriseJobOpe
         spec_data = spec = invalid = None
         keys: dict[str, MaskingKey] = {}
         try:
+            self.raise_render_error()
             spec_data = self._job_spec_data(context)
             spec = validate_job_spec(spec_data)
             # read (and registered with the secrets masker) before the spec is stored: it may quote a key
@@ -466,6 +467,7 @@ class EnterpriseDataProcessingOperator(ClusterApplicationMixin, EnterpriseJobOpe
         external_id, outcome, state = event["external_id"], event["status"], event["state"]
         run_id = event.get("run_id")
         try:
+            self.raise_render_error()
             spec = validate_job_spec(self._job_spec_data(context))  # rendered again, as execute saw it
             spark = self._resumed_engine(run_id)
             if outcome == "timeout":

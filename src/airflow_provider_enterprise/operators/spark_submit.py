@@ -170,6 +170,7 @@ class EnterpriseSparkSubmitOperator(ClusterApplicationMixin, EnterpriseJobOperat
         attempt = self.register_attempt(context, engine="spark", spec=submission, replay=replay, permit=permit)
         deadline = time.time() + self.timeout if self.timeout else None
         try:
+            self.raise_render_error()
             if circuit_open:
                 raise circuit_open
             name = f"enterprise-{attempt.job_id}-{attempt.try_number}-{uuid.uuid4().hex[:8]}"
@@ -239,6 +240,7 @@ class EnterpriseSparkSubmitOperator(ClusterApplicationMixin, EnterpriseJobOperat
         self._external_id = event["external_id"]
         outcome = event["status"]
         try:
+            self.raise_render_error()
             if outcome == "timeout":
                 self._kill_application()
                 raise JobTimeoutError.of(self.job_name, self.timeout)

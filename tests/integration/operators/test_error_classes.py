@@ -155,3 +155,15 @@ def test_a_permanent_failure_under_a_probe_frees_the_probe_and_counts_nothing(
     row = breaker.status()
     assert (row["state"], row["probe_leases"], row["total_failures"]) == ("half_open", {}, failures)
     assert breaker.acquire().is_probe  # the next job probes at once, not after the probe's lease
+
+
+def test_a_template_that_cannot_render_leaves_an_attempt_and_a_dead_letter(dags, registry, tmp_path: Path) -> None:
+    dag_run = dags.render_error.test(run_conf={"data_dir": str(tmp_path)})
+    assert dag_run.state == "failed"
+    job = job_of(registry, dag_run)
+    (attempt,) = job["attempts"]  # one try: a template that does not render never will
+    assert (attempt["status"], attempt["error_class"]) == ("failed", "UndefinedError")
+    assert "no_such_param" in attempt["error_message"]
+    (letter,) = dead_letters_of(registry, job["job_id"])
+    assert (letter["try_number"], letter["error_class"]) == (1, "UndefinedError")
+    assert list(tmp_path.iterdir()) == []  # nothing was read or written with half-rendered paths
