@@ -27,11 +27,6 @@ PACKAGES = {
 }
 
 
-def stores(spec: JobSpec) -> set[str]:
-    """The object stores the job's inputs and output name (``s3``, ``gs``, ``abfs``)."""
-    return {scheme_of(path) for path in [*(s.path for s in spec.inputs.values()), spec.output_path]} - {""}
-
-
 def storage_conn_id(store: str, conn_id: str | None = None) -> str:
     """The connection of ``store``: ``conn_id``, or the store's default."""
     return conn_id or DEFAULT_CONN_IDS[store]
@@ -66,5 +61,8 @@ def filesystem(uri: str, conn_id: str | None = None) -> AbstractFileSystem:
 
 def filesystems(spec: JobSpec, conn_id: str | None = None) -> dict[str, AbstractFileSystem]:
     """The filesystem of each object store ``spec`` names, by store (empty for a job on local paths only)."""
-    paths = [*(s.path for s in spec.inputs.values()), spec.output_path]
-    return {store: filesystem(next(p for p in paths if scheme_of(p) == store), conn_id) for store in stores(spec)}
+    found: dict[str, AbstractFileSystem] = {}
+    for path in [*(s.path for s in spec.inputs.values()), spec.output_path]:
+        if (store := scheme_of(path)) and store not in found:
+            found[store] = filesystem(path, conn_id)
+    return found

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import glob
 import posixpath
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,14 +18,11 @@ from typing import TYPE_CHECKING
 
 from airflow_provider_enterprise.exceptions import InputNotFoundError
 from airflow_provider_enterprise.spec import InputSpec, JobSpec
-from airflow_provider_enterprise.spec.locations import scheme_of
+from airflow_provider_enterprise.spec.locations import scheme_of, split_glob
+from airflow_provider_enterprise.spec.models import is_hidden
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
-
-
-def _hidden(relative: str) -> bool:
-    return any(part.startswith((".", "_")) for part in relative.split("/"))
 
 
 @dataclass(frozen=True)
@@ -43,8 +39,7 @@ def list_objects(fs: AbstractFileSystem, uri: str) -> ObjectListing:
     key = fs._strip_protocol(uri).rstrip("/")
     fs.invalidate_cache()
     if glob.has_magic(key):
-        fixed = re.split(r"[*?\[]", key, maxsplit=1)[0]
-        root, found = posixpath.dirname(fixed), fs.glob(key, detail=True)
+        root, found = split_glob(key)[0], fs.glob(key, detail=True)
     else:
         try:
             info = fs.info(key)
@@ -56,7 +51,7 @@ def list_objects(fs: AbstractFileSystem, uri: str) -> ObjectListing:
     sizes = {
         relative: int(info["size"])
         for path, info in found.items()
-        if info["type"] == "file" and not _hidden(relative := path[len(root) :].lstrip("/"))
+        if info["type"] == "file" and not any(map(is_hidden, (relative := path[len(root) :].lstrip("/")).split("/")))
     }
     return ObjectListing(root, dict(sorted(sizes.items())))
 

@@ -98,15 +98,16 @@ def _claims(fs: AbstractFileSystem, prefix: str, names: list[str]) -> dict[str, 
     return claims
 
 
-def check_object_output_replaceable(fs: AbstractFileSystem, output_uri: str) -> None:
+def check_object_output_replaceable(fs: AbstractFileSystem, output_uri: str) -> dict[str, Any] | None:
     """
     Raise :class:`OutputNotOwnedError` unless every object below ``output_uri`` is the manifest, the marker, a
-    file the manifest lists, or an object of a try that claimed its token (a killed try's, removed later).
+    file the manifest lists, or an object of a try that claimed its token (a killed try's, removed later); return
+    the manifest (None when there is none).
     """
     prefix = _key(fs, output_uri)
     present = _objects(fs, prefix)
     if not present:
-        return
+        return None
     manifest = read_object_manifest(fs, output_uri)
     listed = {f["path"] for f in manifest["files"]} if manifest else set()
     claimed = _claims(fs, prefix, present)
@@ -117,6 +118,7 @@ def check_object_output_replaceable(fs: AbstractFileSystem, output_uri: str) -> 
     ]
     if strangers:
         raise OutputNotOwnedError.of(output_uri, strangers, "object")
+    return manifest
 
 
 def _write_manifest(fs: AbstractFileSystem, path: str, body: bytes, etag: str | None, output_uri: str) -> None:
@@ -139,7 +141,8 @@ def _write_manifest(fs: AbstractFileSystem, path: str, body: bytes, etag: str | 
 def _precondition_failed(error: BaseException | None) -> bool:
     """Return True if ``error`` (or what caused it) is the store refusing a conditional write (HTTP 412)."""
     while error is not None:
-        code = getattr(error, "response", {}).get("Error", {}).get("Code")  # botocore's ClientError
+        response = getattr(error, "response", None)
+        code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None  # botocore's ClientError
         if code == "PreconditionFailed" or isinstance(error, FileExistsError):
             return True
         if "pre-conditions you specified did not hold" in str(error):  # s3fs's OSError of the same answer
@@ -165,8 +168,7 @@ def staged_object_output(fs: AbstractFileSystem, output_uri: str) -> Iterator[Pa
     (its row counts, timings). On error nothing is published and this try's objects are removed.
     """
     prefix = _key(fs, output_uri)
-    check_object_output_replaceable(fs, output_uri)
-    previous = read_object_manifest(fs, output_uri)
+    previous = check_object_output_replaceable(fs, output_uri)
     token = uuid.uuid4().hex[:12]
     claim = f"{prefix}/{CLAIMS}/{token}.json"
     staging = Path(tempfile.mkdtemp(prefix=f"enterprise-staging-{token}-"))

@@ -68,15 +68,22 @@ class Location:
         return f"{self.store}/{'/'.join(self.parts)}"
 
 
+def split_glob(pattern: str) -> tuple[str, tuple[str, ...]]:
+    """Split a glob's ``/``-separated segments into its fixed prefix (joined) and the segments from the first
+    wildcard on: ``raw/day=*/x.csv`` -> ``("raw", ("day=*", "x.csv"))``."""
+    segments = pattern.split("/")
+    fixed = 0
+    while fixed < len(segments) and not glob.has_magic(segments[fixed]):
+        fixed += 1
+    return "/".join(segments[:fixed]), tuple(segments[fixed:])
+
+
 def _glob_parts(path: str) -> tuple[Location, tuple[str, ...]]:
     """Split a glob into the location of its fixed prefix and the pattern's remaining segments."""
     head, *rest = path.split("://", 1)
     prefix, segments = (f"{head}://", rest[0]) if rest else ("", head)
-    fixed: list[str] = []
-    pattern = segments.split("/")
-    while pattern and not glob.has_magic(pattern[0]):
-        fixed.append(pattern.pop(0))
-    return Location.of(prefix + ("/".join(fixed) or ("/" if segments.startswith("/") else "."))), tuple(pattern)
+    fixed, pattern = split_glob(segments)
+    return Location.of(prefix + (fixed or ("/" if segments.startswith("/") else "."))), pattern
 
 
 def _may_match_below(pattern: tuple[str, ...], segments: tuple[str, ...]) -> bool:

@@ -100,12 +100,17 @@ class BadRowPolicy(StrEnum):
     QUARANTINE = "quarantine"
 
 
+def is_hidden(name: str) -> bool:
+    """Return True for a file or directory name readers skip (hidden or ``_``-prefixed, as Spark does)."""
+    return name.startswith((".", "_"))
+
+
 def _data_files(directory: str) -> list[str]:
     """Return the data files under ``directory``, skipping hidden and ``_``-prefixed names as Spark does."""
     found = []
     for root, dirs, files in os.walk(directory):
-        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
-        found.extend(os.path.join(root, f) for f in sorted(files) if not f.startswith((".", "_")))
+        dirs[:] = sorted(d for d in dirs if not is_hidden(d))
+        found.extend(os.path.join(root, f) for f in sorted(files) if not is_hidden(f))
     return found
 
 
