@@ -59,10 +59,23 @@ def filesystem(uri: str, conn_id: str | None = None) -> AbstractFileSystem:
         ) from None
 
 
+def _paths(spec: JobSpec) -> list[str]:
+    return [*(source.path for source in spec.inputs.values()), spec.output_path]
+
+
+def breaker_names(spec: JobSpec) -> list[str]:
+    """
+    The circuit breakers of the storage connections ``spec`` reads and writes through, ``storage:<conn_id>`` (none
+    for a job on local paths only): an unreachable store opens its connection's breaker for every job using it.
+    """
+    stores = {scheme_of(path) for path in _paths(spec)} - {""}
+    return sorted({f"storage:{storage_conn_id(store, spec.storage_conn_id)}" for store in stores})
+
+
 def filesystems(spec: JobSpec, conn_id: str | None = None) -> dict[str, AbstractFileSystem]:
     """The filesystem of each object store ``spec`` names, by store (empty for a job on local paths only)."""
     found: dict[str, AbstractFileSystem] = {}
-    for path in [*(s.path for s in spec.inputs.values()), spec.output_path]:
+    for path in _paths(spec):
         if (store := scheme_of(path)) and store not in found:
             found[store] = filesystem(path, conn_id)
     return found

@@ -305,6 +305,15 @@ object_storage = _one_task_dag(
     params={"storage_conn_id": "aws_default"},
     storage_conn_id="{{ params.storage_conn_id }}",
 )
+#: The same with Airflow's retries: an unreachable store is transient, and its connection's breaker counts it.
+object_storage_retried = _one_task_dag(
+    "test_object_storage_retried",
+    [{"type": "filter", "condition": "status = 'active'"}],
+    params={"storage_conn_id": "aws_default"},
+    storage_conn_id="{{ params.storage_conn_id }}",
+    retries=2,
+    retry_delay=timedelta(seconds=0),
+)
 
 #: The generic job DAG (jobs submitted as a run's params), under a test id.
 submitted_jobs = build_job_dag("test_enterprise_job")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -17,7 +18,7 @@ from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook, J
 from airflow_provider_enterprise.redaction import redact, redact_error
 from airflow_provider_enterprise.resilience.circuit_breaker import CircuitBreaker, CircuitOpenError, Permit
 from airflow_provider_enterprise.resilience.dead_letter import REPLAY_CONF_KEY, DeadLetterQueue
-from airflow_provider_enterprise.resilience.errors import ErrorKind, classify_error
+from airflow_provider_enterprise.resilience.errors import ErrorKind, classify_error, is_storage_error
 from airflow_provider_enterprise.resilience.retry import NamedRetryPolicy, retry_policy_args
 from airflow_provider_enterprise.spec.models import PRIORITY_WEIGHTS, Priority
 from airflow_provider_enterprise.triggers.circuit import CircuitClosedTrigger
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class RunningAttempt:
-    """A registered try of a job: its ids, engine, start (epoch s), the replay it runs and its breaker permit."""
+    """A registered try of a job: its ids, engine, start (epoch s), the replay it runs and its breakers' permits."""
 
     job_id: int
     attempt_id: int
@@ -36,16 +37,15 @@ class RunningAttempt:
     engine: str = "local"
     started_at: float = 0.0
     replay: dict[str, Any] | None = None
-    permit: Permit | None = None
+    permits: tuple[Permit, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data, for a trigger to hand back to ``execute_complete``."""
-        return {**asdict(self), "permit": asdict(self.permit) if self.permit else None}
+        return {**asdict(self), "permits": [asdict(p) for p in self.permits]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunningAttempt:
-        permit = data.get("permit")
-        return cls(**{**data, "permit": Permit(**permit) if permit else None})
+        return cls(**{**data, "permits": tuple(Permit(**p) for p in data.get("permits", ()))})
 
 
 class EnterpriseJobOperator(BaseOperator):
@@ -66,7 +66,8 @@ class EnterpriseJobOperator(BaseOperator):
         ``temporary_failure``, ``critical_job`` or one from config); sets ``retries`` and ``retry_policy``.
         Without it, ``retries``/``retry_policy`` given directly or in ``default_args`` apply, else ``default``.
     :param circuit_breaker: name of a circuit breaker guarding a resource the job depends on (for example
-        ``storage:raw-zone``); transient failures count against it, successes close it.
+        ``hive-metastore``); transient failures count against it, successes close it. A job on object stores also
+        takes the breaker of each storage connection, ``storage:<conn_id>``, which counts the stores' failures.
     :param on_circuit_open: ``fail_fast`` (a transient failure: Airflow retries later) or ``defer`` (wait in
         the triggerer, holding no worker slot, until the breaker admits a call; ``execution_timeout`` bounds
         the wait).
@@ -118,10 +119,6 @@ class EnterpriseJobOperator(BaseOperator):
     def hook(self) -> EnterpriseMetadataHook:
         return EnterpriseMetadataHook(self.metadata_conn_id)
 
-    @cached_property
-    def breaker(self) -> CircuitBreaker | None:
-        return CircuitBreaker(self.hook, self.circuit_breaker) if self.circuit_breaker else None
-
     # -- before the job runs ------------------------------------------------------------------------
 
     def render_template_fields(self, context: Context, jinja_env: Any = None) -> None:
@@ -158,31 +155,49 @@ class EnterpriseJobOperator(BaseOperator):
             return replay
         return None
 
-    def acquire_permit(self) -> tuple[Permit | None, CircuitOpenError | None]:
-        """Ask the job's circuit breaker for a permit; defer when it is open and ``on_circuit_open='defer'``."""
-        if self.breaker is None:
-            return None, None
-        try:
-            return self.breaker.acquire(), None
-        except CircuitOpenError as err:
-            if self.on_circuit_open != "defer":
-                return None, err
-            self.log.info("%s; deferring until it admits calls", err)
-            deadline = time.time() + self.execution_timeout.total_seconds() if self.execution_timeout else None
-            self.defer(
-                trigger=CircuitClosedTrigger(
-                    name=self.breaker.name,
-                    deadline=deadline,
-                    poll_interval=min(30.0, self.breaker.settings.reset_timeout / 4),
-                    metadata_conn_id=self.metadata_conn_id,
-                ),
-                method_name="execute_after_circuit",
-            )
+    def acquire_permits(
+        self, names: Sequence[str], *, held: Sequence[Permit] = ()
+    ) -> tuple[tuple[Permit, ...], CircuitOpenError | None]:
+        """
+        Ask each breaker in ``names`` for a permit. When one is open, release the permits taken (and ``held``), then
+        defer until it admits calls (``on_circuit_open='defer'``) or return its error.
+        """
+        permits: list[Permit] = []
+        for name in names:
+            breaker = CircuitBreaker(self.hook, name)
+            try:
+                permits.append(breaker.acquire())
+            except CircuitOpenError as err:
+                self.release_permits([*held, *permits])
+                if self.on_circuit_open != "defer":
+                    return (), err
+                self.log.info("%s; deferring until it admits calls", err)
+                deadline = time.time() + self.execution_timeout.total_seconds() if self.execution_timeout else None
+                self.defer(
+                    trigger=CircuitClosedTrigger(
+                        name=name,
+                        deadline=deadline,
+                        poll_interval=min(30.0, breaker.settings.reset_timeout / 4),
+                        metadata_conn_id=self.metadata_conn_id,
+                    ),
+                    method_name="execute_after_circuit",
+                    kwargs={"breaker": name},
+                )
+        return tuple(permits), None
 
-    def execute_after_circuit(self, context: Context, event: dict[str, Any]) -> Any:
-        """Resume after the circuit breaker admitted calls (or report that it never did)."""
+    def acquire_permit(self) -> tuple[tuple[Permit, ...], CircuitOpenError | None]:
+        """Ask the job's own circuit breaker (``circuit_breaker``) for a permit, as :meth:`acquire_permits`."""
+        return self.acquire_permits([self.circuit_breaker] if self.circuit_breaker else [])
+
+    def release_permits(self, permits: Sequence[Permit]) -> None:
+        """Give ``permits`` back unused (a probe's slot is freed at once)."""
+        for permit in permits:
+            CircuitBreaker(self.hook, permit.name).release(permit)
+
+    def execute_after_circuit(self, context: Context, event: dict[str, Any], breaker: str | None = None) -> Any:
+        """Resume after the circuit breaker ``breaker`` admitted calls (or report that it never did)."""
         if event["status"] != "admits":
-            raise CircuitOpenError(self.circuit_breaker, event["state"], time.time())
+            raise CircuitOpenError(breaker or self.circuit_breaker, event["state"], time.time())
         return self.execute(context)
 
     def register_attempt(
@@ -192,7 +207,7 @@ class EnterpriseJobOperator(BaseOperator):
         engine: str,
         spec: dict[str, Any] | None,
         replay: dict[str, Any] | None,
-        permit: Permit | None,
+        permits: tuple[Permit, ...],
         inputs: list[dict[str, Any]] | None = None,
     ) -> RunningAttempt:
         """
@@ -227,7 +242,7 @@ class EnterpriseJobOperator(BaseOperator):
         if replay:
             self.log.info("Replaying dead letter %s with its recorded spec", replay["dead_letter_id"])
         metrics.gauge(metrics.ACTIVE_JOBS, 1, delta=True, engine=engine)
-        return RunningAttempt(job_id, attempt.attempt_id, ti.try_number, engine, time.time(), replay, permit)
+        return RunningAttempt(job_id, attempt.attempt_id, ti.try_number, engine, time.time(), replay, permits)
 
     # -- after it ran -------------------------------------------------------------------------------
 
@@ -261,17 +276,20 @@ class EnterpriseJobOperator(BaseOperator):
         self, attempt: RunningAttempt, error: Exception, context: Context, *, engine: str | None = None
     ) -> NoReturn:
         """
-        Record a failed attempt and raise: count a transient failure against the breaker (a permanent one only
-        frees its probe slot), dead-letter a final failure (not a cancelled job), and fail a permanent one without
-        retries. The error's message is masked (:func:`~airflow_provider_enterprise.redaction.redact_error`) once
-        classified, before it is recorded, logged or raised.
+        Record a failed attempt and raise: count a transient failure against the breakers whose resource failed (the
+        job's own breaker: any; a storage connection's: the stores' errors), release the others (a permanent failure
+        only frees their probe slots), dead-letter a final failure (not a cancelled job), and fail a permanent one
+        without retries. The error's message is masked (:func:`~airflow_provider_enterprise.redaction.redact_error`)
+        once classified, before it is recorded, logged or raised.
         """
         ti = context["ti"]
         kind = self.error_kind(error)
-        if attempt.permit and kind is ErrorKind.TRANSIENT:
-            self.breaker.record_failure(attempt.permit)
-        elif attempt.permit:  # the job's own failure: not the resource's
-            self.breaker.release(attempt.permit)
+        for permit in attempt.permits:
+            breaker = CircuitBreaker(self.hook, permit.name)
+            if kind is ErrorKind.TRANSIENT and (permit.name == self.circuit_breaker or is_storage_error(error)):
+                breaker.record_failure(permit)
+            else:  # the job's own failure, or another resource's
+                breaker.release(permit)
         final, reason = self._failure_outcome(error, kind, ti)
         redact_error(error)  # classified as raised, shown masked
         self.log.info("Attempt %s failed (%s): %s", ti.try_number, type(error).__name__, reason)
@@ -305,11 +323,11 @@ class EnterpriseJobOperator(BaseOperator):
         inputs: list[dict[str, Any]] | None = None,
     ) -> None:
         """
-        Report the success to the breaker, complete the attempt (``inputs``: those read, with their records),
+        Report the success to the breakers, complete the attempt (``inputs``: those read, with their records),
         supersede the job's dead letters.
         """
-        if attempt.permit:
-            self.breaker.record_success(attempt.permit)
+        for permit in attempt.permits:
+            CircuitBreaker(self.hook, permit.name).record_success(permit)
         self.hook.complete_attempt(
             attempt.attempt_id,
             rows_in=rows_in,

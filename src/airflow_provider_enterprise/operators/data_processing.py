@@ -300,7 +300,7 @@ class EnterpriseDataProcessingOperator(ClusterApplicationMixin, EnterpriseJobOpe
     def execute(self, context: Context) -> dict[str, Any]:
         if self.hook.settings.auto_migrate:
             self.hook.migrate()
-        permit, circuit_open = self.acquire_permit()
+        permits, circuit_open = self.acquire_permit()
         fallback = circuit_open is not None and self.on_circuit_open == "fallback"
         if fallback:
             self.log.warning("%s; falling back to the local engine", circuit_open)
@@ -318,13 +318,17 @@ class EnterpriseDataProcessingOperator(ClusterApplicationMixin, EnterpriseJobOpe
             invalid = err
             if spec is None and spec_data is not None:
                 register_keys(spec_data)
+        if spec is not None and circuit_open is None:  # the breakers of the stores it reads and writes
+            names = [name for name in storage.breaker_names(spec) if name != self.circuit_breaker]
+            taken, circuit_open = self.acquire_permits(names, held=permits)
+            permits = (*permits, *taken) if circuit_open is None else ()
         engine_name = EngineName.LOCAL.value if fallback else str(self.execution_engine)
         attempt = self.register_attempt(
             context,
             engine=engine_name,
             spec=spec_data,
             replay=replay,
-            permit=permit,
+            permits=permits,
             inputs=spec.input_locations() if spec else None,
         )
         started = time.monotonic()

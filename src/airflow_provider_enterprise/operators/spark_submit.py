@@ -164,10 +164,10 @@ class EnterpriseSparkSubmitOperator(ClusterApplicationMixin, EnterpriseJobOperat
     def execute(self, context: Context) -> dict[str, Any]:
         if self.hook.settings.auto_migrate:
             self.hook.migrate()
-        permit, circuit_open = self.acquire_permit()
+        permits, circuit_open = self.acquire_permit()
         replay = self.replay_of(context)
         submission = replay["spec"] if replay else self._submission()
-        attempt = self.register_attempt(context, engine="spark", spec=submission, replay=replay, permit=permit)
+        attempt = self.register_attempt(context, engine="spark", spec=submission, replay=replay, permits=permits)
         deadline = time.time() + self.timeout if self.timeout else None
         try:
             self.raise_render_error()

@@ -230,6 +230,23 @@ def _by_type(error: BaseException) -> ErrorKind:
     return PERMANENT
 
 
+#: The top-level packages whose errors are an object store's (its client, transport or filesystem).
+STORAGE_PACKAGES = frozenset({"botocore", "aiobotocore", "s3fs", "aiohttp", "gcsfs", "google", "azure", "adlfs"})
+
+
+def is_storage_error(error: BaseException) -> bool:
+    """Whether ``error``, or an error it was raised from, comes from an object store's client (the failures that the
+    circuit breakers of storage connections count)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if type(current).__module__.partition(".")[0] in STORAGE_PACKAGES:
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def classify_error(error: BaseException, policy: RetryPolicySettings | None = None) -> ErrorKind:
     """
     Return whether ``error`` is permanent or transient.

@@ -11,7 +11,7 @@ import pytest
 from airflow_provider_enterprise.triggers.spark import SparkApplicationTrigger
 from support.status_server import StatusServer
 
-ATTEMPT = {"job_id": 1, "attempt_id": 7, "try_number": 1, "replay": None, "permit": None}
+ATTEMPT = {"job_id": 1, "attempt_id": 7, "try_number": 1, "replay": None, "permits": []}
 
 
 @pytest.fixture

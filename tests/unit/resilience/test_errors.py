@@ -37,6 +37,7 @@ from airflow_provider_enterprise.resilience.errors import (
     TRANSIENT_SQLSTATES,
     ErrorKind,
     classify_error,
+    is_storage_error,
 )
 from airflow_provider_enterprise.spec import validate_job_spec
 from support.env import CORRUPT_PARQUET, REPO
@@ -546,3 +547,15 @@ def test_the_docs_table_is_the_code_table() -> None:
         assert documented[f"errno {errno.errorcode.get(code) or 'EAI_AGAIN'}"] == (kind.value, why)
     for state, why in TRANSIENT_SQLSTATES.items():
         assert documented[f"SQLSTATE {state}"] == ("transient", why)
+
+
+def test_storage_errors_are_told_by_their_client_through_the_chain(tmp_path: Path) -> None:
+    unreachable = s3_unreachable(tmp_path)
+    assert is_storage_error(unreachable)
+    try:
+        raise RuntimeError("the engine failed") from unreachable
+    except RuntimeError as wrapped:
+        assert is_storage_error(wrapped)
+    # the same kind of failure of something else: the registry, a Spark master
+    assert not is_storage_error(connection_refused(tmp_path))
+    assert not is_storage_error(read_timeout(tmp_path))
