@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import io
 import json
+import signal
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import duckdb
@@ -17,7 +21,7 @@ import pytest
 from airflow_provider_enterprise.output.object_store import read_object_manifest
 from support.env import EXAMPLE_DAGS
 from support.jobs import dead_letters_of, job_of
-from support.s3 import SECRET_KEY
+from support.s3 import ACCESS_KEY, SECRET_KEY
 
 pytestmark = pytest.mark.integration
 
@@ -93,6 +97,62 @@ def test_bad_rows_are_quarantined_in_the_published_output(dags, registry, fs, bu
     (record,) = [json.loads(line) for line in fs.cat_file(f"{output}/{quarantine}").splitlines()]
     assert "too many columns" in record["reason"]
     assert (record["file"], record["line"]) == (f"s3://{bucket}/raw/in.csv", 10002)
+
+
+#: A try of the job that a lost worker kills during its upload: after its first file, before the manifest.
+KILLED_TRY = textwrap.dedent(
+    """
+    import json, os, signal, sys
+    import s3fs
+    from airflow_provider_enterprise.engines.local import LocalEngine
+    from airflow_provider_enterprise.spec import validate_job_spec
+
+    endpoint, key, secret, spec = sys.argv[1:]
+    fs = s3fs.S3FileSystem(key=key, secret=secret, endpoint_url=endpoint, skip_instance_cache=True)
+    upload = fs.put_file
+
+    def upload_then_die(*args, **kwargs):
+        upload(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    fs.put_file = upload_then_die
+    LocalEngine(filesystems={"s3": fs}).run(validate_job_spec(json.loads(spec)))
+    """
+)
+
+
+def test_a_retry_after_a_killed_try_publishes_whole_and_removes_the_killed_try_s_objects(
+    dags, s3_endpoint, fs, bucket: str, tmp_path: Path
+) -> None:
+    fs.pipe_file(f"{bucket}/raw/in.csv", SAMPLE.read_bytes())
+    output = f"s3://{bucket}/out"
+    spec = {
+        "job_name": "killed",
+        "input_path": f"s3://{bucket}/raw/in.csv",
+        "output_path": output,
+        "partition_by": ["category"],  # several files: the try dies with some uploaded, some not
+        "processing_logic": {"transformations": [{"type": "filter", "condition": "status = 'active'"}]},
+    }
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_TRY, s3_endpoint.url, ACCESS_KEY, SECRET_KEY, json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    fs.invalidate_cache()
+    left = fs.find(f"{bucket}/out")
+    assert read_object_manifest(fs, output) is None  # nothing published
+    assert any("/_tries/" in p for p in left) and any(p.endswith(".parquet") for p in left), left
+
+    dag_run = dags.object_storage.test(run_conf={"input_path": f"s3://{bucket}/raw/in.csv", "output_path": output})
+    assert dag_run.state == "success"
+    pd.testing.assert_frame_equal(read_published(fs, output), local_result(dags, tmp_path), check_dtype=False)
+    fs.invalidate_cache()
+    manifest = read_object_manifest(fs, output)
+    expected = {f"{bucket}/out/{name}" for name in ("_SUCCESS", "_manifest.json")}
+    expected |= {f"{bucket}/out/{f['path']}" for f in manifest["files"]}
+    assert set(fs.find(f"{bucket}/out")) == expected  # the killed try's claim and files are gone
 
 
 @pytest.mark.parametrize(
