@@ -208,3 +208,26 @@ def test_a_submitted_job_reads_and_writes_s3_through_the_generic_job_dag(dags, r
         len(pd.read_parquet(io.BytesIO(fs.cat_file(f"{bucket}/submitted/{f['path']}")))) for f in manifest["files"]
     )
     assert rows == (frame.status == "active").sum()
+
+
+def test_the_example_dag_runs_on_s3_through_airflow_dags_test(
+    airflow_db: str, registry, registry_url: str, fs, bucket: str, tmp_path: Path
+) -> None:
+    """``airflow dags test`` of ``dags/enterprise_object_storage.py``: objects in, objects out, nothing local."""
+    from support.env import airflow_on_examples
+
+    frame = pd.read_csv(SAMPLE)
+    for day, part in enumerate((frame[:5000], frame[5000:]), start=1):
+        fs.pipe_file(f"{bucket}/raw/transactions/day{day}.csv", part.to_csv(index=False).encode())
+    conf = {"input_path": f"s3://{bucket}/raw/transactions/*.csv", "output_root": f"s3://{bucket}/curated"}
+    airflow_on_examples(registry_url, tmp_path, "dags", "test", "enterprise_object_storage", "-c", json.dumps(conf))
+    (job,) = registry.list_jobs(dag_id="enterprise_object_storage")
+    (attempt,) = registry.get_job(job["job_id"])["attempts"]
+    assert (attempt["status"], attempt["engine"], attempt["rows_in"]) == ("succeeded", "local", len(frame))
+    output = attempt["output_path"]
+    assert output.startswith(f"s3://{bucket}/curated/")
+    revenue = read_published(fs, output)
+    active = frame[frame.status == "active"]
+    assert revenue["transactions"].sum() == len(active)
+    assert revenue["revenue"].sum() == pytest.approx(active["amount"].sum())
+    assert not any(tmp_path.iterdir())  # nothing was written to the worker's disk
