@@ -433,6 +433,10 @@ def cmd_pools_create(args: argparse.Namespace, settings: Settings) -> int:
 # -- doctor -------------------------------------------------------------------------------------------
 
 
+#: How doctor reports a check that passed, failed, or could not ask.
+_DOCTOR_WORDS = {True: "ok", False: "PROBLEM", None: "unknown"}
+
+
 def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     from airflow_provider_enterprise import health
 
@@ -445,8 +449,8 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     healthy = True
     for name, check in checks:
         result = check(settings)
-        healthy &= result.ok
-        print(f"{name}: {'ok' if result.ok else 'PROBLEM'} - {result.detail}")
+        healthy &= result.ok is not False  # what cannot be asked is reported, not failed
+        print(f"{name}: {_DOCTOR_WORDS[result.ok]} - {result.detail}")
     return EXIT_OK if healthy else EXIT_FAILURE
 
 

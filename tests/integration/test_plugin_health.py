@@ -37,3 +37,64 @@ def test_an_unreachable_spark_master_is_503(registry_url: str) -> None:
     code, body = health(DATABASE_URL=registry_url, SPARK_MASTER_URL="sc://127.0.0.1:1")
     assert code == 503 and (body["registry"]["status"], body["spark"]["status"]) == ("healthy", "unhealthy")
     assert "unreachable" in body["spark"]["detail"]
+
+
+# -- the Spark connection jobs use, asked through its cluster's API ------------------------------------------------
+
+
+@pytest.fixture
+def cluster_api():
+    """A stand-in for a Kubernetes API server and a YARN ResourceManager (neither can run here)."""
+    from support.status_server import StatusServer
+
+    server = StatusServer().start()
+    yield server
+    server.stop()
+
+
+def spark_connection(monkeypatch, master: str, **extra: str) -> None:
+    """Make ``master`` the connection ``spark_default`` that jobs submit through."""
+    import json
+
+    conn = {"conn_type": "spark", "host": master, "extra": {"deploy-mode": "cluster", **extra}}
+    monkeypatch.setenv("AIRFLOW_CONN_SPARK_DEFAULT", json.dumps(conn))
+
+
+def test_a_kubernetes_master_is_asked_through_its_api_server(registry_url: str, monkeypatch, cluster_api) -> None:
+    spark_connection(monkeypatch, f"k8s://{cluster_api.url}")
+    code, body = health(DATABASE_URL=registry_url)
+    assert (code, body["spark"]["status"]) == (200, "healthy"), body
+    assert "Kubernetes API server v1.31.4" in body["spark"]["detail"]
+    assert "connection 'spark_default'" in body["spark"]["detail"]
+    assert ("GET", "/version") in {(m, p) for m, p, _ in cluster_api.requests}
+
+    cluster_api.refuse = True  # reachable, but it will not say: unknown, never healthy
+    code, body = health(DATABASE_URL=registry_url)
+    assert (code, body["status"], body["spark"]["status"]) == (200, "healthy", "unknown")
+    assert "refused to answer (HTTP 401)" in body["spark"]["detail"]
+
+    cluster_api.refuse, cluster_api.outage = False, True
+    code, body = health(DATABASE_URL=registry_url)
+    assert (code, body["status"], body["spark"]["status"]) == (503, "unhealthy", "unhealthy")
+
+
+def test_a_yarn_master_is_asked_through_its_resource_manager(registry_url: str, monkeypatch, cluster_api) -> None:
+    spark_connection(monkeypatch, "yarn", yarn_resourcemanager_webapp_address=cluster_api.url)
+    code, body = health(DATABASE_URL=registry_url)
+    assert (code, body["spark"]["status"]) == (200, "healthy"), body
+    assert f"ResourceManager {cluster_api.url} is STARTED" in body["spark"]["detail"]
+
+    spark_connection(monkeypatch, "yarn")  # no ResourceManager address: nothing to ask
+    code, body = health(DATABASE_URL=registry_url)
+    assert (code, body["spark"]["status"]) == (200, "unknown")
+    assert "yarn_resourcemanager_webapp_address" in body["spark"]["detail"]
+
+
+def test_a_stopped_standalone_master_of_the_connection_is_unhealthy(registry_url: str, monkeypatch) -> None:
+    from support.processes import free_port
+
+    master, ui = free_port(), free_port()
+    spark_connection(monkeypatch, f"spark://127.0.0.1:{master}", **{"master-ui-url": f"http://127.0.0.1:{ui}"})
+    code, body = health(DATABASE_URL=registry_url)
+    assert (code, body["spark"]["status"]) == (503, "unhealthy"), body
+    assert "unreachable" in body["spark"]["detail"]

@@ -1,6 +1,7 @@
 """
 A local HTTP server that answers like the status APIs of cluster-mode Spark applications: a standalone master's
-REST server (``/v1/submissions``), the Kubernetes API (pods) and YARN's ResourceManager (``/ws/v1/cluster/apps``).
+REST server (``/v1/submissions``), the Kubernetes API (pods, ``/version``) and YARN's ResourceManager
+(``/ws/v1/cluster/apps``, ``/ws/v1/cluster/info``).
 
 Kubernetes and YARN cannot run here; the payloads follow their documented shapes. Each application has a
 script of states: every status read moves it one step on, and the last state stays.
@@ -20,6 +21,11 @@ _ROUTES = [
     ("kubernetes", re.compile(r"^/api/v1/namespaces/(?P<ns>[^/]+)/pods/(?P<pod>[^/]+)$")),
     ("yarn", re.compile(r"^/ws/v1/cluster/apps/(?P<id>[^/]+?)(?P<state>/state)?$")),
 ]
+#: The cluster-level answers health checks ask for: the Kubernetes API server's version, YARN's cluster info.
+_CLUSTER = {
+    "/version": {"major": "1", "minor": "31", "gitVersion": "v1.31.4"},
+    "/ws/v1/cluster/info": {"clusterInfo": {"id": 1764633600000, "state": "STARTED", "haState": "ACTIVE"}},
+}
 
 
 @dataclass
@@ -33,6 +39,8 @@ class StatusServer:
     #: Bodies answered with 200, one a request, before any route: answers that are not a status (a proxy's error
     #: page, a JSON of another shape).
     malformed: list[str | dict[str, Any]] = field(default_factory=list)
+    #: While set, the Kubernetes API refuses the caller's token (401).
+    refuse: bool = False
     _server: ThreadingHTTPServer | None = None
 
     @property
@@ -65,6 +73,10 @@ class StatusServer:
             return 503, {"message": "service unavailable"}
         if self.malformed:
             return 200, self.malformed.pop(0)
+        if self.refuse and path == "/version":
+            return 401, {"kind": "Status", "status": "Failure", "reason": "Unauthorized", "code": 401}
+        if path in _CLUSTER:
+            return 200, _CLUSTER[path]
         for backend, pattern in _ROUTES:
             match = pattern.match(path)
             if match:

@@ -88,7 +88,7 @@ def get_health(hook: HookDep, response: Response) -> models.Health:
     registry = health.check_registry(hook.settings, hook)
     spark = health.check_spark(hook.settings)
     circuits = models.CircuitSummary(**health.circuit_summary(hook)) if registry.ok else None
-    healthy = registry.ok and spark.ok
+    healthy = registry.ok is True and spark.ok is not False  # a Spark that cannot be asked is unknown, not down
     if not healthy:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     return models.Health(
@@ -100,7 +100,7 @@ def get_health(hook: HookDep, response: Response) -> models.Health:
 
 
 def _component(check: health.Check) -> models.ComponentHealth:
-    return models.ComponentHealth(status="healthy" if check.ok else "unhealthy", detail=check.detail)
+    return models.ComponentHealth(status=check.status, detail=check.detail)
 
 
 @dataclass

@@ -164,7 +164,9 @@ class CircuitList(BaseModel):
 
 
 class ComponentHealth(BaseModel):
-    status: Literal["healthy", "unhealthy"]
+    """``unknown`` when the component could not be asked (no API for its kind, or the API refused to answer)."""
+
+    status: Literal["healthy", "unhealthy", "unknown"]
     detail: str
 
 
@@ -176,7 +178,10 @@ class CircuitSummary(BaseModel):
 
 
 class Health(BaseModel):
-    """``healthy`` when the registry answers with its schema current and the Spark engine can run."""
+    """
+    ``healthy`` when the registry answers with its schema current and the Spark engine is not known to be down
+    (``spark.status`` says ``unknown`` when its cluster could not be asked).
+    """
 
     status: Literal["healthy", "unhealthy"]
     registry: ComponentHealth

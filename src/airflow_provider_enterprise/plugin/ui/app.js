@@ -84,8 +84,10 @@ async function loadHealth() {
   const badge = document.getElementById("health");
   const response = await fetch("../health", { credentials: "same-origin" });
   const health = await response.json().catch(() => ({ status: "unhealthy" }));
-  badge.textContent = `health: ${health.status}`;
-  badge.className = `badge state-${health.status}`;
+  // a Spark that could not be asked leaves the installation serving, but the badge says so
+  const shown = health.status === "healthy" && health.spark?.status === "unknown" ? "unknown" : health.status;
+  badge.textContent = shown === "unknown" ? "health: spark unknown" : `health: ${shown}`;
+  badge.className = `badge state-${shown}`;
   badge.title = health.registry ? `registry: ${health.registry.detail}\nspark: ${health.spark.detail}` : "";
 }
 
