@@ -240,3 +240,15 @@ def test_the_spark_pool_is_sized_from_the_masters_cores(spark_cluster, monkeypat
     settings = load_settings()
     pool = placement.spark_pool(settings, cluster_cores=placement.spark_cluster_cores(settings))
     assert (pool.name, pool.slots) == ("spark_jobs", 6) and "cluster cores unknown" in pool.basis
+
+
+def test_doctor_asks_the_spark_connect_server_of_the_connection(spark_cluster, monkeypatch, capsys) -> None:
+    from airflow_provider_enterprise.cli import main
+
+    host, port = spark_cluster.connect_url.removeprefix("sc://").split(":")
+    conn = {"conn_type": "spark_connect", "host": host, "port": int(port)}
+    monkeypatch.setenv("AIRFLOW_CONN_SPARK_DEFAULT", json.dumps(conn))
+    main(["doctor"])
+    out = capsys.readouterr().out
+    assert f"spark: ok - master '{spark_cluster.connect_url}' (connection 'spark_default'): Spark Connect server, " in out
+    assert "Spark 4.3.0" in out, out
