@@ -315,6 +315,29 @@ object_storage_retried = _one_task_dag(
     retry_delay=timedelta(seconds=0),
 )
 
+
+class KilledWhileRegistering(EnterpriseDataProcessingOperator):
+    """Told to stop (``on_kill``, which the task runner's SIGTERM handler calls) once its attempt is registered and
+    before its engine exists: the moment a cancel can land before there is an engine to stop."""
+
+    def register_attempt(self, *args, **kwargs):
+        attempt = super().register_attempt(*args, **kwargs)
+        self.on_kill()
+        return attempt
+
+
+with DAG("test_processing_killed_early", schedule=None, start_date=START, params={"data_dir": ""}) as killed_early:
+    KilledWhileRegistering(
+        task_id="process",
+        job_name="test_processing_killed_early",
+        input_path="{{ params.data_dir }}/in.csv",
+        output_path="{{ params.data_dir }}/out",
+        processing_logic={"transformations": [AGGREGATE]},
+        execution_engine="local",
+        retries=1,
+        retry_delay=timedelta(seconds=0),
+    )
+
 #: The generic job DAG (jobs submitted as a run's params), under a test id.
 submitted_jobs = build_job_dag("test_enterprise_job")
 

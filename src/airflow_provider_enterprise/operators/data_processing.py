@@ -12,6 +12,7 @@ from airflow_provider_enterprise import storage
 from airflow_provider_enterprise.compiler.plan import PlanError, plan_from_declared_schemas
 from airflow_provider_enterprise.exceptions import (
     EngineNotAvailableError,
+    JobCancelledError,
     JobTimeoutError,
     PermanentJobError,
     SparkApplicationError,
@@ -178,6 +179,7 @@ class EnterpriseDataProcessingOperator(ClusterApplicationMixin, EnterpriseJobOpe
         self.spark_conn_id = spark_conn_id
         self.spark_resources = spark_resources
         self._running_engine: Engine | None = None
+        self._kill_requested = False
         self.allow_fallback = allow_fallback
         self.deferrable = deferrable
         self.poll_interval = poll_interval
@@ -292,10 +294,21 @@ class EnterpriseDataProcessingOperator(ClusterApplicationMixin, EnterpriseJobOpe
             return None, f"Spark is not installed: install airflow-provider-enterprise[spark] ({err})"
 
     def on_kill(self) -> None:
-        """Stop the job's Spark application when the task is marked failed or cleared while it runs."""
+        """
+        Stop the job when the task is marked failed or cleared while it runs: its engine (a DuckDB query, a Spark
+        application); before the engine exists, the job does not start (:meth:`_started_engine`).
+        """
+        self._kill_requested = True
         kill = getattr(self._running_engine, "kill", None)
         if kill is not None:
             kill()
+
+    def _started_engine(self, spec: JobSpec, attempt: RunningAttempt, keys: dict[str, MaskingKey]) -> Engine:
+        """Make the engine that runs ``spec`` and keep it for :meth:`on_kill`, unless a kill was asked for already."""
+        engine = self._running_engine = self._engine(spec, attempt, keys)
+        if self._kill_requested:  # on_kill ran before the engine existed (a signal comes between any two lines)
+            raise JobCancelledError(f"job {spec.job_name!r} was stopped before it started: nothing was read or written")
+        return engine
 
     def execute(self, context: Context) -> dict[str, Any]:
         if self.hook.settings.auto_migrate:
@@ -339,7 +352,7 @@ class EnterpriseDataProcessingOperator(ClusterApplicationMixin, EnterpriseJobOpe
                 raise invalid
             if fallback:
                 spec = spec.model_copy(update={"execution_engine": EngineName.LOCAL})
-            engine = self._running_engine = self._engine(spec, attempt, keys)
+            engine = self._started_engine(spec, attempt, keys)
             self.log.info(
                 "Running %s on the %s engine: %s -> %s", spec.job_name, engine.name, spec.input_path, spec.output_path
             )

@@ -216,3 +216,15 @@ def test_named_policy_retries_with_backoff_then_dead_letters_once(
     failed = [d for d in sent if d.name == "airflow.enterprise.jobs"]
     assert [d.tags["status"] for d in failed] == ["failed"] * 3
     assert all("s3cr3t" not in repr(d) for d in sent)  # no secret in any metric
+
+
+def test_a_job_stopped_before_its_engine_exists_does_not_start(dags, registry, tmp_path: Path) -> None:
+    (tmp_path / "in.csv").write_text(SAMPLE.read_text())
+    dag_run = dags.killed_early.test(run_conf={"data_dir": str(tmp_path)})
+    assert dag_run.state == "failed"
+    job = job_of(registry, dag_run)
+    (attempt,) = job["attempts"]  # permanent: the retry the task allows is not used
+    assert (attempt["status"], attempt["error_class"]) == ("failed", "JobCancelledError")
+    assert "stopped before it started" in attempt["error_message"]
+    assert not (tmp_path / "out").exists()
+    assert DeadLetterQueue(registry).find(dag_id=dag_run.dag_id, run_id=dag_run.run_id) == []
