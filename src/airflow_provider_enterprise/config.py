@@ -103,6 +103,11 @@ class SparkEngineSettings(_WorkerPlacement):
     max_executors: int = Field(default=4, ge=1)
     driver_memory: str = Field(default="1g", pattern=_MEMORY)
     conf: dict[str, str] = Field(default_factory=dict, description="Extra Spark settings for every application.")
+    object_stores: tuple[Literal["s3", "gs", "abfs"], ...] = Field(
+        default=(),
+        description="Object stores whose Hadoop connector is on Spark's classpath (s3: hadoop-aws, gs: gcs-connector, "
+        "abfs: hadoop-azure); jobs on other stores run on the local engine.",
+    )
 
 
 class RoutingSettings(_Section):

@@ -56,6 +56,15 @@ def list_objects(fs: AbstractFileSystem, uri: str) -> ObjectListing:
     return ObjectListing(root, dict(sorted(sizes.items())))
 
 
+def require_objects(fs: AbstractFileSystem, name: str, uri: str) -> ObjectListing:
+    """Return :func:`list_objects`; raise :class:`InputNotFoundError` naming input ``name`` when it lists none."""
+    listing = list_objects(fs, uri)
+    if not listing.sizes:
+        what = "matches no object" if glob.has_magic(uri) else "does not exist or holds no data object"
+        raise InputNotFoundError(f"input {name!r}: {uri!r} {what}")
+    return listing
+
+
 def download_inputs(
     spec: JobSpec, filesystems: Mapping[str, AbstractFileSystem], directory: Path
 ) -> tuple[JobSpec, dict[str, str]]:
@@ -73,10 +82,7 @@ def download_inputs(
             inputs[name] = source
             continue
         fs = filesystems[store]
-        listing = list_objects(fs, source.path)
-        if not listing.sizes:
-            what = "matches no object" if glob.has_magic(source.path) else "does not exist or holds no data object"
-            raise InputNotFoundError(f"input {name!r}: {source.path!r} {what}")
+        listing = require_objects(fs, name, source.path)
         target = directory / name
         target.mkdir(parents=True)
         copies = {str(target / rel): f"{listing.root}/{rel}" for rel in listing.sizes}

@@ -8,6 +8,11 @@ connection does not exist, from ``engines.spark.master``. Either way the job run
 engine reads the manifest back. Each run has a run id (the application's name, the Connect operations' tag);
 a retry given the run ids of earlier attempts re-attaches to one still running on a standalone master and
 reuses a committed output instead of submitting the job twice.
+
+A job on object stores runs with spark-submit in client deploy mode on a Spark whose classpath serves its stores
+(``engines.spark.object_stores``): its connections' Hadoop configuration reaches the driver in a properties file
+(:mod:`.spark_storage`), and the application commits the output through Hadoop's FileSystem with the object stores'
+manifest commit.
 """
 
 from __future__ import annotations
@@ -23,13 +28,14 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from airflow_provider_enterprise import exceptions
 from airflow_provider_enterprise.compiler.masking import KEYS_ENV, MaskingKey, dump_keys, require_keys
 from airflow_provider_enterprise.config import SparkEngineSettings
 from airflow_provider_enterprise.engines.base import JobResult
+from airflow_provider_enterprise.engines.spark_storage import spark_storage, stores_of, unserved, write_properties
 from airflow_provider_enterprise.exceptions import (
     EngineNotAvailableError,
     JobTimeoutError,
@@ -42,8 +48,11 @@ from airflow_provider_enterprise.hooks.spark_status import (
     SparkMasterStatusHook,
     master_ui_url,
 )
-from airflow_provider_enterprise.output.commit import read_manifest
+from airflow_provider_enterprise.output.commit import read_output_manifest
 from airflow_provider_enterprise.spec import InvalidJobSpec, JobSpec, SparkResources
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +189,7 @@ def job_result(spec: JobSpec, external_id: str, manifest: dict[str, Any], second
         rows_in=manifest["rows_in"],
         rows_out=manifest["rows_out"],
         duration_seconds=round(seconds, 3),
-        output_files=manifest["files"],
+        output_files=[f["path"] if isinstance(f, dict) else f for f in manifest["files"]],  # dicts: on a store
         external_id=external_id,
         bad_rows=manifest["bad_rows"],
         bad_rows_path=manifest["bad_rows_path"],
@@ -219,6 +228,8 @@ class SparkEngine:
     :param poll_interval: seconds between status polls while re-attached to a running application.
     :param masking_keys: the keys ``mask`` hashes with, by connection id; they reach a spark-submit driver
         through its process environment only, never its arguments or conf.
+    :param filesystems: the filesystems of the object stores the job names, by store (to read a committed
+        output's manifest).
     """
 
     name = "spark"
@@ -233,8 +244,10 @@ class SparkEngine:
         on_submitted: Callable[[str], None] | None = None,
         poll_interval: float = 2.0,
         masking_keys: Mapping[str, MaskingKey] | None = None,
+        filesystems: Mapping[str, AbstractFileSystem] | None = None,
     ) -> None:
         self.target = target
+        self.filesystems = dict(filesystems or {})
         self.masking_keys = dict(masking_keys or {})
         self.settings = settings
         self.run_id = run_id
@@ -250,6 +263,8 @@ class SparkEngine:
         from airflow_provider_enterprise.engines.duckdb_inputs import with_sniffed_schemas
 
         started = time.monotonic()
+        if why := unserved(stores_of(spec), self.target, self.settings):
+            raise EngineNotAvailableError(f"execution_engine='spark': {why}")
         keys = require_keys(spec.processing_logic.masking_key_conn_ids(), self.masking_keys)
         deadline = self._deadline = time.time() + spec.timeout if spec.timeout else None
         reused = self._reuse(spec, deadline)
@@ -273,7 +288,7 @@ class SparkEngine:
     # -- no duplicate applications ------------------------------------------------------------------
 
     def _committed_by(self, spec: JobSpec, run_id: str) -> dict[str, Any] | None:
-        manifest = read_manifest(spec.output_path)
+        manifest = read_output_manifest(spec.output_path, self.filesystems)
         return manifest if manifest and manifest.get("run_id") == run_id else None
 
     def _reuse(self, spec: JobSpec, deadline: float | None) -> tuple[str, dict[str, Any]] | None:
@@ -305,8 +320,20 @@ class SparkEngine:
         finally:
             self._kill = None
 
-    def _hook(self, spec: JobSpec, keys: Mapping[str, MaskingKey], args: list[str], *, detached: bool = False):
-        """The spark-submit hook that runs the generic application with ``args``, refusing a key it would expose."""
+    def _hook(
+        self,
+        spec: JobSpec,
+        keys: Mapping[str, MaskingKey],
+        args: list[str],
+        *,
+        detached: bool = False,
+        properties_file: Path | None = None,
+    ):
+        """
+        The spark-submit hook that runs the generic application with ``args``, refusing a key it would expose.
+
+        :param properties_file: Spark properties for the driver that must not be arguments (store credentials).
+        """
         from airflow_provider_enterprise.hooks.spark_submit import EnterpriseSparkSubmitHook
 
         submit_args = resource_args(self.settings, spec.spark_resources)
@@ -318,6 +345,7 @@ class SparkEngine:
             application_args=args,
             env_vars={KEYS_ENV: dump_keys(keys)} if keys else None,
             detached=detached,
+            properties_file=str(properties_file) if properties_file else None,
             **submit_args,
         )
         if keys and not hook.env_stays_local:
@@ -345,16 +373,21 @@ class SparkEngine:
     def _submit(self, spec: JobSpec, keys: Mapping[str, MaskingKey]) -> dict[str, Any]:
         from airflow.sdk.exceptions import AirflowException
 
-        workdir = Path(tempfile.mkdtemp(prefix="enterprise-spark-"))
+        workdir = Path(tempfile.mkdtemp(prefix="enterprise-spark-"))  # readable by this user only
+        properties = None
         try:
             if self.target.deploy_mode == "cluster":  # the driver runs elsewhere: it reports beside the output
                 self._forget_earlier_outcomes(spec)
                 args, result_file = self._cluster_args(spec), None
             else:
+                if stores_of(spec):  # the stores' credentials, in a file of the private working directory
+                    storage = spark_storage(spec, workdir)
+                    properties = write_properties(workdir / "storage.properties", storage.properties)
+                    spec = storage.spark_spec(spec)
                 (workdir / "spec.json").write_text(spec.model_dump_json(by_alias=True))
                 result_file = workdir / "result.json"
                 args = ["--spec", str(workdir / "spec.json"), "--run-id", self.run_id, "--result", str(result_file)]
-            hook = self._hook(spec, keys, args)
+            hook = self._hook(spec, keys, args, properties_file=properties)
             try:
                 self._wait(spec, lambda: hook.submit(str(APPLICATION)), hook.on_kill)
                 submit_error = None

@@ -222,6 +222,12 @@ class EnterpriseSparkSubmitHook(SparkSubmitHook):
         """The ``master-ui-url`` extra: a standalone master's web UI, when it is not on port 8080 of its host."""
         return self._connection["master_ui_url"]
 
+    def _build_spark_common_args(self) -> list[str]:
+        args = super()._build_spark_common_args()
+        if self._properties_file:  # Spark 4 skips spark-defaults.conf once a properties file is given, unless asked
+            args.append("--load-spark-defaults")
+        return args
+
     def build_command(self, application: str) -> list[str]:
         """Return the spark-submit argv for ``application`` (a list, never a shell string)."""
         return self._build_spark_submit_command(application)

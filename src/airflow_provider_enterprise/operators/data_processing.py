@@ -246,10 +246,10 @@ class EnterpriseDataProcessingOperator(ClusterApplicationMixin, EnterpriseJobOpe
         engine = spec.execution_engine
         filesystems = storage.filesystems(spec, spec.storage_conn_id)
         target, unavailable = (None, None) if engine is EngineName.LOCAL else self._spark_target()
-        if filesystems and not unavailable:
-            unavailable = (
-                f"the spark engine does not read or write object stores yet ({', '.join(sorted(filesystems))})"
-            )
+        if target is not None and not unavailable:  # a spark target that cannot read the job's stores
+            from airflow_provider_enterprise.engines.spark_storage import unserved
+
+            unavailable = unserved(filesystems, target, settings.engines.spark)
         if engine is EngineName.AUTO:
             from airflow_provider_enterprise.engines.routing import choose_engine
 
@@ -280,6 +280,7 @@ class EnterpriseDataProcessingOperator(ClusterApplicationMixin, EnterpriseJobOpe
             previous_run_ids=self.hook.external_ids(attempt.job_id, before_try=attempt.try_number),
             on_submitted=lambda run_id: self.hook.annotate_attempt(attempt.attempt_id, external_id=run_id),
             masking_keys=keys,
+            filesystems=filesystems,
         )
 
     def _spark_target(self) -> tuple[SparkTarget | None, str | None]:

@@ -27,7 +27,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_enterprise.exceptions import OutputConflictError, OutputExistsError, OutputNotOwnedError
-from airflow_provider_enterprise.output.object_store import check_object_output_replaceable, staged_object_output
+from airflow_provider_enterprise.output.object_store import (
+    check_object_output_replaceable,
+    read_object_manifest,
+    staged_object_output,
+)
 from airflow_provider_enterprise.spec import JobSpec, WriteMode
 from airflow_provider_enterprise.spec.locations import scheme_of
 
@@ -199,16 +203,28 @@ def read_manifest(output_path: str | Path) -> dict[str, Any] | None:
     return json.loads(path.read_text())
 
 
+def read_output_manifest(
+    output_path: str, filesystems: Mapping[str, AbstractFileSystem] | None = None
+) -> dict[str, Any] | None:
+    """Return the manifest of the committed output at ``output_path``, in an object store through its filesystem
+    (of ``filesystems``, by store), or None if there is none."""
+    if store := scheme_of(output_path):
+        return read_object_manifest((filesystems or {})[store], output_path)
+    return read_manifest(output_path)
+
+
 def check_writable(spec: JobSpec, filesystems: Mapping[str, AbstractFileSystem] | None = None) -> None:
     """
     Raise before the job runs if its output may not be written: :class:`OutputExistsError` when it exists and
     ``mode`` is ``error_if_exists``, :class:`OutputNotOwnedError` when it holds what no commit wrote.
 
-    :param filesystems: the filesystems of the object stores the job's paths name, by store.
+    :param filesystems: the filesystems of the object stores the job's paths name, by store (``""``: the one a
+        ``file://`` output is committed through like an object store's, Hadoop's on a Spark driver).
     """
-    output = spec.output_path
-    if store := scheme_of(output):
-        fs = (filesystems or {})[store]
+    output, filesystems = spec.output_path, filesystems or {}
+    store = scheme_of(output)
+    if store or store in filesystems:
+        fs = filesystems[store]
         exists = bool(fs.find(fs._strip_protocol(output).rstrip("/")))
         replaceable = partial(check_object_output_replaceable, fs)
     else:
@@ -220,8 +236,8 @@ def check_writable(spec: JobSpec, filesystems: Mapping[str, AbstractFileSystem] 
 
 def bad_rows_location(output_path: str) -> str:
     """Where the quarantined rows of the output at ``output_path`` are: the file in a local output, the prefix
-    in an object store's (each try's files are named by the manifest)."""
-    if scheme_of(output_path):
+    below an output URI, committed as an object store's (each try's files are named by the manifest)."""
+    if "://" in output_path:
         return f"{output_path.rstrip('/')}/{BAD_ROWS_FILE.split('/')[0]}/"
     return str(Path(output_path) / BAD_ROWS_FILE)
 

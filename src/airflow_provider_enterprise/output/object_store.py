@@ -9,6 +9,9 @@ files with their sizes and checksums. Two runs that write one output at once: on
 other fails with :class:`OutputConflictError` and removes its own objects. After the manifest, ``_SUCCESS`` is
 written and the objects no manifest lists (an earlier output's, a killed try's) are removed.
 
+A try may instead stage its files on the store itself, below ``_tries/<token>/`` (the Spark application does:
+:mod:`.hadoop_fs`); they are published by renaming them. :class:`ObjectTry` is the protocol for both.
+
 An output prefix holding objects that no manifest lists and no try of a job wrote is never replaced. No Airflow
 imports: the filesystem (an fsspec one) comes from the caller.
 """
@@ -22,7 +25,7 @@ import re
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,6 +47,8 @@ CLAIMS = "_tries"
 #: How a published file's name carries its try's token: ``<stem>-<12 hex digits><suffixes>``.
 _TRY_FILE = re.compile(r"-(?P<token>[0-9a-f]{12})(\.[^/]*)?$")
 _CLAIM = re.compile(rf"^{CLAIMS}/(?P<token>[0-9a-f]{{12}})\.json$")
+#: A file a try staged on the store itself (the Spark application's executors write there): ``_tries/<token>/...``.
+_STAGED = re.compile(rf"^{CLAIMS}/(?P<token>[0-9a-f]{{12}})/")
 
 
 def _key(fs: AbstractFileSystem, uri: str) -> str:
@@ -59,7 +64,7 @@ def _published_name(relative: str, token: str) -> str:
 
 
 def _token(name: str) -> str | None:
-    match = _TRY_FILE.search(name) or _CLAIM.match(name)
+    match = _STAGED.match(name) or _TRY_FILE.search(name) or _CLAIM.match(name)
     return match["token"] if match else None
 
 
@@ -82,7 +87,9 @@ def read_object_manifest(fs: AbstractFileSystem, output_uri: str) -> dict[str, A
         content = fs.cat_file(path)
     except FileNotFoundError:
         return None
-    return {**json.loads(content), "etag": info.get("ETag") or info.get("etag")}
+    # a store without ETags (Hadoop's local filesystem): the content identifies the manifest
+    etag = info.get("ETag") or info.get("etag") or hashlib.sha256(content).hexdigest()
+    return {**json.loads(content), "etag": etag}
 
 
 def _claims(fs: AbstractFileSystem, prefix: str, names: list[str]) -> dict[str, str | None]:
@@ -159,6 +166,71 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+class ObjectTry:
+    """
+    One try's commit of an output on an object store (see the module): its claim, its objects, the manifest.
+
+    :param fs: the store's filesystem (fsspec, or one with the same calls such as
+        :class:`~airflow_provider_enterprise.output.hadoop_fs.HadoopFileSystem`).
+    :raises OutputNotOwnedError: the output holds objects no commit and no claimed try wrote.
+    """
+
+    def __init__(self, fs: AbstractFileSystem, output_uri: str) -> None:
+        self.fs, self.output_uri = fs, output_uri
+        self.prefix = _key(fs, output_uri)
+        self.previous = check_object_output_replaceable(fs, output_uri)
+        self.token = uuid.uuid4().hex[:12]
+        self.claim = f"{self.prefix}/{CLAIMS}/{self.token}.json"
+        #: This try's objects, removed by :meth:`discard` (after :meth:`publish`: its claim only).
+        self.written: list[str] = []
+
+    @property
+    def staging(self) -> str:
+        """Where this try may stage files on the store itself (they are its own while its claim exists)."""
+        return f"{self.prefix}/{CLAIMS}/{self.token}"
+
+    def stake(self) -> None:
+        """Write the claim: objects named by this try's token are its own, for the next commit to remove."""
+        self.fs.pipe_file(self.claim, json.dumps({"base": self.previous and self.previous["token"]}).encode())
+        self.written.append(self.claim)
+
+    def publish(
+        self, files: list[tuple[str, int, str]], place: Callable[[str, str], None], extra: dict[str, Any]
+    ) -> dict[str, Any]:
+        """
+        Place each staged file under its published name, write the manifest (with ``extra``: the engine's figures)
+        and ``_SUCCESS``, remove what the new manifest replaced; return the manifest.
+
+        :param files: the staged files: (path relative to the staging location, size, sha256).
+        :param place: puts the staged file (first argument) at the object key (second argument).
+        """
+        entries = []
+        for relative, size, sha256 in files:
+            name = _published_name(relative, self.token)
+            self.written.insert(0, f"{self.prefix}/{name}")
+            place(relative, self.written[0])
+            entries.append({"path": name, "staged_as": relative, "size": size, "sha256": sha256})
+        manifest = {**extra, "version": MANIFEST_VERSION, "token": self.token, "files": entries}
+        body = json.dumps(manifest, indent=2, sort_keys=True, default=str).encode()
+        previous = self.previous
+        _write_manifest(self.fs, f"{self.prefix}/{MANIFEST}", body, previous and previous["etag"], self.output_uri)
+        self.written = [self.claim]  # published: only the claim is left to remove
+        self.fs.pipe_file(f"{self.prefix}/{SUCCESS_MARKER}", json.dumps({"token": self.token}).encode())
+        try:
+            _remove_stale(self.fs, self.prefix, self.token, previous)
+        except OSError as err:  # published: what is left is removed by the next commit
+            log.warning("Could not remove the objects the commit of %s replaced: %s", self.output_uri, err)
+        return manifest
+
+    def discard(self) -> None:
+        """Remove this try's objects (all of them unless it published, then its claim), in the order written."""
+        if self.written:
+            try:
+                self.fs.rm(self.written)
+            except OSError as err:  # the next commit removes them
+                log.warning("Could not remove the objects of try %s under %s: %s", self.token, self.output_uri, err)
+
+
 @contextmanager
 def staged_object_output(fs: AbstractFileSystem, output_uri: str) -> Iterator[Path]:
     """
@@ -167,44 +239,24 @@ def staged_object_output(fs: AbstractFileSystem, output_uri: str) -> Iterator[Pa
     A ``_manifest.json`` the engine wrote into the staging directory is merged into the published manifest
     (its row counts, timings). On error nothing is published and this try's objects are removed.
     """
-    prefix = _key(fs, output_uri)
-    previous = check_object_output_replaceable(fs, output_uri)
-    token = uuid.uuid4().hex[:12]
-    claim = f"{prefix}/{CLAIMS}/{token}.json"
-    staging = Path(tempfile.mkdtemp(prefix=f"enterprise-staging-{token}-"))
-    uploaded: list[str] = []
+    attempt = ObjectTry(fs, output_uri)
+    staging = Path(tempfile.mkdtemp(prefix=f"enterprise-staging-{attempt.token}-"))
     try:
         yield staging
         engine_manifest = staging / MANIFEST
         extra = json.loads(engine_manifest.read_text()) if engine_manifest.is_file() else {}
         engine_manifest.unlink(missing_ok=True)
-        fs.pipe_file(claim, json.dumps({"base": previous and previous["token"]}).encode())
-        uploaded.append(claim)
-        files = []
-        for local in sorted(p for p in staging.rglob("*") if p.is_file()):
-            relative = str(local.relative_to(staging))
-            if relative == SUCCESS_MARKER or local.name.endswith(".crc"):
-                continue
-            name = _published_name(relative, token)
-            files.append({"path": name, "staged_as": relative, "size": local.stat().st_size, "sha256": _sha256(local)})
-            uploaded.insert(0, f"{prefix}/{name}")
-            fs.put_file(str(local), uploaded[0])
-        manifest = {**extra, "version": MANIFEST_VERSION, "token": token, "files": files}
-        body = json.dumps(manifest, indent=2, sort_keys=True, default=str).encode()
-        _write_manifest(fs, f"{prefix}/{MANIFEST}", body, previous and previous["etag"], output_uri)
-        uploaded = [claim]  # published: only the claim is left to remove
-        fs.pipe_file(f"{prefix}/{SUCCESS_MARKER}", json.dumps({"token": token}).encode())
-        try:
-            _remove_stale(fs, prefix, token, previous)
-        except OSError as err:  # published: what is left is removed by the next commit
-            log.warning("Could not remove the objects the commit of %s replaced: %s", output_uri, err)
+        attempt.stake()
+        staged = sorted(p for p in staging.rglob("*") if p.is_file())
+        files = [
+            (str(p.relative_to(staging)), p.stat().st_size, _sha256(p))
+            for p in staged
+            if str(p.relative_to(staging)) != SUCCESS_MARKER and not p.name.endswith(".crc")
+        ]
+        attempt.publish(files, lambda relative, key: fs.put_file(str(staging / relative), key), extra)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-        if uploaded:
-            try:
-                fs.rm(uploaded)
-            except OSError as err:  # the next commit removes them
-                log.warning("Could not remove the objects of try %s under %s: %s", token, output_uri, err)
+        attempt.discard()
 
 
 def _remove_stale(fs: AbstractFileSystem, prefix: str, token: str, previous: dict[str, Any] | None) -> None:

@@ -2,9 +2,12 @@
 Run a job spec on a SparkSession: read the inputs, check their bad rows, compile the plan, write and commit.
 
 One function serves both ways a job reaches Spark: the spark-submit application (:mod:`.main`, on the
-driver's session) and Spark Connect (the task's remote session). The output is written to a hidden staging
+driver's session) and Spark Connect (the task's remote session). A local output is written to a hidden staging
 directory beside ``output_path``; the manifest (files, row counts, bad rows, timings) is written into it last
-and the directory is renamed into place. No Airflow imports: this runs on Spark drivers.
+and the directory is renamed into place. An output URI (``s3a://``, ``gs://``, ``abfss://``, ``file://``) is
+committed through Hadoop's FileSystem on the driver with the object stores' manifest commit
+(:mod:`~airflow_provider_enterprise.output.hadoop_fs`), and URI inputs are listed through it. No Airflow imports:
+this runs on Spark drivers.
 """
 
 from __future__ import annotations
@@ -25,11 +28,20 @@ from airflow_provider_enterprise.compiler.masking import (
 )
 from airflow_provider_enterprise.compiler.plan import PlanError, plan_job
 from airflow_provider_enterprise.compiler.spark import SESSION_CONF, compile_plan
+from airflow_provider_enterprise.engines.object_inputs import require_objects
 from airflow_provider_enterprise.exceptions import BadRowsError, JobCancelledError, PlanningError
-from airflow_provider_enterprise.output.commit import BAD_ROWS_FILE, check_writable, staged_output, write_manifest
+from airflow_provider_enterprise.output.commit import (
+    BAD_ROWS_FILE,
+    bad_rows_location,
+    check_writable,
+    staged_output,
+    write_manifest,
+)
+from airflow_provider_enterprise.output.hadoop_fs import HadoopFileSystem, staged_hadoop_output
 from airflow_provider_enterprise.spark_app.counting import InputCounter
 from airflow_provider_enterprise.spark_app.inputs import InputCount, SparkInput, read_input
-from airflow_provider_enterprise.spec import BadRowPolicy, FileFormat, JobSpec
+from airflow_provider_enterprise.spec import BadRowPolicy, FileFormat, InputSpec, JobSpec
+from airflow_provider_enterprise.spec.locations import scheme_of
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -41,7 +53,7 @@ MANIFEST_VERSION = 1
 _FORMATS = {FileFormat.PARQUET: "parquet", FileFormat.CSV: "csv", FileFormat.JSON: "json"}
 
 
-def _write(frame: DataFrame, path: Path, spec_format: FileFormat, partition_by: list[str]) -> None:
+def _write(frame: DataFrame, path: Path | str, spec_format: FileFormat, partition_by: list[str]) -> None:
     writer = frame.write.mode("overwrite").format(_FORMATS[spec_format])
     if spec_format is FileFormat.CSV:
         writer = writer.option("header", "true")
@@ -50,13 +62,17 @@ def _write(frame: DataFrame, path: Path, spec_format: FileFormat, partition_by: 
     writer.save(str(path))
 
 
-def _write_bad_rows(bad: list[DataFrame], staging: Path) -> None:
-    """Write the quarantined rows as one JSON-lines file at :data:`BAD_ROWS_FILE`, the local engine's layout."""
-    target = staging / BAD_ROWS_FILE
-    spark_dir = target.parent.with_name(target.parent.name + ".spark")
+def _write_bad_rows(bad: list[DataFrame], staging: Path | str) -> None:
+    """Write the quarantined rows as one JSON-lines file: at :data:`BAD_ROWS_FILE` (the local engine's layout) in a
+    local staging directory, as Spark names it below the same folder in a staging location on a store."""
     union = bad[0]
     for frame in bad[1:]:
         union = union.unionByName(frame)
+    if isinstance(staging, str):  # published under the names the manifest lists
+        union.coalesce(1).write.mode("overwrite").json(f"{staging}/{BAD_ROWS_FILE.split('/')[0]}")
+        return
+    target = staging / BAD_ROWS_FILE
+    spark_dir = target.parent.with_name(target.parent.name + ".spark")
     union.coalesce(1).write.mode("overwrite").json(str(spark_dir))
     target.parent.mkdir()
     (part,) = spark_dir.glob("part-*")
@@ -98,6 +114,14 @@ def _check_bad_rows(spec: JobSpec, inputs: dict[str, SparkInput], counts: dict[s
         raise BadRowsError(f"job {spec.job_name!r} has bad input rows and on_bad_rows is fail: {'; '.join(details)}")
 
 
+def _input_files(spark: SparkSession, name: str, source: InputSpec) -> list[str]:
+    """The files input ``name`` reads: listed on the driver's filesystem, or through Hadoop's for a URI."""
+    if "://" not in source.path:
+        return source.require_files(name)
+    listing = require_objects(HadoopFileSystem(spark, source.path), name, source.path)
+    return [f"{listing.root}/{relative}" for relative in listing.sizes]
+
+
 def _check(cancelled: threading.Event | None, spec: JobSpec) -> None:
     if cancelled is not None and cancelled.is_set():
         raise JobCancelledError(f"job {spec.job_name!r} was stopped before its output was committed")
@@ -135,9 +159,10 @@ def run_job(
         spark.conf.set(key, value)
     if spec.processing_logic.checkpoint:
         log.info("Stage checkpoints apply to the local engine; Spark recomputes the job on a retry")
-    files = {name: source.require_files(name) for name, source in spec.inputs.items()}
+    files = {name: _input_files(spark, name, source) for name, source in spec.inputs.items()}
     keys = require_keys(spec.processing_logic.masking_key_conn_ids(), masking_keys or {})
-    check_writable(spec)
+    output = spec.output_path
+    check_writable(spec, {scheme_of(output): HadoopFileSystem(spark, output)} if "://" in output else None)
     multi_line: set[str] = set()
     while True:
         try:
@@ -176,9 +201,11 @@ def _run(
     result = compile_plan(plan, {**counter.frames, **_key_frames(spark, keys)})
     observation = Observation("rows_out")
     observed = result.observe(observation, F.count(F.lit(1)).alias("rows"))
-    with staged_output(spec.output_path) as staging:
+    on_store = "://" in spec.output_path
+    with staged_hadoop_output(spark, spec.output_path) if on_store else staged_output(spec.output_path) as staging:
+        location = staging.uri if on_store else staging
         with counter.counting():
-            _write(observed, staging, spec.output_format, spec.partition_by)
+            _write(observed, location, spec.output_format, spec.partition_by)
         rows_out = int(observation.get["rows"])
         observed_counts = counter.observed()
         _check_bad_rows(spec, inputs, observed_counts)
@@ -189,7 +216,7 @@ def _run(
             if count.bad and spec.on_bad_rows is BadRowPolicy.QUARANTINE
         ]
         if quarantine:
-            _write_bad_rows(quarantine, staging)
+            _write_bad_rows(quarantine, location)
         manifest = {
             "version": MANIFEST_VERSION,
             "engine": "spark",
@@ -197,11 +224,11 @@ def _run(
             "job_name": spec.job_name,
             "output_path": spec.output_path,
             "output_format": spec.output_format.value,
-            "files": _data_files(staging),
+            "files": [] if on_store else _data_files(staging),  # on a store: the commit lists what it published
             "rows_in": sum(count.records for count in counts.values()),
             "rows_out": rows_out,
             "bad_rows": sum(count.bad for count in counts.values()),
-            "bad_rows_path": str(Path(spec.output_path) / BAD_ROWS_FILE) if quarantine else None,
+            "bad_rows_path": bad_rows_location(spec.output_path) if quarantine else None,
             "inputs": {
                 name: {
                     "records": count.records,
@@ -217,7 +244,10 @@ def _run(
             },
             "spark_version": spark.version,
         }
-        write_manifest(staging, manifest)
+        if on_store:
+            staging.extra = manifest
+        else:
+            write_manifest(staging, manifest)
         _check(cancelled, spec)
     log.info("Committed %s: %s rows in, %s rows out", spec.output_path, manifest["rows_in"], rows_out)
-    return manifest
+    return staging.manifest if on_store else manifest
