@@ -1,9 +1,11 @@
 """
-Registry maintenance: complete what killed task processes could not write, and purge old dead letters.
+Registry maintenance: complete what killed task processes could not write, and purge what is past retention.
 
 Task callbacks do not fire when a task process is SIGKILLed or OOM-killed. ``reconcile_registry`` finds
 attempts whose heartbeat stopped, reads their task instances' states through the Task SDK (never Airflow's
 database), fails the attempts Airflow no longer runs and dead-letters those that failed for good. Idempotent.
+``purge_registry`` deletes finished jobs with their attempts, dead letters and audit events past the configured
+retention (``retention`` and ``dead_letters`` settings), in small batches that do not block the jobs' writes.
 """
 
 from __future__ import annotations
@@ -21,7 +23,12 @@ from airflow.sdk import Param, dag, task
     tags=["enterprise", "maintenance"],
     params={
         "stale_after": Param(300, type="number", minimum=1, description="Seconds without heartbeat."),
-        "retention_days": Param(30, type="number", exclusiveMinimum=0, description="Purge resolved letters."),
+        "older_than": Param(
+            None,
+            type=["null", "string"],
+            pattern=r"^\d+(\.\d+)?[dh]$",
+            description="Purge jobs and dead letters older than this (90d, 12h); default: the configured retention.",
+        ),
     },
 )
 def enterprise_maintenance():
@@ -42,13 +49,16 @@ def enterprise_maintenance():
         return asdict(reconcile(EnterpriseMetadataHook(), read_state, stale_after=float(params["stale_after"])))
 
     @task
-    def purge_dead_letters(params=None) -> int:
+    def purge_registry(params=None) -> dict:
         from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook
-        from airflow_provider_enterprise.resilience.dead_letter import DeadLetterQueue
+        from airflow_provider_enterprise.retention import RegistryRetention, RetentionPolicy, parse_duration
 
-        return DeadLetterQueue(EnterpriseMetadataHook()).purge(float(params["retention_days"]))
+        hook = EnterpriseMetadataHook()
+        older_than = parse_duration(params["older_than"]) if params["older_than"] else None
+        report = RegistryRetention(hook).purge(RetentionPolicy.configured(hook.settings, older_than))
+        return {"rows": report.rows, "kept": report.kept}
 
-    reconcile_registry() >> purge_dead_letters()
+    reconcile_registry() >> purge_registry()
 
 
 enterprise_maintenance()

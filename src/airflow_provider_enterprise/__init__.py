@@ -21,6 +21,9 @@ def get_provider_info() -> dict:
         "local_pool": ("Airflow pool of local-engine and auto jobs unless a task sets one.", None),
         "spark_queue": ("Executor queue of Spark jobs unless a task sets one.", None),
         "spark_pool": ("Airflow pool of Spark jobs unless a task sets one.", None),
+        "jobs_retention_days": ("Days a finished job and its attempts stay before a purge (default 90).", None),
+        "audit_retention_days": ("Days audit events stay; unset keeps them; never fewer than the jobs'.", None),
+        "dead_letter_retention_days": ("Days a resolved dead letter stays before a purge (default 30).", None),
     }
     options = {
         name: {

@@ -2,11 +2,12 @@
 The ``enterprise-orchestrator`` command.
 
 ``db start|stop|status|uri`` manage the embedded development registry, ``migrate`` applies registry
-migrations, ``jobs list|show`` read the registry, ``jobs submit|status|cancel|logs`` run job specs through
-the generic job DAG (Airflow's REST API), ``dags install`` writes that DAG into a DAGs folder, ``dlq`` manages
-dead letters (list, show, replay, discard, purge, reconcile), ``audit list`` reads the audit trail (by path,
-user, DAG, outcome), ``circuits list|reset`` the circuit breakers, ``doctor`` checks the installation and
-says how to fix what is wrong, ``generate-data`` writes sample input.
+migrations, ``registry purge`` deletes rows past retention, ``jobs list|show`` read the registry,
+``jobs submit|status|cancel|logs`` run job specs through the generic job DAG (Airflow's REST API),
+``dags install`` writes that DAG into a DAGs folder, ``dlq`` manages dead letters (list, show, replay, discard,
+purge, reconcile), ``audit list`` reads the audit trail (by path, user, DAG, outcome), ``circuits list|reset``
+the circuit breakers, ``doctor`` checks the installation and says how to fix what is wrong, ``generate-data``
+writes sample input.
 """
 
 from __future__ import annotations
@@ -122,6 +123,27 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     applied = hook.migrate()
     print(f"registry {hook.describe_target()}: " + (f"applied {', '.join(applied)}" if applied else "up to date"))
     return EXIT_OK
+
+
+def cmd_registry_purge(args: argparse.Namespace, settings: Settings) -> int:
+    from airflow_provider_enterprise.retention import RegistryRetention, RetentionPolicy
+
+    report = RegistryRetention(_hook(settings)).purge(
+        RetentionPolicy.configured(settings, args.older_than), dry_run=args.dry_run
+    )
+    print("would purge (dry run, nothing deleted):" if report.dry_run else "purged:")
+    rows = [{"table": t, "rows": n, "older_than": report.cutoffs[t]} for t, n in report.rows.items()]
+    _print_table(rows + [{"table": t, "rows": why} for t, why in report.kept.items()], ("table", "rows", "older_than"))
+    return EXIT_OK
+
+
+def _duration(text: str) -> Any:
+    from airflow_provider_enterprise.retention import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 _JOB_COLUMNS = ("job_id", "dag_id", "run_id", "task_id", "job_name", "status", "attempt_count", "created_at")
@@ -341,8 +363,16 @@ def cmd_dlq_discard(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_dlq_purge(args: argparse.Namespace, settings: Settings) -> int:
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from airflow_provider_enterprise.retention import RegistryRetention, RetentionPolicy
+
     days = args.older_than_days if args.older_than_days is not None else settings.dead_letters.retention_days
-    print(f"purged {_queue(settings).purge(days)} resolved dead letters older than {days} days")
+    policy = replace(RetentionPolicy.configured(settings), dead_letters=timedelta(days=days))
+    purged = RegistryRetention(_hook(settings)).purge_dead_letters(policy)
+    statuses = ", ".join(policy.dead_letter_statuses)
+    print(f"purged {purged} dead letters ({statuses}) older than {days:g} days")
     return EXIT_OK
 
 
@@ -483,6 +513,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("migrate", help="apply pending registry migrations").set_defaults(func=cmd_migrate)
 
+    registry = commands.add_parser("registry", help="the job registry's upkeep").add_subparsers(
+        dest="registry_command", required=True
+    )
+    purge_registry = registry.add_parser(
+        "purge", help="delete finished jobs, their attempts, dead letters and audit events past retention"
+    )
+    purge_registry.add_argument(
+        "--older-than",
+        type=_duration,
+        help="jobs and dead letters older than this (90d, 12h) go, instead of the configured retention",
+    )
+    purge_registry.add_argument("--dry-run", action="store_true", help="print what would go, by table; delete nothing")
+    purge_registry.set_defaults(func=cmd_registry_purge)
+
     jobs = commands.add_parser("jobs", help="read the job registry").add_subparsers(dest="jobs_command", required=True)
     listing = jobs.add_parser("list", help="list jobs, newest first")
     listing.add_argument("--dag-id")
@@ -537,7 +581,7 @@ def build_parser() -> argparse.ArgumentParser:
     discard = dlq.add_parser("discard", help="resolve an open dead letter without replaying it")
     discard.add_argument("dead_letter_id", type=int)
     discard.set_defaults(func=cmd_dlq_discard)
-    purge = dlq.add_parser("purge", help="delete resolved dead letters past retention")
+    purge = dlq.add_parser("purge", help="delete dead letters past retention (dead_letters.purge_statuses)")
     purge.add_argument("--older-than-days", type=float)
     purge.set_defaults(func=cmd_dlq_purge)
     reconcile = dlq.add_parser("reconcile", help="complete attempts whose task process died (via the REST API)")

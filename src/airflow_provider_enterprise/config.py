@@ -46,6 +46,9 @@ AIRFLOW_OPTIONS = {
     "local_pool": "engines.local.pool",
     "spark_queue": "engines.spark.queue",
     "spark_pool": "engines.spark.pool",
+    "jobs_retention_days": "retention.jobs_days",
+    "audit_retention_days": "retention.audit_days",
+    "dead_letter_retention_days": "dead_letters.retention_days",
 }
 
 
@@ -212,10 +215,45 @@ class AirflowApiSettings(_Section):
 class DeadLetterSettings(_Section):
     """The dead-letter queue."""
 
-    retention_days: float = Field(default=30, gt=0, description="Resolved dead letters older than this are purged.")
+    retention_days: float = Field(
+        default=30,
+        gt=0,
+        description="Dead letters in a purge_statuses status longer than this (since resolved, else created) are "
+        "purged.",
+    )
+    purge_statuses: tuple[Literal["open", "replayed", "superseded", "discarded"], ...] = Field(
+        default=("superseded", "discarded"),
+        description="Statuses whose dead letters the registry purge deletes; open and replayed ones stay unless "
+        "listed.",
+    )
     stale_heartbeat_seconds: float = Field(
         default=300, gt=0, description="A running attempt silent this long is checked by reconciliation."
     )
+
+
+class RetentionSettings(_Section):
+    """
+    The ``retention`` section: how long the registry purge (``registry purge``, the maintenance DAG) keeps rows.
+
+    Dead letters go by ``dead_letters.retention_days``. Audit events describe the jobs' attempts, so they are never
+    kept shorter than the jobs.
+    """
+
+    jobs_days: float = Field(
+        default=90, gt=0, description="A job whose attempts all finished longer ago is purged with its attempts."
+    )
+    audit_days: float | None = Field(
+        default=None, gt=0, description="Audit events recorded longer ago are purged; None keeps them for ever."
+    )
+
+    @model_validator(mode="after")
+    def _audit_outlives_jobs(self) -> RetentionSettings:
+        if self.audit_days is not None and self.audit_days < self.jobs_days:
+            raise ValueError(
+                f"audit_days ({self.audit_days:g}) cannot be shorter than jobs_days ({self.jobs_days:g}): "
+                "audit events are kept at least as long as the jobs they describe"
+            )
+        return self
 
 
 class EnginesSettings(_Section):
@@ -240,6 +278,7 @@ class Settings(_Section):
     circuit_breaker: CircuitBreakerSettings = CircuitBreakerSettings()
     airflow_api: AirflowApiSettings = AirflowApiSettings()
     dead_letters: DeadLetterSettings = DeadLetterSettings()
+    retention: RetentionSettings = RetentionSettings()
 
     def retry_policy(self, name: str) -> RetryPolicySettings:
         """Return the named retry policy (configured ones override the built-in ones)."""

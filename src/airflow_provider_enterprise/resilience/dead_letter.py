@@ -214,17 +214,6 @@ class DeadLetterQueue:
         self.mark_replayed(letter, run_id)
         return ReplayResult(dead_letter_id, letter["dag_id"], run_id, created)
 
-    @reconnecting
-    def purge(self, older_than_days: float) -> int:
-        """Delete resolved dead letters resolved more than ``older_than_days`` ago; return how many."""
-        with self.hook._transaction() as cur:
-            cur.execute(
-                "DELETE FROM enterprise_dead_letters WHERE status IN ('superseded', 'discarded')"
-                " AND resolved_at < now() - make_interval(secs => %s)",
-                (older_than_days * 86_400,),
-            )
-            return cur.rowcount
-
 
 @dataclass(frozen=True)
 class ReplayResult:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook, JobKey
 from airflow_provider_enterprise.resilience.dead_letter import DeadLetterError, DeadLetterQueue, reconcile
+from airflow_provider_enterprise.retention import RegistryRetention, RetentionPolicy
 
 pytestmark = pytest.mark.integration
 
@@ -50,7 +53,8 @@ def test_success_of_the_same_job_supersedes_and_discard_is_guarded(registry) -> 
     other = queue.add(other_attempt, RuntimeError("boom"))
     queue.discard(other)
     assert queue.get(other)["status"] == "discarded"
-    assert queue.purge(0) >= 2
+    policy = RetentionPolicy(timedelta(days=1), timedelta(0), ("superseded", "discarded"), None)
+    assert RegistryRetention(registry).purge_dead_letters(policy) >= 2
     with pytest.raises(DeadLetterError, match="does not exist"):
         queue.get(other)
 

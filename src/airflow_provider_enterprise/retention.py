@@ -1,0 +1,261 @@
+"""
+Registry retention: delete finished jobs with their attempts, dead letters and audit events past their retention.
+
+The rules (settings ``retention`` and ``dead_letters``; docs/registry.md):
+
+- A job goes with all its attempts when none of them runs, the last one finished before the jobs' cutoff and no
+  dead letter of it stays: a running attempt, or a dead letter that is not purged (an open one, unless open ones
+  are configured to go), keeps the whole job.
+- A dead letter goes when its status is one of ``dead_letters.purge_statuses`` (superseded and discarded by
+  default) and it was resolved (an open or replayed one: created) before the dead letters' cutoff.
+- Audit events go by their own retention (``retention.audit_days``, none by default: kept for ever), never by an
+  ``older_than`` given for one purge, and never sooner than the jobs they describe: a purge keeping jobs longer
+  than audit events is refused (:class:`RetentionError`). A role that may not delete audit events (the
+  application role) leaves them, and the report says so.
+
+Each table is purged in small batches: one autocommitted statement each, locking its rows with ``FOR UPDATE SKIP
+LOCKED`` (a row a writer holds is left for the next purge) and starting where the previous batch ended, so no
+batch scans what earlier ones deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_enterprise.exceptions import EnterpriseError
+from airflow_provider_enterprise.hooks.metadata import reconnecting
+
+if TYPE_CHECKING:
+    from airflow_provider_enterprise.config import Settings
+    from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook
+
+log = logging.getLogger(__name__)
+
+#: Rows of the purged table a batch deletes at most (a batch of jobs also deletes their attempts).
+BATCH_SIZE = 1000
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)([dh])")
+_UNITS = {"d": "days", "h": "hours"}
+
+
+class RetentionError(EnterpriseError):
+    """A purge that would break a retention rule."""
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse a duration of days or hours, such as ``90d`` or ``12h``; it must be longer than zero."""
+    match = _DURATION.fullmatch(text.strip())
+    if match is None or float(match[1]) == 0:
+        raise ValueError(f"invalid duration {text!r}: expected days or hours above zero, such as 90d or 12h")
+    return timedelta(**{_UNITS[match[2]]: float(match[1])})
+
+
+@dataclass(frozen=True)
+class RetentionPolicy:
+    """How long each table keeps its rows (``audit``: None keeps audit events), and which dead letters may go."""
+
+    jobs: timedelta
+    dead_letters: timedelta
+    dead_letter_statuses: tuple[str, ...]
+    audit: timedelta | None
+
+    @classmethod
+    def configured(cls, settings: Settings, older_than: timedelta | None = None) -> RetentionPolicy:
+        """
+        Return the configured retention.
+
+        :param older_than: replaces the jobs' and the dead letters' retention for one purge (not the audit events').
+        :raises RetentionError: when audit events would be deleted before the jobs they describe.
+        """
+        retention = settings.retention
+        audit = None if retention.audit_days is None else timedelta(days=retention.audit_days)
+        jobs = older_than or timedelta(days=retention.jobs_days)
+        if audit is not None and audit < jobs:
+            raise RetentionError(
+                f"refusing to purge: jobs would be kept {_days(jobs)} but audit events only {_days(audit)} "
+                f"(retention.audit_days); audit events are kept at least as long as the jobs they describe: "
+                f"purge jobs older than at most {_days(audit)}, or raise retention.audit_days"
+            )
+        return cls(
+            jobs=jobs,
+            dead_letters=older_than or timedelta(days=settings.dead_letters.retention_days),
+            dead_letter_statuses=settings.dead_letters.purge_statuses,
+            audit=audit,
+        )
+
+
+def _days(age: timedelta) -> str:
+    return f"{age / timedelta(days=1):g} days"
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    """Rows deleted per table (in a dry run: rows that would be), the cutoff of each, and why a table was left."""
+
+    dry_run: bool
+    rows: dict[str, int]
+    cutoffs: dict[str, datetime]
+    kept: dict[str, str]
+
+
+#: A dead letter past retention: in a status that may go, resolved (open and replayed ones: created) before the cutoff.
+LETTER_EXPIRED = "d.status = ANY(%(letter_statuses)s) AND coalesce(d.resolved_at, d.created_at) < %(letters_before)s"
+#: A job past retention: no attempt running or finished since the cutoff, no dead letter that stays.
+JOB_EXPIRED = (
+    "j.created_at < %(jobs_before)s"
+    " AND NOT EXISTS (SELECT 1 FROM enterprise_job_attempts a WHERE a.job_id = j.job_id"
+    " AND (a.status = 'running' OR a.finished_at >= %(jobs_before)s))"
+    " AND NOT EXISTS (SELECT 1 FROM enterprise_dead_letters d WHERE d.job_id = j.job_id"
+    f" AND NOT ({LETTER_EXPIRED}))"
+)
+_FIRST_ROW = datetime.min.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class _Purge:
+    """
+    The purge of one table (a job's: with its attempts): ``tables`` are what it deletes from; ``count_sql``
+    counts what would go, per table; ``batch_sql`` deletes one batch after ``cursor`` and returns the rows it
+    deleted per table then the next batch's cursor (no row when nothing was left).
+    """
+
+    cutoff: str
+    tables: tuple[str, ...]
+    count_sql: str
+    batch_sql: str
+    cursor: dict[str, Any]
+
+
+DEAD_LETTERS = _Purge(
+    cutoff="letters_before",
+    tables=("enterprise_dead_letters",),
+    count_sql=f"SELECT count(*) FROM enterprise_dead_letters d WHERE {LETTER_EXPIRED}",  # noqa: S608 - fixed
+    batch_sql=(
+        "WITH batch AS (SELECT d.dead_letter_id FROM enterprise_dead_letters d"
+        f" WHERE d.dead_letter_id > %(after_id)s AND {LETTER_EXPIRED}"
+        " ORDER BY d.dead_letter_id LIMIT %(limit)s FOR UPDATE SKIP LOCKED),"
+        " gone AS (DELETE FROM enterprise_dead_letters d USING batch WHERE d.dead_letter_id = batch.dead_letter_id"
+        " RETURNING 1)"
+        " SELECT (SELECT count(*) FROM gone), dead_letter_id AS after_id"
+        " FROM batch ORDER BY dead_letter_id DESC LIMIT 1"
+    ),
+    cursor={"after_id": 0},
+)
+JOBS = _Purge(
+    cutoff="jobs_before",
+    tables=("enterprise_jobs", "enterprise_job_attempts"),
+    count_sql=(
+        "SELECT count(DISTINCT j.job_id), count(x.attempt_id)"  # noqa: S608 - fixed fragments
+        f" FROM enterprise_jobs j LEFT JOIN enterprise_job_attempts x ON x.job_id = j.job_id WHERE {JOB_EXPIRED}"
+    ),
+    batch_sql=(
+        "WITH batch AS (SELECT j.job_id, j.created_at FROM enterprise_jobs j"
+        f" WHERE (j.created_at, j.job_id) > (%(after_at)s, %(after_id)s) AND {JOB_EXPIRED}"
+        " ORDER BY j.created_at, j.job_id LIMIT %(limit)s FOR UPDATE SKIP LOCKED),"
+        " attempts AS (DELETE FROM enterprise_job_attempts a USING batch WHERE a.job_id = batch.job_id RETURNING 1),"
+        " jobs AS (DELETE FROM enterprise_jobs j USING batch WHERE j.job_id = batch.job_id RETURNING 1)"
+        " SELECT (SELECT count(*) FROM jobs), (SELECT count(*) FROM attempts),"
+        " created_at AS after_at, job_id AS after_id FROM batch ORDER BY created_at DESC, job_id DESC LIMIT 1"
+    ),
+    cursor={"after_at": _FIRST_ROW, "after_id": 0},
+)
+AUDIT_EVENTS = _Purge(
+    cutoff="audit_before",
+    tables=("enterprise_audit_events",),
+    count_sql="SELECT count(*) FROM enterprise_audit_events WHERE recorded_at < %(audit_before)s",
+    batch_sql=(
+        "WITH batch AS (SELECT audit_id, recorded_at FROM enterprise_audit_events"
+        " WHERE recorded_at < %(audit_before)s AND (recorded_at, audit_id) > (%(after_at)s, %(after_id)s)"
+        " ORDER BY recorded_at, audit_id LIMIT %(limit)s FOR UPDATE SKIP LOCKED),"
+        " gone AS (DELETE FROM enterprise_audit_events e USING batch WHERE e.audit_id = batch.audit_id RETURNING 1)"
+        " SELECT (SELECT count(*) FROM gone), recorded_at AS after_at, audit_id AS after_id"
+        " FROM batch ORDER BY recorded_at DESC, audit_id DESC LIMIT 1"
+    ),
+    cursor={"after_at": _FIRST_ROW, "after_id": 0},
+)
+
+
+class RegistryRetention:
+    """Purge the registry's rows past retention (the CLI, the maintenance DAG and the benchmark call this)."""
+
+    def __init__(self, hook: EnterpriseMetadataHook, *, batch_size: int = BATCH_SIZE) -> None:
+        self.hook = hook
+        self.batch_size = batch_size
+
+    def purge(self, policy: RetentionPolicy, *, dry_run: bool = False) -> PurgeReport:
+        """
+        Delete every table's rows past ``policy``: dead letters first (a job waits for its own), then jobs with
+        their attempts, then audit events; with ``dry_run``, count them and delete nothing.
+        """
+        params = self._cutoffs(policy)
+        purges, kept = [DEAD_LETTERS, JOBS], {}
+        if policy.audit is None:
+            kept[AUDIT_EVENTS.tables[0]] = "kept: retention.audit_days is not set"
+        elif not self._may_delete_audit_events():
+            kept[AUDIT_EVENTS.tables[0]] = "kept: this role may not delete audit events (purge as the owner)"
+            log.warning("Audit events left: the registry role may not delete them; purge as the registry's owner")
+        else:
+            purges.append(AUDIT_EVENTS)
+        rows: dict[str, int] = {}
+        for purge in purges:
+            rows.update(self._count(purge, params) if dry_run else self._delete(purge, params))
+        cutoffs = {table: params[purge.cutoff] for purge in purges for table in purge.tables}
+        if not dry_run:
+            log.info("Purged the registry: %s", ", ".join(f"{n} from {table}" for table, n in rows.items()))
+        return PurgeReport(dry_run, rows, cutoffs, kept)
+
+    def purge_dead_letters(self, policy: RetentionPolicy) -> int:
+        """Delete the dead letters past ``policy`` only; return how many."""
+        return self._delete(DEAD_LETTERS, self._cutoffs(policy))[DEAD_LETTERS.tables[0]]
+
+    @reconnecting
+    def _cutoffs(self, policy: RetentionPolicy) -> dict[str, Any]:
+        """The statements' parameters: each table's cutoff by the registry's clock, once for the whole purge."""
+        with self.hook._transaction() as cur:
+            cur.execute("SELECT now()")
+            now = cur.fetchone()[0]
+        return {
+            "jobs_before": now - policy.jobs,
+            "letters_before": now - policy.dead_letters,
+            "letter_statuses": list(policy.dead_letter_statuses),
+            "audit_before": None if policy.audit is None else now - policy.audit,
+        }
+
+    @reconnecting
+    def _may_delete_audit_events(self) -> bool:
+        with self.hook._transaction() as cur:
+            cur.execute("SELECT has_table_privilege('enterprise_audit_events', 'DELETE')")
+            return bool(cur.fetchone()[0])
+
+    @reconnecting
+    def _count(self, purge: _Purge, params: dict[str, Any]) -> dict[str, int]:
+        with self.hook._transaction() as cur:
+            cur.execute(purge.count_sql, params)
+            return dict(zip(purge.tables, cur.fetchone(), strict=True))
+
+    def _delete(self, purge: _Purge, params: dict[str, Any]) -> dict[str, int]:
+        rows = dict.fromkeys(purge.tables, 0)
+        cursor = purge.cursor
+        while cursor is not None:
+            deleted, cursor = self._batch(purge, {**params, **cursor, "limit": self.batch_size})
+            for table, count in zip(purge.tables, deleted, strict=True):
+                rows[table] += count
+            if deleted[0] < self.batch_size:
+                break
+        return rows
+
+    @reconnecting
+    def _batch(self, purge: _Purge, params: dict[str, Any]) -> tuple[tuple[int, ...], dict[str, Any] | None]:
+        """Delete one batch in its own statement; return the rows deleted per table and the next cursor."""
+        with self.hook._autocommit() as cur:
+            cur.execute(purge.batch_sql, params)
+            row = cur.fetchone()
+            names = [column[0] for column in cur.description]
+        if row is None:
+            return (0,) * len(purge.tables), None
+        split = len(purge.tables)
+        return tuple(row[:split]), dict(zip(names[split:], row[split:], strict=True))

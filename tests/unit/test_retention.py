@@ -1,0 +1,63 @@
+"""Retention durations, settings and the audit rule, without a database."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from airflow_provider_enterprise.config import InvalidSettings, Settings, load_settings
+from airflow_provider_enterprise.retention import RetentionError, RetentionPolicy, parse_duration
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("90d", timedelta(days=90)), ("12h", timedelta(hours=12)), ("1.5d", timedelta(hours=36)), (" 7d ", timedelta(7))],
+)
+def test_durations_in_days_or_hours(text: str, expected: timedelta) -> None:
+    assert parse_duration(text) == expected
+
+
+@pytest.mark.parametrize("text", ["90", "0d", "-1d", "90m", "d", "1 d", "ninety days", ""])
+def test_other_durations_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="expected days or hours above zero"):
+        parse_duration(text)
+
+
+def test_defaults_purge_jobs_after_90_days_resolved_letters_after_30_and_keep_audit_events() -> None:
+    policy = RetentionPolicy.configured(load_settings({}, use_airflow=False))
+    assert policy == RetentionPolicy(timedelta(days=90), timedelta(days=30), ("superseded", "discarded"), None)
+
+
+def test_settings_from_yaml_and_airflow_conf(tmp_path: Path, monkeypatch) -> None:
+    config = tmp_path / "enterprise.yaml"
+    config.write_text("retention: {jobs_days: 30}\ndead_letters: {purge_statuses: [discarded, open]}\n")
+    monkeypatch.setenv("AIRFLOW__ENTERPRISE__AUDIT_RETENTION_DAYS", "400")
+    monkeypatch.setenv("AIRFLOW__ENTERPRISE__DEAD_LETTER_RETENTION_DAYS", "7")
+    settings = load_settings({"ENTERPRISE_CONFIG": str(config)})
+    assert (settings.retention.jobs_days, settings.retention.audit_days) == (30, 400)
+    assert (settings.dead_letters.retention_days, settings.dead_letters.purge_statuses) == (7, ("discarded", "open"))
+
+
+@pytest.mark.parametrize(
+    ("yaml", "message"),
+    [
+        ("retention: {audit_days: 30}", "audit_days (30) cannot be shorter than jobs_days (90)"),
+        ("retention: {jobs_days: 0}", "retention.jobs_days: Input should be greater than 0"),
+        ("dead_letters: {purge_statuses: [resolved]}", "dead_letters.purge_statuses.0: Input should be 'open'"),
+    ],
+)
+def test_bad_retention_settings_name_the_key(tmp_path: Path, yaml: str, message: str) -> None:
+    config = tmp_path / "enterprise.yaml"
+    config.write_text(yaml)
+    with pytest.raises(InvalidSettings, match=message.replace("(", r"\(").replace(")", r"\)")):
+        load_settings({"ENTERPRISE_CONFIG": str(config)}, use_airflow=False)
+
+
+def test_a_purge_keeping_jobs_longer_than_audit_events_is_refused() -> None:
+    settings = Settings.model_validate({"retention": {"jobs_days": 90, "audit_days": 180}})
+    assert RetentionPolicy.configured(settings, timedelta(days=180)).audit == timedelta(days=180)
+    assert RetentionPolicy.configured(settings, timedelta(hours=1)).dead_letters == timedelta(hours=1)
+    with pytest.raises(RetentionError, match="jobs would be kept 200 days but audit events only 180 days"):
+        RetentionPolicy.configured(settings, timedelta(days=200))
