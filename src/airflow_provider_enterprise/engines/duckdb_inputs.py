@@ -3,15 +3,22 @@ Register a job's inputs in DuckDB: one view per input, with its columns, record 
 
 CSV inputs are read with every column as a string by DuckDB's strict reader (which rejects records with the
 wrong number of fields, broken quoting or invalid UTF-8 into a rejects table), then checked and converted
-with the engine-neutral rules of :mod:`airflow_provider_enterprise.compiler.bad_rows`, unless Polars proves
-every record good first (:mod:`.csv_proof`). Parquet and JSON-lines inputs are typed by their format and have
-no bad rows.
+with the engine-neutral rules of :mod:`airflow_provider_enterprise.compiler.bad_rows`. Three ways, one verdict:
+
+- checked: a scan of its own counts the records and finds the bad rows; the job's scan then reads the good ones;
+- one scan: the job's own scan checks every record with the same rules and fails on the first bad one (the
+  engine then runs the job again checked, before anything is committed); its record count comes from DuckDB's
+  profile of that scan (:func:`scanned_records`);
+- proven: Polars proves every record good first (:mod:`.csv_proof`) and the job's scan converts without checking.
+
+Parquet and JSON-lines inputs are typed by their format and have no bad rows.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 import duckdb
@@ -44,9 +51,12 @@ class RegisteredInput:
     #: where the bad rows are, for the quarantine (see :meth:`BadRows.located`)
     bad: BadRows | None = None
     first_bad_reason: str | None = None
-    #: For an input Polars proved free of bad rows: the rejects table of DuckDB's reader, which must stay empty
-    #: while the job's own scan reads it (see :func:`proof_refuted`).
+    #: For an input Polars proved free of bad rows, or read in one scan: the rejects table of DuckDB's reader,
+    #: which must stay empty while the job's own scan reads it (see :func:`proof_refuted`).
     proof_rejects: str | None = None
+    #: For an input read in one scan: its files, whose records the job's scan counts (``records`` is 0 until
+    #: :func:`scanned_records` reads the count).
+    scanned: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -102,20 +112,23 @@ def register(
     columns: tuple[Column, ...],
     stopped: Callable[[], bool] = lambda: False,
     prove: bool = True,
+    one_scan: bool = False,
 ) -> RegisteredInput:
     """
     Register input ``name`` read from ``files`` with ``columns`` (see :func:`input_columns`); count its records
-    and bad rows (this reads the data).
+    and bad rows (this reads the data, except in one scan).
 
     :param stopped: polled while an input is read outside DuckDB (see :mod:`.csv_proof`); true stops the read.
     :param prove: let Polars prove a CSV input free of bad rows first, sparing DuckDB's check scan.
+    :param one_scan: without ``prove``, let the job's own scan check and count a CSV input: a bad row fails the
+        query with :data:`BAD_ROW_IN_ONE_SCAN` (see :func:`one_scan_refuted`).
     """
     view = relation_name(name)
     if source.resolved_format() is not FileFormat.CSV:
         _typed_relation(con, source, files).create_view(view)
         ((records,),) = con.execute(f'SELECT count(*) FROM "{view}"').fetchall()
         return RegisteredInput(name, columns, int(records))
-    return _register_csv(con, name, source, files, columns, stopped, prove)
+    return _register_csv(con, name, source, files, columns, stopped, prove, one_scan)
 
 
 def with_sniffed_schemas(spec: JobSpec) -> JobSpec:
@@ -170,6 +183,7 @@ def _register_csv(
     columns: tuple[Column, ...],
     stopped: Callable[[], bool],
     prove: bool,
+    one_scan: bool = False,
     parallel: bool = True,
 ) -> RegisteredInput:
     raw, checked, rejects = f"__raw_{name}", f"__checked_{name}", f"__rejects_{name}"
@@ -191,6 +205,14 @@ def _register_csv(
     if proven is not None:  # every record is good: the job's scan converts without checking
         con.execute(f'CREATE OR REPLACE VIEW "{relation_name(name)}" AS {_sql(_converted(raw, columns))}')
         return RegisteredInput(name, columns, records=proven, proof_rejects=rejects)
+    if one_scan and not prove:
+        _guard_scans(con)
+        reason = bad_rows.reason_expression(columns)
+        guard = exp.If(this=exp.Is(this=reason, expression=exp.Null()), true=exp.true())
+        fail = exp.Anonymous(this="error", expressions=[exp.Literal.string(BAD_ROW_IN_ONE_SCAN)])
+        guarded = _converted(raw, columns).where(exp.Case(ifs=[guard], default=fail))
+        con.execute(f'CREATE OR REPLACE VIEW "{relation_name(name)}" AS {_sql(guarded)}')
+        return RegisteredInput(name, columns, records=0, proof_rejects=rejects, scanned=tuple(files))
     # The strict reader rejects a record with more or fewer fields than the columns (a trailing delimiter is one
     # more field) into the rejects table, as it does broken quoting and invalid UTF-8; padding short records with
     # NULLs instead would cost the parallel reader its support for quoted line breaks.
@@ -203,23 +225,25 @@ def _register_csv(
         f'SELECT count(*) FILTER (WHERE "{bad_rows.REASON}" IS NULL), count("{bad_rows.REASON}"), '
         f'min("{bad_rows.REASON}") FROM "{checked}"'
     ).fetchall()
-    if typed_bad:
-        good = (
-            exp.select(*bad_rows.typed_projection(columns))
-            .from_(exp.to_identifier(checked, quoted=True))
-            .where(exp.Is(this=exp.column(bad_rows.REASON, quoted=True), expression=exp.Null()))
-        )
-    else:
-        # Every record the reader accepted passed the checks: the job's scan converts without re-checking
-        # (the checks cost about three times the read).
-        good = _converted(raw, columns)
-    con.execute(f'CREATE OR REPLACE VIEW "{relation_name(name)}" AS {_sql(good)}')
     scan_id, reader_bad, first_reader = _reader_rejects(con, rejects)
     if parallel and reader_bad and _over_line_limit(con, rejects, scan_id):
         # DuckDB's parallel reader (2.0.1) drops records that follow a line over its size limit: neither read nor
         # rejected. Its serial reader keeps them, so such an input is read again serially.
         log.warning("Input %r has a line over DuckDB's line size limit: reading it again serially", name)
         return _register_csv(con, name, source, files, columns, stopped, prove=False, parallel=False)
+    if typed_bad or reader_bad:
+        # The job's scan reads the checked view, which reads every column: the reader checks the encoding of the
+        # columns a query reads only, so a scan of fewer columns would accept a record rejected for its bytes.
+        good = (
+            exp.select(*bad_rows.typed_projection(columns))
+            .from_(exp.to_identifier(checked, quoted=True))
+            .where(exp.Is(this=exp.column(bad_rows.REASON, quoted=True), expression=exp.Null()))
+        )
+    else:
+        # Every record passed the checks: the job's scan converts without re-checking (the checks cost about three
+        # times the read).
+        good = _converted(raw, columns)
+    con.execute(f'CREATE OR REPLACE VIEW "{relation_name(name)}" AS {_sql(good)}')
     bad = int(typed_bad) + reader_bad
     located = None
     if bad:
@@ -258,6 +282,69 @@ def _converted(raw: str, columns: tuple[Column, ...]) -> exp.Select:
     return exp.select(*bad_rows.typed_projection(columns)).from_(
         exp.Subquery(this=_nulled(raw, columns), alias=exp.TableAlias(this=exp.to_identifier("n")))
     )
+
+
+#: The error a bad row raises in the job's own scan of an input read in one scan.
+BAD_ROW_IN_ONE_SCAN = "bad row in a CSV input read in one scan"
+#: Optimizers that would let rows of an input read in one scan skip its check (filters moved below it, into the
+#: reader, or built from a join's other side) or read typed values with DuckDB's own, more lenient, parser.
+_UNGUARDED_OPTIMIZERS = ("filter_pushdown", "join_filter_pushdown", "type_pushdown", "scalar_fn_pushdown")
+
+
+def _guard_scans(con: duckdb.DuckDBPyConnection) -> None:
+    """Make every row a scan reads pass its input's check, and keep each query's profile (its scans' counts)."""
+    con.execute(f"SET disabled_optimizers = '{','.join(_UNGUARDED_OPTIMIZERS)}'")
+    con.execute("SET enable_profiling = 'no_output'")
+
+
+def one_scan_refuted(err: duckdb.Error) -> bool:
+    """Whether ``err`` is a bad row met by the job's own scan of an input read in one scan."""
+    return isinstance(err, duckdb.InvalidInputException) and BAD_ROW_IN_ONE_SCAN in str(err)
+
+
+def scanned_records(con: duckdb.DuckDBPyConnection, inputs: Mapping[str, RegisteredInput]) -> dict[str, int]:
+    """
+    The records of each input read in one scan, counted by the last query's scans of its files (DuckDB's
+    profile). An input the query may not have read whole (a scan under a limit, or under a join whose other side
+    was empty, which stops reading) is left out, as is one the query did not read.
+    """
+    if all(registered.scanned is None for registered in inputs.values()):
+        return {}
+    whole: list[dict] = []  # the CSV scans read to their end
+    pending = [(node, True) for node in json.loads(con.get_profiling_information(format="json"))["operator"]]
+    while pending:
+        node, read_whole = pending.pop()
+        children = node.get("children", [])
+        if "LIMIT" in node["name"] or (
+            ("JOIN" in node["name"] or node["name"] == "CROSS_PRODUCT") and not all(_rows(c) for c in children)
+        ):
+            read_whole = False
+        pending.extend((child, read_whole) for child in children)
+        if node["name"] == "READ_CSV" and read_whole:
+            whole.append(node)
+    counted = {}
+    for name, registered in inputs.items():
+        if registered.scanned is None:
+            continue
+        listed = ", ".join(registered.scanned)
+        counts = {
+            int(scan["rows_scanned"])
+            for scan in whole
+            if int(scan["extra_info"].get("Total Files Read", -1)) == len(registered.scanned)
+            and _listed_alike(scan["extra_info"].get("Filename(s)", ""), listed)
+        }
+        if len(counts) == 1:
+            counted[name] = counts.pop()
+    return counted
+
+
+def _rows(node: dict) -> int:
+    return int(node.get("operator_cardinality", node.get("intermediate_rows", 0)))
+
+
+def _listed_alike(profiled: str, listed: str) -> bool:
+    """Whether a profile's list of files (cut short with ``...`` past a few) is ``listed``."""
+    return profiled == listed or (profiled.endswith(", ...") and listed.startswith(profiled.removesuffix("...")))
 
 
 def proof_refuted(con: duckdb.DuckDBPyConnection, registered: RegisteredInput) -> str | None:

@@ -7,6 +7,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,9 +22,11 @@ from airflow_provider_enterprise.engines.duckdb_inputs import (
     BadRows,
     RegisteredInput,
     input_columns,
+    one_scan_refuted,
     proof_refuted,
     register,
     relation_name,
+    scanned_records,
 )
 from airflow_provider_enterprise.engines.object_inputs import download_inputs
 from airflow_provider_enterprise.engines.quarantine import write as write_quarantine
@@ -157,17 +160,19 @@ class LocalEngine:
             local, self._origins = download_inputs(spec, self.filesystems, Path(copies))
             files = {name: source.require_files(name) for name, source in local.inputs.items()}
             try:
-                return self._run(local, files, keys, started, prove=True)
+                return self._run(local, files, keys, started, checked=False)
             except ProofRefuted as err:  # nothing was committed
                 log.warning("Running %s again, its inputs checked by DuckDB: %s", spec.job_name, err)
-                return self._run(local, files, keys, started, prove=False)
+                return self._run(local, files, keys, started, checked=True)
 
     def _worth_proving(self, files: list[str]) -> bool:
         return self.proof_min_bytes is not None and csv_proof.worth_proving(files, self.proof_min_bytes)
 
     def _run(
-        self, spec: JobSpec, files: dict[str, list[str]], keys: Mapping[str, MaskingKey], started: float, prove: bool
+        self, spec: JobSpec, files: dict[str, list[str]], keys: Mapping[str, MaskingKey], started: float, checked: bool
     ) -> JobResult:
+        """Run ``spec`` once; unless ``checked``, its CSV inputs are proven good by Polars or read in one scan (a
+        checkpointed job's stages read them apart, so it is never read in one scan)."""
         import duckdb
 
         execute = self._execute_in_stages if spec.processing_logic.checkpoint else self._execute
@@ -196,7 +201,8 @@ class LocalEngine:
                         files[name],
                         columns[name],
                         stopped,
-                        prove and self._worth_proving(files[name]),
+                        prove=not checked and self._worth_proving(files[name]),
+                        one_scan=not checked and not spec.processing_logic.checkpoint,
                     )
                     for name, source in spec.inputs.items()
                 }
@@ -207,11 +213,21 @@ class LocalEngine:
                     quarantine = {}
 
                 def confirm() -> None:
+                    counted = scanned_records(con, inputs)  # first: the profile is the last query's
                     for name, registered in inputs.items():
+                        if registered.scanned is not None:
+                            if name not in counted:
+                                raise ProofRefuted(f"input {name!r}: the job's scan did not read it whole")
+                            inputs[name] = replace(registered, records=counted[name])
                         if why := proof_refuted(con, registered):
                             raise ProofRefuted(f"input {name!r}: {why}")
 
-                rows_out, files_out, resumed = execute(con, spec, plan, quarantine, confirm)
+                try:
+                    rows_out, files_out, resumed = execute(con, spec, plan, quarantine, confirm)
+                except duckdb.InvalidInputException as err:
+                    if not one_scan_refuted(err):
+                        raise
+                    raise ProofRefuted("the job's scan met a bad row") from None
         except (duckdb.InterruptException, ProofStopped):
             if self._killed.is_set():
                 raise JobCancelledError(f"job {spec.job_name!r} was stopped; nothing was committed") from None
