@@ -12,15 +12,20 @@ driver of a classic session only. No Airflow imports.
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_enterprise.exceptions import StorageConfigurationError
 from airflow_provider_enterprise.output.object_store import ObjectTry
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
+
+#: Hadoop's answer when no connector serves a URI's scheme (or its class is missing from the classpath).
+_MISSING_CONNECTOR = re.compile(r"UnsupportedFileSystemException|ClassNotFoundException")
 
 
 class HadoopFileSystem:
@@ -31,7 +36,16 @@ class HadoopFileSystem:
 
     def __init__(self, spark: SparkSession, uri: str) -> None:
         self._jvm = spark.sparkContext._jvm
-        self._fs = self._path(uri).getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+        configuration = spark.sparkContext._jsc.hadoopConfiguration()
+        try:
+            self._fs = self._call(self._path(uri).getFileSystem, configuration)
+        except OSError as err:
+            if not _MISSING_CONNECTOR.search(str(err)):
+                raise
+            raise StorageConfigurationError(
+                f"{uri!r}: Spark has no Hadoop filesystem for this store ({err}): its connector jar is not on Spark's "
+                "classpath"
+            ) from None
         self.protocol = (self._fs.getScheme(),)
 
     def _path(self, key: str) -> Any:

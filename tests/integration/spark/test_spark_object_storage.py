@@ -6,22 +6,28 @@ machines, so no job reads a real store on Spark; docs/engines.md says so):
   file, while spark-submit's argv, the logged command and the driver's process command lines hold no secret;
 - the object stores' manifest commit through Hadoop's FileSystem, on ``file://`` URIs with real Spark: the same
   manifest and object layout, a second run replacing the first whole, a failed try and a killed try leaving no
-  published output and their files removed, an object no job wrote refused.
+  published output and their files removed, an object no job wrote refused; the engine through spark-submit
+  commits an output URI so;
+- a store listed in ``engines.spark.object_stores`` whose connector is missing fails permanently, naming it.
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from airflow_provider_enterprise.config import SparkEngineSettings
+from airflow_provider_enterprise.engines.spark import SparkEngine, SparkTarget
 from airflow_provider_enterprise.engines.spark_storage import spark_storage, write_properties
-from airflow_provider_enterprise.exceptions import OutputNotOwnedError
+from airflow_provider_enterprise.exceptions import OutputNotOwnedError, StorageConfigurationError
 from airflow_provider_enterprise.hooks.spark_submit import EnterpriseSparkSubmitHook
 from airflow_provider_enterprise.output.hadoop_fs import HadoopFileSystem, staged_hadoop_output
 from airflow_provider_enterprise.output.object_store import ObjectTry, read_object_manifest
+from airflow_provider_enterprise.resilience.errors import ErrorKind, classify_error
 from airflow_provider_enterprise.spark_app.job import run_job
 from airflow_provider_enterprise.spec import validate_job_spec
 from support.env import EXAMPLE_DAGS
@@ -157,3 +163,27 @@ def test_an_object_no_job_wrote_is_never_replaced(spark, tmp_path: Path) -> None
         run_job(spark, job(uri), run_id="run-2")
     assert objects(out) == sorted([*before, "notes.txt"]) and (out / "notes.txt").read_text() == "a user's file"
     assert read_object_manifest(HadoopFileSystem(spark, uri), uri)["run_id"] == "run-1"
+
+
+def test_the_spark_engine_commits_an_output_uri_through_hadoop(tmp_path: Path) -> None:
+    settings = SparkEngineSettings(conf={"spark.ui.enabled": "false"})
+    engine = SparkEngine(target=SparkTarget("local[1]"), settings=settings, run_id="hadoop-commit-1")
+    result = engine.run(job(f"file://{tmp_path}/out"))
+    assert (result.rows_in, result.external_id) == (10_000, "hadoop-commit-1")
+    assert objects(tmp_path / "out") == sorted([*result.output_files, "_SUCCESS", "_manifest.json"])
+    assert all(isinstance(name, str) and name.endswith(".parquet") for name in result.output_files)
+
+
+def test_a_store_whose_connector_is_missing_fails_permanently_and_leaves_no_credentials(monkeypatch) -> None:
+    connection = {"conn_type": "aws", "login": "AKIDSPARKTEST", "password": SECRET}
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps(connection))
+    # the setting claims a connector that is not there (no S3A jar can be fetched here)
+    settings = SparkEngineSettings(conf={"spark.ui.enabled": "false"}, object_stores=("s3",))
+    engine = SparkEngine(target=SparkTarget("local[1]"), settings=settings, run_id="no-s3a-1")
+    left = set(Path(tempfile.gettempdir()).glob("enterprise-spark-*/storage.properties"))
+    spec = validate_job_spec({"job_name": "no-s3a", "input_path": "s3://b/in.csv", "output_path": "s3://b/out"})
+    with pytest.raises(StorageConfigurationError, match="'s3a://b/in.csv': Spark has no Hadoop filesystem") as raised:
+        engine.run(spec)
+    assert "S3AFileSystem" in str(raised.value) and SECRET not in str(raised.value)
+    assert classify_error(raised.value) is ErrorKind.PERMANENT
+    assert set(Path(tempfile.gettempdir()).glob("enterprise-spark-*/storage.properties")) == left  # removed
