@@ -6,10 +6,17 @@ TPC-H Q1 over lineitem: the local engine's engine time against hand-written base
 
 Generates lineitem with ``tpchgen-cli`` (never committed) into ``--data-dir``, then runs, interleaved, for
 each format: the local engine (``LocalEngine.run`` on the spec below: compile, read, transform, write,
-commit, row counts) and two baselines computing the same result into the same kind of output: Q1 hand-written
-in DuckDB SQL and in Polars (lazy scan, sink). Every run is a fresh child process, so each reports its own peak
-RSS. Prints a table (median and spread of the runs, rows/s, rows/hour, ratio to the fastest baseline) and
-writes it as JSON (``--json``).
+commit, row counts, bad-row rules) with its defaults (``engine``: a CSV input of 64 MiB or more proven by Polars
+first) and with every CSV input read in one scan (``engine_one_scan``, ``csv_proof_min_bytes: null``), and two
+baselines computing the same result into the same kind of output, as a user writes them: Q1 over DuckDB's
+``read_csv`` with auto-detection, copied to Parquet, and Polars' ``scan_csv(..., try_parse_dates=True)`` on its
+streaming engine, sunk to Parquet. The baselines read the input once and count nothing (their rows/s use the
+engine's count). Every run is a fresh child process, so each reports its own peak RSS. Prints a table (median
+and spread of the runs, rows/s, rows/hour, ratio to the fastest baseline) and writes it as JSON (``--json``).
+
+With ``--bad-rows FRACTION`` the CSV input is a copy of lineitem with that fraction of its records made bad, of
+every kind in turn (a bigint, a double and a date that do not parse, a short and a long record, bytes that are
+not UTF-8, U+FFFD in a string); only the engine candidates run (the baselines have no bad-row rules).
 
 With ``--engine spark`` the candidates are the Spark engine (``SparkEngine.run``: spark-submit of the generic
 application on ``local[2]``, with its bad-row checks, manifest and commit), a plain spark-submit of Q1
@@ -55,7 +62,12 @@ ORDER BY l_returnflag, l_linestatus
 """
 
 #: Candidates per engine: the engine under test first, then its baselines.
-CANDIDATES = {"local": ("engine", "duckdb", "polars"), "spark": ("spark_engine", "spark_submit", "spark_fixed")}
+CANDIDATES = {
+    "local": ("engine", "engine_one_scan", "duckdb", "polars"),
+    "spark": ("spark_engine", "spark_submit", "spark_fixed"),
+}
+#: The candidates that run the local engine (the others are baselines, or Spark's).
+ENGINES = ("engine", "engine_one_scan")
 #: The Spark master of every Spark candidate; both get the same settings (driver memory, shuffle partitions).
 SPARK_MASTER = "local[2]"
 SPARK_CONF = {"spark.driver.memory": "2g", "spark.sql.shuffle.partitions": "8", "spark.ui.enabled": "false"}
@@ -75,28 +87,29 @@ def generate(scale: float, data_dir: Path, file_format: str) -> Path:
     return path
 
 
-def _run_engine(path: Path, out: Path) -> int:
+def _run_engine(path: Path, out: Path, **settings) -> int:
     from airflow_provider_enterprise.engines.local import LocalEngine
     from airflow_provider_enterprise.spec import validate_job_spec
 
     spec = validate_job_spec(
         {"job_name": "tpch_q1", "input_path": str(path), "output_path": str(out), "processing_logic": Q1_LOGIC}
     )
-    return LocalEngine().run(spec).rows_in
+    return LocalEngine(**settings).run(spec).rows_in
+
+
+def _run_engine_one_scan(path: Path, out: Path) -> int:
+    return _run_engine(path, out, proof_min_bytes=None)
 
 
 def _run_duckdb(path: Path, out: Path) -> int:
     import duckdb
 
-    con = duckdb.connect()
-    relation = con.read_csv(str(path)) if path.suffix == ".csv" else con.read_parquet(str(path))
-    relation.create_view("lineitem")
+    source = f"read_csv('{path}', header=true)" if path.suffix == ".csv" else f"read_parquet('{path}')"
     out.mkdir(parents=True)
-    con.execute(
-        f"COPY ({DUCKDB_Q1.format(source='lineitem')}) TO $out (FORMAT parquet)", {"out": str(out / "q1.parquet")}
+    duckdb.connect().execute(
+        f"COPY ({DUCKDB_Q1.format(source=source)}) TO $out (FORMAT parquet)", {"out": str(out / "q1.parquet")}
     )
-    ((rows,),) = con.execute("SELECT count(*) FROM lineitem").fetchall()
-    return int(rows)
+    return 0  # a user's query counts nothing (the table reports the engine's count)
 
 
 def _run_polars(path: Path, out: Path) -> int:
@@ -122,8 +135,8 @@ def _run_polars(path: Path, out: Path) -> int:
         .sort("l_returnflag", "l_linestatus")
     )
     out.mkdir(parents=True)
-    result.collect().write_parquet(out / "q1.parquet")
-    return int(frame.select(pl.len()).collect().item())
+    result.sink_parquet(out / "q1.parquet", engine="streaming")
+    return 0
 
 
 def _run_spark_engine(path: Path, out: Path) -> int:
@@ -165,6 +178,7 @@ def child(candidate: str, path: Path, out: Path) -> None:
     """Run one candidate once and print its timing as JSON (called in a fresh process)."""
     runner = {
         "engine": _run_engine,
+        "engine_one_scan": _run_engine_one_scan,
         "duckdb": _run_duckdb,
         "polars": _run_polars,
         "spark_engine": _run_spark_engine,
@@ -172,7 +186,7 @@ def child(candidate: str, path: Path, out: Path) -> None:
         "spark_fixed": _run_spark_fixed,
     }[candidate]
     # imports are not part of engine time: load them before the clock starts
-    if candidate == "engine":
+    if candidate in ENGINES:
         import airflow_provider_enterprise.engines.local  # noqa: F401
         import airflow_provider_enterprise.spec  # noqa: F401
     if candidate == "spark_engine":
@@ -188,6 +202,33 @@ def child(candidate: str, path: Path, out: Path) -> None:
     # the JVM of a Spark candidate is a child process: report the larger of the two peaks
     peak_kib = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
     print(json.dumps({"candidate": candidate, "rows": rows, "seconds": seconds, "peak_rss_mb": peak_kib / 1024}))
+
+
+def with_bad_rows(path: Path, fraction: float) -> Path:
+    """A copy of CSV ``path`` with every ``1/fraction``-th record made bad, of each kind in turn (cached)."""
+    target = path.with_name(f"{path.stem}-bad-{fraction:g}.csv")
+    if target.exists():
+        return target
+    every = round(1 / fraction)
+    kinds = [
+        lambda f: [f[0], f[1], f[2], f[3], b"1x", *f[5:]],  # l_quantity: not a bigint
+        lambda f: [*f[:5], b"NaN", *f[6:]],  # l_extendedprice: not a double
+        lambda f: [*f[:10], b"1998-1-5", *f[11:]],  # l_shipdate: not a date
+        lambda f: f[:-1],  # a short record
+        lambda f: [*f, b"extra"],  # a long record
+        lambda f: [*f[:-1], f[-1][:-1] + b'\xff"'],  # bytes that are not UTF-8 (inside the quoted comment)
+        lambda f: [*f[:-1], f[-1][:-1] + '\ufffd"'.encode()],  # U+FFFD in a string
+    ]
+    partial = target.with_name(f".{target.name}.partial")
+    with path.open("rb") as source, partial.open("wb") as sink:
+        sink.write(source.readline())
+        for number, line in enumerate(source, start=1):
+            if number % every == 0:  # lineitem's comment is last and holds no comma
+                fields = line.rstrip(b"\n").split(b",")
+                line = b",".join(kinds[number // every % len(kinds)](fields)) + b"\n"
+            sink.write(line)
+    partial.rename(target)
+    return target
 
 
 def measure(candidate: str, path: Path, scratch: Path) -> dict:
@@ -237,34 +278,49 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--engine", choices=sorted(CANDIDATES), default="local", help="the engine to measure")
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     parser.add_argument("--task-time", action="store_true", help="also time Q1 as a whole Airflow task")
+    parser.add_argument("--bad-rows", type=float, default=None, help="make this fraction of the CSV records bad")
     args = parser.parse_args(argv)
     if args.task_time and args.engine != "local":
         parser.error("--task-time measures the local engine's task (use it without --engine spark)")
+    if args.bad_rows and (args.engine != "local" or args.formats != ["csv"]):
+        parser.error("--bad-rows makes a CSV input bad for the local engine (use it with --formats csv)")
 
-    candidates = CANDIDATES[args.engine]
+    candidates = ENGINES if args.bad_rows else CANDIDATES[args.engine]
     os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"  # spark-submit, tpchgen
-    results: dict = {"scale": args.scale, "cpus": os.cpu_count(), "engine": args.engine, "formats": {}}
+    results: dict = {
+        "scale": args.scale,
+        "cpus": os.cpu_count(),
+        "engine": args.engine,
+        "bad_rows": args.bad_rows,
+        "formats": {},
+    }
     with tempfile.TemporaryDirectory(prefix="ape-bench-") as scratch:
         for file_format in args.formats:
             path = generate(args.scale, args.data_dir, file_format)
+            if args.bad_rows:
+                path = with_bad_rows(path, args.bad_rows)
             samples: dict[str, list[dict]] = {c: [] for c in candidates}
             for _ in range(args.runs):
                 for candidate in candidates:  # interleaved, so drift hits every candidate alike
                     samples[candidate].append(measure(candidate, path, Path(scratch)))
-            if args.engine == "spark":
-                for sample in samples["spark_submit"]:
-                    sample["rows"] = samples["spark_engine"][0]["rows"]
+            for runs in samples.values():  # the baselines count nothing: rows/s by the engine's count
+                for sample in runs:
+                    sample["rows"] = sample["rows"] or samples[candidates[0]][0]["rows"]
             if args.task_time:
                 samples["task"] = task_times(path, args.runs, Path(scratch))
                 for sample in samples["task"]:
                     sample["rows"] = samples["engine"][0]["rows"]
             summary = {c: summarize(s) for c, s in samples.items()}
             tested, *baselines = candidates
+            baselines = [c for c in baselines if c not in ENGINES]
             if args.engine == "spark":
                 baselines = ["spark_submit"]  # spark_fixed is the fixed cost both pay, not a baseline
                 summary["spark_fixed"]["rows_per_s"] = summary["spark_fixed"]["rows_per_hour"] = None
-            baseline = min(summary[c]["median_s"] for c in baselines)
-            summary[tested]["ratio_to_fastest_baseline"] = round(summary[tested]["median_s"] / baseline, 3)
+            if baselines:
+                baseline = min(summary[c]["median_s"] for c in baselines)
+                for candidate in (tested, *(c for c in candidates if c in ENGINES and c != tested)):
+                    ratio = round(summary[candidate]["median_s"] / baseline, 3)
+                    summary[candidate]["ratio_to_fastest_baseline"] = ratio
             if "task" in summary:
                 overhead = summary["task"]["median_s"] - summary["engine"]["median_s"]
                 summary["task"]["overhead_over_engine_s"] = round(overhead, 3)
@@ -272,17 +328,17 @@ def main(argv: list[str] | None = None) -> dict:
 
     print(f"TPC-H Q1, scale {args.scale:g}, {args.runs} interleaved runs, {os.cpu_count()} CPUs")
     header = ("format", "candidate", "median s", "min-max s", "rows/s", "rows/hour", "RSS MB")
-    print("{:8} {:10} {:>9} {:>15} {:>12} {:>15} {:>7}".format(*header))
+    print("{:8} {:15} {:>9} {:>15} {:>12} {:>15} {:>7}".format(*header))
     for file_format, summary in results["formats"].items():
         for candidate, row in summary.items():
             spread = f"{row['min_s']:.3f}-{row['max_s']:.3f}"
             print(
-                f"{file_format:8} {candidate:10} {row['median_s']:9.3f} {spread:>15} {row['rows_per_s'] or 0:12,} "
+                f"{file_format:8} {candidate:15} {row['median_s']:9.3f} {spread:>15} {row['rows_per_s'] or 0:12,} "
                 f"{row['rows_per_hour'] or 0:15,} {row['peak_rss_mb']:7.1f}"
             )
-        tested = candidates[0]
-        ratio = summary[tested]["ratio_to_fastest_baseline"]
-        print(f"{file_format:8} {tested} / fastest baseline = {ratio:.3f}")
+        for candidate, row in summary.items():
+            if "ratio_to_fastest_baseline" in row:
+                print(f"{file_format:8} {candidate} / fastest baseline = {row['ratio_to_fastest_baseline']:.3f}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2) + "\n")

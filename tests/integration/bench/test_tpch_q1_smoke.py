@@ -25,7 +25,8 @@ def _bench():
 def test_engine_q1_equals_the_hand_written_duckdb_q1(tmp_path: Path) -> None:
     bench = _bench()
     path = bench.generate(0.01, tmp_path / "data", "csv")
-    assert bench._run_engine(path, tmp_path / "engine") == bench._run_duckdb(path, tmp_path / "duckdb") == 60_175
+    assert bench._run_engine(path, tmp_path / "engine") == 60_175
+    bench._run_duckdb(path, tmp_path / "duckdb")
     ours = duckdb.sql(f"SELECT * FROM read_parquet('{tmp_path}/engine/*.parquet')").fetchall()
     theirs = duckdb.sql(f"SELECT * FROM read_parquet('{tmp_path}/duckdb/*.parquet')").fetchall()
     assert [row[:2] for row in ours] == [("A", "F"), ("N", "F"), ("N", "O"), ("R", "F")]
@@ -42,7 +43,7 @@ def test_benchmark_smoke_run_writes_its_table(tmp_path: Path, capsys: pytest.Cap
     )
     results = json.loads(out.read_text())
     summary = results["formats"]["parquet"]
-    assert set(summary) == {"engine", "duckdb", "polars"}
+    assert set(summary) == {"engine", "engine_one_scan", "duckdb", "polars"}
     assert all(row["rows"] == 60_175 and row["median_s"] > 0 for row in summary.values())
     assert summary["engine"]["ratio_to_fastest_baseline"] > 0
     assert "engine / fastest baseline" in capsys.readouterr().out
