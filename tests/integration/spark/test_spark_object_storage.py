@@ -105,10 +105,8 @@ def test_store_credentials_reach_the_driver_and_no_command_line(monkeypatch, tmp
     assert "Spark-Submit cmd" in logged and str(properties) in got["jvm_cmdline"]  # what was searched is there
 
 
-def job(output: str, **fields):
-    return validate_job_spec(
-        {"job_name": "hadoop-commit", "input_path": f"file://{SAMPLE}", "output_path": output, **fields}
-    )
+def job(output: str, input_path: str = f"file://{SAMPLE}"):
+    return validate_job_spec({"job_name": "hadoop-commit", "input_path": input_path, "output_path": output})
 
 
 def objects(directory: Path) -> list[str]:
@@ -149,7 +147,9 @@ def test_the_manifest_commit_through_hadoop_on_file_uris(spark, tmp_path: Path) 
     spark.range(5).write.parquet(killed.staging)
     assert any(name.startswith(f"_tries/{killed.token}/") for name in objects(out))
 
-    third = run_job(spark, job(uri), run_id="run-3")  # the retry publishes and removes the killed try's files
+    # the retry (reading a glob, listed through Hadoop) publishes and removes the killed try's files
+    third = run_job(spark, job(uri, f"file://{SAMPLE.parent}/transac*.csv"), run_id="run-3")
+    assert third["rows_in"] == 10_000
     assert objects(out) == sorted([*(f["path"] for f in third["files"]), "_SUCCESS", "_manifest.json"])
     assert rows(out, third) == third["rows_out"]
 
