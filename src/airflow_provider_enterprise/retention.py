@@ -13,9 +13,10 @@ The rules (settings ``retention`` and ``dead_letters``; docs/registry.md):
   than audit events is refused (:class:`RetentionError`). A role that may not delete audit events (the
   application role) leaves them, and the report says so.
 
-Each table is purged in small batches: one autocommitted statement each, locking its rows with ``FOR UPDATE SKIP
-LOCKED`` (a row a writer holds is left for the next purge) and starting where the previous batch ended, so no
-batch scans what earlier ones deleted.
+Each table is purged in small batches, each one short transaction that locks its rows with ``FOR UPDATE SKIP
+LOCKED`` (a row a writer holds is left for the next purge), starting where the previous batch ended (no batch
+scans what earlier ones deleted), then deletes those still past retention: a job that got a new attempt before
+the lock stays, and a new attempt after it waits for the batch.
 """
 
 from __future__ import annotations
@@ -118,15 +119,17 @@ _FIRST_ROW = datetime.min.replace(tzinfo=UTC)
 @dataclass(frozen=True)
 class _Purge:
     """
-    The purge of one table (a job's: with its attempts): ``tables`` are what it deletes from; ``count_sql``
-    counts what would go, per table; ``batch_sql`` deletes one batch after ``cursor`` and returns the rows it
-    deleted per table then the next batch's cursor (no row when nothing was left).
+    The purge of one table (a job's: with its attempts). ``tables``: what it deletes from; ``count_sql`` counts
+    what would go, per table. A batch is one short transaction: ``lock_sql`` locks the next rows after
+    ``cursor`` (their key, then the cursor's columns); ``delete_sql`` deletes those of them (``%(keys)s``) still
+    past retention, seen by a snapshot taken once they are locked, and returns the rows deleted per table.
     """
 
     cutoff: str
     tables: tuple[str, ...]
     count_sql: str
-    batch_sql: str
+    lock_sql: str
+    delete_sql: str
     cursor: dict[str, Any]
 
 
@@ -134,15 +137,12 @@ DEAD_LETTERS = _Purge(
     cutoff="letters_before",
     tables=("enterprise_dead_letters",),
     count_sql=f"SELECT count(*) FROM enterprise_dead_letters d WHERE {LETTER_EXPIRED}",  # noqa: S608 - fixed
-    batch_sql=(
-        "WITH batch AS (SELECT d.dead_letter_id FROM enterprise_dead_letters d"
+    lock_sql=(
+        "SELECT d.dead_letter_id, d.dead_letter_id AS after_id FROM enterprise_dead_letters d"  # noqa: S608 - fixed
         f" WHERE d.dead_letter_id > %(after_id)s AND {LETTER_EXPIRED}"
-        " ORDER BY d.dead_letter_id LIMIT %(limit)s FOR UPDATE SKIP LOCKED),"
-        " gone AS (DELETE FROM enterprise_dead_letters d USING batch WHERE d.dead_letter_id = batch.dead_letter_id"
-        " RETURNING 1)"
-        " SELECT (SELECT count(*) FROM gone), dead_letter_id AS after_id"
-        " FROM batch ORDER BY dead_letter_id DESC LIMIT 1"
+        " ORDER BY d.dead_letter_id LIMIT %(limit)s FOR UPDATE SKIP LOCKED"
     ),
+    delete_sql="DELETE FROM enterprise_dead_letters WHERE dead_letter_id = ANY(%(keys)s)",
     cursor={"after_id": 0},
 )
 JOBS = _Purge(
@@ -152,14 +152,20 @@ JOBS = _Purge(
         "SELECT count(DISTINCT j.job_id), count(x.attempt_id)"  # noqa: S608 - fixed fragments
         f" FROM enterprise_jobs j LEFT JOIN enterprise_job_attempts x ON x.job_id = j.job_id WHERE {JOB_EXPIRED}"
     ),
-    batch_sql=(
-        "WITH batch AS (SELECT j.job_id, j.created_at FROM enterprise_jobs j"
+    lock_sql=(
+        "SELECT j.job_id, j.created_at AS after_at, j.job_id AS after_id FROM enterprise_jobs j"  # noqa: S608
         f" WHERE (j.created_at, j.job_id) > (%(after_at)s, %(after_id)s) AND {JOB_EXPIRED}"
-        " ORDER BY j.created_at, j.job_id LIMIT %(limit)s FOR UPDATE SKIP LOCKED),"
-        " attempts AS (DELETE FROM enterprise_job_attempts a USING batch WHERE a.job_id = batch.job_id RETURNING 1),"
-        " jobs AS (DELETE FROM enterprise_jobs j USING batch WHERE j.job_id = batch.job_id RETURNING 1)"
-        " SELECT (SELECT count(*) FROM jobs), (SELECT count(*) FROM attempts),"
-        " created_at AS after_at, job_id AS after_id FROM batch ORDER BY created_at DESC, job_id DESC LIMIT 1"
+        " ORDER BY j.created_at, j.job_id LIMIT %(limit)s FOR UPDATE SKIP LOCKED"
+    ),
+    # Checked again once locked: an attempt started between the first check and the lock keeps its job (after
+    # the lock, a new attempt waits for the batch). Rows are deleted by key: a join may be planned as a full scan.
+    delete_sql=(
+        "WITH expired AS (SELECT j.job_id FROM enterprise_jobs j"  # noqa: S608 - fixed fragments
+        f" WHERE j.job_id = ANY(%(keys)s) AND {JOB_EXPIRED}),"
+        " attempts AS (DELETE FROM enterprise_job_attempts WHERE job_id = ANY(ARRAY(SELECT job_id FROM expired))"
+        " RETURNING 1),"
+        " jobs AS (DELETE FROM enterprise_jobs WHERE job_id = ANY(ARRAY(SELECT job_id FROM expired)) RETURNING 1)"
+        " SELECT (SELECT count(*) FROM jobs), (SELECT count(*) FROM attempts)"
     ),
     cursor={"after_at": _FIRST_ROW, "after_id": 0},
 )
@@ -167,14 +173,12 @@ AUDIT_EVENTS = _Purge(
     cutoff="audit_before",
     tables=("enterprise_audit_events",),
     count_sql="SELECT count(*) FROM enterprise_audit_events WHERE recorded_at < %(audit_before)s",
-    batch_sql=(
-        "WITH batch AS (SELECT audit_id, recorded_at FROM enterprise_audit_events"
+    lock_sql=(
+        "SELECT audit_id, recorded_at AS after_at, audit_id AS after_id FROM enterprise_audit_events"
         " WHERE recorded_at < %(audit_before)s AND (recorded_at, audit_id) > (%(after_at)s, %(after_id)s)"
-        " ORDER BY recorded_at, audit_id LIMIT %(limit)s FOR UPDATE SKIP LOCKED),"
-        " gone AS (DELETE FROM enterprise_audit_events e USING batch WHERE e.audit_id = batch.audit_id RETURNING 1)"
-        " SELECT (SELECT count(*) FROM gone), recorded_at AS after_at, audit_id AS after_id"
-        " FROM batch ORDER BY recorded_at DESC, audit_id DESC LIMIT 1"
+        " ORDER BY recorded_at, audit_id LIMIT %(limit)s FOR UPDATE SKIP LOCKED"
     ),
+    delete_sql="DELETE FROM enterprise_audit_events WHERE audit_id = ANY(%(keys)s)",
     cursor={"after_at": _FIRST_ROW, "after_id": 0},
 )
 
@@ -239,23 +243,26 @@ class RegistryRetention:
 
     def _delete(self, purge: _Purge, params: dict[str, Any]) -> dict[str, int]:
         rows = dict.fromkeys(purge.tables, 0)
-        cursor = purge.cursor
+        cursor: dict[str, Any] | None = purge.cursor
         while cursor is not None:
             deleted, cursor = self._batch(purge, {**params, **cursor, "limit": self.batch_size})
             for table, count in zip(purge.tables, deleted, strict=True):
                 rows[table] += count
-            if deleted[0] < self.batch_size:
-                break
         return rows
 
     @reconnecting
     def _batch(self, purge: _Purge, params: dict[str, Any]) -> tuple[tuple[int, ...], dict[str, Any] | None]:
-        """Delete one batch in its own statement; return the rows deleted per table and the next cursor."""
-        with self.hook._autocommit() as cur:
-            cur.execute(purge.batch_sql, params)
-            row = cur.fetchone()
+        """
+        Delete one batch in its own transaction; return the rows deleted per table and the next batch's cursor
+        (None after the last batch).
+        """
+        with self.hook._transaction() as cur:
+            cur.execute(purge.lock_sql, params)
+            locked = cur.fetchall()
             names = [column[0] for column in cur.description]
-        if row is None:
-            return (0,) * len(purge.tables), None
-        split = len(purge.tables)
-        return tuple(row[:split]), dict(zip(names[split:], row[split:], strict=True))
+            if not locked:
+                return (0,) * len(purge.tables), None
+            cur.execute(purge.delete_sql, {**params, "keys": [row[0] for row in locked]})
+            deleted = cur.fetchone() if cur.description else (cur.rowcount,)
+        cursor = dict(zip(names[1:], locked[-1][1:], strict=True))
+        return tuple(deleted), cursor if len(locked) == params["limit"] else None
