@@ -40,18 +40,19 @@ def _save(fig, name: str) -> Path:
     return path
 
 
-def tpch_q1(name: str = "tpch_q1_sf12") -> None:
+def tpch_q1(name: str = "tpch_q1_sf12", image: str = "tpch-q1-sf12") -> None:
     data = _load(name)
     if data is None:
         return
-    fig, axes = plt.subplots(1, len(data["formats"]), figsize=(9, 3.6))
+    fig, axes = plt.subplots(1, len(data["formats"]), figsize=(9, 3.6), squeeze=False)
     bars = {  # candidate: (label, colour)
         "engine": ("our engine", "#d95f02"),
+        "engine_one_scan": ("our engine, one scan", "#e7298a"),
         "task": ("Airflow task", "#e6ab02"),
         "duckdb": ("DuckDB SQL", "#7570b3"),
         "polars": ("Polars", "#1b9e77"),
     }
-    for ax, (file_format, summary) in zip(axes, data["formats"].items(), strict=True):
+    for ax, (file_format, summary) in zip(axes[0], data["formats"].items(), strict=True):
         names = [c for c in bars if c in summary]
         medians = [summary[c]["median_s"] for c in names]
         errors = [
@@ -62,7 +63,7 @@ def tpch_q1(name: str = "tpch_q1_sf12") -> None:
         ax.set_title(f"{file_format.upper()}, {summary['engine']['rows']:,} rows")
         ax.set_ylabel("s (median, min-max)")
     fig.suptitle(f"TPC-H Q1 at scale {data['scale']:g}, {data['cpus']} CPUs")
-    _save(fig, "tpch-q1-sf12")
+    _save(fig, image)
 
 
 def registry() -> None:
@@ -124,6 +125,7 @@ def orchestration() -> None:
 
 def main() -> None:
     tpch_q1()
+    tpch_q1("tpch_q1_sf12_csv", "tpch-q1-sf12-csv")
     registry()
     deferred_waits()
     orchestration()
