@@ -31,6 +31,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "object_storage_sf1": (["object_storage.py", "--scale", "1", "--runs", "3"], ["object_storage.py", "--smoke"]),
     "orchestration_overhead": (["orchestration_overhead.py", "--runs", "10"], ["orchestration_overhead.py", "--smoke"]),
     "registry_throughput": (["registry_throughput.py"], ["registry_throughput.py", "--smoke"]),
+    "registry_purge": (["registry_purge.py"], ["registry_purge.py", "--smoke"]),
     "deferred_waits": (
         ["deferred_waits.py", "--waits", "1000", "--poll-interval", "5"],
         ["deferred_waits.py", "--smoke"],
