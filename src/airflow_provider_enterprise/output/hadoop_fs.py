@@ -119,7 +119,8 @@ class HadoopFileSystem:
 
     def mv(self, source: str, target: str) -> None:
         destination = self._path(target)
-        self._call(self._fs.mkdirs, destination.getParent())
+        if not self._call(self._fs.exists, destination.getParent()):  # HDFS and local renames need the parent
+            self._call(self._fs.mkdirs, destination.getParent())
         if not self._call(self._fs.rename, self._path(source), destination):
             raise OSError(f"Hadoop could not rename {source} to {target}")
 
