@@ -8,6 +8,7 @@ receive SQL generated from the checked tree, never the user's text.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from enum import StrEnum
 
 import sqlglot
@@ -254,7 +255,15 @@ def referenced_columns(tree: exp.Expression) -> list[str]:
     return list(seen)
 
 
-def _pinned(node: exp.Expression, dialect: str) -> exp.Expression | None:
+#: Infers an expression's type where it is certain (the plan's, :func:`~.compiler.plan.expression_type`).
+TypeOf = Callable[[exp.Expression], str | None]
+
+
+def _unknown(_: exp.Expression) -> str | None:
+    return None
+
+
+def _pinned(node: exp.Expression, dialect: str, type_of: TypeOf) -> exp.Expression | None:
     """Return the node that makes ``node`` compute the same value on every engine, or None to keep it."""
     if isinstance(node, exp.TryCast) and not node.args.get("safe"):
         # sqlglot reads Spark's CAST as TRY_CAST (legacy Spark); we pin ANSI: a bad cast is an error.
@@ -262,17 +271,37 @@ def _pinned(node: exp.Expression, dialect: str) -> exp.Expression | None:
     if isinstance(node, exp.Div) and not isinstance(node.expression, exp.Nullif):
         # Division by zero is NULL on every engine (DuckDB gives inf, ANSI Spark raises).
         return exp.Div(this=node.this, expression=exp.Nullif(this=node.expression, expression=exp.Literal.number(0)))
+    if isinstance(node, exp.CountIf) and dialect == "duckdb":
+        # A count is never NULL; DuckDB's count_if() is NULL over rows whose conditions are all NULL.
+        return exp.Coalesce(this=node.copy(), expressions=[exp.Literal.number(0)])
     if isinstance(node, exp.Quantile) and dialect == "duckdb":
         # Spark's percentile() interpolates; DuckDB's quantile() does not, its quantile_cont() does.
         return exp.PercentileCont(this=node.this, expression=node.args["quantile"])
+    if isinstance(node, exp.Floor | exp.Ceil) and not node.args.get("decimals"):
+        argument = type_of(node.this)
+        if dialect == "duckdb" and argument in ("int", "bigint", "double"):
+            # Spark's floor() and ceil() of a whole number or a double are BIGINT (an infinity overflows);
+            # DuckDB's keep the argument's type.
+            return exp.Cast(this=node.copy(), to=exp.DataType.build("BIGINT"))
+        if dialect == "spark" and argument == "double":
+            # ANSI Spark turns NaN into 0 there; NaN has no whole number: an error on every engine.
+            message = exp.Literal.string(f"{node.sql_name().lower()}(NaN) is out of range for BIGINT")
+            return exp.If(
+                this=exp.IsNan(this=node.this.copy()), true=exp.func("raise_error", message), false=node.copy()
+            )
     return None
 
 
-def pin_semantics(tree: exp.Expression, dialect: str) -> exp.Expression:
-    """Return a copy of a checked tree rewritten so that ``dialect`` computes the values every engine does."""
+def pin_semantics(tree: exp.Expression, dialect: str, type_of: TypeOf = _unknown) -> exp.Expression:
+    """
+    Return a copy of a checked tree rewritten so that ``dialect`` computes the values every engine does.
+
+    :param type_of: the type of a node where it is known (the pins of ``floor`` and ``ceil`` need it).
+    """
     root = tree.copy()
-    for node in list(root.walk(bfs=False)):
-        replacement = _pinned(node, dialect)
+    # children before their parents, so that a parent's replacement holds its rewritten children
+    for node in reversed(list(root.walk(bfs=False))):
+        replacement = _pinned(node, dialect, type_of)
         if replacement is not None:
             if node is root:
                 root = replacement
@@ -281,6 +310,7 @@ def pin_semantics(tree: exp.Expression, dialect: str) -> exp.Expression:
     return root
 
 
-def to_sql(tree: exp.Expression, dialect: str) -> str:
-    """Generate SQL for ``dialect`` (``duckdb`` or ``spark``) from a checked tree."""
-    return pin_semantics(tree, dialect).sql(dialect=dialect, identify=True)
+def to_sql(tree: exp.Expression, dialect: str, type_of: TypeOf = _unknown) -> str:
+    """Generate SQL for ``dialect`` (``duckdb`` or ``spark``) from a checked tree (``type_of``: see
+    :func:`pin_semantics`)."""
+    return pin_semantics(tree, dialect, type_of).sql(dialect=dialect, identify=True)

@@ -68,6 +68,11 @@ class PlanError(ValueError):
     """A transformation that does not fit the columns it receives."""
 
 
+def expression_type(node: exp.Expression, columns: Sequence[Column]) -> str | None:
+    """The type of expression ``node`` over ``columns`` where it is certain; None where it is not."""
+    return _Resolver(-1, None, columns).type_of(node)
+
+
 def normalize_type(engine_type: str | None) -> str | None:
     """Map an engine's type name (``VARCHAR``, ``BIGINT``, ``DECIMAL(10,2)``, ``StringType()``) to ours."""
     if engine_type is None:
@@ -262,6 +267,9 @@ class _Resolver:
             return None
         if isinstance(node, exp.Neg):
             return self.type_of(node.this)
+        if isinstance(node, exp.Floor | exp.Ceil) and not node.args.get("decimals"):
+            # Spark's floor() and ceil() of a whole number or a double are BIGINT (of a decimal: a decimal)
+            return "bigint" if self.type_of(node.this) in ("int", "bigint", "double") else None
         if isinstance(node, _SAME_TYPE_NODES):
             known = [t for t in map(self.type_of, _same_type_arguments(node)) if t is not None]
             return known[0] if known and all(is_numeric(t) == is_numeric(known[0]) for t in known) else None
@@ -279,6 +287,9 @@ class _Resolver:
                     name = node.this.name if isinstance(node.this, exp.Column) else node.this.sql("spark")
                     function = node.sql_name().lower()
                     raise self.fail(f"{function}() needs a number, but column {name!r} is {argument}")
+            elif isinstance(node, exp.CountIf) and self.type_of(node.this) not in (None, "boolean"):
+                condition = node.this.sql("spark")
+                raise self.fail(f"count_if() needs a condition, but {condition!r} is {self.type_of(node.this)}")
             elif isinstance(node, _SAME_TYPE_NODES):
                 kinds = {t for t in map(self.type_of, _same_type_arguments(node)) if t is not None}
                 if any(is_numeric(t) for t in kinds) and "string" in kinds:

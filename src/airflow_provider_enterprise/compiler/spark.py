@@ -21,6 +21,7 @@ from airflow_provider_enterprise.compiler.plan import (
     SortKey,
     Step,
     dedupe_order,
+    expression_type,
     join_sources,
     sort_order,
     spark_type_name,
@@ -65,10 +66,11 @@ _JOIN_TYPES = {
 }
 
 
-def _expr(text: str, kind: ExpressionKind = ExpressionKind.SCALAR):
+def _expr(text: str, columns: Sequence[Column], kind: ExpressionKind = ExpressionKind.SCALAR):
+    """A checked expression over ``columns`` as a Spark column, rewritten to compute the values every engine does."""
     from pyspark.sql import functions as F
 
-    return F.expr(to_sql(parse_expression(text, kind), DIALECT))
+    return F.expr(to_sql(parse_expression(text, kind), DIALECT, lambda node: expression_type(node, columns)))
 
 
 def _col(name: str, table: str | None = None):
@@ -95,13 +97,13 @@ def _step(plan: Plan, step: Step, df: DataFrame, frames: Mapping[str, DataFrame]
     t = step.transformation
     received = plan.columns_before(step)
     if isinstance(t, FilterTransformation):
-        return df.filter(_expr(t.condition))
+        return df.filter(_expr(t.condition, received))
     if isinstance(t, SelectTransformation | DropTransformation):
         return df.select(*(_col(c) for c in step.names))
     if isinstance(t, RenameTransformation):
         return df.select(*(_col(c.name).alias(t.mapping.get(c.name, c.name)) for c in received))
     if isinstance(t, DeriveTransformation):
-        derived = _expr(t.expression).alias(t.column)
+        derived = _expr(t.expression, received).alias(t.column)
         projections = [derived if c.name == t.column else _col(c.name) for c in received]
         if t.column not in {c.name for c in received}:
             projections.append(derived)
@@ -116,9 +118,11 @@ def _step(plan: Plan, step: Step, df: DataFrame, frames: Mapping[str, DataFrame]
             )
         )
     if isinstance(t, GroupByTransformation):
-        aggregates = [_expr(a.expression, ExpressionKind.AGGREGATE).alias(a.name) for a in t.normalized_aggregations()]
+        aggregates = [
+            _expr(a.expression, received, ExpressionKind.AGGREGATE).alias(a.name) for a in t.normalized_aggregations()
+        ]
         grouped = df.groupBy(*(_col(c) for c in t.columns)).agg(*aggregates)
-        return grouped if t.having is None else grouped.filter(_expr(t.having))
+        return grouped if t.having is None else grouped.filter(_expr(t.having, step.columns))
     if isinstance(t, DedupeTransformation):
         if t.keys is None:
             return df.distinct()
