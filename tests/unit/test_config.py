@@ -40,11 +40,11 @@ def test_seed_yaml_shape_loads(tmp_path: Path) -> None:
     assert settings.engines.local.max_workers == 4
 
 
-def test_the_csv_proof_can_be_turned_off(tmp_path: Path) -> None:
-    assert load_settings({}, use_airflow=False).engines.local.csv_proof_min_bytes == 64 * 2**20
-    text = "engines:\n  local:\n    csv_proof_min_bytes: null\n"
+def test_the_csv_proof_is_off_unless_turned_on(tmp_path: Path) -> None:
+    assert load_settings({}, use_airflow=False).engines.local.csv_proof_min_bytes is None
+    text = "engines:\n  local:\n    csv_proof_min_bytes: 67108864\n"
     settings = load_settings({"ENTERPRISE_CONFIG": write(tmp_path, text)}, use_airflow=False)
-    assert settings.engines.local.csv_proof_min_bytes is None
+    assert settings.engines.local.csv_proof_min_bytes == 64 * 2**20
 
 
 def test_environment_variables_win_over_the_file(tmp_path: Path) -> None:

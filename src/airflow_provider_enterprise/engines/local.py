@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from airflow_provider_enterprise.compiler.duckdb import compile_plan
 from airflow_provider_enterprise.compiler.masking import INNER_PAD, OUTER_PAD, MaskingKey, key_relation, require_keys
 from airflow_provider_enterprise.compiler.plan import Plan, PlanError, plan_job
-from airflow_provider_enterprise.config import CSV_PROOF_MIN_BYTES, LocalEngineSettings
+from airflow_provider_enterprise.config import LocalEngineSettings
 from airflow_provider_enterprise.engines import csv_proof
 from airflow_provider_enterprise.engines.base import JobResult
 from airflow_provider_enterprise.engines.csv_proof import ProofRefuted, ProofStopped
@@ -106,7 +106,7 @@ class LocalEngine:
         threads: int | None = None,
         memory_limit: str | None = None,
         masking_keys: Mapping[str, MaskingKey] | None = None,
-        proof_min_bytes: int | None = CSV_PROOF_MIN_BYTES,
+        proof_min_bytes: int | None = None,
         filesystems: Mapping[str, AbstractFileSystem] | None = None,
     ) -> None:
         self.threads = threads

@@ -8,8 +8,9 @@ transformations from the whole vocabulary. Both back ends compile the same plan;
 multisets (in order when the spec ends with a sort), floats with a relative tolerance, and a run-time error must
 be the same kind of error on both. Each transformation type leads ``EQUIVALENCE_EXAMPLES`` / 12 of CI's fixed,
 derandomized examples (34 by default; plans the spec refuses do not count), which must give
-``MIN_NON_EMPTY_PER_TYPE`` comparisons of non-empty results (half: at least 204 in all). ``bench/explore_equivalence.py`` runs it with random seeds and far more
-examples. ``test_oracle.py`` checks the plan itself against hand-written results.
+``MIN_NON_EMPTY_PER_TYPE`` comparisons of non-empty results (half: at least 204 in all).
+``bench/explore_equivalence.py`` runs it with random seeds and far more examples. ``test_oracle.py`` checks the
+plan itself against hand-written results.
 """
 
 from __future__ import annotations

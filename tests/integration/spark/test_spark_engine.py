@@ -250,5 +250,6 @@ def test_doctor_asks_the_spark_connect_server_of_the_connection(spark_cluster, m
     monkeypatch.setenv("AIRFLOW_CONN_SPARK_DEFAULT", json.dumps(conn))
     main(["doctor"])
     out = capsys.readouterr().out
-    assert f"spark: ok - master '{spark_cluster.connect_url}' (connection 'spark_default'): Spark Connect server, " in out
+    where = f"master '{spark_cluster.connect_url}' (connection 'spark_default')"
+    assert f"spark: ok - {where}: Spark Connect server, " in out
     assert "Spark 4.3.0" in out, out
