@@ -104,6 +104,11 @@ class SparkEngineSettings(_WorkerPlacement):
     max_executors: int = Field(default=4, ge=1)
     driver_memory: str = Field(default="1g", pattern=_MEMORY)
     conf: dict[str, str] = Field(default_factory=dict, description="Extra Spark settings for every application.")
+    circuit_breaker: bool = Field(
+        default=True,
+        description="Count the Spark jobs of each connection into the breaker spark:<conn_id>: when it is open, "
+        "auto routes to the local engine and execution_engine='spark' fails fast (or defers).",
+    )
     object_stores: tuple[Literal["s3", "gs", "abfs"], ...] = Field(
         default=(),
         description="Object stores whose Hadoop connector is on Spark's classpath (s3: hadoop-aws, gs: gcs-connector, "

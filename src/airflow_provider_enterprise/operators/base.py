@@ -246,6 +246,15 @@ class EnterpriseJobOperator(BaseOperator):
 
     # -- after it ran -------------------------------------------------------------------------------
 
+    def _resource_failed(self, permit: Permit, error: BaseException) -> bool:
+        """
+        Whether transient ``error`` is a failure of the resource ``permit`` guards: the job's own breaker counts
+        every one, a storage connection's (``storage:``) its store's errors, an engine's (``spark:``) the others.
+        """
+        if permit.name == self.circuit_breaker:
+            return True
+        return is_storage_error(error) == permit.name.startswith("storage:")
+
     def error_kind(self, error: BaseException) -> ErrorKind:
         """Whether ``error`` is permanent or transient for this job (its named retry policy may move classes)."""
         policy = self.retry_policy
@@ -276,17 +285,17 @@ class EnterpriseJobOperator(BaseOperator):
         self, attempt: RunningAttempt, error: Exception, context: Context, *, engine: str | None = None
     ) -> NoReturn:
         """
-        Record a failed attempt and raise: count a transient failure against the breakers whose resource failed (the
-        job's own breaker: any; a storage connection's: the stores' errors), release the others (a permanent failure
-        only frees their probe slots), dead-letter a final failure (not a cancelled job), and fail a permanent one
-        without retries. The error's message is masked (:func:`~airflow_provider_enterprise.redaction.redact_error`)
-        once classified, before it is recorded, logged or raised.
+        Record a failed attempt and raise: count a transient failure against the breakers whose resource failed
+        (:meth:`_resource_failed`), release the rest (a permanent failure only frees their probe slots), dead-letter
+        a final failure (not a cancelled job), and fail a permanent one without retries. The error's message is
+        masked (:func:`~airflow_provider_enterprise.redaction.redact_error`) once classified, before it is recorded,
+        logged or raised.
         """
         ti = context["ti"]
         kind = self.error_kind(error)
         for permit in attempt.permits:
             breaker = CircuitBreaker(self.hook, permit.name)
-            if kind is ErrorKind.TRANSIENT and (permit.name == self.circuit_breaker or is_storage_error(error)):
+            if kind is ErrorKind.TRANSIENT and self._resource_failed(permit, error):
                 breaker.record_failure(permit)
             else:  # the job's own failure, or another resource's
                 breaker.release(permit)

@@ -6,6 +6,7 @@ import json
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_enterprise import storage
@@ -21,6 +22,7 @@ from airflow_provider_enterprise.hooks.masking import masking_keys, register_key
 from airflow_provider_enterprise.operators.base import EnterpriseJobOperator, RunningAttempt
 from airflow_provider_enterprise.operators.cluster_application import ClusterApplicationMixin
 from airflow_provider_enterprise.redaction import redact
+from airflow_provider_enterprise.resilience.circuit_breaker import CircuitBreaker, CircuitOpenError, Permit
 from airflow_provider_enterprise.spec import (
     EngineName,
     InvalidJobSpec,
@@ -236,11 +238,15 @@ class EnterpriseDataProcessingOperator(ClusterApplicationMixin, EnterpriseJobOpe
         replay = self.replay_of(context)
         return replay["spec"] if replay else self._spec_data()
 
-    def _engine(self, spec: JobSpec, attempt: RunningAttempt, keys: dict[str, MaskingKey]) -> Engine:
+    def _engine(
+        self, spec: JobSpec, attempt: RunningAttempt, keys: dict[str, MaskingKey]
+    ) -> tuple[Engine, Permit | None]:
         """
-        Return the engine that runs ``spec``: its ``execution_engine``, or the one routing chooses for ``auto``.
+        Return the engine that runs ``spec`` (its ``execution_engine``, or the one routing chooses for ``auto``) and,
+        for Spark, the permit of the connection's breaker ``spark:<conn_id>`` (``engines.spark.circuit_breaker``).
 
         :param keys: the keys its ``mask`` transformations hash with, by connection id.
+        :raises CircuitOpenError: ``execution_engine='spark'`` while the connection's breaker is open.
         """
         settings = self.hook.settings
         engine = spec.execution_engine
@@ -250,6 +256,14 @@ class EnterpriseDataProcessingOperator(ClusterApplicationMixin, EnterpriseJobOpe
             from airflow_provider_enterprise.engines.spark_storage import unserved
 
             unavailable = unserved(filesystems, target, settings.engines.spark)
+        permit = breaker_open = None
+        name = f"spark:{target.conn_id or settings.engines.spark.conn_id}" if target is not None else None
+        if name and not unavailable and settings.engines.spark.circuit_breaker and name != self.circuit_breaker:
+            breaker = CircuitBreaker(self.hook, name)  # the job's own breaker of that name was asked already
+            try:
+                permit = breaker.acquire()
+            except CircuitOpenError as err:
+                breaker_open, unavailable = err, str(err)
         if engine is EngineName.AUTO:
             from airflow_provider_enterprise.engines.routing import choose_engine
 
@@ -268,12 +282,17 @@ class EnterpriseDataProcessingOperator(ClusterApplicationMixin, EnterpriseJobOpe
         if engine is EngineName.LOCAL:
             from airflow_provider_enterprise.engines.local import LocalEngine
 
-            return LocalEngine.from_settings(settings.engines.local, masking_keys=keys, filesystems=filesystems)
+            if permit is not None:  # routed away from Spark: its breaker is not called
+                self.release_permits([permit])
+            local = LocalEngine.from_settings(settings.engines.local, masking_keys=keys, filesystems=filesystems)
+            return local, None
+        if breaker_open is not None:
+            raise breaker_open
         if unavailable:
             raise EngineNotAvailableError(f"execution_engine='spark': {unavailable}")
         from airflow_provider_enterprise.engines.spark import SparkEngine
 
-        return SparkEngine(
+        spark = SparkEngine(
             target=target,
             settings=settings.engines.spark,
             run_id=f"{_run_prefix(attempt.job_id)}{attempt.try_number}-{uuid.uuid4().hex[:8]}",
@@ -282,6 +301,7 @@ class EnterpriseDataProcessingOperator(ClusterApplicationMixin, EnterpriseJobOpe
             masking_keys=keys,
             filesystems=filesystems,
         )
+        return spark, permit
 
     def _spark_target(self) -> tuple[SparkTarget | None, str | None]:
         """Return the Spark target and why Spark cannot take jobs (None when it can)."""
@@ -304,12 +324,19 @@ class EnterpriseDataProcessingOperator(ClusterApplicationMixin, EnterpriseJobOpe
         if kill is not None:
             kill()
 
-    def _started_engine(self, spec: JobSpec, attempt: RunningAttempt, keys: dict[str, MaskingKey]) -> Engine:
-        """Make the engine that runs ``spec`` and keep it for :meth:`on_kill`, unless a kill was asked for already."""
-        engine = self._running_engine = self._engine(spec, attempt, keys)
+    def _started_engine(
+        self, spec: JobSpec, attempt: RunningAttempt, keys: dict[str, MaskingKey]
+    ) -> tuple[Engine, RunningAttempt]:
+        """
+        Make the engine that runs ``spec`` and keep it for :meth:`on_kill`, unless a kill was asked for already;
+        return it with ``attempt`` holding the permit of the engine's breaker too.
+        """
+        engine, permit = self._engine(spec, attempt, keys)
+        self._running_engine = engine
         if self._kill_requested:  # on_kill ran before the engine existed (a signal comes between any two lines)
+            self.release_permits([permit] if permit else [])
             raise JobCancelledError(f"job {spec.job_name!r} was stopped before it started: nothing was read or written")
-        return engine
+        return engine, replace(attempt, permits=(*attempt.permits, permit)) if permit else attempt
 
     def execute(self, context: Context) -> dict[str, Any]:
         if self.hook.settings.auto_migrate:
@@ -353,7 +380,7 @@ class EnterpriseDataProcessingOperator(ClusterApplicationMixin, EnterpriseJobOpe
                 raise invalid
             if fallback:
                 spec = spec.model_copy(update={"execution_engine": EngineName.LOCAL})
-            engine = self._started_engine(spec, attempt, keys)
+            engine, attempt = self._started_engine(spec, attempt, keys)
             self.log.info(
                 "Running %s on the %s engine: %s -> %s", spec.job_name, engine.name, spec.input_path, spec.output_path
             )

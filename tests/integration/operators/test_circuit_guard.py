@@ -76,3 +76,29 @@ def test_bad_data_does_not_count_against_the_breaker(airflow_db, registry, tmp_p
     dag_run = guarded.test(run_conf={"input_path": str(bad), "output_path": str(tmp_path)})
     assert dag_run.get_task_instance("process_fail_fast").state == "failed"
     assert (breaker.status()["consecutive_failures"], breaker.status()["total_failures"]) == (0, failures)
+
+
+def test_the_spark_connection_s_breaker_sends_auto_jobs_local_and_fails_spark_jobs_fast(
+    dags, registry, tmp_path: Path, monkeypatch
+) -> None:
+    """``spark:<conn_id>`` guards every Spark job by default: open, nothing is submitted (no Spark runs here)."""
+    monkeypatch.setenv("SPARK_MASTER_URL", "local[1]")  # no connection spark_default: the settings' master
+    breaker = open_breaker(registry, "spark:spark_default")
+    try:
+        conf = {"input_path": str(SAMPLE), "output_path": str(tmp_path / "spark")}
+        dag_run = dags.spark_engine.test(run_conf=conf)
+        assert dag_run.state == "failed"
+        (attempt,) = registry.find_job(JobKey(dag_run.dag_id, dag_run.run_id, "process"))["attempts"]
+        assert attempt["error_class"] == "CircuitOpenError"
+        assert "circuit 'spark:spark_default' is open" in attempt["error_message"]
+        assert not (tmp_path / "spark").exists()
+
+        conf = {"input_path": str(SAMPLE), "output_path": str(tmp_path / "auto")}
+        dag_run = dags.auto_engine.test(run_conf=conf)
+        assert dag_run.state == "success"
+        (attempt,) = registry.find_job(JobKey(dag_run.dag_id, dag_run.run_id, "process"))["attempts"]
+        assert attempt["engine"] == "local"
+        assert "spark:spark_default" in attempt["routing"]["reason"]
+        assert (tmp_path / "auto" / "_SUCCESS").exists()
+    finally:
+        breaker.reset()
