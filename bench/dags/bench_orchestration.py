@@ -105,12 +105,13 @@ def _timed(owner: Any, name: str, component: str, root: bool = False) -> None:
 
 
 def _engine(self: Any, *args: Any, **kwargs: Any) -> Any:
-    """The operator's engine selection, with its lazy import timed apart and the engine's run timed."""
+    """The operator's engine selection (the engine and its breaker permit), its lazy import timed apart and the
+    engine's run timed."""
     with _timer("import engines.local", "import"):
         import airflow_provider_enterprise.engines.local  # noqa: F401
-    engine = _select_engine(self, *args, **kwargs)
+    engine, permit = _select_engine(self, *args, **kwargs)
     _timed(engine, "run", "engine")
-    return engine
+    return engine, permit
 
 
 def hand_written(input_path: str, output_dir: str) -> None:
