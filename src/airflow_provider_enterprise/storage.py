@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 #: The connection each store's URIs use when the job names none (the providers' own defaults).
 DEFAULT_CONN_IDS = {"s3": "aws_default", "gs": "google_cloud_default", "abfs": "wasb_default"}
+#: The names of the storage connections' circuit breakers start with this (``storage:<conn_id>``).
+BREAKER_PREFIX = "storage:"
 #: What to install for each store's filesystem.
 PACKAGES = {
     "s3": "airflow-provider-enterprise[s3] (apache-airflow-providers-amazon[s3fs])",
@@ -69,7 +71,7 @@ def breaker_names(spec: JobSpec) -> list[str]:
     for a job on local paths only): an unreachable store opens its connection's breaker for every job using it.
     """
     stores = {scheme_of(path) for path in _paths(spec)} - {""}
-    return sorted({f"storage:{storage_conn_id(store, spec.storage_conn_id)}" for store in stores})
+    return sorted({f"{BREAKER_PREFIX}{storage_conn_id(store, spec.storage_conn_id)}" for store in stores})
 
 
 def filesystems(spec: JobSpec, conn_id: str | None = None) -> dict[str, AbstractFileSystem]:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_provider_enterprise import metrics
+from airflow_provider_enterprise import metrics, storage
 from airflow_provider_enterprise.exceptions import JobCancelledError
 from airflow_provider_enterprise.hooks.masking import register_keys
 from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook, JobKey, RunTrigger
@@ -253,7 +253,7 @@ class EnterpriseJobOperator(BaseOperator):
         """
         if permit.name == self.circuit_breaker:
             return True
-        return is_storage_error(error) == permit.name.startswith("storage:")
+        return is_storage_error(error) == permit.name.startswith(storage.BREAKER_PREFIX)
 
     def error_kind(self, error: BaseException) -> ErrorKind:
         """Whether ``error`` is permanent or transient for this job (its named retry policy may move classes)."""
