@@ -37,7 +37,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check src tests dags bench scripts spark_jobs
 
 lock: | $(UV)  ## re-pin requirements/lock.txt from pyproject.toml
-	$(UV) pip compile pyproject.toml --extra dev --extra spark --extra kubernetes --extra celery --extra s3 --override requirements/overrides.txt \
+	$(UV) pip compile pyproject.toml --extra dev --extra spark --extra kubernetes --extra celery --extra s3 --extra lineage --extra events --override requirements/overrides.txt \
 		--python-version 3.11 --python-platform x86_64-unknown-linux-gnu --quiet -o requirements/lock.txt
 
 stop:  ## stop the embedded registry started by `make run`
