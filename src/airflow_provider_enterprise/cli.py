@@ -494,7 +494,10 @@ def cmd_generate_data(args: argparse.Namespace, settings: Settings) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of ``enterprise-orchestrator``."""
-    parser = argparse.ArgumentParser(prog="enterprise-orchestrator", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="enterprise-orchestrator",
+        description="The provider's command line: the registry, jobs, dead letters, breakers and pools.",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     db = commands.add_parser("db", help="manage the embedded development registry").add_subparsers(
@@ -527,7 +530,9 @@ def build_parser() -> argparse.ArgumentParser:
     purge_registry.add_argument("--dry-run", action="store_true", help="print what would go, by table; delete nothing")
     purge_registry.set_defaults(func=cmd_registry_purge)
 
-    jobs = commands.add_parser("jobs", help="read the job registry").add_subparsers(dest="jobs_command", required=True)
+    jobs = commands.add_parser("jobs", help="submit, follow and read jobs").add_subparsers(
+        dest="jobs_command", required=True
+    )
     listing = jobs.add_parser("list", help="list jobs, newest first")
     listing.add_argument("--dag-id")
     listing.add_argument("--status", choices=["registered", "running", "succeeded", "failed"])

@@ -1,4 +1,5 @@
-"""docs/reference.md is built from the docstrings, and its examples use only arguments the classes take."""
+"""docs/reference.md is built from the docstrings (docs/cli.md from the CLI's parser), and the examples use only
+arguments the classes take."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from support.env import REPO
 
 sys.path.insert(0, str(REPO / "scripts"))
+import build_cli_reference  # noqa: E402
 import build_reference  # noqa: E402
 
 EXAMPLES = [(path, example) for classes in build_reference.CLASSES.values() for path, example in classes]
@@ -19,6 +21,13 @@ EXAMPLES = [(path, example) for classes in build_reference.CLASSES.values() for 
 
 def test_the_committed_reference_is_the_scripts_output() -> None:
     assert build_reference.OUTPUT.read_text() == build_reference.build(), "run scripts/build_reference.py"
+
+
+def test_the_committed_cli_reference_is_the_parsers_help() -> None:
+    text = build_cli_reference.build()
+    assert build_cli_reference.OUTPUT.read_text() == text, "run scripts/build_cli_reference.py"
+    for command in ("jobs submit", "jobs cancel", "dags install", "audit list", "registry purge", "dlq replay"):
+        assert f"## `enterprise-orchestrator {command}`" in text
 
 
 def accepted_arguments(cls: type) -> set[str]:

@@ -1,0 +1,79 @@
+"""Claims the docs make about the deployment files, checked against the files."""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+
+from support.env import REPO
+
+
+def published_ports() -> set[int]:
+    """The host ports docker-compose.yaml publishes, over every service and profile."""
+    services = yaml.safe_load((REPO / "docker-compose.yaml").read_text())["services"]
+    ports = set()
+    for service in services.values():
+        for mapping in service.get("ports", []):
+            host = str(mapping).split(":")[0]
+            ports.add(int(host.split("/")[0]))
+    return ports
+
+
+def documented_ports() -> dict[int, bool]:
+    """The ports of docs/security.md's exposure table and whether it says compose publishes them."""
+    text = (REPO / "docs" / "security.md").read_text()
+    table = text[text.index("## Network exposure") :].split("\n\n")[0]
+    documented = {}
+    for row in table.splitlines()[3:]:
+        ports, _service, published, _expose = (cell.strip() for cell in row.strip("|").split("|"))
+        for port in re.findall(r"\d+", ports):
+            documented[int(port)] = published == "yes"
+    return documented
+
+
+def test_the_security_guide_lists_exactly_the_ports_compose_publishes() -> None:
+    documented = documented_ports()
+    assert {port for port, published in documented.items() if published} == published_ports()
+    assert {5432, 6379, 9125} <= set(documented), "the unpublished service ports are listed too"
+
+
+def test_the_chart_exposes_no_service_outside_the_cluster_by_default() -> None:
+    values = yaml.safe_load((REPO / "helm" / "airflow-provider-enterprise" / "values.yaml").read_text())
+    types = re.findall(r"'type': '(\w+)'", str(values))
+    assert types and set(types) == {"ClusterIP"}
+
+
+def anchors(markdown: str) -> set[str]:
+    """The anchors GitHub gives the headings of ``markdown`` (lowercased, punctuation dropped, spaces as -)."""
+    found: set[str] = set()
+    seen: dict[str, int] = {}
+    in_code = False
+    for line in markdown.splitlines():
+        if line.startswith("```"):
+            in_code = not in_code
+        if in_code or not line.startswith("#"):
+            continue
+        slug = re.sub(r"[^\w\- ]", "", line.lstrip("#").strip().lower()).replace(" ", "-")
+        count = seen.get(slug, 0)
+        seen[slug] = count + 1
+        found.add(slug if not count else f"{slug}-{count}")
+    return found
+
+
+def test_every_relative_link_of_the_docs_reaches_a_file_and_heading() -> None:
+    pages = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    broken = []
+    for page in pages:
+        text = page.read_text()
+        prose = re.sub(r"```.*?```", "", text, flags=re.DOTALL)
+        for target in re.findall(r"\]\(([^)\s]+)\)", prose):
+            if re.match(r"[a-z]+:", target):
+                continue  # http(s), mailto: not checked offline
+            path, _, anchor = target.partition("#")
+            linked = (page.parent / path).resolve() if path else page
+            if not linked.exists():
+                broken.append(f"{page.name}: {target} (no such file)")
+            elif anchor and linked.suffix == ".md" and anchor not in anchors(linked.read_text()):
+                broken.append(f"{page.name}: {target} (no such heading)")
+    assert not broken, "\n".join(broken)
