@@ -6,7 +6,7 @@ VENV := .venv
 UV := $(shell command -v uv 2>/dev/null || echo $(VENV)-tools/bin/uv)
 STAMP := $(VENV)/.installed
 
-.PHONY: venv browser redis run test lint lock stop clean
+.PHONY: venv browser redis run test lint lock docs stop clean
 
 $(VENV)-tools/bin/uv:
 	$(PYTHON) -m venv $(VENV)-tools
@@ -39,6 +39,9 @@ lint: venv
 lock: | $(UV)  ## re-pin requirements/lock.txt from pyproject.toml
 	$(UV) pip compile pyproject.toml --extra dev --extra spark --extra kubernetes --extra celery --extra s3 --extra lineage --extra events --override requirements/overrides.txt \
 		--python-version 3.11 --python-platform x86_64-unknown-linux-gnu --quiet -o requirements/lock.txt
+
+docs: $(STAMP)  ## build the docs site into .ci-work/site (offline; `mkdocs serve` to preview)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 stop:  ## stop the embedded registry started by `make run`
 	AIRFLOW_HOME=$${AIRFLOW_HOME:-$$PWD/.airflow} $(VENV)/bin/enterprise-orchestrator db stop
