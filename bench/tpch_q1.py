@@ -87,17 +87,18 @@ def generate(scale: float, data_dir: Path, file_format: str) -> Path:
     return path
 
 
-def _run_engine(path: Path, out: Path, **settings) -> int:
+def _run_engine(path: Path, out: Path, **settings) -> tuple[int, int]:
     from airflow_provider_enterprise.engines.local import LocalEngine
     from airflow_provider_enterprise.spec import validate_job_spec
 
     spec = validate_job_spec(
         {"job_name": "tpch_q1", "input_path": str(path), "output_path": str(out), "processing_logic": Q1_LOGIC}
     )
-    return LocalEngine(**settings).run(spec).rows_in
+    result = LocalEngine(**settings).run(spec)
+    return result.rows_in, result.bad_rows
 
 
-def _run_engine_one_scan(path: Path, out: Path) -> int:
+def _run_engine_one_scan(path: Path, out: Path) -> tuple[int, int]:
     return _run_engine(path, out, proof_min_bytes=None)
 
 
@@ -197,11 +198,14 @@ def child(candidate: str, path: Path, out: Path) -> None:
     if candidate == "polars":
         import polars  # noqa: F401
     started = time.perf_counter()
-    rows = runner(path, out)
+    rows, bad = runner(path, out), None
+    if isinstance(rows, tuple):  # the engine: its records in and bad rows
+        rows, bad = rows
     seconds = time.perf_counter() - started
     # the JVM of a Spark candidate is a child process: report the larger of the two peaks
     peak_kib = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
-    print(json.dumps({"candidate": candidate, "rows": rows, "seconds": seconds, "peak_rss_mb": peak_kib / 1024}))
+    sample = {"candidate": candidate, "rows": rows, "bad_rows": bad, "seconds": seconds, "peak_rss_mb": peak_kib / 1024}
+    print(json.dumps(sample))
 
 
 def with_bad_rows(path: Path, fraction: float) -> Path:
@@ -223,12 +227,18 @@ def with_bad_rows(path: Path, fraction: float) -> Path:
     with path.open("rb") as source, partial.open("wb") as sink:
         sink.write(source.readline())
         for number, line in enumerate(source, start=1):
-            if number % every == 0:  # lineitem's comment is last and holds no comma
-                fields = line.rstrip(b"\n").split(b",")
+            if number % every == 0:  # lineitem's comment is last, quoted, and may hold commas
+                head, comment = line.rstrip(b"\n").rsplit(b',"', 1)
+                fields = [*head.split(b","), b'"' + comment]
                 line = b",".join(kinds[number // every % len(kinds)](fields)) + b"\n"
             sink.write(line)
     partial.rename(target)
     return target
+
+
+def bad_records_made(records: int, fraction: float) -> int:
+    """How many of ``records`` records :func:`with_bad_rows` makes bad."""
+    return records // round(1 / fraction)
 
 
 def measure(candidate: str, path: Path, scratch: Path) -> dict:
@@ -303,6 +313,14 @@ def main(argv: list[str] | None = None) -> dict:
             for _ in range(args.runs):
                 for candidate in candidates:  # interleaved, so drift hits every candidate alike
                     samples[candidate].append(measure(candidate, path, Path(scratch)))
+            if args.bad_rows:  # every record read, every bad one found
+                records = (
+                    int(subprocess.run(["wc", "-l", str(path)], check=True, capture_output=True).stdout.split()[0]) - 1
+                )
+                expected = (records, bad_records_made(records, args.bad_rows))
+                for sample in (s for runs in samples.values() for s in runs):
+                    if (sample["rows"], sample["bad_rows"]) != expected:
+                        raise RuntimeError(f"{sample}: expected {expected} records and bad rows")
             for runs in samples.values():  # the baselines count nothing: rows/s by the engine's count
                 for sample in runs:
                     sample["rows"] = sample["rows"] or samples[candidates[0]][0]["rows"]

@@ -260,7 +260,7 @@ def _register_csv(
                 f"SELECT file_id, line, {_READER_REASON} FROM (SELECT DISTINCT ON (file_id, line) * "
                 f'FROM "{rejects}" WHERE scan_id = {int(scan_id)} ORDER BY file_id, line) ORDER BY file_id, line'
             )
-        layout = quarantine.CsvFiles(tuple(files), source.quote, source.header, len(columns) == 1)
+        layout = quarantine.CsvFiles(tuple(files), source.quote, source.header, len(columns) == 1, source.delimiter)
         located = BadRows(layout, failed, rejected)
     return RegisteredInput(
         name,

@@ -36,6 +36,7 @@ class CsvFiles:
     header: bool
     #: DuckDB reads an empty line as a record when the input has one column (else it skips it)
     blank_lines_are_records: bool
+    delimiter: str = ","
 
 
 @dataclass(frozen=True)
@@ -66,15 +67,25 @@ class _Record:
 
 class _Rows:
     """
-    The rows of one file, in order: :meth:`next` reads one (a quoted field may hold line breaks; a quote that never
-    closes runs to the end of the file, as the readers read it), :meth:`skip` passes over many plain lines at once.
+    The rows of one file, in order: :meth:`next` reads one, :meth:`skip` passes over many plain lines at once.
+
+    Rows split as DuckDB's reader splits them: a quote opens a quoted field only at the start of a field (after at
+    most one space), where a line break is part of the field and a doubled quote is one quote; a quote that never
+    closes runs to the end of the file. Anything after the closing quote, up to the next delimiter, belongs to the
+    field (a bad record), as does a quote inside an unquoted field (``a"b`` is a value).
     """
 
-    def __init__(self, data: mmap.mmap | bytes, quote: str) -> None:
-        q = re.escape(quote.encode())
-        self._row = re.compile(rb"(?:[^%s\n]++|%s[^%s]*+%s)*+(?:%s[^%s]*+)?" % (q, q, q, q, q, q))
-        # non-empty lines whose quotes all close on the line: each is one row
-        self._plain = re.compile(rb"(?:(?!\r?\n)(?:[^%s\n]++|%s[^%s\n]*+%s)++\n)++" % (q, q, q, q))
+    def __init__(self, data: mmap.mmap | bytes, quote: str, delimiter: str = ",") -> None:
+        q, d = re.escape(quote.encode()), re.escape(delimiter.encode())
+        space = b"[ ]?" if b" " not in (quote.encode(), delimiter.encode()) else b""
+        rest = rb"[^%s\n]*+" % d  # an unquoted field, or what follows a closing quote
+        quoted = rb"%s%s(?:[^%s]++|%s%s)*+(?:%s%s)?" % (space, q, q, q, q, q, rest)
+        unquoted = rb"(?!%s%s)%s" % (space, q, rest)
+        self._row = re.compile(rb"(?>%s|%s)(?:%s(?>%s|%s))*+" % (quoted, unquoted, d, quoted, unquoted))
+        # non-empty lines that are one row each (every quoted field closes on its line), in a block
+        closed = rb"%s%s(?:[^%s\n]++|%s%s)*+%s%s" % (space, q, q, q, q, q, rest)
+        field = rb"(?>%s|%s)" % (closed, unquoted)
+        self._plain = re.compile(rb"(?:(?!\r?\n)%s(?:%s%s)*+\n)++" % (field, d, field))
         self._data = data
         self.position = 0
         self.row = 0  # rows read, counting the header and empty lines
@@ -95,23 +106,21 @@ class _Rows:
 
     def skip(self, most: int) -> int:
         """Pass over at most ``most`` rows that are non-empty lines with their quotes closed; return how many."""
-        data, skipped, span = self._data, 0, 0
+        data, skipped = self._data, 0
         while most - skipped > 64:
             wanted = most - skipped
             # a block of about the rows wanted, by the mean row length so far
-            span = span or wanted * (self.position // self.row + 1 if self.row else 64)
-            limit = min(self.position + span, len(data))
+            limit = min(self.position + wanted * (self.position // self.row + 1 if self.row else 64), len(data))
             match = self._plain.match(data, self.position, limit)
             if match is None:
                 break
-            rows = data[self.position : match.end()].count(b"\n")
-            if rows > wanted:  # shorter rows than the mean: try half the block
-                span = (match.end() - self.position) // 2
-                if span < 64:
-                    break
-                continue
-            self.position, self.row, self.line = match.end(), self.row + rows, self.line + rows
-            skipped, span = skipped + rows, 0
+            end = match.end()
+            rows = data[self.position : end].count(b"\n")
+            for _ in range(rows - wanted):  # shorter rows than the mean: end after the wanted row
+                end = data.rfind(b"\n", self.position, end - 1) + 1
+            rows = min(rows, wanted)
+            self.position, self.row, self.line = end, self.row + rows, self.line + rows
+            skipped += rows
             if match.end() < limit:  # stopped before a row that is not a plain line
                 break
         return skipped
@@ -140,7 +149,7 @@ def locate(
     position = 0  # among the accepted records of all files
     for index, path in enumerate(source.files):
         for data in _mapped(path):
-            rows = _Rows(data, source.quote)
+            rows = _Rows(data, source.quote, source.delimiter)
             if source.header:
                 rows.next()
             while next_rejected is not None or next_failed is not None:
