@@ -117,6 +117,17 @@ DASHBOARDS: dict[str, tuple[str, list[tuple[str, str, str, list[tuple[str, str]]
                 ],
             ),
             ("Circuit breakers", "timeseries", "short", [("orchestrator_circuit_state", "{{breaker}}")]),
+            (
+                "Data-quality checks warned and failed",
+                "timeseries",
+                "short",
+                [
+                    (
+                        'sum by (dag_id, check, outcome) (increase(orchestrator_checks_total{outcome!="passed"}[1h]))',
+                        "{{outcome}} {{dag_id}} / {{check}}",
+                    )
+                ],
+            ),
         ],
     ),
     "enterprise-spark": (

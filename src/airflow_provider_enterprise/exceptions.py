@@ -56,6 +56,17 @@ class BadRowsError(PermanentJobError):
     """Malformed input rows were found and the job's ``on_bad_rows`` is ``fail``."""
 
 
+class DataQualityError(PermanentJobError):
+    """
+    Data-quality checks of severity ``fail`` failed: the output was not published. ``results`` holds every check's
+    result of the run (as plain data), the failed ones among them.
+    """
+
+    def __init__(self, message: str, results: list[dict] | None = None) -> None:
+        super().__init__(message)
+        self.results = list(results or [])
+
+
 class InputHeaderError(PermanentJobError):
     """A CSV input without a ``schema`` cannot name its columns: its files are empty, or its header repeats a name or
     leaves one empty (declaring the schema names them)."""

@@ -71,6 +71,13 @@ RECORDS_WRITTEN = Metric(
     ("engine", "dag_id"),
     "Output rows of succeeded job attempts.",
 )
+CHECKS = Metric(
+    "enterprise.checks",
+    "counter",
+    "orchestrator_checks_total",
+    ("outcome", "check", "check_type", "severity", "dag_id", "engine"),
+    "Data-quality check results of ended job attempts, by outcome (passed, warned, failed).",
+)
 BAD_ROWS = Metric(
     "enterprise.bad_rows",
     "counter",
@@ -129,6 +136,7 @@ ALL: tuple[Metric, ...] = (
     RECORDS_PROCESSED,
     RECORDS_WRITTEN,
     BAD_ROWS,
+    CHECKS,
     RETRIES,
     DEAD_LETTERS,
     REPLAYS,

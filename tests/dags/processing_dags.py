@@ -351,3 +351,37 @@ with DAG("test_render_error", schedule=None, start_date=START, params={"data_dir
         processing_logic={"transformations": [AGGREGATE]},
         execution_engine="local",
     )
+
+
+def quality_checks(severity: str) -> list[dict]:
+    """Checks of the active transactions: one ``amount_in_range`` of ``severity`` that fails on the sample data."""
+    return [
+        {"type": "not_null", "column": "transaction_id"},
+        {"type": "unique", "columns": ["transaction_id"]},
+        {"type": "accepted_values", "column": "status", "values": ["active"]},
+        {"type": "range", "column": "amount", "min": 0, "max": 200, "severity": severity, "name": "amount_in_range"},
+        {"type": "matches", "column": "country", "pattern": "^[A-Z]{2}$"},
+        {"type": "row_count", "min": 1, "max_change_pct": 50},
+        {"type": "freshness", "column": "event_time", "max_age": "3650d"},
+        {"type": "schema", "columns": {"transaction_id": "bigint", "amount": "double"}, "mode": "evolve"},
+        {"type": "row_count", "min": 1, "input": "input", "name": "input_not_empty"},
+    ]
+
+
+for _severity in ("fail", "warn"):
+    with DAG(
+        f"test_quality_{_severity}", schedule=None, start_date=START, params={"input_path": "", "output_path": ""}
+    ) as _quality:
+        EnterpriseDataProcessingOperator(
+            task_id="process",
+            job_name=f"test_quality_{_severity}",
+            input_path="{{ params.input_path }}",
+            output_path="{{ params.output_path }}",
+            processing_logic={
+                "transformations": [{"type": "filter", "condition": "status = 'active'"}],
+                "checks": quality_checks(_severity),
+            },
+            execution_engine="local",
+            retries=2,
+        )
+    globals()[f"quality_{_severity}"] = _quality

@@ -464,7 +464,7 @@ def plan_job(spec: JobSpec, inputs: Mapping[str, Sequence[Column]]) -> Plan:
     """
     Resolve a job's logic against its inputs' columns and check its output options against the result.
 
-    :raises PlanError: naming the transformation (or ``partition_by``) and the column that does not fit.
+    :raises PlanError: naming the transformation (or ``partition_by``, or the check) and the column that does not fit.
     """
     plan = build_plan(spec.processing_logic, inputs, spec.primary_input)
     names = [c.name for c in plan.columns]
@@ -473,6 +473,9 @@ def plan_job(spec: JobSpec, inputs: Mapping[str, Sequence[Column]]) -> Plan:
         raise PlanError(f"partition_by: column {missing[0]!r} is not in the output (columns: {', '.join(names)})")
     if spec.partition_by and len(spec.partition_by) == len(names):
         raise PlanError("partition_by names every output column: no column would be left in the files")
+    from airflow_provider_enterprise.compiler.checks import check_against_plan  # it builds on this module
+
+    check_against_plan(spec.processing_logic, plan)
     return plan
 
 

@@ -23,6 +23,7 @@ class JobResult:
     bad_rows: int = 0
     bad_rows_path: str | None = None
     input_records: dict[str, int] = field(default_factory=dict)  # records read, by input name
+    checks: list[dict[str, Any]] = field(default_factory=list)  # the data-quality checks' results (CheckResult)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the result as plain data (for XCom and the registry)."""

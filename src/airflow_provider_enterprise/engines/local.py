@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from airflow_provider_enterprise.compiler.checks import CheckResult, describe_failures, failed_checks
 from airflow_provider_enterprise.compiler.duckdb import compile_plan
 from airflow_provider_enterprise.compiler.masking import INNER_PAD, OUTER_PAD, MaskingKey, key_relation, require_keys
 from airflow_provider_enterprise.compiler.plan import Plan, PlanError, plan_job
@@ -18,6 +19,7 @@ from airflow_provider_enterprise.config import LocalEngineSettings
 from airflow_provider_enterprise.engines import csv_proof
 from airflow_provider_enterprise.engines.base import JobResult
 from airflow_provider_enterprise.engines.csv_proof import ProofRefuted, ProofStopped
+from airflow_provider_enterprise.engines.duckdb_checks import run_checks
 from airflow_provider_enterprise.engines.duckdb_inputs import (
     BadRows,
     RegisteredInput,
@@ -32,6 +34,7 @@ from airflow_provider_enterprise.engines.object_inputs import download_inputs
 from airflow_provider_enterprise.engines.quarantine import write as write_quarantine
 from airflow_provider_enterprise.exceptions import (
     BadRowsError,
+    DataQualityError,
     JobCancelledError,
     JobTimeoutError,
     PlanningError,
@@ -223,7 +226,7 @@ class LocalEngine:
                             raise ProofRefuted(f"input {name!r}: {why}")
 
                 try:
-                    rows_out, files_out, resumed = execute(con, spec, plan, quarantine, confirm)
+                    rows_out, files_out, resumed, checks = execute(con, spec, plan, quarantine, confirm)
                 except duckdb.InvalidInputException as err:
                     if not one_scan_refuted(err):
                         raise
@@ -246,6 +249,7 @@ class LocalEngine:
             bad_rows=sum(i.bad_rows for i in inputs.values()),
             bad_rows_path=bad_rows_location(spec.output_path) if quarantine else None,
             input_records={name: i.records for name, i in inputs.items()},
+            checks=[r.to_dict() for r in checks],
         )
 
     @staticmethod
@@ -274,9 +278,10 @@ class LocalEngine:
         output_format: FileFormat,
         confirm: Callable[[], None],
         quarantine: Mapping[str, BadRows] | None = None,
-    ) -> tuple[int, list[str]]:
+    ) -> tuple[int, list[str], list[CheckResult]]:
         """Write ``query``'s rows (and the quarantined rows) to ``output_path``; ``confirm`` raises before the commit
-        when a proof of the inputs did not hold."""
+        when a proof of the inputs did not hold. The job's checks run on the staged output (:mod:`.duckdb_checks`):
+        return their results; a failed ``fail`` check raises :class:`DataQualityError` and nothing is committed."""
         options = {
             FileFormat.PARQUET: "FORMAT parquet",
             FileFormat.CSV: "FORMAT csv, HEADER",
@@ -292,24 +297,33 @@ class LocalEngine:
                 target = staging / f"part-00000.{_SUFFIX[output_format]}"
             ((rows,),) = con.execute(f"COPY ({query}) TO $path ({options})", {"path": str(target)}).fetchall()
             confirm()
+            results = []
+            if output_path == spec.output_path and spec.processing_logic.checks:
+                results = run_checks(
+                    con, spec, query=query, staging=staging, partitioned=bool(partition_by), input_view=relation_name
+                )
+                if failed_checks(results):  # raised inside the staging: nothing is published
+                    raise DataQualityError(describe_failures(spec.job_name, results), [r.to_dict() for r in results])
             if quarantine:  # each input's located records are read before the next input's queries run
                 located = ((name, bad.files, *bad.located(con)) for name, bad in quarantine.items())
                 write_quarantine(located, staging, self._origins)
             files = sorted(str(p.relative_to(staging)) for p in staging.rglob("*") if p.is_file())
-        return int(rows), files
+        return int(rows), files, results
 
     def _execute(
         self, con, spec: JobSpec, plan: Plan, quarantine: Mapping[str, BadRows], confirm: Callable[[], None]
-    ) -> tuple[int, list[str], None]:
+    ) -> tuple[int, list[str], None, list[CheckResult]]:
         """Run the whole spec as one query."""
         query = compile_plan(plan, {name: relation_name(name) for name in spec.inputs})
         log.info("Compiled %s to DuckDB SQL: %s", spec.job_name, query)
-        rows_out, files = self._commit(con, query, spec, spec.output_path, spec.output_format, confirm, quarantine)
-        return rows_out, files, None
+        rows_out, files, checks = self._commit(
+            con, query, spec, spec.output_path, spec.output_format, confirm, quarantine
+        )
+        return rows_out, files, None, checks
 
     def _execute_in_stages(
         self, con, spec: JobSpec, plan: Plan, quarantine: Mapping[str, BadRows], confirm: Callable[[], None]
-    ) -> tuple[int, list[str], int | None]:
+    ) -> tuple[int, list[str], int | None, list[CheckResult]]:
         """Run one committed stage per transformation (a sort with its limit), resuming after the last one."""
         checkpoints = StageCheckpoints(spec)
         resumed = checkpoints.last_committed()
@@ -327,9 +341,11 @@ class LocalEngine:
             con.read_parquet(str(checkpoints.path(stage[-1]) / "*.parquet")).create_view(source)
             log.info("Committed stage %s of %s", stage[-1], spec.job_name)
         final = f'SELECT * FROM "{source}"'
-        rows_out, files = self._commit(con, final, spec, spec.output_path, spec.output_format, confirm, quarantine)
+        rows_out, files, checks = self._commit(
+            con, final, spec, spec.output_path, spec.output_format, confirm, quarantine
+        )
         checkpoints.remove()
-        return rows_out, files, resumed
+        return rows_out, files, resumed, checks
 
 
 def _register_keys(con, keys: Mapping[str, MaskingKey]) -> None:

@@ -7,11 +7,13 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_enterprise import storage
 from airflow_provider_enterprise.compiler.plan import PlanError, plan_from_declared_schemas
 from airflow_provider_enterprise.exceptions import (
+    DataQualityError,
     EngineNotAvailableError,
     JobCancelledError,
     JobTimeoutError,
@@ -380,6 +382,7 @@ class EnterpriseDataProcessingOperator(ClusterApplicationMixin, EnterpriseJobOpe
                 raise invalid
             if fallback:
                 spec = spec.model_copy(update={"execution_engine": EngineName.LOCAL})
+            spec = self._with_check_values(context, spec)
             engine, attempt = self._started_engine(spec, attempt, keys)
             self.log.info(
                 "Running %s on the %s engine: %s -> %s", spec.job_name, engine.name, spec.input_path, spec.output_path
@@ -391,8 +394,41 @@ class EnterpriseDataProcessingOperator(ClusterApplicationMixin, EnterpriseJobOpe
                     result = engine.run(spec)
         except Exception as err:
             running = self._running_engine
+            if isinstance(err, DataQualityError):
+                self._record_checks(context, attempt, err.results, running.name if running else attempt.engine)
             self.record_failure(attempt, err, context, engine=running.name if running else None)
         return self._succeeded(context, attempt, spec, result, keys, time.monotonic() - started)
+
+    def _with_check_values(self, context: Context, spec: JobSpec) -> JobSpec:
+        """``spec`` with its checks' run-time values: the run's times (``freshness``) and, for ``row_count``'s
+        ``max_change_pct``, the counts of the last successful run of this task, read from the registry."""
+        if not spec.processing_logic.checks:
+            return spec
+        from airflow_provider_enterprise.check_results import CheckResults, needs_previous_counts, with_run_values
+        from airflow_provider_enterprise.hooks.metadata import JobKey
+
+        ti, dag_run = context["ti"], context.get("dag_run")
+        run_after = getattr(dag_run, "run_after", None) or datetime.now(UTC)
+        times = {"data_interval_end": context.get("data_interval_end") or run_after, "run_after": run_after}
+        previous = None
+        if needs_previous_counts(spec):
+            key = JobKey(ti.dag_id, ti.run_id, ti.task_id, ti.map_index if ti.map_index is not None else -1)
+            previous = CheckResults(self.hook).previous_counts(key)
+        return with_run_values(spec, times=times, previous=previous)
+
+    def _record_checks(self, context: Context, attempt: RunningAttempt, results: list[dict], engine: str) -> None:
+        """Store the attempt's check results in the registry, log them as a table and count their outcomes."""
+        if not results:
+            return
+        from airflow_provider_enterprise.check_results import CheckResults, report
+        from airflow_provider_enterprise.compiler.checks import results_table
+
+        CheckResults(self.hook).record(attempt.attempt_id, results)
+        self.log.info("Data-quality checks of %s:\n%s", self.job_name, results_table(results))
+        warned = [r["name"] for r in results if r["outcome"] == "warned"]
+        if warned:
+            self.log.warning("Data-quality checks %s failed with severity warn: the output is published", warned)
+        report(results, dag_id=context["ti"].dag_id, engine=engine)
 
     def _succeeded(
         self,
@@ -404,6 +440,7 @@ class EnterpriseDataProcessingOperator(ClusterApplicationMixin, EnterpriseJobOpe
         task_seconds: float,
     ) -> dict[str, Any]:
         """Record the committed output's figures on the attempt; return the task's result (its XCom), masked."""
+        self._record_checks(context, attempt, result.checks, result.engine)
         self.record_success(
             attempt,
             context,

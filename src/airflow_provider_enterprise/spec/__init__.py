@@ -1,5 +1,6 @@
 """The engine-neutral job model: what users write, validated without Airflow or an engine."""
 
+from airflow_provider_enterprise.spec.fields import ColumnType, contains_template
 from airflow_provider_enterprise.spec.models import (
     DEFAULT_INPUT,
     BadRowPolicy,
@@ -16,7 +17,6 @@ from airflow_provider_enterprise.spec.models import (
 from airflow_provider_enterprise.spec.transformations import (
     Aggregation,
     CastTransformation,
-    ColumnType,
     DedupeTransformation,
     DeriveTransformation,
     DropTransformation,
@@ -32,7 +32,6 @@ from airflow_provider_enterprise.spec.transformations import (
     SortTransformation,
     Transformation,
     UnionTransformation,
-    contains_template,
 )
 
 __all__ = [

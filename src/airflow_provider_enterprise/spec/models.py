@@ -25,16 +25,16 @@ from pydantic import (
 )
 
 from airflow_provider_enterprise.exceptions import InputNotFoundError
-from airflow_provider_enterprise.spec.locations import check_location, overlap, scheme_of
-from airflow_provider_enterprise.spec.transformations import (
-    TRANSFORMATION_TYPES,
-    ProcessingLogic,
+from airflow_provider_enterprise.spec.checks import CHECK_TYPES
+from airflow_provider_enterprise.spec.fields import (
     StrictModel,
     check_column_type,
     check_identifier,
     contains_template,
     templates_allowed,
 )
+from airflow_provider_enterprise.spec.locations import check_location, overlap, scheme_of
+from airflow_provider_enterprise.spec.transformations import TRANSFORMATION_TYPES, ProcessingLogic
 
 
 class EngineName(StrEnum):
@@ -313,6 +313,11 @@ class JobSpec(StrictModel):
                 "processing_logic.checkpoint needs a local output_path: stage checkpoints are committed beside the "
                 f"output, and {self.output_path!r} is in an object store"
             )
+        unknown = [c.check_name for c in self.processing_logic.checks if c.input and c.input not in self.inputs]
+        if unknown:
+            raise ValueError(
+                f"checks {', '.join(unknown)} name inputs that are not defined (inputs: {', '.join(self.inputs)})"
+            )
         missing = [n for n in self.processing_logic.named_inputs() if n not in self.inputs]
         if missing:
             known = ", ".join(self.inputs)
@@ -342,12 +347,21 @@ class InvalidJobSpec(ValueError):
     """A job spec that failed validation; the message names each bad field and value."""
 
 
-def _format_location(loc: tuple[Any, ...]) -> str:
+def _format_location(loc: tuple[Any, ...], data: Any) -> str:
+    """``processing_logic.transformations[2] (filter).condition``; a check is named by its ``name`` when it has one."""
     parts: list[str] = []
     for item in loc:
+        data = (
+            data.get(item)
+            if isinstance(data, dict)
+            else data[item]
+            if isinstance(item, int) and isinstance(data, list) and item < len(data)
+            else None
+        )
         if isinstance(item, int):
-            parts.append(f"[{item}]")
-        elif parts and parts[-1].startswith("[") and item in TRANSFORMATION_TYPES:
+            named = data.get("name") if isinstance(data, dict) and isinstance(data.get("name"), str) else None
+            parts.append(f"[{item}]" + (f" {named!r}" if named else ""))
+        elif parts and parts[-1].startswith("[") and item in (*TRANSFORMATION_TYPES, *CHECK_TYPES):
             parts.append(f" ({item})")
         else:
             parts.append(f".{item}" if parts else str(item))
@@ -372,6 +386,6 @@ def validate_job_spec(data: dict[str, Any], *, allow_templates: bool = False) ->
             message = error["msg"].removeprefix("Value error, ")
             value = error.get("input")
             shown = "" if isinstance(value, dict | list) or repr(value) in message else f" (got {value!r})"
-            where = _format_location(error["loc"])
+            where = _format_location(error["loc"], data)
             lines.append(f"{where}: {message}{shown}" if where else f"{message}{shown}")
         raise InvalidJobSpec(f"invalid job spec {data.get('job_name', '')!r}:\n  " + "\n  ".join(lines)) from None

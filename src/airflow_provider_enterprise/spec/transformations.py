@@ -8,13 +8,12 @@ a string) belong to the plan front end (:mod:`airflow_provider_enterprise.compil
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterator
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from sqlglot import exp
 
 from airflow_provider_enterprise.expressions import (
@@ -23,86 +22,15 @@ from airflow_provider_enterprise.expressions import (
     ExpressionKind,
     parse_expression,
 )
-
-_TEMPLATE_MARKERS = re.compile(r"\{\{|\{%")
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_DECIMAL = re.compile(r"^decimal\((\d{1,2}),\s*(\d{1,2})\)$")
-
-
-def contains_template(value: Any) -> bool:
-    """Return True if ``value`` (a string, or any nesting of dicts and lists) holds Jinja markup."""
-    if isinstance(value, str):
-        return bool(_TEMPLATE_MARKERS.search(value))
-    if isinstance(value, dict):
-        return any(contains_template(k) or contains_template(v) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return any(contains_template(v) for v in value)
-    return False
-
-
-def templates_allowed(info: ValidationInfo, value: str) -> bool:
-    return bool(info.context and info.context.get("allow_templates")) and contains_template(value)
-
-
-def check_expression(value: str, info: ValidationInfo, kind: ExpressionKind = ExpressionKind.SCALAR) -> str:
-    """Validate ``value`` as an allow-listed expression (left for later when it holds a template)."""
-    if templates_allowed(info, value):
-        return value
-    try:
-        parse_expression(value, kind)
-    except ExpressionError as err:
-        raise ValueError(str(err)) from None
-    return value
-
-
-def check_identifier(value: str, info: ValidationInfo) -> str:
-    """Validate ``value`` as a column name (left for later when it holds a template)."""
-    if templates_allowed(info, value):
-        return value
-    if not isinstance(value, str) or not _IDENTIFIER.match(value):
-        raise ValueError(f"{value!r} is not a column name (letters, digits and underscores)")
-    return value
-
-
-def _identifiers(value: list[str], info: ValidationInfo) -> list[str]:
-    names = [check_identifier(c, info) for c in value]
-    duplicates = sorted({c for c in names if names.count(c) > 1})
-    if duplicates:
-        raise ValueError(f"columns listed twice: {', '.join(duplicates)}")
-    return names
-
-
-class StrictModel(BaseModel):
-    """A frozen model that refuses unknown fields."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ColumnType(StrEnum):
-    """The types ``cast`` and input schemas accept (``decimal(p,s)`` is accepted besides these)."""
-
-    STRING = "string"
-    BOOLEAN = "boolean"
-    INT = "int"
-    BIGINT = "bigint"
-    DOUBLE = "double"
-    DATE = "date"
-    TIMESTAMP = "timestamp"
-
-
-def check_column_type(value: str) -> str:
-    """Normalise a type name (``integer`` -> ``int``, ``long`` -> ``bigint``) or raise naming the allowed ones."""
-    name = re.sub(r"\s+", "", str(value).strip().lower())
-    name = {"integer": "int", "long": "bigint", "float64": "double", "float": "double", "bool": "boolean"}.get(
-        name, name
-    )
-    if name in ColumnType.__members__.values() or _DECIMAL.match(name):
-        match = _DECIMAL.match(name)
-        if match and not (1 <= int(match[1]) <= 38 and int(match[2]) <= int(match[1])):
-            raise ValueError(f"{value!r}: decimal precision must be 1-38 and scale at most the precision")
-        return name.replace(",", ", ") if match else name
-    allowed = ", ".join(t.value for t in ColumnType)
-    raise ValueError(f"{value!r} is not a supported type; use one of {allowed} or decimal(p,s)")
+from airflow_provider_enterprise.spec.checks import Check
+from airflow_provider_enterprise.spec.fields import (
+    StrictModel,
+    check_column_type,
+    check_expression,
+    check_identifier,
+    check_identifiers,
+    templates_allowed,
+)
 
 
 class SortDirection(StrEnum):
@@ -135,7 +63,7 @@ class _ColumnList(StrictModel):
     @field_validator("columns")
     @classmethod
     def _columns(cls, value: list[str], info: ValidationInfo) -> list[str]:
-        return _identifiers(value, info)
+        return check_identifiers(value, info)
 
 
 class SelectTransformation(_ColumnList):
@@ -159,8 +87,8 @@ class RenameTransformation(StrictModel):
     @field_validator("mapping")
     @classmethod
     def _mapping(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
-        _identifiers(list(value), info)
-        _identifiers(list(value.values()), info)
+        check_identifiers(list(value), info)
+        check_identifiers(list(value.values()), info)
         return value
 
 
@@ -195,7 +123,7 @@ class CastTransformation(StrictModel):
     @field_validator("columns")
     @classmethod
     def _columns(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
-        _identifiers(list(value), info)
+        check_identifiers(list(value), info)
         return {name: check_column_type(kind) for name, kind in value.items()}
 
 
@@ -223,7 +151,7 @@ class GroupByTransformation(StrictModel):
     @field_validator("columns")
     @classmethod
     def _columns(cls, value: list[str], info: ValidationInfo) -> list[str]:
-        return _identifiers(value, info)
+        return check_identifiers(value, info)
 
     @field_validator("having")
     @classmethod
@@ -287,7 +215,7 @@ class DedupeTransformation(StrictModel):
     @field_validator("keys", "order_by")
     @classmethod
     def _columns(cls, value: list[str] | None, info: ValidationInfo) -> list[str] | None:
-        return None if value is None else _identifiers(value, info)
+        return None if value is None else check_identifiers(value, info)
 
     @model_validator(mode="after")
     def _deterministic(self) -> DedupeTransformation:
@@ -317,7 +245,7 @@ class SortTransformation(StrictModel):
     @field_validator("by")
     @classmethod
     def _by(cls, value: list[str], info: ValidationInfo) -> list[str]:
-        return _identifiers(value, info)
+        return check_identifiers(value, info)
 
     @model_validator(mode="after")
     def _directions(self) -> SortTransformation:
@@ -370,7 +298,7 @@ class JoinTransformation(StrictModel):
     @field_validator("on", "left_on", "right_on")
     @classmethod
     def _keys(cls, value: list[str] | None, info: ValidationInfo) -> list[str] | None:
-        return None if value is None else _identifiers(value, info)
+        return None if value is None else check_identifiers(value, info)
 
     @model_validator(mode="after")
     def _key_shape(self) -> JoinTransformation:
@@ -405,7 +333,7 @@ class UnionTransformation(StrictModel):
     @field_validator("inputs")
     @classmethod
     def _inputs(cls, value: list[str], info: ValidationInfo) -> list[str]:
-        return _identifiers(value, info)
+        return check_identifiers(value, info)
 
 
 #: The Airflow connection that holds the hashing key of ``mask`` when the spec names none.
@@ -468,7 +396,7 @@ class MaskTransformation(StrictModel):
     @field_validator("columns")
     @classmethod
     def _columns(cls, value: dict[str, MaskMethod | MaskRule], info: ValidationInfo) -> dict[str, MaskRule]:
-        _identifiers(list(value), info)
+        check_identifiers(list(value), info)
         return {name: rule if isinstance(rule, MaskRule) else MaskRule(method=rule) for name, rule in value.items()}
 
     @property
@@ -515,7 +443,8 @@ TRANSFORMATION_TYPES = (
 
 class ProcessingLogic(StrictModel):
     """
-    An ordered list of transformations applied to the primary input.
+    An ordered list of transformations applied to the primary input, and the data-quality checks of the result
+    (:mod:`airflow_provider_enterprise.spec.checks`).
 
     With ``checkpoint`` each transformation's result is committed as it completes, and a retry resumes after
     the last committed one (a stage is reused only while the input and every transformation up to it are
@@ -523,7 +452,17 @@ class ProcessingLogic(StrictModel):
     """
 
     transformations: list[Transformation] = Field(default_factory=list)
+    checks: list[Check] = Field(default_factory=list)
     checkpoint: bool = False
+
+    @field_validator("checks")
+    @classmethod
+    def _check_names(cls, value: list[Check]) -> list[Check]:
+        names = [c.check_name for c in value]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"checks named twice: {', '.join(twice)} (give each a name of its own)")
+        return value
 
     @model_validator(mode="after")
     def _limits_follow_sorts(self) -> ProcessingLogic:
