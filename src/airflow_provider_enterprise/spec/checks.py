@@ -301,12 +301,6 @@ def check_portable_regex(pattern: str) -> None:
     def refuse(position: int, what: str) -> RegexError:
         return RegexError(f"pattern {pattern!r}: {what} at position {position} is not read alike by DuckDB and Spark")
 
-    try:
-        with warnings.catch_warnings():  # Python's warnings of what later versions read differently
-            warnings.simplefilter("error", FutureWarning)
-            re.compile(pattern)
-    except (re.error, FutureWarning) as err:
-        raise RegexError(f"pattern {pattern!r} does not compile: {err}") from None
     position, quantified = 0, False
     while position < len(pattern):
         char = pattern[position]
@@ -334,6 +328,13 @@ def check_portable_regex(pattern: str) -> None:
             position, quantified = repetition.end(), True
         else:
             position, quantified = position + 1, char in _QUANTIFIERS
+
+    try:
+        with warnings.catch_warnings():  # Python's warnings of what later versions read differently
+            warnings.simplefilter("error", FutureWarning)
+            re.compile(pattern)
+    except (re.error, FutureWarning) as err:
+        raise RegexError(f"pattern {pattern!r} does not compile: {err}") from None
 
 
 def _class_end(pattern: str, start: int, refuse) -> int:
