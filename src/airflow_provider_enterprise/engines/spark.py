@@ -194,6 +194,7 @@ def job_result(spec: JobSpec, external_id: str, manifest: dict[str, Any], second
         bad_rows=manifest["bad_rows"],
         bad_rows_path=manifest["bad_rows_path"],
         input_records={name: counts["records"] for name, counts in manifest.get("inputs", {}).items()},
+        checks=manifest.get("checks", []),
     )
 
 
@@ -207,6 +208,8 @@ def _error_from(result: dict[str, Any]) -> Exception:
     """Rebuild the application's error as this provider's exception of the same class (or a Spark one)."""
     name, message = result.get("error_class", ""), result.get("message", "")
     known = getattr(exceptions, name, None)
+    if known is exceptions.DataQualityError:
+        return exceptions.DataQualityError(message, result.get("checks"))
     if isinstance(known, type) and issubclass(known, exceptions.EnterpriseError):
         return known(message)
     if name == InvalidJobSpec.__name__:

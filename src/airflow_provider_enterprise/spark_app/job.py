@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_enterprise.compiler.checks import describe_failures, failed_checks
 from airflow_provider_enterprise.compiler.masking import (
     INNER_PAD,
     OUTER_PAD,
@@ -29,7 +30,7 @@ from airflow_provider_enterprise.compiler.masking import (
 from airflow_provider_enterprise.compiler.plan import PlanError, plan_job
 from airflow_provider_enterprise.compiler.spark import SESSION_CONF, compile_plan
 from airflow_provider_enterprise.engines.object_inputs import require_objects
-from airflow_provider_enterprise.exceptions import BadRowsError, JobCancelledError, PlanningError
+from airflow_provider_enterprise.exceptions import BadRowsError, DataQualityError, JobCancelledError, PlanningError
 from airflow_provider_enterprise.output.commit import (
     BAD_ROWS_FILE,
     bad_rows_location,
@@ -38,6 +39,7 @@ from airflow_provider_enterprise.output.commit import (
     write_manifest,
 )
 from airflow_provider_enterprise.output.hadoop_fs import HadoopFileSystem, staged_hadoop_output
+from airflow_provider_enterprise.spark_app.checks import run_checks
 from airflow_provider_enterprise.spark_app.counting import InputCounter
 from airflow_provider_enterprise.spark_app.inputs import InputCount, SparkInput, read_input
 from airflow_provider_enterprise.spec import BadRowPolicy, FileFormat, InputSpec, JobSpec
@@ -153,6 +155,7 @@ def run_job(
     :raises MaskingKeyError: a ``mask`` hashes with a key that was not given.
     :raises PlanningError: the logic does not fit the inputs' columns (before the job's data is read).
     :raises BadRowsError: bad rows were found and ``on_bad_rows`` is ``fail``.
+    :raises DataQualityError: a check of severity ``fail`` failed on the staged output (nothing is committed).
     """
     started = time.monotonic()
     for key, value in SESSION_CONF.items():
@@ -210,6 +213,11 @@ def _run(
         observed_counts = counter.observed()
         _check_bad_rows(spec, inputs, observed_counts)
         counts = {name: {**counts, **observed_counts}[name] for name in inputs}
+        checks = []
+        if spec.processing_logic.checks:
+            checks = run_checks(spark, spec, location=location, schema=observed.schema, inputs=counter.frames)
+            if failed_checks(checks):  # raised inside the staging: nothing is published
+                raise DataQualityError(describe_failures(spec.job_name, checks), [r.to_dict() for r in checks])
         quarantine = [
             inputs[name].bad
             for name, count in counts.items()
@@ -243,6 +251,7 @@ def _run(
                 "total_seconds": round(time.monotonic() - started, 3),
             },
             "spark_version": spark.version,
+            "checks": [r.to_dict() for r in checks],
         }
         if on_store:
             staging.extra = manifest

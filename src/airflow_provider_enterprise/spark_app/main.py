@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow_provider_enterprise.compiler.masking import KEYS_ENV, load_keys
+from airflow_provider_enterprise.exceptions import DataQualityError
 from airflow_provider_enterprise.resilience.errors import ErrorKind, classify_error
 from airflow_provider_enterprise.spark_app import SPARK_AUTH_SECRET_ENV
 from airflow_provider_enterprise.spec import validate_job_spec
@@ -82,6 +83,7 @@ def report_job(spark: Any, args: argparse.Namespace, keys: str | None = None) ->
                 "error_class": type(err).__name__,
                 "permanent": classify_error(err) is ErrorKind.PERMANENT,
                 "message": str(err),
+                **({"checks": err.results} if isinstance(err, DataQualityError) else {}),
             },
         )
         return 1
