@@ -114,6 +114,27 @@ class SparkEngineSettings(_WorkerPlacement):
         description="Object stores whose Hadoop connector is on Spark's classpath (s3: hadoop-aws, gs: gcs-connector, "
         "abfs: hadoop-azure); jobs on other stores run on the local engine.",
     )
+    openlineage_inject_parent_job_info: bool | None = Field(
+        default=None,
+        description="Pass this task's OpenLineage run to Spark applications as their parent "
+        "(spark.openlineage.parent*); None: Airflow's [openlineage] spark_inject_parent_job_info (default false).",
+    )
+    openlineage_inject_transport_info: bool | None = Field(
+        default=None,
+        description="Pass Airflow's OpenLineage HTTP transport to Spark applications (spark.openlineage.transport.*); "
+        "None: Airflow's [openlineage] spark_inject_transport_info (default false).",
+    )
+
+    def openlineage_injection(self) -> tuple[bool, bool]:
+        """Whether to inject the parent job and the transport, as the Spark provider decides (its settings)."""
+        from airflow.configuration import conf
+
+        parent, transport = self.openlineage_inject_parent_job_info, self.openlineage_inject_transport_info
+        if parent is None:
+            parent = conf.getboolean("openlineage", "spark_inject_parent_job_info", fallback=False)
+        if transport is None:
+            transport = conf.getboolean("openlineage", "spark_inject_transport_info", fallback=False)
+        return parent, transport
 
 
 class RoutingSettings(_Section):

@@ -23,6 +23,7 @@ class JobResult:
     bad_rows: int = 0
     bad_rows_path: str | None = None
     input_records: dict[str, int] = field(default_factory=dict)  # records read, by input name
+    input_columns: dict[str, list[list[str | None]]] = field(default_factory=dict)  # [name, type], as planned
     checks: list[dict[str, Any]] = field(default_factory=list)  # the data-quality checks' results (CheckResult)
 
     def to_dict(self) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from airflow_provider_enterprise.compiler.checks import CheckResult, describe_failures, failed_checks
 from airflow_provider_enterprise.compiler.duckdb import compile_plan
+from airflow_provider_enterprise.compiler.lineage import recorded_columns
 from airflow_provider_enterprise.compiler.masking import INNER_PAD, OUTER_PAD, MaskingKey, key_relation, require_keys
 from airflow_provider_enterprise.compiler.plan import Plan, PlanError, plan_job
 from airflow_provider_enterprise.config import LocalEngineSettings
@@ -249,6 +250,7 @@ class LocalEngine:
             bad_rows=sum(i.bad_rows for i in inputs.values()),
             bad_rows_path=bad_rows_location(spec.output_path) if quarantine else None,
             input_records={name: i.records for name, i in inputs.items()},
+            input_columns=recorded_columns(plan),
             checks=[r.to_dict() for r in checks],
         )
 

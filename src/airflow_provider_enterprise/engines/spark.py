@@ -195,6 +195,7 @@ def job_result(spec: JobSpec, external_id: str, manifest: dict[str, Any], second
         bad_rows_path=manifest["bad_rows_path"],
         input_records={name: counts["records"] for name, counts in manifest.get("inputs", {}).items()},
         checks=manifest.get("checks", []),
+        input_columns=manifest.get("input_columns", {}),
     )
 
 

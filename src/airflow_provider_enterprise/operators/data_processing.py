@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_enterprise import storage
+from airflow_provider_enterprise import assets, storage
 from airflow_provider_enterprise.compiler.plan import PlanError, plan_from_declared_schemas
 from airflow_provider_enterprise.exceptions import (
     DataQualityError,
@@ -21,6 +21,7 @@ from airflow_provider_enterprise.exceptions import (
     SparkApplicationError,
 )
 from airflow_provider_enterprise.hooks.masking import masking_keys, register_keys
+from airflow_provider_enterprise.lineage import JobLineageMixin, with_spark_lineage
 from airflow_provider_enterprise.operators.base import EnterpriseJobOperator, RunningAttempt
 from airflow_provider_enterprise.operators.cluster_application import ClusterApplicationMixin
 from airflow_provider_enterprise.redaction import redact
@@ -57,7 +58,7 @@ def _is_plain(value: Any) -> bool:
     return value is None or isinstance(value, str | int | float | bool)
 
 
-class EnterpriseDataProcessingOperator(ClusterApplicationMixin, EnterpriseJobOperator):
+class EnterpriseDataProcessingOperator(JobLineageMixin, ClusterApplicationMixin, EnterpriseJobOperator):
     """
     Run ``processing_logic`` over ``input_path`` (and the named ``inputs``) and write the result to ``output_path``.
 
@@ -157,6 +158,7 @@ class EnterpriseDataProcessingOperator(ClusterApplicationMixin, EnterpriseJobOpe
             raise ValueError("on_circuit_open='fallback' needs allow_fallback=True")
         if on_circuit_open == "fallback" and execution_engine == EngineName.LOCAL.value:
             raise ValueError("on_circuit_open='fallback' falls back to the local engine: the job already runs there")
+        kwargs = assets.with_job_assets(kwargs, inputs=assets.input_paths(input_path, inputs), output=output_path)
         super().__init__(
             job_name=job_name,
             job_type=job_type,
@@ -384,6 +386,7 @@ class EnterpriseDataProcessingOperator(ClusterApplicationMixin, EnterpriseJobOpe
                 spec = spec.model_copy(update={"execution_engine": EngineName.LOCAL})
             spec = self._with_check_values(context, spec)
             engine, attempt = self._started_engine(spec, attempt, keys)
+            spec = with_spark_lineage(spec, engine.name, self.hook.settings.engines.spark, context)
             self.log.info(
                 "Running %s on the %s engine: %s -> %s", spec.job_name, engine.name, spec.input_path, spec.output_path
             )
@@ -393,6 +396,7 @@ class EnterpriseDataProcessingOperator(ClusterApplicationMixin, EnterpriseJobOpe
                 with self.hook.heartbeating(attempt.attempt_id):
                     result = engine.run(spec)
         except Exception as err:
+            self.remember_for_lineage(spec, error=err)
             running = self._running_engine
             if isinstance(err, DataQualityError):
                 self._record_checks(context, attempt, err.results, running.name if running else attempt.engine)
@@ -461,6 +465,8 @@ class EnterpriseDataProcessingOperator(ClusterApplicationMixin, EnterpriseJobOpe
             result.duration_seconds,
             result.output_path,
         )
+        self.remember_for_lineage(spec, result)
+        assets.record_output_event(context, self.outlets, spec, result, attempt.job_id)
         versions = {conn_id: key.version for conn_id, key in keys.items()}
         if versions:
             self.log.info("Hashed with masking keys %s", ", ".join(f"{c} version {v}" for c, v in versions.items()))
@@ -568,6 +574,7 @@ class EnterpriseDataProcessingOperator(ClusterApplicationMixin, EnterpriseJobOpe
                     f"application {external_id} ended {state} but committed no output at {spec.output_path}"
                 )
         except Exception as err:
+            self.remember_for_lineage(None, error=err)
             self.record_failure(attempt, err, context)
         self.forget_application(context)
         self.log.info("Application %s of job %s ended %s", external_id, spec.job_name, state)

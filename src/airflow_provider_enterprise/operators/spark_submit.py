@@ -14,6 +14,7 @@ from airflow_provider_enterprise.operators.cluster_application import ClusterApp
 from airflow_provider_enterprise.spec import SparkResources
 
 if TYPE_CHECKING:
+    from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
 
     from airflow_provider_enterprise.hooks.spark_status import ApplicationStatus, SparkApplicationTracker
@@ -127,13 +128,21 @@ class EnterpriseSparkSubmitOperator(ClusterApplicationMixin, EnterpriseJobOperat
     def _conn_id(self) -> str:
         return self.spark_conn_id or self.hook.settings.engines.spark.conn_id
 
-    def _hook_for(self, submission: dict[str, Any], name: str) -> EnterpriseSparkSubmitHook:
+    def _hook_for(
+        self, submission: dict[str, Any], name: str, context: Context | None = None
+    ) -> EnterpriseSparkSubmitHook:
+        """The spark-submit hook of ``submission``; with the task's ``context``, its conf gets the OpenLineage
+        parent job and transport as ``engines.spark.openlineage_inject_*`` say (not recorded on the attempt)."""
         from airflow_provider_enterprise.engines.spark import resource_args
         from airflow_provider_enterprise.hooks.spark_submit import EnterpriseSparkSubmitHook
+        from airflow_provider_enterprise.lineage import spark_lineage_conf
 
         settings = self.hook.settings.engines.spark
         args = resource_args(settings, SparkResources.model_validate(submission["spark_resources"]))
         args["conf"].update(submission["conf"])
+        if context is not None:
+            parent_job, transport = settings.openlineage_injection()
+            args["conf"] = spark_lineage_conf(args["conf"], context, parent_job=parent_job, transport=transport)
         return EnterpriseSparkSubmitHook(
             conn_id=self._conn_id,
             default_master=settings.master,
@@ -174,7 +183,7 @@ class EnterpriseSparkSubmitOperator(ClusterApplicationMixin, EnterpriseJobOperat
             if circuit_open:
                 raise circuit_open
             name = f"enterprise-{attempt.job_id}-{attempt.try_number}-{uuid.uuid4().hex[:8]}"
-            hook = self._submit_hook = self._hook_for(submission, name)
+            hook = self._submit_hook = self._hook_for(submission, name, context)
             self._check_mode(hook, submission["application"])
             if hook.backend is None:
                 self._run_client_mode(attempt, hook, submission["application"], name)
@@ -195,6 +204,7 @@ class EnterpriseSparkSubmitOperator(ClusterApplicationMixin, EnterpriseJobOperat
                 self._kill_application()
             self.record_failure(attempt, err, context)
         if status is None:
+            self._external_id = name  # the client-mode application's name, for lineage
             self.record_success(attempt, context, external_id=name)
             return {**attempt.to_dict(), "external_id": name, "state": "FINISHED"}
         return self._finish(context, attempt, status.external_id, status.state, status.succeeded, status.message)
@@ -258,6 +268,7 @@ class EnterpriseSparkSubmitOperator(ClusterApplicationMixin, EnterpriseJobOperat
         self, context: Context, attempt: RunningAttempt, external_id: str, state: str, succeeded: bool, message: str
     ) -> dict[str, Any]:
         """Record the ended application's outcome: success, or a failure that goes through retries."""
+        self._external_id = external_id
         if not succeeded:
             detail = f": {message}" if message else ""
             error = SparkApplicationError(f"application {external_id} ended {state}{detail}")
@@ -273,6 +284,23 @@ class EnterpriseSparkSubmitOperator(ClusterApplicationMixin, EnterpriseJobOperat
         self.kill_application(
             lambda: (hook or self._hook_for(self._submission(), name=self.task_id)).tracker(), self._external_id
         )
+
+    def get_openlineage_facets_on_start(self) -> OperatorLineage:
+        """No datasets: the application's own OpenLineage integration reports them, below this task's run as its
+        parent when ``engines.spark.openlineage_inject_parent_job_info`` is set."""
+        from airflow.providers.openlineage.extractors import OperatorLineage
+
+        return OperatorLineage()
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+        """The ``externalQuery`` facet naming the application (its Spark id, or the name it ran under)."""
+        from airflow.providers.openlineage.extractors import OperatorLineage
+
+        from airflow_provider_enterprise.lineage import application_facets
+
+        return OperatorLineage(run_facets=application_facets(self._external_id))
+
+    get_openlineage_facets_on_failure = get_openlineage_facets_on_complete
 
     def on_kill(self) -> None:
         """Stop the application when the task is marked failed or cleared while it runs in the task."""

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from airflow.sdk import AssetAlias
+
+from airflow_provider_enterprise.assets import SUBMITTED_OUTPUTS_ALIAS
 from airflow_provider_enterprise.operators.data_processing import EnterpriseDataProcessingOperator
 from airflow_provider_enterprise.spec.submission import SUBMISSION_FIELDS
 
@@ -19,6 +22,9 @@ class EnterpriseSubmittedJobOperator(EnterpriseDataProcessingOperator):
     validates the whole spec with the engines' models (expressions included) before anything runs, and fails
     without retries, the field named, when it is bad. Every try is an attempt of the job in the registry,
     named as the submission names it, with the same retries, breakers and dead letters as any other job.
+    Its outlet is the asset alias ``enterprise-submitted-job-outputs``: each committed output adds an event of
+    its own asset (the URI from its path, see :mod:`airflow_provider_enterprise.assets`), so a DAG scheduled on
+    that asset runs after it.
 
     :param kwargs: the registry, retry and breaker settings of
         :class:`~airflow_provider_enterprise.operators.data_processing.EnterpriseDataProcessingOperator`.
@@ -26,6 +32,9 @@ class EnterpriseSubmittedJobOperator(EnterpriseDataProcessingOperator):
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("job_name", "submitted_job")  # replaced by the submission's name when the task runs
+        # outputs known only at run time: their asset events go through an alias (assets.record_output_event)
+        kwargs.setdefault("outlets", [AssetAlias(SUBMITTED_OUTPUTS_ALIAS)])
+        kwargs.setdefault("inlets", [])
         super().__init__(output_path="(from the submission)", **kwargs)
         self._submission: dict[str, Any] = {}
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_enterprise.compiler.checks import describe_failures, failed_checks
+from airflow_provider_enterprise.compiler.lineage import recorded_columns
 from airflow_provider_enterprise.compiler.masking import (
     INNER_PAD,
     OUTER_PAD,
@@ -237,6 +238,7 @@ def _run(
             "rows_out": rows_out,
             "bad_rows": sum(count.bad for count in counts.values()),
             "bad_rows_path": bad_rows_location(spec.output_path) if quarantine else None,
+            "input_columns": recorded_columns(plan),
             "inputs": {
                 name: {
                     "records": count.records,

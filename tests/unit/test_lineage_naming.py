@@ -1,0 +1,67 @@
+"""OpenLineage dataset names and Airflow asset URIs derived from job paths; the operators' automatic assets."""
+
+from __future__ import annotations
+
+import pytest
+from airflow.sdk import Asset, AssetAlias
+
+from airflow_provider_enterprise.assets import SUBMITTED_OUTPUTS_ALIAS, asset_uri
+from airflow_provider_enterprise.lineage import dataset_identity
+from airflow_provider_enterprise.operators.data_processing import EnterpriseDataProcessingOperator
+from airflow_provider_enterprise.operators.submitted_job import EnterpriseSubmittedJobOperator
+
+
+@pytest.mark.parametrize(
+    ("path", "identity"),
+    [
+        ("/data/in/sales.csv", ("file", "/data/in/sales.csv")),
+        ("/data/raw/day=*/part-*.csv", ("file", "/data/raw")),
+        ("file:///data/out/", ("file", "/data/out")),
+        ("file://nas01/exports/x", ("file://nas01", "/exports/x")),
+        ("s3://lake/sales/2026/", ("s3://lake", "sales/2026")),
+        ("s3a://lake/sales", ("s3://lake", "sales")),
+        ("gcs://lake/sales", ("gs://lake", "sales")),
+        ("abfss://raw@acct.dfs.core.windows.net/sales", ("abfss://raw@acct.dfs.core.windows.net", "sales")),
+        ("abfs://raw/sales", ("abfs://raw", "sales")),
+    ],
+)
+def test_dataset_identity_follows_the_naming_spec(path: str, identity: tuple[str, str]) -> None:
+    assert dataset_identity(path) == identity
+
+
+@pytest.mark.parametrize(
+    ("path", "uri"),
+    [
+        ("/data/processed/{{ ds }}", "file:///data/processed"),
+        ("/data/processed/{{ ds }}/sales", "file:///data/processed"),
+        ("/data/out_{{ ds }}.parquet", "file:///data"),
+        ("/data/raw/*.csv", "file:///data/raw"),
+        ("s3a://lake/sales/{{ ds }}", "s3://lake/sales"),
+        ("gcs://lake/x", "gs://lake/x"),
+        ("{{ params.root }}/sales", None),
+        ("s3://{{ params.bucket }}/sales", None),
+    ],
+)
+def test_asset_uri_is_the_static_directory_before_a_template(path: str, uri: str | None) -> None:
+    assert asset_uri(path) == uri
+
+
+def test_outputs_are_outlets_and_inputs_inlets_unless_given() -> None:
+    operator = EnterpriseDataProcessingOperator(
+        task_id="t",
+        job_name="j",
+        input_path="/data/in/{{ ds }}.csv",
+        inputs={"rates": {"path": "s3://ref/rates.parquet"}},
+        output_path="/data/out/{{ ds }}",
+    )
+    assert [a.uri for a in operator.inlets] == ["file:///data/in", "s3://ref/rates.parquet"]
+    assert [a.uri for a in operator.outlets] == ["file:///data/out"]
+    mine = EnterpriseDataProcessingOperator(
+        task_id="u", job_name="j", input_path="/a.csv", output_path="/b", outlets=[Asset("x-custom://b")], inlets=[]
+    )
+    assert ([a.uri for a in mine.outlets], mine.inlets) == (["x-custom://b"], [])
+
+
+def test_the_submitted_job_emits_through_an_alias() -> None:
+    operator = EnterpriseSubmittedJobOperator(task_id="run_job")
+    assert (operator.outlets, operator.inlets) == ([AssetAlias(SUBMITTED_OUTPUTS_ALIAS)], [])
