@@ -6,26 +6,26 @@ from hypothesis import strategies as st
 
 # Canonical spellings (which Spark's check accepts by printing the value back) and the others, which go by the
 # type's pattern on both engines.
-GOOD = {
-    "int": st.sampled_from(["0", "-7", "+12", "007", "-0", "2147483647", "-2147483648", ""]),
-    "bigint": st.sampled_from(["9223372036854775807", "-1", "+0042", "0", ""]),
-    "double": st.sampled_from(["1.5", "-0.25", "1e3", ".5", "5.", "2E-2", "0.10", ""]),
-    "decimal(10, 2)": st.sampled_from(["1.50", "-0.05", "12", "7.5", "+3.25", "0.00", "-00.10", "12345678.99", ""]),
-    "date": st.sampled_from(["2026-01-31", "2024-02-29", "1999-12-01", "0999-01-01", ""]),
-    "boolean": st.sampled_from(["true", "FALSE", "True", "false", ""]),
-    "string": st.sampled_from(["x", "a b", '"q,uoted"', '"say ""hi"""', ""]),
+GOOD_VALUES = {
+    "int": ["0", "-7", "+12", "007", "-0", "2147483647", "-2147483648", ""],
+    "bigint": ["9223372036854775807", "-1", "+0042", "0", ""],
+    "double": ["1.5", "-0.25", "1e3", ".5", "5.", "2E-2", "0.10", ""],
+    "decimal(10, 2)": ["1.50", "-0.05", "12", "7.5", "+3.25", "0.00", "-00.10", "12345678.99", ""],
+    "date": ["2026-01-31", "2024-02-29", "1999-12-01", "0999-01-01", ""],
+    "boolean": ["true", "FALSE", "True", "false", ""],
+    "string": ["x", "a b", '"q,uoted"', '"say ""hi"""', ""],
 }
-BAD = {
-    "int": st.sampled_from(["1.0", "abc", "2147483648", "1 2", "0x10", " 12", "12 ", "1e3", "+-1"]),
-    "bigint": st.sampled_from(["9223372036854775808", "1.5", " 1", "1_000"]),
-    "double": st.sampled_from(["abc", "1,5", "NaN", "Infinity", "-Infinity", "inf", "1e", "--1", " 1.5"]),
-    "decimal(10, 2)": st.sampled_from(["1.505", "1e2", "123456789.00", "abc", " 1.50", "1.5.0"]),
-    "date": st.sampled_from(
-        ["2026-02-30", "2026-1-5", "20260101", "2026-01-01T00:00:00", "-0001-01-01", "+2026-01-01", " 2026-01-01"]
-    ),
-    "boolean": st.sampled_from(["yes", "1", "t", "truth", " true"]),
-    "string": st.sampled_from(["\ufffd"]),
+BAD_VALUES = {
+    "int": ["1.0", "abc", "2147483648", "1 2", "0x10", " 12", "12 ", "1e3", "+-1"],
+    "bigint": ["9223372036854775808", "1.5", " 1", "1_000"],
+    "double": ["abc", "1,5", "NaN", "Infinity", "-Infinity", "inf", "1e", "--1", " 1.5"],
+    "decimal(10, 2)": ["1.505", "1e2", "123456789.00", "abc", " 1.50", "1.5.0"],
+    "date": ["2026-02-30", "2026-1-5", "20260101", "2026-01-01T00:00:00", "-0001-01-01", "+2026-01-01", " 2026-01-01"],
+    "boolean": ["yes", "1", "t", "truth", " true"],
+    "string": ["\ufffd"],
 }
+GOOD = {t: st.sampled_from(values) for t, values in GOOD_VALUES.items()}
+BAD = {t: st.sampled_from(values) for t, values in BAD_VALUES.items()}
 COLUMNS = {
     "i": "int",
     "big": "bigint",
@@ -35,6 +35,15 @@ COLUMNS = {
     "b": "boolean",
     "s": "string",
 }
+
+
+def with_shape(fields: list[str], shape: str) -> bytes:
+    """A record of ``fields``; of shape ``bytes``, with a byte that is not UTF-8 at the end of its last field
+    (inside its quotes: text after a closing quote is broken quoting, another defect)."""
+    line = ",".join(fields).encode()
+    if shape != "bytes":
+        return line
+    return line[:-1] + b'\xff"' if line.endswith(b'"') else line + b"\xff"
 
 
 @st.composite
@@ -55,7 +64,26 @@ def files_with_bad_records(draw) -> tuple[bytes, int]:
             fields = fields[:-1]
         elif shape == "long":
             fields.append("extra")
-        line = ",".join(fields).encode() + (b"\xff" if shape == "bytes" else b"")
-        lines.append(line)
+        lines.append(with_shape(fields, shape))
         records += 1
     return b"\n".join(lines) + b"\n", records
+
+
+def large_file_with_bad_records(records: int, seed: int) -> bytes:
+    """A CSV file of ``records`` records drawn as :func:`files_with_bad_records` draws them (every kind of bad
+    value and shape), from a seeded generator rather than Hypothesis: thousands of records in one file."""
+    import random
+
+    rng = random.Random(seed)
+    lines = [",".join(COLUMNS).encode()]
+    for _ in range(records):
+        fields = [rng.choice((BAD_VALUES if rng.randrange(40) == 0 else GOOD_VALUES)[t]) for t in COLUMNS.values()]
+        if rng.randrange(20) == 0:
+            fields[-1] = rng.choice(['"two\nlines"', '"a\n\nb, ""c"""', '"\n"'])
+        shape = rng.choices(["ok", "short", "long", "bytes"], weights=[96, 1, 2, 1])[0]
+        if shape == "short":
+            fields = fields[:-1]
+        elif shape == "long":
+            fields.append("extra")
+        lines.append(with_shape(fields, shape))
+    return b"\n".join(lines) + b"\n"

@@ -4,8 +4,9 @@ What a bad input row is, defined once and compiled into every engine's plan.
 A CSV input is read with every column as a string, so the engines' own type parsers (which disagree: DuckDB
 and Spark accept different spellings of booleans, dates and numbers) never decide. A record is bad when:
 
-- it has more or fewer fields than the declared columns (a trailing delimiter counts as one more field), or
-  its quoting is broken (``malformed record``);
+- it has more or fewer fields than the declared columns, or its quoting is broken (``malformed record``). Empty
+  fields past the columns (a trailing delimiter, ``,,`` or ``,""``) are not fields: DuckDB's reader drops them,
+  and the Spark application does the same;
 - a field holds the replacement character U+FFFD, or bytes that are not UTF-8 (``invalid encoding``: DuckDB's
   reader rejects such bytes, Spark's replaces them with U+FFFD, so both end up here; in a typed column the
   value fails its type's pattern instead, so it is bad either way);

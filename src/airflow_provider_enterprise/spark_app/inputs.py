@@ -12,6 +12,9 @@ quoted field twice between them, so both cannot have every field, when there are
 counters report such malformed records as ``split`` (:class:`InputCount`), and the job reads that input again
 with ``multiLine`` on (:mod:`.job`). An input of one column, whose split parts can look like good records, is
 always read with ``multiLine`` on.
+
+Empty fields after the last column (a trailing delimiter, quoted or not) are not more fields: DuckDB's reader drops
+them, and so does this one (:func:`_trailing_empty_fields`), where Spark's parser calls the record malformed.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, Observation, SparkSession
 
 CORRUPT_RECORD = "__corrupt_record"
+#: How many fields a record may have past the columns and be read again (see :func:`_trailing_empty_fields`).
+_MOST_TRAILING = 128
 #: True for a malformed record with an unbalanced quote, read line by line (see the module docstring).
 _SPLIT = "__split"
 
@@ -94,15 +99,43 @@ def _good_rows(checked: DataFrame, columns: tuple[Column, ...]) -> DataFrame:
     return checked.filter(F.col(bad_rows.REASON).isNull()).select(*projection)
 
 
+def _syntax(source: InputSpec) -> dict[str, str]:
+    """How ``source``'s records split into fields, as Spark's CSV options."""
+    return {"sep": source.delimiter, "quote": source.quote, "escape": source.quote}
+
+
 def _csv_reader(spark: SparkSession, source: InputSpec, multi_line: bool = False):
-    return (
-        spark.read.option("header", str(source.header).lower())
-        .option("sep", source.delimiter)
-        .option("quote", source.quote)
-        .option("escape", source.quote)
-        .option("multiLine", str(multi_line).lower())
-        .option("enforceSchema", "true")
-    )
+    reader = spark.read.option("header", str(source.header).lower())
+    for option, value in _syntax(source).items():
+        reader = reader.option(option, value)
+    return reader.option("multiLine", str(multi_line).lower()).option("enforceSchema", "true")
+
+
+def _trailing_empty_fields(source: InputSpec, columns: tuple[Column, ...]):
+    """
+    True for a record Spark's parser called malformed only because empty fields follow its last column.
+
+    Its text without its trailing empty fields (unquoted or ``""``; ``k`` of them) is parsed again: that holds
+    ``m`` fields, its last one not empty, and the record has ``m + k`` fields. It is the columns followed by empty
+    fields when ``m <= columns < m + k`` and those ``m`` fields are the ones Spark's first parse gave the columns.
+    """
+    import re
+
+    from pyspark.sql import functions as F
+
+    corrupt = F.col(CORRUPT_RECORD)
+    sep, quote = re.escape(source.delimiter), re.escape(source.quote)
+    empties = f"(?:{sep}(?:{quote}{quote})?)+$"
+    text = F.regexp_replace(corrupt, "\r$", "")
+    trailing = F.regexp_extract(text, f"({empties})", 1)
+    k = F.length(trailing) - F.length(F.translate(trailing, source.delimiter, ""))
+    names = [f"f{i}" for i in range(len(columns) + _MOST_TRAILING)]
+    fields = F.from_csv(F.regexp_replace(text, empties, ""), ", ".join(f"{n} STRING" for n in names), _syntax(source))
+    m = F.coalesce(F.greatest(*(F.when(fields[n].isNotNull(), i + 1) for i, n in enumerate(names))), F.lit(0))
+    condition = corrupt.isNotNull() & (k > 0) & (k <= _MOST_TRAILING) & (m <= len(columns)) & (m + k > len(columns))
+    for name, column in zip(names, columns, strict=False):
+        condition &= F.coalesce(fields[name], F.lit("")) == F.coalesce(F.col(f"`{column.name}`"), F.lit(""))
+    return F.coalesce(condition, F.lit(False))
 
 
 def _declared_columns(
@@ -164,7 +197,13 @@ def read_input(
     corrupt = F.col(CORRUPT_RECORD)
     quotes = F.length(corrupt) - F.length(F.translate(corrupt, source.quote, ""))
     split = F.lit(False) if multi_line else F.coalesce(quotes % 2 == 1, F.lit(False))
-    checked = raw.select(*normalized, corrupt, split.alias(_SPLIT)).withColumn(bad_rows.REASON, reason)
+    # a record whose only fault (to Spark) is empty fields past its columns is a good record, as on DuckDB
+    accepted = F.when(_trailing_empty_fields(source, columns), F.lit(None)).otherwise(corrupt).alias(CORRUPT_RECORD)
+    checked = (
+        raw.select(*(F.col(f"`{c.name}`") for c in columns), accepted, split.alias(_SPLIT))
+        .select(*normalized, corrupt, F.col(_SPLIT))
+        .withColumn(bad_rows.REASON, reason)
+    )
     good = _good_rows(checked, columns)
     bad = checked.filter(F.col(bad_rows.REASON).isNotNull()).select(
         F.lit(name).alias("input"),
