@@ -1,7 +1,7 @@
 """
-Data-quality check results in the registry: recorded per attempt, read back for a job, and the run-time values the
-checks are judged against (the run's reference time for ``freshness``, the last successful run's row counts for
-``row_count``'s ``max_change_pct``).
+Data-quality check results in the registry: recorded per attempt (a job's detail, ``get_job``, shows them with
+each attempt), and the run-time values the checks are judged against (the run's reference time for ``freshness``,
+the last successful run's row counts for ``row_count``'s ``max_change_pct``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,17 @@ from airflow_provider_enterprise.spec.checks import FreshnessCheck, RowCountChec
 if TYPE_CHECKING:
     from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook, JobKey
 
-_COLUMNS = ("check_name", "check_type", "severity", "target", "outcome", "observed", "failing_rows", "message")
+_COLUMNS = (
+    "position",
+    "check_name",
+    "check_type",
+    "severity",
+    "target",
+    "outcome",
+    "observed",
+    "failing_rows",
+    "message",
+)
 
 
 class CheckResults:
@@ -37,6 +47,7 @@ class CheckResults:
         rows = [
             {
                 "attempt_id": attempt_id,
+                "position": position,
                 "check_name": r["name"],
                 "check_type": r["type"],
                 "severity": r["severity"],
@@ -46,31 +57,16 @@ class CheckResults:
                 "failing_rows": r["failing_rows"],
                 "message": redact(r["message"])[:2_000],
             }
-            for r in results
+            for position, r in enumerate(results)
         ]
         with self.hook._transaction() as cur:
             cur.executemany(
                 f"INSERT INTO enterprise_check_results (attempt_id, {', '.join(_COLUMNS)})"
-                " VALUES (%(attempt_id)s, %(check_name)s, %(check_type)s, %(severity)s, %(target)s, %(outcome)s,"
-                " %(observed)s::jsonb, %(failing_rows)s, %(message)s)"
+                " VALUES (%(attempt_id)s, %(position)s, %(check_name)s, %(check_type)s, %(severity)s, %(target)s,"
+                " %(outcome)s, %(observed)s::jsonb, %(failing_rows)s, %(message)s)"
                 " ON CONFLICT (attempt_id, check_name) DO NOTHING",
                 rows,
             )
-
-    @reconnecting
-    def of_job(self, job_id: int) -> dict[int, list[dict[str, Any]]]:
-        """The check results of each attempt of job ``job_id``, by attempt id, in the order they were recorded."""
-        with self.hook._transaction() as cur:
-            cur.execute(
-                f"SELECT r.attempt_id, {', '.join('r.' + c for c in _COLUMNS)}, r.recorded_at"
-                " FROM enterprise_check_results r JOIN enterprise_job_attempts a USING (attempt_id)"
-                " WHERE a.job_id = %s ORDER BY r.attempt_id, r.recorded_at, r.check_name",
-                (job_id,),
-            )
-            by_attempt: dict[int, list[dict[str, Any]]] = {}
-            for row in self.hook._dicts(cur):
-                by_attempt.setdefault(row.pop("attempt_id"), []).append(row)
-        return by_attempt
 
     @reconnecting
     def previous_counts(self, key: JobKey) -> dict[str, int] | None:

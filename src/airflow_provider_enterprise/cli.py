@@ -186,6 +186,11 @@ def cmd_jobs_show(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{'error':>14}: {last['error_class']}: {last['error_message']}")
     print()
     _print_table(job["attempts"], _ATTEMPT_COLUMNS)
+    if last and last.get("checks"):
+        from airflow_provider_enterprise.compiler.checks import results_table
+
+        print(f"\ndata-quality checks of try {last['try_number']}:")
+        print(results_table(last["checks"]))
     return EXIT_OK
 
 

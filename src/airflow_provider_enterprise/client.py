@@ -81,6 +81,13 @@ class JobStatus:
     def done(self) -> bool:
         return self.state in TERMINAL_STATES
 
+    @property
+    def checks(self) -> list[dict[str, Any]]:
+        """The data-quality check results of the job's latest attempt (name, type, severity, target, outcome,
+        observed, failing_rows, message); empty before it ran or without checks."""
+        attempts = (self.registry or {}).get("attempts") or []
+        return list(attempts[-1].get("checks") or []) if attempts else []
+
 
 @dataclass(frozen=True)
 class _Request:

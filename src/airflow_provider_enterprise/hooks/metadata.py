@@ -744,14 +744,28 @@ class EnterpriseMetadataHook(PostgresHook):
 
     @reconnecting
     def get_job(self, job_id: int) -> dict[str, Any] | None:
-        """Return one job with its derived status and its attempts (oldest first), or None."""
+        """Return one job with its derived status and its attempts (oldest first), each with its data-quality check
+        results (``checks``, see :mod:`airflow_provider_enterprise.check_results`), or None."""
         with self._transaction() as cur:
             cur.execute("SELECT * FROM enterprise_job_status WHERE job_id = %s", (job_id,))
             jobs = self._dicts(cur)
             if not jobs:
                 return None
             cur.execute("SELECT * FROM enterprise_job_attempts WHERE job_id = %s ORDER BY try_number", (job_id,))
-            return {**jobs[0], "attempts": self._dicts(cur)}
+            attempts = self._dicts(cur)
+            cur.execute(
+                "SELECT r.attempt_id, r.check_name AS name, r.check_type AS type, r.severity, r.target, r.outcome,"
+                " r.observed, r.failing_rows, r.message FROM enterprise_check_results r"
+                " JOIN enterprise_job_attempts a USING (attempt_id) WHERE a.job_id = %s"
+                " ORDER BY r.attempt_id, r.position",
+                (job_id,),
+            )
+            checks: dict[int, list[dict[str, Any]]] = {}
+            for row in self._dicts(cur):
+                checks.setdefault(row.pop("attempt_id"), []).append(row)
+            for attempt in attempts:
+                attempt["checks"] = checks.get(attempt["attempt_id"], [])
+            return {**jobs[0], "attempts": attempts}
 
     @reconnecting
     def find_job(self, key: JobKey) -> dict[str, Any] | None:

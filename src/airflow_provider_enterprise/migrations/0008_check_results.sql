@@ -4,6 +4,7 @@
 
 CREATE TABLE enterprise_check_results (
     attempt_id   BIGINT NOT NULL REFERENCES enterprise_job_attempts (attempt_id) ON DELETE CASCADE,
+    position     INTEGER NOT NULL CHECK (position >= 0),  -- the check's place in the spec's checks
     check_name   TEXT NOT NULL,
     check_type   TEXT NOT NULL,
     severity     TEXT NOT NULL CHECK (severity IN ('warn', 'fail')),

@@ -36,6 +36,19 @@ class Job(BaseModel):
     created_at: datetime
 
 
+class CheckResult(BaseModel):
+    """One data-quality check of an attempt: what it measured and its verdict."""
+
+    name: str
+    type: str
+    severity: Literal["warn", "fail"]
+    target: str = Field(description="What was checked: output, or input:<name>.")
+    outcome: Literal["passed", "warned", "failed"]
+    observed: Any = Field(description="The measured value: failing rows, rows, the newest value, the columns.")
+    failing_rows: int | None
+    message: str
+
+
 class Attempt(BaseModel):
     """One try of a job: where it ran, what it read and wrote, how it ended."""
 
@@ -57,6 +70,7 @@ class Attempt(BaseModel):
     retry_decision: str | None
     routing: dict[str, Any] | None
     spec: dict[str, Any] | None = Field(description="The rendered job spec, with secrets masked.")
+    checks: list[CheckResult] = Field(default_factory=list, description="Its data-quality checks, in spec order.")
 
 
 class JobDetail(Job):
