@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
-import os
 import random
 import sys
 import tempfile
@@ -50,6 +49,7 @@ sys.path.insert(0, str(REPO / "tests"))  # the test suite's stack and its helper
 from bench_deferred_waits import JOB_DAG, JOB_RUN, PROBES, WAITS_PER_DAG, dag_id  # noqa: E402
 
 KINDS = ("registry", "timer")
+from own_stack import own_stack  # noqa: E402
 from report import latency_summary, print_table, write_json  # noqa: E402
 
 from support.processes import wait_for  # noqa: E402
@@ -222,42 +222,15 @@ def measure(
 
 def _own_stack(workdir: Path, waits: int, poll_interval: float, kind: str):
     """Start the embedded PostgreSQL and an Airflow stack serving only the benchmark DAG."""
-    import subprocess
-
-    from airflow_provider_enterprise import embedded_db
-    from airflow_provider_enterprise.config import load_settings
-    from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook
-    from support.stack import AirflowStack
-
-    server = embedded_db.start(workdir / "pg", ())
-    for name in ("airflow_bench", "enterprise_bench"):
-        embedded_db.ensure_database(server, name)
-    env = {**os.environ, "AIRFLOW_HOME": str(workdir / "airflow")}
-    env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = server.sqlalchemy_uri("airflow_bench")
-    airflow = Path(sys.executable).with_name("airflow")
-    subprocess.run([str(airflow), "db", "migrate"], env=env, check=True, capture_output=True, timeout=600)
-    registry = EnterpriseMetadataHook(
-        settings=load_settings({"DATABASE_URL": server.uri("enterprise_bench")}, use_airflow=False)
-    )
-    registry.migrate()
-    dags = workdir / "dags"
-    dags.mkdir()
-    (dags / DAG_FILE.name).symlink_to(DAG_FILE)
-    stack = AirflowStack.configure(
-        workdir / "stack",
-        sql_alchemy_conn=server.sqlalchemy_uri("airflow_bench"),
-        registry_url=server.uri("enterprise_bench"),
-        dags_folder=dags,
-        extra={
-            "BENCH_DEFERRED_WAITS": str(waits),
-            "BENCH_DEFERRED_POLL": str(poll_interval),
-            "BENCH_DEFERRED_KIND": kind,
-            "AIRFLOW__TRIGGERER__CAPACITY": str(waits + PROBES + 100),
-            # parse the benchmark's DAGs once: re-parsing them every 5 s would load the two cores under measure
-            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "3600",
-        },
-    )
-    return server, stack, registry
+    extra = {
+        "BENCH_DEFERRED_WAITS": str(waits),
+        "BENCH_DEFERRED_POLL": str(poll_interval),
+        "BENCH_DEFERRED_KIND": kind,
+        "AIRFLOW__TRIGGERER__CAPACITY": str(waits + PROBES + 100),
+        # parse the benchmark's DAGs once: re-parsing them every 5 s would load the two cores under measure
+        "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "3600",
+    }
+    return own_stack(workdir, [DAG_FILE], extra)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

@@ -36,6 +36,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
         ["deferred_waits.py", "--waits", "1000", "--poll-interval", "5"],
         ["deferred_waits.py", "--smoke"],
     ),
+    "event_burst": (["event_burst.py", "--messages", "1000", "--resends", "100"], ["event_burst.py", "--smoke"]),
 }
 
 

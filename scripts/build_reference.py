@@ -117,6 +117,14 @@ status = tracker.status("driver-20260314093000-0001")""",
             "airflow_provider_enterprise.triggers.circuit.CircuitClosedTrigger",
             "# deferred to by CircuitClosedSensor(deferrable=True) and on_circuit_open='defer'",
         ),
+        (
+            "airflow_provider_enterprise.triggers.redis_stream.RedisStreamTrigger",
+            """Asset(
+    name="enterprise_job_messages.enterprise-jobs",
+    uri="redis+stream://redis_default/enterprise-jobs",
+    watchers=[AssetWatcher(name="jobs", trigger=RedisStreamTrigger(stream="enterprise-jobs"))],
+)  # what build_event_job_dag("enterprise-jobs") schedules its DAG on""",
+        ),
     ],
 }
 

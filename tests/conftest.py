@@ -216,6 +216,7 @@ def airflow_stack(airflow_template_db: str, stack_registry_url: str, s3_endpoint
         },
         statsd=statsd,
     )
+    stack.redis = redis
     try:
         stack.start()
         yield stack

@@ -83,6 +83,7 @@ class AirflowStack:
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     workers: dict[str, CeleryWorker] = field(default_factory=dict)
     statsd: Any = None  # the UDP sink (support.statsd.UdpSink) the processes send their metrics to
+    redis: Any = None  # the Redis server (support.redis_server.RedisServer): Celery's broker, the event streams'
     _client: httpx.Client | None = None
 
     @property
@@ -127,13 +128,22 @@ class AirflowStack:
 
     def start(self, timeout: float = 180) -> None:
         for component in COMPONENTS:
-            args = [str(BIN / "airflow"), component]
-            if component == "api-server":
-                args += ["--workers", "1"]
-            with self.log_path(component).open("wb") as log:
-                self.processes[component] = subprocess.Popen(
-                    args, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-                )
+            self._start_component(component)
+        self.wait_healthy(timeout)
+
+    def _start_component(self, component: str, mode: str = "wb") -> None:
+        args = [str(BIN / "airflow"), component]
+        if component == "api-server":
+            args += ["--workers", "1"]
+        with self.log_path(component).open(mode) as log:
+            self.processes[component] = subprocess.Popen(
+                args, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+
+    def restart(self, component: str, timeout: float = 120) -> None:
+        """Stop a component (SIGTERM, as a deployment's rollout does), start it again and wait until healthy."""
+        stop_group(self.processes[component])
+        self._start_component(component, mode="ab")
         self.wait_healthy(timeout)
 
     def start_celery_worker(self, hostname: str, queues: tuple[str, ...], concurrency: int = 2) -> CeleryWorker:
@@ -240,11 +250,11 @@ class AirflowStack:
         return response.json()["dag_run_id"]
 
     def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 180) -> str:
-        """Wait until the run is in a terminal state and return that state."""
+        """Wait until the run exists and is in a terminal state; return that state."""
         deadline = time.monotonic() + timeout
         state = None
         while time.monotonic() < deadline:
-            state = self.client.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}").json()["state"]
+            state = self.client.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}").json().get("state")  # 404: not yet
             if state in TERMINAL_RUN_STATES:
                 return state
             time.sleep(1)

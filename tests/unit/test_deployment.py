@@ -6,6 +6,7 @@ helm-python-sdk for several value sets and every manifest checked against Kubern
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import subprocess
@@ -488,3 +489,35 @@ def test_object_store_connections_reach_every_airflow_pod_from_their_secret_only
     assert all("AIRFLOW_CONN_AWS_DEFAULT" not in env_of(c) for c in airflow_containers(render({})))
     with pytest.raises(Exception, match="existingSecret is required"):
         render({"objectStorage": {"connections": [{"connId": "aws_default"}]}})
+
+
+def test_the_event_broker_is_an_optional_compose_service_keeping_its_streams(compose) -> None:
+    broker = compose["services"]["event-broker"]
+    assert broker["profiles"] == ["events"] and "ports" not in broker
+    assert broker["command"][broker["command"].index("--appendonly") + 1] == "yes"
+    assert broker["volumes"] == ["event-broker-data:/data"] and "event-broker-data" in compose["volumes"]
+    connection = json.loads(compose["x-airflow-common"]["environment"]["AIRFLOW_CONN_REDIS_DEFAULT"])
+    assert (connection["conn_type"], connection["host"], connection["port"]) == ("redis", "event-broker", 6379)
+
+
+def test_the_chart_deploys_the_event_broker_and_its_connection_only_when_events_are_enabled() -> None:
+    docs = rendered("events")
+    broker = named(docs, "StatefulSet", "-event-broker")
+    (container,) = broker["spec"]["template"]["spec"]["containers"]
+    assert "--appendonly" in container["args"] and broker["spec"]["volumeClaimTemplates"]
+    assert named(docs, "Service", "-event-broker")["spec"].get("type", "ClusterIP") == "ClusterIP"
+    for airflow in airflow_containers(docs):
+        connection = json.loads(env_of(airflow)["AIRFLOW_CONN_REDIS_DEFAULT"]["value"])
+        assert connection["host"] == broker["metadata"]["name"] and connection["conn_type"] == "redis"
+    default = render({})
+    assert not [d for d in default if "event-broker" in d["metadata"]["name"]]
+    assert all("AIRFLOW_CONN_REDIS_DEFAULT" not in env_of(c) for c in airflow_containers(default))
+    external = {"events": {"enabled": True, "connId": "streams", "broker": {"enabled": False}}}
+    with pytest.raises(Exception, match="events.existingSecret is required"):
+        render(external)
+    external["events"]["existingSecret"] = "event-redis"
+    docs = render(external)
+    assert not [d for d in docs if "event-broker" in d["metadata"]["name"]]
+    for airflow in airflow_containers(docs):
+        ref = env_of(airflow)["AIRFLOW_CONN_STREAMS"]["valueFrom"]["secretKeyRef"]
+        assert ref == {"name": "event-redis", "key": "connection"}

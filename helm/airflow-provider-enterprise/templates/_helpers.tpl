@@ -107,6 +107,17 @@ local[*]
       name: {{ required "objectStorage.connections[].existingSecret is required (the Secret holding the connection)" .existingSecret }}
       key: {{ .key | default "connection" }}
 {{- end }}
+{{- if .Values.events.enabled }}
+- name: {{ printf "AIRFLOW_CONN_%s" (upper .Values.events.connId) }}
+  {{- if .Values.events.broker.enabled }}
+  value: {{ dict "conn_type" "redis" "host" (printf "%s-event-broker" (include "ape.fullname" .)) "port" 6379 "extra" (dict "db" 0) | toJson | quote }}
+  {{- else }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "events.existingSecret is required when events.broker.enabled is false (the Secret with the Redis connection)" .Values.events.existingSecret }}
+      key: {{ .Values.events.connectionKey }}
+  {{- end }}
+{{- end }}
 {{- if eq .Values.airflow.executor "CeleryExecutor" }}
 - name: REDIS_URL
   {{- if .Values.redis.enabled }}
