@@ -6,7 +6,8 @@ Where jobs go is a :class:`SparkTarget`, resolved from the Airflow connection ``
 connection does not exist, from ``engines.spark.master``. Either way the job runs
 :func:`~airflow_provider_enterprise.spark_app.job.run_job`, which commits the output with a manifest; the
 engine reads the manifest back. Each run has a run id (the application's name, the Connect operations' tag);
-a retry given the run ids of earlier attempts re-attaches to one still running on a standalone master and
+a retry given the run ids of earlier attempts re-attaches to one still running on a standalone master or, on a
+local master, on this host (:mod:`.spark_runs`), interrupts an earlier attempt's Spark Connect operations, and
 reuses a committed output instead of submitting the job twice.
 
 A job on object stores runs with spark-submit in client deploy mode on a Spark whose classpath serves its stores
@@ -34,6 +35,7 @@ from urllib.parse import urlsplit
 from airflow_provider_enterprise import exceptions
 from airflow_provider_enterprise.compiler.masking import KEYS_ENV, MaskingKey, dump_keys, require_keys
 from airflow_provider_enterprise.config import SparkEngineSettings
+from airflow_provider_enterprise.engines import spark_runs
 from airflow_provider_enterprise.engines.base import JobResult
 from airflow_provider_enterprise.engines.spark_storage import spark_storage, stores_of, unserved, write_properties
 from airflow_provider_enterprise.exceptions import (
@@ -86,6 +88,11 @@ class SparkTarget:
     @property
     def is_connect(self) -> bool:
         return self.master.startswith("sc://")
+
+    @property
+    def is_local(self) -> bool:
+        """Whether the driver and executors run in a spark-submit on this host (``local[...]``)."""
+        return bool(_LOCAL_MASTER.match(self.master))
 
     @property
     def display(self) -> str:
@@ -297,10 +304,22 @@ class SparkEngine:
 
     def _reuse(self, spec: JobSpec, deadline: float | None) -> tuple[str, dict[str, Any]] | None:
         """Return an earlier attempt's run id and manifest when its output is committed, waiting for it first if
-        its application still runs on the master."""
+        its application still runs on the master or its driver on this host; interrupt its Connect operations."""
         for run_id in self.previous_run_ids:
             manifest = self._committed_by(spec, run_id)
-            if manifest is None and self.target.ui_url and not self.target.is_connect:
+            if manifest is None and self.target.is_connect:
+                if interrupted := spark_runs.interrupt_run(self.target.master, run_id):
+                    log.info("Interrupted %s operations of earlier run %s on Spark Connect", len(interrupted), run_id)
+                manifest = self._committed_by(spec, run_id)  # it may have committed just before
+            elif manifest is None and self.target.is_local:
+                driver = spark_runs.running_driver(run_id)
+                if driver is not None:
+                    log.info("Driver %s of earlier run %s still runs here: re-attaching to it", driver.pid, run_id)
+                    if not driver.wait(deadline, self.poll_interval):
+                        driver.stop()
+                        raise JobTimeoutError.of(spec.job_name, spec.timeout, f"waiting for the driver of {run_id}")
+                    manifest = self._committed_by(spec, run_id)
+            elif manifest is None and self.target.ui_url:
                 status = SparkMasterStatusHook(self.target.ui_url)
                 if run_id in status.status().active_apps:
                     log.info("Application %s of an earlier attempt still runs: re-attaching to it", run_id)
@@ -334,7 +353,8 @@ class SparkEngine:
         properties_file: Path | None = None,
     ):
         """
-        The spark-submit hook that runs the generic application with ``args``, refusing a key it would expose.
+        The spark-submit hook that runs the generic application with ``args``, refusing a key it would expose; on a
+        local master, its driver is recorded for a retry to find (:mod:`.spark_runs`).
 
         :param properties_file: Spark properties for the driver that must not be arguments (store credentials).
         """
@@ -350,6 +370,7 @@ class SparkEngine:
             env_vars={KEYS_ENV: dump_keys(keys)} if keys else None,
             detached=detached,
             properties_file=str(properties_file) if properties_file else None,
+            on_started=self._record_driver if self.target.is_local else None,
             **submit_args,
         )
         if keys and not hook.env_stays_local:
@@ -407,7 +428,11 @@ class SparkEngine:
                 )
             return manifest
         finally:
+            spark_runs.forget_driver(self.run_id)
             shutil.rmtree(workdir, ignore_errors=True)
+
+    def _record_driver(self, pid: int) -> None:
+        spark_runs.record_driver(self.run_id, pid)
 
     def detached_tracker(self) -> SparkApplicationTracker:
         """
@@ -480,7 +505,8 @@ class SparkEngine:
         if spec.spark_resources != type(spec.spark_resources)():
             log.warning("spark_resources do not apply on Spark Connect: the server's resources are used")
         connect_mode_was_set = "SPARK_CONNECT_MODE_ENABLED" in os.environ
-        session = SparkSession.builder.remote(self.target.master).create()
+        # the session's id derives from the run id: a retry joins it to interrupt what this run left running
+        session = SparkSession.builder.remote(spark_runs.with_session(self.target.master, self.run_id)).create()
 
         def work() -> dict[str, Any]:
             session.addTag(self.run_id)  # tags belong to the thread that adds them

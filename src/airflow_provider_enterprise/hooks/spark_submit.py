@@ -6,10 +6,13 @@ submission whose driver a :class:`SparkApplicationTracker` follows.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
+import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from airflow.providers.apache.spark.hooks.spark_submit import SparkSubmitHook
@@ -64,11 +67,21 @@ class EnterpriseSparkSubmitHook(SparkSubmitHook):
         the Spark provider's ``yarn``.
     :param detached: in cluster mode, return once the cluster accepted the application
         (:meth:`submit_detached`), leaving the wait to a :class:`SparkApplicationTracker`.
+    :param on_started: called with spark-submit's pid once it started, in a process group of its own (which
+        :meth:`on_kill` stops whole): a retry can find and stop a driver its task left behind.
     :param kwargs: :class:`~airflow.providers.apache.spark.hooks.spark_submit.SparkSubmitHook` arguments.
     """
 
-    def __init__(self, *, default_master: str, detached: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        default_master: str,
+        detached: bool = False,
+        on_started: Callable[[int], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
         self._default_master = default_master
+        self._on_started = on_started
         self._auth_secret: str | None = None  # set by _resolve_connection (kept out of self._connection)
         self._auth_refusal: str | None = None
         super().__init__(**kwargs)
@@ -186,18 +199,31 @@ class EnterpriseSparkSubmitHook(SparkSubmitHook):
                     self._submit_sp.kill()
 
     def _process_spark_submit_log(self, itr: Iterator[Any]) -> None:
+        if self._on_started is not None and self._submit_sp is not None:  # called once spark-submit started
+            self._on_started(self._submit_sp.pid)
         if self.master.startswith("spark://") and self.deploy_mode != "cluster":
             itr = self._watch_authentication(itr)
         super()._process_spark_submit_log(itr)
 
     def submit(self, application: str = "", **kwargs: Any) -> str | None:
         """Run spark-submit; raise :class:`SparkAuthenticationError` when the master refused its authentication."""
+        if self._on_started is not None:
+            kwargs.setdefault("start_new_session", True)
         try:
             return super().submit(application, **kwargs)
         except AirflowException:
             if self._auth_refusal:
                 raise SparkAuthenticationError(self._auth_refusal) from None
             raise
+
+    def on_kill(self) -> None:
+        """Kill spark-submit, and with it the whole process group it leads when ``on_started`` was given (the
+        Python driver it started too)."""
+        process = self._submit_sp
+        if self._on_started is not None and process is not None and process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+        super().on_kill()
 
     @property
     def master(self) -> str:
