@@ -67,6 +67,25 @@ CLASSES: dict[str, list[tuple[str, str]]] = {
             """DeadLetterReplayOperator(task_id="replay", dead_letter_id="{{ params.dead_letter_id }}")""",
         ),
     ],
+    "Data-quality checks (processing_logic.checks)": [
+        (
+            f"airflow_provider_enterprise.spec.checks.{name}",
+            example,
+        )
+        for name, example in (
+            ("NotNullCheck", '{"type": "not_null", "column": "customer_id"}'),
+            ("UniqueCheck", '{"type": "unique", "columns": ["order_id", "line"]}'),
+            ("AcceptedValuesCheck", '{"type": "accepted_values", "column": "status", "values": ["active", "closed"]}'),
+            ("RangeCheck", '{"type": "range", "column": "discount", "min": 0, "max": 1, "max_inclusive": False}'),
+            ("MatchesCheck", '{"type": "matches", "column": "country", "pattern": "^[A-Z]{2}$", "severity": "warn"}'),
+            ("RowCountCheck", '{"type": "row_count", "min": 1, "max_change_pct": 25}'),
+            ("FreshnessCheck", '{"type": "freshness", "column": "event_time", "max_age": "6h", "input": "events"}'),
+            (
+                "SchemaCheck",
+                '{"type": "schema", "columns": {"id": "bigint", "amount": "decimal(12,2)"}, "mode": "evolve"}',
+            ),
+        )
+    ],
     "Sensors": [
         (
             "airflow_provider_enterprise.sensors.job.EnterpriseJobSensor",
@@ -157,8 +176,8 @@ def describe(path: str, example: str) -> str:
 def build() -> str:
     sections = [
         "# Reference",
-        "The provider's operators, sensors, hooks and triggers, from their docstrings (written by\n"
-        "`scripts/build_reference.py`: edit the docstrings, then run it).\n"
+        "The provider's operators, data-quality checks, sensors, hooks and triggers, from their docstrings\n"
+        "(written by `scripts/build_reference.py`: edit the docstrings, then run it).\n"
         "Settings: [configuration](configuration.md); the job spec: [job specs](job-spec.md).",
     ]
     for section, classes in CLASSES.items():
