@@ -77,3 +77,38 @@ def test_every_relative_link_of_the_docs_reaches_a_file_and_heading() -> None:
             elif anchor and linked.suffix == ".md" and anchor not in anchors(linked.read_text()):
                 broken.append(f"{page.name}: {target} (no such heading)")
     assert not broken, "\n".join(broken)
+
+
+#: Error classes the docs name that come from elsewhere: the library that raises each.
+FOREIGN_ERRORS = {"InvalidInputException": "duckdb", "EndpointConnectionError": "botocore.exceptions"}
+
+
+def test_every_error_the_docs_name_exists() -> None:
+    """An error class named in backticks (`...Error`, `...Refused`) is the provider's, a builtin, or a library's."""
+    import builtins
+    import importlib
+
+    from airflow_provider_enterprise import exceptions
+    from airflow_provider_enterprise.resilience import circuit_breaker, dead_letter
+
+    ours = {
+        name
+        for module in (exceptions, circuit_breaker, dead_letter)
+        for name, value in vars(module).items()
+        if isinstance(value, type) and issubclass(value, BaseException)
+    }
+    pages = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    named = {
+        name
+        for page in pages
+        for name in re.findall(r"`([A-Z][A-Za-z]*(?:Error|Refused|NotConfigured|Exception))`", page.read_text())
+    }
+    assert named, "the docs name errors"
+    unknown = [
+        name
+        for name in sorted(named)
+        if name not in ours
+        and not isinstance(getattr(builtins, name, None), type)
+        and not hasattr(importlib.import_module(FOREIGN_ERRORS.get(name, "builtins")), name)
+    ]
+    assert not unknown, f"the docs name errors nothing raises: {unknown}"
