@@ -112,3 +112,36 @@ def test_every_error_the_docs_name_exists() -> None:
         and not hasattr(importlib.import_module(FOREIGN_ERRORS.get(name, "builtins")), name)
     ]
     assert not unknown, f"the docs name errors nothing raises: {unknown}"
+
+
+def settings_keys(model: type, prefix: str = "") -> set[str]:
+    """The dotted keys of a settings model, sections walked (a mapping of sections is ``<name>``)."""
+    from pydantic import BaseModel
+
+    keys = set()
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            keys |= settings_keys(annotation, f"{prefix}{name}.")
+        else:
+            keys.add(f"{prefix}{name}")
+    return keys
+
+
+def test_the_configuration_guide_lists_every_setting_and_no_other() -> None:
+    from airflow_provider_enterprise.config import Settings
+
+    text = (REPO / "docs" / "configuration.md").read_text()
+    table = text[text.index("## Keys") :].split("\n\n")[1]
+    documented = set()
+    for row in table.splitlines()[2:]:
+        keys = re.findall(r"`([a-z_.<>*]+)`", row.split("|")[1])  # `airflow_api.username` / `.password`
+        documented |= {key if not key.startswith(".") else keys[0].rsplit(".", 1)[0] + key for key in keys}
+    model = settings_keys(Settings)
+    # sections documented as a whole: the cost model's knobs, the named retry policies
+    wildcards = {key.removesuffix(".*") for key in documented if key.endswith(".*")}
+    wildcards |= {key.split(".<")[0] for key in documented if ".<" in key}
+    undocumented = {k for k in model if k not in documented and not any(k.startswith(f"{w}") for w in wildcards)}
+    unknown = {k for k in documented if k not in model and not k.endswith(".*") and ".<" not in k}
+    assert not undocumented, f"settings missing from docs/configuration.md: {sorted(undocumented)}"
+    assert not unknown, f"docs/configuration.md lists settings that do not exist: {sorted(unknown)}"
