@@ -145,3 +145,20 @@ def test_the_configuration_guide_lists_every_setting_and_no_other() -> None:
     unknown = {k for k in documented if k not in model and not k.endswith(".*") and ".<" not in k}
     assert not undocumented, f"settings missing from docs/configuration.md: {sorted(undocumented)}"
     assert not unknown, f"docs/configuration.md lists settings that do not exist: {sorted(unknown)}"
+
+
+def test_the_jobs_guide_lists_every_submission_field_with_its_default() -> None:
+    from airflow_provider_enterprise.spec.submission import submission_defaults
+
+    text = (REPO / "docs" / "jobs.md").read_text()
+    table = text[text.index("## The spec") :].split("\n\n")[1]
+    documented: dict[str, str] = {}
+    for row in table.splitlines()[2:]:
+        names, default = (cell.strip() for cell in row.strip("|").split("|")[:2])
+        for name in re.findall(r"`(\w+)`", names):
+            documented[name] = default
+    defaults = submission_defaults()
+    assert set(documented) == set(defaults)
+    for name, shown in documented.items():
+        if shown.startswith("`"):  # a default written as a value
+            assert shown.strip("`") == str(defaults[name]), name
