@@ -4,7 +4,8 @@ Example: lineage and assets. A producer job whose output is an Airflow asset, an
 ``enterprise_lineage_producer`` turns the sample transactions into category totals: a filter, a derived column
 and a group-by. With the OpenLineage provider installed (the ``lineage`` extra) and a transport configured, its
 task emits OpenLineage events whose datasets carry the schema of every input and of the output, the output's
-column lineage (``total_eur`` is an AGGREGATION of ``amount`` through ``amount_eur``) and its statistics.
+column lineage (``total_eur`` is an AGGREGATION of ``amount`` through ``amount_eur``), its statistics and
+the data-quality assertions of its checks (one of which warns on the sample data).
 
 Its output path is templated by day, so its asset is the static directory before the template,
 ``file://<output root>/lineage/category_totals``; each run's asset event names the day's directory in its
@@ -57,7 +58,28 @@ with DAG(
                     "columns": ["category", "country"],
                     "aggregations": {"total_eur": "sum(amount_eur)", "transactions": "count(*)"},
                 },
-            ]
+            ],
+            # data-quality checks: a failed "fail" check withholds the output (no asset event); their results
+            # are the events' dataQualityAssertions and the asset event's "checks" summary
+            "checks": [
+                {"type": "not_null", "column": "category"},
+                {"type": "row_count", "min": 1},
+                {
+                    "type": "accepted_values",
+                    "column": "status",
+                    "values": ["active", "cancelled", "pending"],
+                    "input": "transactions",
+                },
+                # warns on the sample data (one total is above 40,000): published, and recorded as warned
+                {
+                    "type": "range",
+                    "column": "total_eur",
+                    "min": 0,
+                    "max": 40000,
+                    "severity": "warn",
+                    "name": "total_eur_plausible",
+                },
+            ],
         },
         execution_engine="local",
     )

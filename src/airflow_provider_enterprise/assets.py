@@ -11,6 +11,7 @@ XComArg) gets no automatic asset: declare ``outlets``/``inlets`` yourself.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
 
     from airflow_provider_enterprise.engines.base import JobResult
     from airflow_provider_enterprise.spec import JobSpec
+
+log = logging.getLogger(__name__)
 
 #: The asset alias the generic job DAG's task emits its outputs' events through (they are known only at run time).
 SUBMITTED_OUTPUTS_ALIAS = "enterprise-submitted-job-outputs"
@@ -60,8 +63,13 @@ def asset_uri(path: str) -> str | None:
 def _assets(paths: Iterable[Any]) -> list[Asset]:
     from airflow.sdk import Asset
 
-    uris = {uri: None for path in paths if isinstance(path, str) and (uri := asset_uri(path))}
-    return [Asset(uri) for uri in uris]
+    assets = []
+    for uri in {uri: None for path in paths if isinstance(path, str) and (uri := asset_uri(path))}:
+        try:
+            assets.append(Asset(uri))
+        except ValueError as err:  # a URI Airflow refuses (non-ASCII): no automatic asset, the job still runs
+            log.warning("No asset for %s: %s; declare outlets/inlets to name it", uri, err)
+    return assets
 
 
 def input_paths(input_path: Any, inputs: Mapping[str, Any] | None) -> list[Any]:

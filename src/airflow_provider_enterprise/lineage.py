@@ -128,7 +128,7 @@ def check_results(source: Any) -> list[dict[str, Any]]:
 
 
 def _assertions(spec: JobSpec, results: Sequence[Mapping[str, Any]], target: str):
-    """The ``dataQualityAssertions`` facet of the checks run on ``target`` (``output`` or an input's name)."""
+    """The ``dataQualityAssertions`` facet of the checks run on ``target`` (``output``, or ``input:<name>``)."""
     from openlineage.client.generated.data_quality_assertions_dataset import (
         Assertion,
         DataQualityAssertionsDatasetFacet,
@@ -184,7 +184,7 @@ def job_lineage(spec: JobSpec, result: JobResult | None = None, error: BaseExcep
     inputs = []
     for name, (namespace, dataset) in identities.items():
         facets = {"schema": _schema(plan.inputs[name])} if plan else {}
-        assertions = _assertions(spec, checks, name)
+        assertions = _assertions(spec, checks, f"input:{name}")
         input_facets = {"dataQualityAssertions": assertions} if assertions else {}
         inputs.append(InputDataset(namespace=namespace, name=dataset, facets=facets, inputFacets=input_facets))
     facets: dict[str, Any] = {}

@@ -82,11 +82,22 @@ def test_example_producer_emits_checked_events_with_column_lineage_and_an_asset_
     assert statistics["rowCount"] == attempt["rows_out"] > 0
     assert statistics["size"] == sum(f.stat().st_size for f in data_files) > 0
     assert "outputStatistics" not in start.get("outputFacets", {})
+    # the checks' results as data-quality assertions: on the output, and on the input the check names
+    assertions = {a["name"]: a for a in complete["facets"]["dataQualityAssertions"]["assertions"]}
+    assert {n: (a["assertion"], a["success"], a["severity"]) for n, a in assertions.items()} == {
+        "not_null_category": ("not_null", True, "fail"),
+        "row_count": ("row_count", True, "fail"),
+        "total_eur_plausible": ("range", False, "warn"),
+    }
+    assert assertions["total_eur_plausible"]["column"] == "total_eur"
+    (on_input,) = ours["COMPLETE"]["inputs"][0]["inputFacets"]["dataQualityAssertions"]["assertions"]
+    assert (on_input["assertion"], on_input["column"], on_input["success"]) == ("accepted_values", "status", True)
 
     ((uri, extra),) = asset_events(airflow_db, DAG_ID)
     assert uri == f"file://{tmp_path}/lineage/category_totals"  # the static directory before the template
     extra = extra if isinstance(extra, dict) else json.loads(extra)
     assert (extra["output_path"], extra["rows_out"], extra["bad_rows"]) == (str(output), attempt["rows_out"], 0)
+    assert extra["checks"] == {"passed": 3, "warned": 1, "not_passed": ["total_eur_plausible"]}
     manifest = json.loads(Path(extra["manifest"]).read_text())  # the local commit's: the _SUCCESS marker
     assert {f.name for f in data_files} <= set(manifest["files"])
 

@@ -65,3 +65,47 @@ def test_outputs_are_outlets_and_inputs_inlets_unless_given() -> None:
 def test_the_submitted_job_emits_through_an_alias() -> None:
     operator = EnterpriseSubmittedJobOperator(task_id="run_job")
     assert (operator.outlets, operator.inlets) == ([AssetAlias(SUBMITTED_OUTPUTS_ALIAS)], [])
+
+
+def test_a_failed_check_is_a_failed_assertion_of_the_failure_event() -> None:
+    from airflow_provider_enterprise.exceptions import DataQualityError
+    from airflow_provider_enterprise.lineage import job_lineage
+    from airflow_provider_enterprise.spec import validate_job_spec
+
+    spec = validate_job_spec(
+        {
+            "job_name": "j",
+            "inputs": {"orders": {"path": "s3://lake/orders/", "schema": {"id": "bigint", "amount": "double"}}},
+            "output_path": "/data/out",
+            "processing_logic": {
+                "transformations": [{"type": "derive", "column": "cents", "expression": "amount * 100"}],
+                "checks": [
+                    {"type": "unique", "columns": ["id"]},
+                    {"type": "not_null", "column": "id", "input": "orders"},
+                ],
+            },
+        }
+    )
+    results = [
+        {"name": "unique_id", "type": "unique", "severity": "fail", "target": "output", "outcome": "failed",
+         "observed": 2, "failing_rows": 2, "message": "2 rows share a key"},
+        {"name": "not_null_id_orders", "type": "not_null", "severity": "fail", "target": "input:orders",
+         "outcome": "passed", "observed": 0, "failing_rows": 0, "message": ""},
+    ]  # fmt: skip
+    lineage = job_lineage(spec, error=DataQualityError("unique_id failed", results))
+    (source,), (output,) = lineage.inputs, lineage.outputs
+    assert (source.namespace, source.name, output.namespace, output.name) == (
+        "s3://lake",
+        "orders",
+        "file",
+        "/data/out",
+    )
+    (failed,) = output.facets["dataQualityAssertions"].assertions
+    assert (failed.assertion, failed.success, failed.column, failed.actual) == ("unique", False, "id", "2")
+    (passed,) = source.inputFacets["dataQualityAssertions"].assertions
+    assert (passed.name, passed.success) == ("not_null_id_orders", True)
+    cents = output.facets["columnLineage"].fields["cents"].inputFields
+    assert [(f.namespace, f.name, f.field, f.transformations[0].subtype) for f in cents] == [
+        ("s3://lake", "orders", "amount", "TRANSFORMATION")
+    ]
+    assert "outputStatistics" not in output.outputFacets  # nothing was written
