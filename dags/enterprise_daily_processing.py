@@ -1,5 +1,5 @@
 """
-Example: daily processing of transactions on the local (DuckDB) engine.
+Example: daily processing of transactions on the local (DuckDB) engine, with data-quality checks.
 
 The README's main job runs this DAG on the bundled sample data. Paths use ``{{ dag_run.run_after | ds }}``
 rather than ``{{ ds }}``: in Airflow 3 ``ds`` exists only when the run has a logical date, and runs
@@ -57,7 +57,23 @@ with DAG(
                     "having": "transactions >= 5",
                 },
                 {"type": "sort", "by": ["total_amount"], "descending": True},
-            ]
+            ],
+            # checked before the output is committed: a failed check withholds it, unless its severity is warn
+            "checks": [
+                {"type": "unique", "columns": ["category", "country"]},
+                {"type": "range", "column": "total_amount", "min": 0},
+                {"type": "row_count", "min": 1, "max_change_pct": 50},
+                {"type": "schema", "columns": {"total_amount": "double", "transactions": "bigint"}, "mode": "evolve"},
+                {"type": "unique", "columns": ["transaction_id"], "input": "input"},
+                {
+                    "type": "accepted_values",
+                    "column": "status",
+                    "values": ["active", "cancelled", "pending"],
+                    "input": "input",
+                },
+                # the sample's newest event is from January 2026: this check warns in the task log, and publishes
+                {"type": "freshness", "column": "event_time", "max_age": "2d", "input": "input", "severity": "warn"},
+            ],
         },
         execution_engine="{{ params.engine }}",
         timeout=3600,
