@@ -53,14 +53,14 @@ def test_a_job_reports_its_metrics_through_airflows_statsd(airflow_db: str, regi
     assert "airflow.enterprise.bad_rows" not in ours  # the sample has none: nothing is sent for zero
     checks = sink.datagrams("airflow.enterprise.checks")
     outcomes = sorted((d.tags["check"], d.tags["outcome"]) for d in checks)
-    assert len(outcomes) == 7 and ("freshness_event_time_input", "warned") in outcomes
+    assert len(outcomes) == 6 and ("range_amount_input", "warned") in outcomes
     assert {o for _, o in outcomes} == {"passed", "warned"}
     warned = next(d for d in checks if d.tags["outcome"] == "warned")
     assert (warned.kind, warned.value) == ("c", "1")
     assert warned.tags == {
         "outcome": "warned",
-        "check": "freshness_event_time_input",
-        "check_type": "freshness",
+        "check": "range_amount_input",
+        "check_type": "range",
         "severity": "warn",
         "dag_id": DAG_ID,
         "engine": "local",

@@ -338,6 +338,16 @@ def judge(query: CheckQuery, row: Mapping[str, Any], columns: Sequence[Column]) 
     return results
 
 
+def rows_to_keep(logic: ProcessingLogic, results: Sequence[CheckResult]) -> list[tuple[Any, exp.Expression]]:
+    """The failed row-level checks whose failing rows are kept, with the condition that selects those rows."""
+    failed = {r.name for r in results if r.failed}
+    return [
+        (check, failing_condition(check))
+        for check in logic.checks
+        if getattr(check, "keep_failing_rows", False) and check.check_name in failed
+    ]
+
+
 def failed_checks(results: Sequence[CheckResult]) -> list[CheckResult]:
     """The results that withhold the output (failed with severity ``fail``)."""
     return [r for r in results if r.outcome == CheckOutcome.FAILED]

@@ -4,7 +4,8 @@ Run a job's data-quality checks on DuckDB: over the staged output, after it is w
 The staged files are read back (Parquet as written; CSV and JSON with the types the job's query produced), and
 each checked relation (the output, an input's view) is scanned once by the single aggregate ``SELECT`` of
 :func:`~airflow_provider_enterprise.compiler.checks.check_queries`. The verdicts come from
-:func:`~airflow_provider_enterprise.compiler.checks.judge`.
+:func:`~airflow_provider_enterprise.compiler.checks.judge`; the failing rows of the checks that keep them are written
+into the staging directory too (:func:`write_failing_rows`).
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from pathlib import Path
 
 from sqlglot import exp
 
-from airflow_provider_enterprise.compiler.checks import CheckQuery, CheckResult, check_queries, judge
+from airflow_provider_enterprise.compiler.checks import CheckQuery, CheckResult, check_queries, judge, rows_to_keep
 from airflow_provider_enterprise.compiler.plan import Column, normalize_type
 from airflow_provider_enterprise.spec import FileFormat, JobSpec
+from airflow_provider_enterprise.spec.checks import failing_rows_file
 
 log = logging.getLogger(__name__)
 
@@ -25,15 +27,27 @@ DIALECT = "duckdb"
 _OUTPUT_VIEW = "__checked_output"
 
 
-def _staged_relation(con, query: str, staging: Path, output_format: FileFormat, partitioned: bool):
-    """The staged output's rows as a DuckDB relation, typed as the job's ``query`` typed them."""
+#: How each format's staged files are read back, by a fixed statement whose values are bound parameters.
+_READERS = {
+    FileFormat.PARQUET: "read_parquet($files",
+    FileFormat.CSV: "read_csv($files, header = true, columns = $types",
+    FileFormat.JSON: "read_json($files, format = 'newline_delimited', columns = $types",
+}
+
+
+def _staged_relation(con, query: str, staging: Path, output_format: FileFormat, partition_by: list[str]):
+    """The staged output's rows as a DuckDB relation, typed as the job's ``query`` typed them (partition columns
+    too: their values are read from the directory names)."""
     files = sorted(str(p) for p in staging.rglob("*") if p.is_file() and not p.name.startswith((".", "_")))
-    if output_format is FileFormat.PARQUET:
-        return con.read_parquet(files, hive_partitioning=partitioned)
     types = {name: kind for name, kind, *_ in con.execute(f"DESCRIBE {query}").fetchall()}
-    if output_format is FileFormat.CSV:
-        return con.read_csv(files, header=True, dtype=types, hive_partitioning=partitioned)
-    return con.read_json(files, columns=types, format="newline_delimited", hive_partitioning=partitioned)
+    params = {"files": files}
+    reader = _READERS[output_format]
+    if partition_by:
+        params["hive_types"] = {c: types.pop(c) for c in partition_by}
+        reader += ", hive_partitioning = true, hive_types = $hive_types"
+    if "$types" in reader:
+        params["types"] = types
+    return con.sql(f"SELECT * FROM {reader})", params=params)
 
 
 def _columns(con, view: str) -> list[Column]:
@@ -59,7 +73,7 @@ def run_checks(
     *,
     query: str,
     staging: Path,
-    partitioned: bool,
+    partition_by: list[str],
     input_view: Callable[[str], str],
 ) -> list[CheckResult]:
     """
@@ -71,10 +85,23 @@ def run_checks(
     results: list[CheckResult] = []
     for check_query in check_queries(spec.processing_logic):
         if check_query.target == "output":
-            _staged_relation(con, query, staging, spec.output_format, partitioned).create_view(_OUTPUT_VIEW)
+            _staged_relation(con, query, staging, spec.output_format, partition_by).create_view(_OUTPUT_VIEW)
             view = _OUTPUT_VIEW
         else:
             view = input_view(check_query.target.removeprefix("input:"))
         results.extend(_run(con, check_query, view))
     order = {c.check_name: i for i, c in enumerate(spec.processing_logic.checks)}
     return sorted(results, key=lambda r: order[r.name])
+
+
+def write_failing_rows(
+    con, spec: JobSpec, results: list[CheckResult], staging: Path, *, input_view: Callable[[str], str]
+) -> None:
+    """Write the failing rows of each failed row-level check with ``keep_failing_rows`` into ``staging`` (after
+    :func:`run_checks`, whose view of the output they read)."""
+    for check, condition in rows_to_keep(spec.processing_logic, results):
+        view = input_view(check.input) if check.input else _OUTPUT_VIEW
+        query = exp.select("*").from_(exp.to_table(exp.to_identifier(view, quoted=True))).where(condition)
+        target = staging / failing_rows_file(check.check_name)
+        target.parent.mkdir(parents=True)
+        con.execute(f"COPY ({query.sql(dialect=DIALECT, identify=True)}) TO $path (FORMAT json)", {"path": str(target)})

@@ -20,7 +20,7 @@ from airflow_provider_enterprise.config import LocalEngineSettings
 from airflow_provider_enterprise.engines import csv_proof
 from airflow_provider_enterprise.engines.base import JobResult
 from airflow_provider_enterprise.engines.csv_proof import ProofRefuted, ProofStopped
-from airflow_provider_enterprise.engines.duckdb_checks import run_checks
+from airflow_provider_enterprise.engines.duckdb_checks import run_checks, write_failing_rows
 from airflow_provider_enterprise.engines.duckdb_inputs import (
     BadRows,
     RegisteredInput,
@@ -302,10 +302,11 @@ class LocalEngine:
             results = []
             if output_path == spec.output_path and spec.processing_logic.checks:
                 results = run_checks(
-                    con, spec, query=query, staging=staging, partitioned=bool(partition_by), input_view=relation_name
+                    con, spec, query=query, staging=staging, partition_by=partition_by, input_view=relation_name
                 )
                 if failed_checks(results):  # raised inside the staging: nothing is published
                     raise DataQualityError(describe_failures(spec.job_name, results), [r.to_dict() for r in results])
+                write_failing_rows(con, spec, results, staging, input_view=relation_name)
             if quarantine:  # each input's located records are read before the next input's queries run
                 located = ((name, bad.files, *bad.located(con)) for name, bad in quarantine.items())
                 write_quarantine(located, staging, self._origins)

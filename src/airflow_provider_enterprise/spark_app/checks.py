@@ -14,9 +14,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from airflow_provider_enterprise.compiler.checks import CheckResult, check_queries, judge
+from airflow_provider_enterprise.compiler.checks import CheckResult, check_queries, judge, rows_to_keep
 from airflow_provider_enterprise.compiler.plan import Column, normalize_type
 from airflow_provider_enterprise.spec import FileFormat, JobSpec
+from airflow_provider_enterprise.spec.checks import failing_rows_file
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -66,3 +67,22 @@ def run_checks(
         results.extend(judge(query, row, columns_of(frame)))
     order = {c.check_name: i for i, c in enumerate(spec.processing_logic.checks)}
     return sorted(results, key=lambda r: order[r.name])
+
+
+def failing_rows(
+    spark: SparkSession,
+    spec: JobSpec,
+    results: list[CheckResult],
+    *,
+    location: Path | str,
+    schema: StructType,
+    inputs: Mapping[str, DataFrame],
+) -> list[tuple[str, DataFrame]]:
+    """The failing rows of each failed row-level check with ``keep_failing_rows``: (file in the output, rows)."""
+    from pyspark.sql import functions as F
+
+    kept = []
+    for check, condition in rows_to_keep(spec.processing_logic, results):
+        frame = inputs[check.input] if check.input else _staged(spark, location, spec.output_format, schema)
+        kept.append((failing_rows_file(check.check_name), frame.filter(F.expr(condition.sql(DIALECT, identify=True)))))
+    return kept

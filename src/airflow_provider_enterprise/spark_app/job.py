@@ -40,7 +40,7 @@ from airflow_provider_enterprise.output.commit import (
     write_manifest,
 )
 from airflow_provider_enterprise.output.hadoop_fs import HadoopFileSystem, staged_hadoop_output
-from airflow_provider_enterprise.spark_app.checks import run_checks
+from airflow_provider_enterprise.spark_app.checks import failing_rows, run_checks
 from airflow_provider_enterprise.spark_app.counting import InputCounter
 from airflow_provider_enterprise.spark_app.inputs import InputCount, SparkInput, read_input
 from airflow_provider_enterprise.spec import BadRowPolicy, FileFormat, InputSpec, JobSpec
@@ -66,18 +66,23 @@ def _write(frame: DataFrame, path: Path | str, spec_format: FileFormat, partitio
 
 
 def _write_bad_rows(bad: list[DataFrame], staging: Path | str) -> None:
-    """Write the quarantined rows as one JSON-lines file: at :data:`BAD_ROWS_FILE` (the local engine's layout) in a
-    local staging directory, as Spark names it below the same folder in a staging location on a store."""
+    """Write the quarantined rows as one JSON-lines file at :data:`BAD_ROWS_FILE` (the local engine's layout)."""
     union = bad[0]
     for frame in bad[1:]:
         union = union.unionByName(frame)
-    if isinstance(staging, str):  # published under the names the manifest lists
-        union.coalesce(1).write.mode("overwrite").json(f"{staging}/{BAD_ROWS_FILE.split('/')[0]}")
+    _write_json_lines(union, staging, BAD_ROWS_FILE)
+
+
+def _write_json_lines(frame: DataFrame, staging: Path | str, relative: str) -> None:
+    """Write ``frame`` as one JSON-lines file at ``relative`` in a local staging directory, as Spark names it below
+    the same folder in a staging location on a store (published under the names the manifest lists)."""
+    if isinstance(staging, str):
+        frame.coalesce(1).write.mode("overwrite").json(f"{staging}/{relative.rsplit('/', 1)[0]}")
         return
-    target = staging / BAD_ROWS_FILE
+    target = staging / relative
     spark_dir = target.parent.with_name(target.parent.name + ".spark")
-    union.coalesce(1).write.mode("overwrite").json(str(spark_dir))
-    target.parent.mkdir()
+    frame.coalesce(1).write.mode("overwrite").json(str(spark_dir))
+    target.parent.mkdir(parents=True)
     (part,) = spark_dir.glob("part-*")
     part.rename(target)
     for leftover in spark_dir.iterdir():
@@ -226,6 +231,10 @@ def _run(
         ]
         if quarantine:
             _write_bad_rows(quarantine, location)
+        for relative, failing in failing_rows(
+            spark, spec, checks, location=location, schema=observed.schema, inputs=counter.frames
+        ):
+            _write_json_lines(failing, location, relative)
         manifest = {
             "version": MANIFEST_VERSION,
             "engine": "spark",

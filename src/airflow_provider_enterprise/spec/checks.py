@@ -105,7 +105,14 @@ class _ColumnCheck(_Check):
         return [self.column]
 
 
-class NotNullCheck(_ColumnCheck):
+class _RowCheck(_ColumnCheck):
+    """A check that judges each row on its own: with ``keep_failing_rows`` the rows it failed are written beside the
+    published output (:data:`FAILING_ROWS_DIR`), as JSON lines."""
+
+    keep_failing_rows: bool = False
+
+
+class NotNullCheck(_RowCheck):
     """No row has a NULL in ``column``."""
 
     type: Literal["not_null"]
@@ -134,7 +141,7 @@ class UniqueCheck(_Check):
 Value = StrictStr | StrictInt | StrictFloat | StrictBool
 
 
-class AcceptedValuesCheck(_ColumnCheck):
+class AcceptedValuesCheck(_RowCheck):
     """Every non-NULL value of ``column`` is one of ``values`` (add a ``not_null`` check to refuse NULLs)."""
 
     type: Literal["accepted_values"]
@@ -151,7 +158,7 @@ class AcceptedValuesCheck(_ColumnCheck):
         return value
 
 
-class RangeCheck(_ColumnCheck):
+class RangeCheck(_RowCheck):
     """Every non-NULL value of ``column`` lies between ``min`` and ``max`` (each bound inclusive unless set false)."""
 
     type: Literal["range"]
@@ -169,7 +176,7 @@ class RangeCheck(_ColumnCheck):
         return self
 
 
-class MatchesCheck(_ColumnCheck):
+class MatchesCheck(_RowCheck):
     """Every non-NULL value of ``column`` contains a match of ``pattern`` (anchor it with ``^...$`` for the whole
     value); the pattern is a subset of regular expressions DuckDB (RE2) and Spark (Java) read alike."""
 
@@ -273,6 +280,15 @@ CHECK_TYPES = (
 
 #: Checks that judge each row on its own (their failing rows can be counted, and kept).
 ROW_LEVEL_TYPES = ("not_null", "accepted_values", "range", "matches")
+
+#: Where a published output keeps the failing rows of a row-level check with ``keep_failing_rows`` (readers skip
+#: names starting with ``_``), beside the quarantined input rows' ``_bad_rows``: ``<dir>/<check name>/part-0.jsonl``.
+FAILING_ROWS_DIR = "_check_failures"
+
+
+def failing_rows_file(name: str) -> str:
+    """The failing rows' file of check ``name``, relative to the output."""
+    return f"{FAILING_ROWS_DIR}/{name}/part-0.jsonl"
 
 
 # -- regular expressions both engines read alike --------------------------------------------------------------

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from airflow_provider_enterprise.engines.local import LocalEngine
 from airflow_provider_enterprise.exceptions import DataQualityError
 from airflow_provider_enterprise.spark_app.job import run_job
 from airflow_provider_enterprise.spec import validate_job_spec
+from airflow_provider_enterprise.spec.checks import failing_rows_file
 
 pytestmark = pytest.mark.integration
 
@@ -24,15 +26,15 @@ ROWS = """id,code,email,amount,price,seen_at,active
 5,A-1,\\escaped@example.com,0,99.99,2026-03-01 09:00:00,false
 """
 
-EVERY_TYPE = [
+EVERY_TYPE = [  # the range and matches checks fail on ROWS, and keep their failing rows
     {"type": "not_null", "column": "code"},
     {"type": "unique", "columns": ["id"]},
     {"type": "unique", "columns": ["id", "code"], "name": "id_code_unique"},
     {"type": "accepted_values", "column": "active", "values": [True]},
     {"type": "accepted_values", "column": "code", "values": ["A-1", "B-22"]},
-    {"type": "range", "column": "amount", "min": 0, "max": 100, "max_inclusive": False},
+    {"type": "range", "column": "amount", "min": 0, "max": 100, "max_inclusive": False, "keep_failing_rows": True},
     {"type": "range", "column": "price", "min": 0.01, "min_inclusive": False},
-    {"type": "matches", "column": "email", "pattern": r"^[a-z._]+@[a-z]+\.(com|org)$"},
+    {"type": "matches", "column": "email", "pattern": r"^[a-z._]+@[a-z]+\.(com|org)$", "keep_failing_rows": True},
     {"type": "matches", "column": "code", "pattern": r"^[A-Z]-\d+$"},
     {"type": "row_count", "min": 1, "max_change_pct": 10, "previous": 5},
     {"type": "freshness", "column": "seen_at", "max_age": "1h", "reference": "2026-03-01T12:30:00Z"},
@@ -82,10 +84,19 @@ def job(tmp_path: Path, engine: str, output_format: str, transformations: list, 
 @pytest.mark.parametrize("case", list(CASES))
 def test_checks_give_the_same_verdicts_on_duckdb_and_spark(spark, tmp_path: Path, case: str) -> None:
     output_format, transformations, checks = CASES[case]
-    local = LocalEngine().run(job(tmp_path, "local", output_format, transformations, checks, "warn"))
+    on_local = job(tmp_path, "local", output_format, transformations, checks, "warn")
+    local = LocalEngine().run(on_local)
     manifest = run_job(spark, job(tmp_path, "spark", output_format, transformations, checks, "warn"), run_id="r")
     assert verdicts(manifest["checks"]) == verdicts(local.checks)
     assert {r["outcome"] for r in local.checks} == {"passed", "warned"}  # both verdicts are compared
+    kept = [c.check_name for c in on_local.processing_logic.checks if getattr(c, "keep_failing_rows", False)]
+    for name in kept:  # the failing rows kept beside the output: the same rows on both engines
+        on_duckdb, on_spark = (tmp_path / f"out_{engine}" / failing_rows_file(name) for engine in ("local", "spark"))
+        assert ids(on_spark) == ids(on_duckdb) != []
+
+
+def ids(path: Path) -> list[int]:
+    return sorted(json.loads(line)["id"] for line in path.read_text().splitlines())
 
 
 def test_a_failed_fail_check_commits_nothing_on_either_engine(spark, tmp_path: Path) -> None:

@@ -57,6 +57,7 @@ def test_checks_get_names_severities_and_targets() -> None:
         ({"type": "not_null", "column": "id", "severity": "loud"}, "checks[0] (not_null).severity"),
         ({"type": "not_null", "column": "id", "name": "has space"}, "'has space' is not a check name"),
         ({"type": "not_null", "column": "id", "input": "other"}, "name inputs that are not defined"),
+        ({"type": "row_count", "min": 1, "keep_failing_rows": True}, "(row_count).keep_failing_rows: Extra inputs"),
     ],
 )
 def test_bad_checks_are_refused_naming_the_check(check: dict, message: str) -> None:
