@@ -544,7 +544,9 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--limit", type=int, default=50)
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(func=cmd_jobs_list)
-    show = jobs.add_parser("show", help="show one job and its attempts (default: the latest job)")
+    show = jobs.add_parser(
+        "show", help="show one job, its attempts and its latest try's data-quality checks (default: the latest job)"
+    )
     show.add_argument("job_id", type=int, nargs="?")
     show.add_argument("--dag-id", help="with no JOB_ID: the latest job of this DAG")
     show.add_argument("--json", action="store_true")
