@@ -575,6 +575,8 @@ class EnterpriseDataProcessingOperator(JobLineageMixin, ClusterApplicationMixin,
                 )
         except Exception as err:
             self.remember_for_lineage(None, error=err)
+            if isinstance(err, DataQualityError):  # the application's checks failed: nothing was committed
+                self._record_checks(context, attempt, err.results, "spark")
             self.record_failure(attempt, err, context)
         self.forget_application(context)
         self.log.info("Application %s of job %s ended %s", external_id, spec.job_name, state)
