@@ -22,7 +22,6 @@ from airflow_provider_enterprise.spec.locations import SCHEMES, split_glob
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
 
-    from airflow_provider_enterprise.config import SparkEngineSettings
     from airflow_provider_enterprise.engines.base import JobResult
     from airflow_provider_enterprise.spec import JobSpec
 
@@ -212,19 +211,19 @@ def application_facets(external_id: str | None, source: str = "spark") -> dict[s
     return {"externalQuery": ExternalQueryRunFacet(externalQueryId=str(external_id), source=source)}
 
 
-def with_spark_lineage(spec: JobSpec, engine: str, settings: SparkEngineSettings, context: Any) -> JobSpec:
+def inject_spark_lineage(engine: Any, context: Any) -> None:
     """
-    ``spec`` as the Spark engine runs it: its application's conf with the OpenLineage parent job and transport
-    (:func:`spark_lineage_conf`) as ``engines.spark.openlineage_inject_*`` say; unchanged on another engine.
+    Give the Spark engine's applications the OpenLineage parent job and transport (:func:`spark_lineage_conf`) as
+    ``engines.spark.openlineage_inject_*`` say: in the engine's settings' conf, so that they reach spark-submit's
+    ``--conf`` (a job's own ``conf`` still wins) but not the job spec the driver reads or the attempt records.
+    Another engine is left as it is.
     """
-    if engine != "spark":
-        return spec
+    settings = getattr(engine, "settings", None)
+    if getattr(engine, "name", None) != "spark" or settings is None:
+        return
     parent_job, transport = settings.openlineage_injection()
-    conf = spark_lineage_conf(spec.spark_resources.conf, context, parent_job=parent_job, transport=transport)
-    if conf == spec.spark_resources.conf:
-        return spec
-    resources = spec.spark_resources.model_copy(update={"conf": conf})
-    return spec.model_copy(update={"spark_resources": resources})
+    conf = spark_lineage_conf(settings.conf, context, parent_job=parent_job, transport=transport)
+    engine.settings = settings.model_copy(update={"conf": conf})
 
 
 class JobLineageMixin:
@@ -281,6 +280,8 @@ def spark_lineage_conf(conf: Mapping[str, str], context: Any, *, parent_job: boo
     """
     if not (parent_job or transport):
         return dict(conf)
+    from airflow_provider_enterprise.redaction import register_secret
+
     try:
         from airflow.providers.common.compat.openlineage.utils.spark import (
             inject_parent_job_information_into_spark_properties,
@@ -294,4 +295,7 @@ def spark_lineage_conf(conf: Mapping[str, str], context: Any, *, parent_job: boo
         properties = inject_parent_job_information_into_spark_properties(properties, context)
     if transport:
         properties = inject_transport_information_into_spark_properties(properties, context)
+    for key, value in properties.items():  # the transport's API key and headers: masked in the task log
+        if key not in conf and (".auth." in key or ".headers." in key):
+            register_secret(str(value))
     return {str(k): str(v) for k, v in properties.items()}

@@ -21,7 +21,7 @@ from airflow_provider_enterprise.exceptions import (
     SparkApplicationError,
 )
 from airflow_provider_enterprise.hooks.masking import masking_keys, register_keys
-from airflow_provider_enterprise.lineage import JobLineageMixin, with_spark_lineage
+from airflow_provider_enterprise.lineage import JobLineageMixin, inject_spark_lineage
 from airflow_provider_enterprise.operators.base import EnterpriseJobOperator, RunningAttempt
 from airflow_provider_enterprise.operators.cluster_application import ClusterApplicationMixin
 from airflow_provider_enterprise.redaction import redact
@@ -386,7 +386,7 @@ class EnterpriseDataProcessingOperator(JobLineageMixin, ClusterApplicationMixin,
                 spec = spec.model_copy(update={"execution_engine": EngineName.LOCAL})
             spec = self._with_check_values(context, spec)
             engine, attempt = self._started_engine(spec, attempt, keys)
-            spec = with_spark_lineage(spec, engine.name, self.hook.settings.engines.spark, context)
+            inject_spark_lineage(engine, context)
             self.log.info(
                 "Running %s on the %s engine: %s -> %s", spec.job_name, engine.name, spec.input_path, spec.output_path
             )

@@ -59,13 +59,24 @@ def run_dag(dag, registry, tmp_path: Path, monkeypatch, connection: dict) -> dic
     return job
 
 
-def test_local_mode_through_the_operator(dags, registry, tmp_path: Path, monkeypatch) -> None:
+def test_local_mode_through_the_operator(dags, registry, tmp_path: Path, monkeypatch, capfd) -> None:
+    monkeypatch.setenv("AIRFLOW__OPENLINEAGE__SPARK_INJECT_PARENT_JOB_INFO", "true")  # as the Spark provider reads it
     job = run_dag(dags.spark_engine, registry, tmp_path, monkeypatch, {"conn_type": "spark", "host": "local[2]"})
     (attempt,) = job["attempts"]
     assert (attempt["engine"], attempt["rows_in"], attempt["status"]) == ("spark", 10_000, "succeeded")
     assert attempt["external_id"].startswith(f"enterprise-{job['job_id']}-1-")
     assert rows(tmp_path / "out") == local_rows(dags, tmp_path)
     assert attempt["rows_out"] == len(rows(tmp_path / "out"))
+    # the task's OpenLineage run is the application's parent (spark-submit's logged command), not in the spec
+    assert f"spark.openlineage.parentJobName={dags.spark_engine.dag_id}.process" in capfd.readouterr().out
+    assert "openlineage" not in json.dumps(attempt["spec"])
+    # the columns the application planned against, for the lineage of the COMPLETE event
+    manifest = json.loads((tmp_path / "out" / "_manifest.json").read_text())
+    assert [name for name, _ in manifest["input_columns"]["input"]][:3] == [
+        "transaction_id",
+        "event_time",
+        "customer_id",
+    ]
 
 
 def test_standalone_client_mode_through_the_operator(
