@@ -4,7 +4,9 @@ The generic job DAG: a job run from its spec, with no DAG of its own to write.
 Its ``params`` are the fields of a submission (:mod:`airflow_provider_enterprise.spec.submission`), so the
 Airflow UI's trigger form shows and validates them, and ``enterprise-orchestrator jobs submit``, the Python
 client and the REST API start it with the spec as the run's conf. ``dags/enterprise_job.py`` builds it;
-``enterprise-orchestrator dags install DIR`` writes that file into a deployment's DAGs folder.
+``enterprise-orchestrator dags install DIR`` writes that file into a deployment's DAGs folder. Each committed
+output is an asset event, added through the task's asset alias ``enterprise-submitted-job-outputs``: a DAG
+scheduled on the output's asset (``Asset("s3://lake/sales/daily")``) runs after the job that writes it.
 """
 
 from __future__ import annotations

@@ -100,7 +100,11 @@ class EnterpriseDataProcessingOperator(JobLineageMixin, ClusterApplicationMixin,
         name (default: the store's usual one: ``aws_default``, ``google_cloud_default``, ``wasb_default``). (templated)
     :param kwargs: the job's registry, retry and breaker settings (``job_type``, ``job_data``, ``priority``,
         ``metadata_conn_id``, ``retry_policy_name``, ``circuit_breaker``): see
-        :class:`~airflow_provider_enterprise.operators.base.EnterpriseJobOperator`.
+        :class:`~airflow_provider_enterprise.operators.base.EnterpriseJobOperator`. ``inlets`` and ``outlets``
+        replace the automatic assets: by default the inputs are the task's inlets and the output its outlet (a
+        templated path: the directory before its first template), and the committed output's asset event
+        carries its rows, bad rows, checks and manifest. With the OpenLineage provider, the task's events carry
+        the datasets, their schemas and the output's column lineage (see docs/lineage.md).
     """
 
     template_fields: Sequence[str] = (
