@@ -84,7 +84,8 @@ def _job_tasks(stack, run_ids: list[str]) -> list[tuple[str, str, float | None, 
 
     with psycopg.connect(_airflow_db(stack)) as conn:
         return conn.execute(
-            "SELECT run_id, state, extract(epoch FROM start_date), extract(epoch FROM end_date) FROM task_instance"
+            "SELECT run_id, state, extract(epoch FROM start_date)::float8, extract(epoch FROM end_date)::float8"
+            " FROM task_instance"
             " WHERE dag_id = %s AND task_id = 'run_job' AND run_id = ANY(%s)",
             (JOB_DAG, run_ids),
         ).fetchall()
@@ -96,6 +97,17 @@ def _job_runs(stack, prefix: str) -> list[str]:
     with psycopg.connect(_airflow_db(stack)) as conn:
         rows = conn.execute("SELECT run_id FROM dag_run WHERE dag_id = %s AND run_id LIKE %s", (JOB_DAG, prefix + "%"))
         return [r[0] for r in rows]
+
+
+def _pending(port: int) -> int:
+    """Entries the watcher read and has not acknowledged (XPENDING)."""
+    import redis
+
+    client = redis.Redis(host="127.0.0.1", port=port)
+    try:
+        return int(client.xpending(STREAM, "airflow")["pending"])
+    finally:
+        client.close()
 
 
 def most_at_once(intervals: list[tuple[float, float]]) -> int:
@@ -111,8 +123,7 @@ def most_at_once(intervals: list[tuple[float, float]]) -> int:
 def measure(
     stack, registry, *, messages: int, resends: int, pool_slots: int, output: Path, timeout: float, tag: str = "burst"
 ) -> dict[str, Any]:
-    """Publish the burst on ``stack`` (whose queue-fed DAG is unpaused) and measure it (see the module doc)."""
-    stack.client.patch(f"/api/v2/pools/{POOL}", json={"name": POOL, "slots": pool_slots}).raise_for_status()
+    """Publish the burst on ``stack`` (its pool made, its queue-fed DAG unpaused); measure it (see the module doc)."""
     sent = publish(stack.redis.port, messages, resends, output, tag)
     run_ids = [f"job__{key}" for key in sent]
     deadline = time.monotonic() + timeout
@@ -123,6 +134,7 @@ def measure(
             break
         time.sleep(5)
     runs = _job_runs(stack, f"job__{tag}-")
+    unacknowledged = _pending(stack.redis.port)
     with registry._transaction() as cur:
         cur.execute(
             "SELECT run_id, count(*) FROM enterprise_jobs WHERE dag_id = %s AND run_id = ANY(%s) GROUP BY run_id",
@@ -150,6 +162,7 @@ def measure(
         "duplicates": (len(runs) - len(set(runs))) + sum(n - 1 for n in registry_jobs.values()),
         "lost": len(set(run_ids) - set(runs)),
         "messages_recorded": recorded,
+        "unacknowledged_entries": unacknowledged,
         "queue_to_start": latency_summary(latencies) if latencies else {},
         "most_jobs_at_once": most_at_once([(s, e) for s, e in started.values() if e is not None]),
         "drain_s": round(max(ended) - first_sent, 1) if ended else None,
@@ -185,7 +198,8 @@ def _own_stack(workdir: Path):
     redis = RedisServer(workdir / "redis").start()
     extra = {
         "AIRFLOW__ENTERPRISE__LOCAL_POOL": POOL,
-        "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "3600",
+        # not once an hour: the watcher starts when the dag-processor parses the DAG after it is unpaused
+        "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "30",
         "AIRFLOW_CONN_REDIS_DEFAULT": json.dumps({"conn_type": "redis", "host": "127.0.0.1", "port": redis.port}),
     }
     dag_files = [REPO / "dags" / "enterprise_job.py", REPO / "dags" / "enterprise_job_events.py"]
@@ -202,6 +216,22 @@ def start_watching(stack, pool_slots: int) -> None:
         stack.client.patch(f"/api/v2/pools/{POOL}", json=body).raise_for_status()
     stack.wait_for_dag(JOB_DAG)
     stack.wait_for_dag(EVENTS_DAG)
+
+
+def wait_watching(stack, timeout: float = 180) -> None:
+    """Wait until the watcher reads the stream (its consumer is in the group): the DAG is parsed again unpaused."""
+    import redis
+
+    client = redis.Redis(host="127.0.0.1", port=stack.redis.port)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if client.xinfo_consumers(STREAM, "airflow"):
+                return
+        except redis.ResponseError:  # no stream or no group yet
+            pass
+        time.sleep(2)
+    raise RuntimeError(f"the stream's watcher did not start in {timeout} s\n{stack.logs_tail()}")
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -223,7 +253,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         try:
             stack.start(timeout=300)
             start_watching(stack, args.pool_slots)
-            time.sleep(10)  # the watcher starts in the triggerer once the DAG is unpaused
+            wait_watching(stack)
             results = measure(
                 stack,
                 registry,
