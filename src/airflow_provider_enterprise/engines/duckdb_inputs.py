@@ -26,7 +26,7 @@ from sqlglot import exp
 
 from airflow_provider_enterprise.compiler import bad_rows
 from airflow_provider_enterprise.compiler.plan import Column, declarable_type, normalize_type
-from airflow_provider_enterprise.engines import csv_proof, quarantine
+from airflow_provider_enterprise.engines import csv_proof, one_scan_check, quarantine
 from airflow_provider_enterprise.engines.quarantine import FailedCheck
 from airflow_provider_enterprise.spec import FileFormat, InputSpec, JobSpec
 
@@ -121,7 +121,7 @@ def register(
     :param stopped: polled while an input is read outside DuckDB (see :mod:`.csv_proof`); true stops the read.
     :param prove: let Polars prove a CSV input free of bad rows first, sparing DuckDB's check scan.
     :param one_scan: without ``prove``, let the job's own scan check and count a CSV input: a bad row fails the
-        query with :data:`BAD_ROW_IN_ONE_SCAN` (see :func:`one_scan_refuted`).
+        query (see :mod:`.one_scan_check`).
     """
     view = relation_name(name)
     if source.resolved_format() is not FileFormat.CSV:
@@ -207,10 +207,7 @@ def _register_csv(
         return RegisteredInput(name, columns, records=proven, proof_rejects=rejects)
     if one_scan and not prove:
         _guard_scans(con)
-        reason = bad_rows.reason_expression(columns)
-        guard = exp.If(this=exp.Is(this=reason, expression=exp.Null()), true=exp.true())
-        fail = exp.Anonymous(this="error", expressions=[exp.Literal.string(BAD_ROW_IN_ONE_SCAN)])
-        guarded = _converted(raw, columns).where(exp.Case(ifs=[guard], default=fail))
+        guarded = one_scan_check.guarded(_nulled(raw, columns), columns)
         con.execute(f'CREATE OR REPLACE VIEW "{relation_name(name)}" AS {_sql(guarded)}')
         return RegisteredInput(name, columns, records=0, proof_rejects=rejects, scanned=tuple(files))
     # The strict reader rejects a record with more or fewer fields than the columns (a trailing delimiter is one
@@ -284,8 +281,6 @@ def _converted(raw: str, columns: tuple[Column, ...]) -> exp.Select:
     )
 
 
-#: The error a bad row raises in the job's own scan of an input read in one scan.
-BAD_ROW_IN_ONE_SCAN = "bad row in a CSV input read in one scan"
 #: Optimizers that would let rows of an input read in one scan skip its check (filters moved below it, into the
 #: reader, or built from a join's other side) or read typed values with DuckDB's own, more lenient, parser.
 _UNGUARDED_OPTIMIZERS = ("filter_pushdown", "join_filter_pushdown", "type_pushdown", "scalar_fn_pushdown")
@@ -295,11 +290,6 @@ def _guard_scans(con: duckdb.DuckDBPyConnection) -> None:
     """Make every row a scan reads pass its input's check, and keep each query's profile (its scans' counts)."""
     con.execute(f"SET disabled_optimizers = '{','.join(_UNGUARDED_OPTIMIZERS)}'")
     con.execute("SET enable_profiling = 'no_output'")
-
-
-def one_scan_refuted(err: duckdb.Error) -> bool:
-    """Whether ``err`` is a bad row met by the job's own scan of an input read in one scan."""
-    return isinstance(err, duckdb.InvalidInputException) and BAD_ROW_IN_ONE_SCAN in str(err)
 
 
 def scanned_records(con: duckdb.DuckDBPyConnection, inputs: Mapping[str, RegisteredInput]) -> dict[str, int]:

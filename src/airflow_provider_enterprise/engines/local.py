@@ -25,13 +25,13 @@ from airflow_provider_enterprise.engines.duckdb_inputs import (
     BadRows,
     RegisteredInput,
     input_columns,
-    one_scan_refuted,
     proof_refuted,
     register,
     relation_name,
     scanned_records,
 )
 from airflow_provider_enterprise.engines.object_inputs import download_inputs
+from airflow_provider_enterprise.engines.one_scan_check import one_scan_refuted
 from airflow_provider_enterprise.engines.quarantine import write as write_quarantine
 from airflow_provider_enterprise.exceptions import (
     BadRowsError,
@@ -228,10 +228,10 @@ class LocalEngine:
 
                 try:
                     rows_out, files_out, resumed, checks = execute(con, spec, plan, quarantine, confirm)
-                except duckdb.InvalidInputException as err:
-                    if not one_scan_refuted(err):
+                except duckdb.Error as err:
+                    if not one_scan_refuted(err) or all(i.scanned is None for i in inputs.values()):
                         raise
-                    raise ProofRefuted("the job's scan met a bad row") from None
+                    raise ProofRefuted(f"the job's scan met a bad row ({type(err).__name__})") from None
         except (duckdb.InterruptException, ProofStopped):
             if self._killed.is_set():
                 raise JobCancelledError(f"job {spec.job_name!r} was stopped; nothing was committed") from None
