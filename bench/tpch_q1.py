@@ -16,7 +16,8 @@ and spread of the runs, rows/s, rows/hour, ratio to the fastest baseline) and wr
 
 With ``--bad-rows FRACTION`` the CSV input is a copy of lineitem with that fraction of its records made bad, of
 every kind in turn (a bigint, a double and a date that do not parse, a short and a long record, bytes that are
-not UTF-8, U+FFFD in a string); only the engine candidates run (the baselines have no bad-row rules).
+not UTF-8, U+FFFD in a string); only the engine candidates run (the baselines have no bad-row rules), and every
+run must count the file's records and exactly the bad records made.
 
 With ``--engine spark`` the candidates are the Spark engine (``SparkEngine.run``: spark-submit of the generic
 application on ``local[2]``, with its bad-row checks, manifest and commit), a plain spark-submit of Q1
