@@ -127,12 +127,18 @@ def measure(
     sent = publish(stack.redis.port, messages, resends, output, tag)
     run_ids = [f"job__{key}" for key in sent]
     deadline = time.monotonic() + timeout
-    tasks: list = []
     while time.monotonic() < deadline:
         tasks = _job_tasks(stack, run_ids)
         if len(tasks) == len(run_ids) and all(state in ("success", "failed") for _, state, _, _ in tasks):
             break
         time.sleep(5)
+    return collect(stack, registry, sent, tag=tag, resends=resends, pool_slots=pool_slots)
+
+
+def collect(stack, registry, sent: dict[str, int], *, tag: str, resends: int, pool_slots: int) -> dict[str, Any]:
+    """The figures of a burst whose keys were first sent at ``sent`` (epoch ms), as they stand now."""
+    run_ids = [f"job__{key}" for key in sent]
+    tasks = _job_tasks(stack, run_ids)
     runs = _job_runs(stack, f"job__{tag}-")
     unacknowledged = _pending(stack.redis.port)
     with registry._transaction() as cur:
@@ -146,27 +152,37 @@ def measure(
             (tag + "-%",),
         )
         recorded = dict(cur.fetchall())
+        cur.execute(
+            "SELECT job_run_id FROM enterprise_event_messages WHERE idempotency_key LIKE %s AND status = 'admitted'",
+            (tag + "-%",),
+        )
+        admitted = {row[0] for row in cur.fetchall()}
     started = {run_id: (start, end) for run_id, _, start, end in tasks if start is not None}
     first_sent = min(sent.values()) / 1000
     latencies = [started[f"job__{key}"][0] - ms / 1000 for key, ms in sent.items() if f"job__{key}" in started]
     ended = [end for _, end in started.values() if end is not None]
     states = [state for _, state, _, _ in tasks]
+    done = len(tasks) == len(run_ids) and all(s in ("success", "failed") for s in states)
     return {
-        "messages": messages,
+        "messages": len(sent),
         "resends": resends,
         "pool_slots": pool_slots,
+        "messages_recorded": recorded,
+        "keys_admitted": len(admitted),
         "runs_started": len(runs),
         "jobs_started": len(started),
         "succeeded": states.count("success"),
         "failed": states.count("failed"),
         "duplicates": (len(runs) - len(set(runs))) + sum(n - 1 for n in registry_jobs.values()),
-        "lost": len(set(run_ids) - set(runs)),
-        "messages_recorded": recorded,
+        # a key neither admitted nor run: its message was never read into the registry
+        "lost": len(set(run_ids) - set(runs) - admitted),
+        "admitted_not_yet_submitted": len(admitted - set(runs)),
         "unacknowledged_entries": unacknowledged,
         "queue_to_start": latency_summary(latencies) if latencies else {},
         "most_jobs_at_once": most_at_once([(s, e) for s, e in started.values() if e is not None]),
-        "drain_s": round(max(ended) - first_sent, 1) if ended else None,
-        "timed_out": len(tasks) < len(run_ids) or any(s not in ("success", "failed") for s in states),
+        "seconds_since_first_message": round(time.time() - first_sent, 1),
+        "drain_s": round(max(ended) - first_sent, 1) if done and ended else None,
+        "timed_out": not done,
     }
 
 
