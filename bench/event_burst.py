@@ -11,7 +11,7 @@ idempotency key of its own, and then ``--resends`` of them again (a producer's r
 waits until every key's job has ended, and measures from Airflow's metadata database and the registry:
 
 - **queue-to-start latency**: the job task's start in Airflow's database - the message's ``XADD`` (the
-  milliseconds of its stream id);
+  milliseconds of its stream id); **queue-to-admission**: its admission in the registry - the ``XADD``;
 - **runs started** (runs of the generic job DAG for the burst's keys), **duplicates** (runs and registry jobs
   beyond one per key), **lost** (keys without a run);
 - **most jobs running at once**, from the job tasks' starts and ends, against the pool's slots;
@@ -153,10 +153,13 @@ def collect(stack, registry, sent: dict[str, int], *, tag: str, resends: int, po
         )
         recorded = dict(cur.fetchall())
         cur.execute(
-            "SELECT job_run_id FROM enterprise_event_messages WHERE idempotency_key LIKE %s AND status = 'admitted'",
+            "SELECT idempotency_key, job_run_id, extract(epoch FROM received_at)::float8 FROM enterprise_event_messages"
+            " WHERE idempotency_key LIKE %s AND status = 'admitted'",
             (tag + "-%",),
         )
-        admitted = {row[0] for row in cur.fetchall()}
+        admissions = cur.fetchall()
+    admitted = {run_id for _, run_id, _ in admissions}
+    admission_latencies = [at - sent[key] / 1000 for key, _, at in admissions if key in sent]
     started = {run_id: (start, end) for run_id, _, start, end in tasks if start is not None}
     first_sent = min(sent.values()) / 1000
     latencies = [started[f"job__{key}"][0] - ms / 1000 for key, ms in sent.items() if f"job__{key}" in started]
@@ -178,6 +181,7 @@ def collect(stack, registry, sent: dict[str, int], *, tag: str, resends: int, po
         "lost": len(set(run_ids) - set(runs) - admitted),
         "admitted_not_yet_submitted": len(admitted - set(runs)),
         "unacknowledged_entries": unacknowledged,
+        "queue_to_admission": latency_summary(admission_latencies) if admission_latencies else {},
         "queue_to_start": latency_summary(latencies) if latencies else {},
         "most_jobs_at_once": most_at_once([(s, e) for s, e in started.values() if e is not None]),
         "seconds_since_first_message": round(time.time() - first_sent, 1),
