@@ -277,6 +277,8 @@ def _pinned(node: exp.Expression, dialect: str, type_of: TypeOf) -> exp.Expressi
     if isinstance(node, exp.Quantile) and dialect == "duckdb":
         # Spark's percentile() interpolates; DuckDB's quantile() does not, its quantile_cont() does.
         return exp.PercentileCont(this=node.this, expression=node.args["quantile"])
+    if isinstance(node, exp.Median | exp.Quantile) and dialect == "spark" and type_of(node.this) in ("double", None):
+        return _interpolated_from_minus_infinity(node)
     if isinstance(node, exp.Floor | exp.Ceil) and not node.args.get("decimals"):
         argument = type_of(node.this)
         if dialect == "duckdb" and argument in ("int", "bigint", "double"):
@@ -290,6 +292,38 @@ def _pinned(node: exp.Expression, dialect: str, type_of: TypeOf) -> exp.Expressi
                 this=exp.IsNan(this=node.this.copy()), true=exp.func("raise_error", message), false=node.copy()
             )
     return None
+
+
+def _double(text: str) -> exp.Expression:
+    return exp.Cast(this=exp.Literal.string(text), to=exp.DataType.build("DOUBLE"))
+
+
+def _interpolated_from_minus_infinity(node: exp.Median | exp.Quantile) -> exp.Expression:
+    """
+    Spark's interpolated ``median``/``percentile`` between -inf and a finite neighbour as DuckDB's ``quantile_cont``
+    gives it: -inf. Spark computes ``lo + (hi - lo) * f``, NaN there (DuckDB also gives NaN between -inf and +inf,
+    or next to a NaN). The same percentile of two indicators that sort as the values do (-inf first; +inf and NaN
+    last) tells where the result lies: from -inf (the first is below 1) to something that is neither +inf nor NaN
+    (the second is 0).
+    """
+    value = node.this
+
+    def same_percentile(indicator: exp.Expression) -> exp.Expression:
+        as_double = exp.Cast(this=indicator, to=exp.DataType.build("DOUBLE"))  # NULL for a NULL value: skipped
+        if isinstance(node, exp.Median):
+            return exp.Median(this=as_double)
+        return exp.Quantile(this=as_double, quantile=node.args["quantile"].copy())
+
+    above_minus_infinity = same_percentile(exp.NEQ(this=value.copy(), expression=_double("-Infinity")))
+    to_infinity_or_nan = same_percentile(
+        exp.or_(exp.EQ(this=value.copy(), expression=_double("Infinity")), exp.IsNan(this=value.copy()))
+    )
+    condition = exp.and_(
+        exp.IsNan(this=node.copy()),
+        exp.LT(this=above_minus_infinity, expression=exp.Literal.number(1)),
+        exp.EQ(this=to_infinity_or_nan, expression=exp.Literal.number(0)),
+    )
+    return exp.If(this=condition, true=_double("-Infinity"), false=node.copy())
 
 
 def pin_semantics(tree: exp.Expression, dialect: str, type_of: TypeOf = _unknown) -> exp.Expression:
