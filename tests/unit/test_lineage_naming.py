@@ -109,3 +109,40 @@ def test_a_failed_check_is_a_failed_assertion_of_the_failure_event() -> None:
         ("s3://lake", "orders", "amount", "TRANSFORMATION")
     ]
     assert "outputStatistics" not in output.outputFacets  # nothing was written
+
+
+def test_openlineage_is_imported_only_inside_functions() -> None:
+    """The OpenLineage provider is optional (its developer guide): no module of the package imports it when loaded."""
+    import ast
+    from pathlib import Path
+
+    import airflow_provider_enterprise
+
+    def top_level_imports(tree: ast.AST):
+        for node in ast.iter_child_nodes(tree):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                yield from ([a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""])
+            elif isinstance(node, ast.Try | ast.With) or (
+                isinstance(node, ast.If) and "TYPE_CHECKING" not in ast.unparse(node.test)
+            ):
+                yield from top_level_imports(node)
+
+    root = Path(airflow_provider_enterprise.__file__).parent
+    found = {
+        f"{path.relative_to(root)}: {name}"
+        for path in root.rglob("*.py")
+        for name in top_level_imports(ast.parse(path.read_text()))
+        if name.startswith(
+            ("openlineage", "airflow.providers.openlineage", "airflow.providers.common.compat.openlineage")
+        )
+    }
+    assert not found
+    lineage_methods = {"get_openlineage_facets_on_start", "get_openlineage_facets_on_complete"}
+    from airflow_provider_enterprise.operators.data_processing import EnterpriseDataProcessingOperator
+    from airflow_provider_enterprise.operators.spark_submit import EnterpriseSparkSubmitOperator
+
+    assert all(
+        hasattr(cls, m)
+        for cls in (EnterpriseDataProcessingOperator, EnterpriseSparkSubmitOperator)
+        for m in lineage_methods
+    )
