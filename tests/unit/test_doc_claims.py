@@ -80,7 +80,11 @@ def test_every_relative_link_of_the_docs_reaches_a_file_and_heading() -> None:
 
 
 #: Error classes the docs name that come from elsewhere: the library that raises each.
-FOREIGN_ERRORS = {"InvalidInputException": "duckdb", "EndpointConnectionError": "botocore.exceptions"}
+FOREIGN_ERRORS = {
+    "InvalidInputException": "duckdb",
+    "ConversionException": "duckdb",
+    "EndpointConnectionError": "botocore.exceptions",
+}
 
 
 def test_every_error_the_docs_name_exists() -> None:
