@@ -126,3 +126,8 @@ def test_a_triggerer_restart_mid_stream_loses_nothing(airflow_stack, publish, st
     for run_id in sorted(expected):
         assert airflow_stack.wait_for_run(JOB_DAG_ID, run_id) == "success"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"restart_{i}" for i in range(5))
+    broker = redis.Redis(host="127.0.0.1", port=airflow_stack.redis.port)
+    deadline = time.monotonic() + 30
+    while broker.xpending(STREAM, "airflow")["pending"] and time.monotonic() < deadline:
+        time.sleep(1)
+    assert broker.xpending(STREAM, "airflow")["pending"] == 0  # every entry acknowledged once Airflow stored it

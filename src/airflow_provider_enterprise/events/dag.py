@@ -123,9 +123,12 @@ def build_event_job_dag(
     :param metadata_conn_id: connection of the registry database (default: the configured one).
     :param max_messages: messages one run reads at most (keep it under ``[core] max_map_length``).
     :param trigger_kwargs: more arguments of :class:`RedisStreamTrigger` (group, consumer, batch_size, block_ms).
-    :param dag_kwargs: the DAG's other arguments (tags, ``max_active_runs``, ...).
+    :param dag_kwargs: the DAG's other arguments (tags, ``max_active_runs``: 1 by default, ...).
     """
     dag_kwargs.setdefault("tags", ["enterprise", "submitted-jobs", "events"])
+    # one reader at a time: each run reads the stream on from the registry's position, so runs that overlap only
+    # read the same messages again (the scheduler made 18 at once of a 1,000-message burst)
+    dag_kwargs.setdefault("max_active_runs", 1)
     with DAG(
         dag_id=dag_id,
         description=f"Start a run of {JOB_DAG_ID} for each job message on the Redis stream {stream!r}.",
