@@ -277,6 +277,14 @@ def _pinned(node: exp.Expression, dialect: str, type_of: TypeOf) -> exp.Expressi
     if isinstance(node, exp.Quantile) and dialect == "duckdb":
         # Spark's percentile() interpolates; DuckDB's quantile() does not, its quantile_cont() does.
         return exp.PercentileCont(this=node.this, expression=node.args["quantile"])
+    if isinstance(node, exp.Avg) and dialect == "spark" and (type_of(node.this) or "").startswith("decimal"):
+        # Spark's avg() of a decimal is a decimal rounded to scale + 4; DuckDB's (and the plan's) is a double: the
+        # exact sum over the count, as a double.
+        value = node.this
+        total = exp.Cast(this=exp.Sum(this=value.copy()), to=exp.DataType.build("DOUBLE"))
+        return exp.Div(
+            this=total, expression=exp.Nullif(this=exp.Count(this=value.copy()), expression=exp.Literal.number(0))
+        )
     if isinstance(node, exp.Median | exp.Quantile) and dialect == "spark" and type_of(node.this) in ("double", None):
         return _interpolated_from_minus_infinity(node)
     if isinstance(node, exp.Floor | exp.Ceil) and not node.args.get("decimals"):
