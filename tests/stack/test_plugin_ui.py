@@ -3,7 +3,8 @@ The Enterprise jobs page in the real Airflow UI, driven by headless Chromium (De
 
 A real DAG run fails for good and is dead-lettered; the test logs in on Airflow's login page, opens the page
 from Airflow's navigation (an iframe of ``/enterprise/ui/``), replays the dead letter with its button, and
-saves a screenshot. The replay run then succeeds and supersedes the dead letter.
+saves a screenshot. The replay run then succeeds and supersedes the dead letter; the page shows its job's tries and
+its data-quality checks (the example's warn check on the input's amounts warns on the sample data).
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
+from airflow_provider_enterprise.hooks.metadata import JobKey
 from airflow_provider_enterprise.resilience.dead_letter import DeadLetterQueue, replay_run_id
 from support.env import EXAMPLE_DAGS, REPO
-from support.stack import EXAMPLE_DAG, USERS, dead_letter_of_a_late_input
+from support.stack import EXAMPLE_DAG, EXAMPLE_TASK, USERS, dead_letter_of_a_late_input
 
 pytestmark = pytest.mark.stack
 expect.set_options(timeout=30_000)  # the api-server shares two cores with the whole stack
@@ -100,6 +102,22 @@ def test_replay_a_dead_letter_from_the_airflow_ui(airflow_stack, stack_registry,
     assert airflow_stack.wait_for_run(EXAMPLE_DAG, run_id) == "success"
     final = DeadLetterQueue(stack_registry).get(letter_id)
     assert (final["status"], final["replay_run_id"]) == ("superseded", run_id)
+
+    replayed = stack_registry.find_job(JobKey(EXAMPLE_DAG, run_id, EXAMPLE_TASK))
+    with logged_in_page(airflow_stack, user="viewer") as page:
+        page.goto(f"{airflow_stack.base_url}/enterprise/ui/")
+        expect(page.locator("body[data-ready='true']")).to_be_attached()
+        page.locator(f"[data-testid='show-job-{replayed['job_id']}']").click()
+        expect(page.locator("[data-testid='job-detail']")).to_be_visible()
+        expect(page.locator("[data-testid='job-attempts']")).to_contain_text("succeeded")
+        checks = page.locator("[data-testid='job-checks'] tbody tr")
+        expect(checks).to_have_count(len(replayed["attempts"][-1]["checks"]))
+        # the range check on the input's amounts warns; which others pass depends on the runs before (row_count)
+        for check in replayed["attempts"][-1]["checks"]:
+            row = checks.filter(has_text=check["name"]).first
+            expect(row).to_contain_text(check["outcome"])
+        expect(checks.filter(has_text="input:input").filter(has_text="warned")).to_have_count(1)
+        page.screenshot(path=str(SCREENSHOTS / "enterprise-job-checks.png"), full_page=True)
 
 
 def runs_of(stack, dag_id: str) -> set[str]:

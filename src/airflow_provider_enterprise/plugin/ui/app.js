@@ -136,7 +136,8 @@ async function loadJobs() {
   const page = await call(`${API}/jobs?${query}`);
   if (!current()) return;
   fill("jobs", page.jobs, 8, (row, job) => {
-    cell(row, job.job_id);
+    row.dataset.testid = `job-${job.job_id}`;
+    row.insertCell().append(actionButton(row, String(job.job_id), `show-job-${job.job_id}`, () => loadJob(job.job_id)));
     cell(row, job.dag_id);
     cell(row, job.run_id);
     cell(row, job.map_index >= 0 ? `${job.task_id}[${job.map_index}]` : job.task_id);
@@ -150,6 +151,34 @@ async function loadJobs() {
     page.total_entries ? `${jobsOffset + 1}-${last} of ${page.total_entries}` : "0 jobs";
   document.getElementById("jobs-prev").disabled = jobsOffset === 0;
   document.getElementById("jobs-next").disabled = last >= page.total_entries;
+}
+
+// A job's detail: its attempts (rows in and out, bad rows, error) and the latest attempt's data-quality checks.
+async function loadJob(jobId) {
+  const job = await call(`${API}/jobs/${jobId}`);
+  document.getElementById("job-detail-title").textContent =
+    `Job ${job.job_id}: ${job.job_name} (${job.dag_id} / ${job.run_id} / ${job.task_id})`;
+  fill("job-attempts", job.attempts, 8, (row, attempt) => {
+    cell(row, attempt.try_number);
+    stateCell(row, attempt.status);
+    cell(row, attempt.engine);
+    cell(row, attempt.rows_in);
+    cell(row, attempt.rows_out);
+    cell(row, attempt.bad_rows);
+    cell(row, attempt.output_path);
+    cell(row, attempt.error_class ? `${attempt.error_class}: ${attempt.error_message}` : "", "error");
+  });
+  const latest = job.attempts.length ? job.attempts[job.attempts.length - 1] : { checks: [] };
+  fill("job-checks", latest.checks, 7, (row, check) => {
+    cell(row, check.name);
+    cell(row, check.type);
+    cell(row, check.target);
+    cell(row, check.severity);
+    stateCell(row, check.outcome);
+    cell(row, typeof check.observed === "object" ? JSON.stringify(check.observed) : check.observed);
+    cell(row, check.message, "error");
+  });
+  document.getElementById("job-detail").hidden = false;
 }
 
 async function loadCircuits() {
