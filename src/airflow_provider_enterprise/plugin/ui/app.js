@@ -175,8 +175,8 @@ async function loadJob(jobId) {
     cell(row, check.target);
     cell(row, check.severity);
     stateCell(row, check.outcome);
-    cell(row, typeof check.observed === "object" ? JSON.stringify(check.observed) : check.observed);
-    cell(row, check.message, "error");
+    cell(row, typeof check.observed === "object" ? JSON.stringify(check.observed) : check.observed, "wrap");
+    cell(row, check.message, "wrap");
   });
   document.getElementById("job-detail").hidden = false;
 }
