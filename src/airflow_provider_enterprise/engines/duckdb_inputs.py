@@ -210,9 +210,9 @@ def _register_csv(
         guarded = one_scan_check.guarded(_nulled(raw, columns), columns)
         con.execute(f'CREATE OR REPLACE VIEW "{relation_name(name)}" AS {_sql(guarded)}')
         return RegisteredInput(name, columns, records=0, proof_rejects=rejects, scanned=tuple(files))
-    # The strict reader rejects a record with more or fewer fields than the columns (a trailing delimiter is one
-    # more field) into the rejects table, as it does broken quoting and invalid UTF-8; padding short records with
-    # NULLs instead would cost the parallel reader its support for quoted line breaks.
+    # The strict reader rejects a record with more or fewer fields than the columns (empty fields after the last
+    # column are dropped, not counted) into the rejects table, as it does broken quoting and invalid UTF-8; padding
+    # short records with NULLs instead would cost the parallel reader its support for quoted line breaks.
     checked_query = exp.select(
         *(exp.column(c.name, quoted=True) for c in columns),
         exp.alias_(bad_rows.reason_expression(columns), bad_rows.REASON, quoted=True),
