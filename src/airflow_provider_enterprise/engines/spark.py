@@ -504,23 +504,21 @@ class SparkEngine:
 
         if spec.spark_resources != type(spec.spark_resources)():
             log.warning("spark_resources do not apply on Spark Connect: the server's resources are used")
-        connect_mode_was_set = "SPARK_CONNECT_MODE_ENABLED" in os.environ
-        # the session's id derives from the run id: a retry joins it to interrupt what this run left running
-        session = SparkSession.builder.remote(spark_runs.with_session(self.target.master, self.run_id)).create()
+        with spark_runs.connect_mode_contained():
+            # the session's id derives from the run id: a retry joins it to interrupt what this run left running
+            session = SparkSession.builder.remote(spark_runs.with_session(self.target.master, self.run_id)).create()
 
-        def work() -> dict[str, Any]:
-            session.addTag(self.run_id)  # tags belong to the thread that adds them
-            return run_job(session, spec, run_id=self.run_id, cancelled=self._killed, masking_keys=keys)
+            def work() -> dict[str, Any]:
+                session.addTag(self.run_id)  # tags belong to the thread that adds them
+                return run_job(session, spec, run_id=self.run_id, cancelled=self._killed, masking_keys=keys)
 
-        try:
-            return self._wait(spec, work, lambda: session.interruptTag(self.run_id))
-        except JobTimeoutError:
-            raise
-        except Exception:
-            if self._killed.is_set():
-                raise SparkApplicationError(f"Spark Connect operations {self.run_id} were interrupted") from None
-            raise
-        finally:
-            session.stop()
-            if not connect_mode_was_set:  # pyspark sets it process-wide: later spark-submits would inherit it
-                os.environ.pop("SPARK_CONNECT_MODE_ENABLED", None)
+            try:
+                return self._wait(spec, work, lambda: session.interruptTag(self.run_id))
+            except JobTimeoutError:
+                raise
+            except Exception:
+                if self._killed.is_set():
+                    raise SparkApplicationError(f"Spark Connect operations {self.run_id} were interrupted") from None
+                raise
+            finally:
+                session.stop()

@@ -22,6 +22,8 @@ import signal
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,6 +124,21 @@ def with_session(master: str, run_id: str) -> str:
     return f"{base.rstrip('/')}/;" + ";".join([*kept, f"session_id={session_id(run_id)}"])
 
 
+@contextmanager
+def connect_mode_contained() -> Iterator[None]:
+    """
+    Undo, on leaving, the ``SPARK_CONNECT_MODE_ENABLED`` that pyspark sets for the whole process when a remote
+    session is created: left set, later classic sessions in this process would act as Connect clients and later
+    spark-submits would inherit it.
+    """
+    was_set = "SPARK_CONNECT_MODE_ENABLED" in os.environ
+    try:
+        yield
+    finally:
+        if not was_set:
+            os.environ.pop("SPARK_CONNECT_MODE_ENABLED", None)
+
+
 def interrupt_run(master: str, run_id: str) -> list[str]:
     """
     Join run ``run_id``'s Connect session and interrupt its operations tagged with the run id; return the ids of
@@ -129,16 +146,17 @@ def interrupt_run(master: str, run_id: str) -> list[str]:
     """
     from pyspark.sql import SparkSession
 
-    session = SparkSession.builder.remote(with_session(master, run_id)).create()
-    try:
-        return list(session.interruptTag(run_id))
-    except Exception as err:  # a released session has no operation left to interrupt
-        if "SESSION_CLOSED" not in str(err) and "SESSION_NOT_FOUND" not in str(err):
-            raise
-        log.debug("Session of run %s is closed: nothing to interrupt", run_id)
-        return []
-    finally:
+    with connect_mode_contained():
+        session = SparkSession.builder.remote(with_session(master, run_id)).create()
         try:
-            session.stop()
-        except Exception as err:  # releasing a closed session fails the same way; nothing is lost
-            log.debug("Releasing the session of run %s: %s", run_id, err)
+            return list(session.interruptTag(run_id))
+        except Exception as err:  # a released session has no operation left to interrupt
+            if "SESSION_CLOSED" not in str(err) and "SESSION_NOT_FOUND" not in str(err):
+                raise
+            log.debug("Session of run %s is closed: nothing to interrupt", run_id)
+            return []
+        finally:
+            try:
+                session.stop()
+            except Exception as err:  # releasing a closed session fails the same way; nothing is lost
+                log.debug("Releasing the session of run %s: %s", run_id, err)

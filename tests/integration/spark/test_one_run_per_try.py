@@ -135,6 +135,8 @@ def test_a_retry_interrupts_the_connect_operations_of_an_earlier_try(spark_clust
     assert "stopped:" in log.read_text() and "finished" not in log.read_text(), log.read_text()[-2000:]
     # a try that ended released its session: interrupting it again finds nothing, and fails nothing
     assert spark_runs.interrupt_run(spark_cluster.connect_url, retry) == []
+    # pyspark's process-wide Connect switch is undone: classic sessions (and spark-submits) of this process stay classic
+    assert "SPARK_CONNECT_MODE_ENABLED" not in os.environ
 
 
 def test_connect_urls_name_the_runs_session() -> None:
