@@ -25,7 +25,7 @@ def _bench():
 def test_engine_q1_equals_the_hand_written_duckdb_q1(tmp_path: Path) -> None:
     bench = _bench()
     path = bench.generate(0.01, tmp_path / "data", "csv")
-    assert bench._run_engine(path, tmp_path / "engine") == 60_175
+    assert bench._run_engine(path, tmp_path / "engine") == (60_175, 0)  # records in, bad rows
     bench._run_duckdb(path, tmp_path / "duckdb")
     ours = duckdb.sql(f"SELECT * FROM read_parquet('{tmp_path}/engine/*.parquet')").fetchall()
     theirs = duckdb.sql(f"SELECT * FROM read_parquet('{tmp_path}/duckdb/*.parquet')").fetchall()
