@@ -23,7 +23,7 @@ TABLES = ("enterprise_jobs", "enterprise_job_attempts", "enterprise_dead_letters
 @pytest.fixture(autouse=True)
 def empty_registry(registry_url: str) -> None:
     with psycopg.connect(registry_url, autocommit=True) as conn:
-        conn.execute(f"TRUNCATE {', '.join(TABLES)}")
+        conn.execute(f"TRUNCATE {', '.join(TABLES)} CASCADE")  # with the tables that reference them
 
 
 def policy(**settings: dict) -> RetentionPolicy:
