@@ -8,6 +8,7 @@ import pendulum
 from airflow.sdk import DAG
 
 from airflow_provider_enterprise.config import RetryPolicySettings
+from airflow_provider_enterprise.events.dag import build_event_job_dag
 from airflow_provider_enterprise.job_dag import build_job_dag
 from airflow_provider_enterprise.operators.data_processing import EnterpriseDataProcessingOperator
 from airflow_provider_enterprise.resilience.retry import NamedRetryPolicy
@@ -340,6 +341,15 @@ with DAG("test_processing_killed_early", schedule=None, start_date=START, params
 
 #: The generic job DAG (jobs submitted as a run's params), under a test id.
 submitted_jobs = build_job_dag("test_enterprise_job")
+
+#: The queue-fed job DAG over the test's Redis (``AIRFLOW_CONN_TEST_EVENTS_REDIS``), starting runs of the one above.
+event_jobs = build_event_job_dag(
+    "test-job-messages",
+    redis_conn_id="test_events_redis",
+    dag_id="test_enterprise_job_events",
+    job_dag_id=submitted_jobs.dag_id,
+    max_messages=3,
+)
 
 with DAG("test_render_error", schedule=None, start_date=START, params={"data_dir": ""}) as render_error:
     # a template that cannot render (no such param): the failure is the job's attempt's, not the task runner's

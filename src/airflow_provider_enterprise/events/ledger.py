@@ -95,6 +95,27 @@ class EventLedger:
         return row[0] if row else None
 
     @reconnecting
+    def admitted_in_run(self, stream: str) -> list[str]:
+        """The messages of ``stream`` this DAG run admitted (by an earlier try: their jobs may not have started)."""
+        with self.hook._transaction() as cur:
+            cur.execute(
+                "SELECT message_id FROM enterprise_event_messages"
+                " WHERE stream = %s AND status = 'admitted' AND dag_id = %s AND run_id = %s",
+                (stream, self.dag_id, self.run_id),
+            )
+            return [row[0] for row in cur.fetchall()]
+
+    @reconnecting
+    def recorded(self, stream: str, message_ids: list[str]) -> set[str]:
+        """Those of ``message_ids`` of ``stream`` recorded already."""
+        with self.hook._transaction() as cur:
+            cur.execute(
+                "SELECT message_id FROM enterprise_event_messages WHERE stream = %s AND message_id = ANY(%s)",
+                (stream, list(message_ids)),
+            )
+            return {row[0] for row in cur.fetchall()}
+
+    @reconnecting
     def messages(self, stream: str, *, status: str | None = None) -> list[dict[str, Any]]:
         """The messages of ``stream`` recorded so far (or only those with ``status``), oldest first."""
         with self.hook._transaction() as cur:
