@@ -5,7 +5,8 @@ The ``enterprise-orchestrator`` command.
 migrations, ``registry purge`` deletes rows past retention, ``jobs list|show`` read the registry,
 ``jobs submit|status|cancel|logs`` run job specs through the generic job DAG (Airflow's REST API),
 ``dags install`` writes that DAG into a DAGs folder, ``dlq`` manages dead letters (list, show, replay, discard,
-purge, reconcile), ``audit list`` reads the audit trail (by path, user, DAG, outcome), ``circuits list|reset``
+purge, reconcile), ``events list|show`` read the job messages read from streams (dead letters among them),
+``audit list`` reads the audit trail (by path, user, DAG, outcome), ``circuits list|reset``
 the circuit breakers, ``doctor`` checks the installation and says how to fix what is wrong, ``generate-data``
 writes sample input.
 """
@@ -418,6 +419,28 @@ _AUDIT_COLUMNS = (
 )
 
 
+_EVENT_COLUMNS = ("received_at", "stream", "message_id", "status", "job_run_id", "reason")
+
+
+def cmd_events_list(args: argparse.Namespace, settings: Settings) -> int:
+    from airflow_provider_enterprise.events.ledger import find_messages
+
+    rows = find_messages(_hook(settings), stream=args.stream, status=args.status, limit=args.limit)
+    _print_rows(rows, _EVENT_COLUMNS, args.json)
+    return EXIT_OK
+
+
+def cmd_events_show(args: argparse.Namespace, settings: Settings) -> int:
+    from airflow_provider_enterprise.events.ledger import get_message
+
+    message = get_message(_hook(settings), args.stream, args.message_id)
+    if message is None:
+        print(f"no message {args.message_id} of stream {args.stream} is recorded", file=sys.stderr)
+        return EXIT_FAILURE
+    _print_json(message)
+    return EXIT_OK
+
+
 def cmd_audit_list(args: argparse.Namespace, settings: Settings) -> int:
     from airflow_provider_enterprise.audit import AuditTrail
 
@@ -599,6 +622,20 @@ def build_parser() -> argparse.ArgumentParser:
     reconcile = dlq.add_parser("reconcile", help="complete attempts whose task process died (via the REST API)")
     reconcile.add_argument("--stale-after", type=float, help="seconds without heartbeat (default: config)")
     reconcile.set_defaults(func=cmd_dlq_reconcile)
+
+    events = commands.add_parser(
+        "events", help="job messages read from streams: admitted, duplicates and dead letters"
+    ).add_subparsers(dest="events_command", required=True)
+    events_list = events.add_parser("list", help="recorded messages, newest first (--status dead_letter: the poison)")
+    events_list.add_argument("--status", choices=["admitted", "duplicate", "dead_letter"])
+    events_list.add_argument("--stream")
+    events_list.add_argument("--limit", type=int, default=50)
+    events_list.add_argument("--json", action="store_true")
+    events_list.set_defaults(func=cmd_events_list)
+    events_show = events.add_parser("show", help="one recorded message: its status, reason, key and job run")
+    events_show.add_argument("stream")
+    events_show.add_argument("message_id", help="the stream entry's id (<milliseconds>-<sequence>)")
+    events_show.set_defaults(func=cmd_events_show)
 
     audit = commands.add_parser("audit", help="the audit trail").add_subparsers(dest="audit_command", required=True)
     audit_list = audit.add_parser("list", help="audit events (one per finished attempt), newest first")

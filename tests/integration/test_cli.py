@@ -102,6 +102,40 @@ def test_jobs_list_and_show(monkeypatch, capsys, registry, registry_url: str) ->
     assert main(["jobs", "show", "999999"]) == 1
 
 
+def test_events_list_and_show_the_dead_letters(monkeypatch, capsys, registry, registry_url: str) -> None:
+    from airflow_provider_enterprise.events.ledger import EventLedger
+    from airflow_provider_enterprise.events.messages import parse_job_message
+
+    monkeypatch.setenv("DATABASE_URL", registry_url)
+    ledger = EventLedger(registry, dag_id="enterprise_job_events", run_id="r1")
+    job = {"job_name": "cli_event", "input_path": "/in.csv", "output_path": "/out"}
+    ledger.admit(parse_job_message("cli-jobs", "1-0", json.dumps(job)))
+    ledger.dead_letter("cli-jobs", "2-0", "not valid JSON: Expecting value")
+    ledger.dead_letter("other-jobs", "3-0", "no 'job' field")
+
+    assert main(["events", "list", "--status", "dead_letter", "--stream", "cli-jobs", "--json"]) == 0
+    (listed,) = json.loads(capsys.readouterr().out)
+    assert (listed["message_id"], listed["reason"]) == ("2-0", "not valid JSON: Expecting value")
+    assert main(["events", "list"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split()[:4] == ["RECEIVED_AT", "STREAM", "MESSAGE_ID", "STATUS"]
+    assert [line.split()[3:5] for line in table[1:]] == [
+        ["3-0", "dead_letter"],
+        ["2-0", "dead_letter"],
+        ["1-0", "admitted"],
+    ]
+
+    assert main(["events", "show", "cli-jobs", "1-0"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert (shown["status"], shown["job_run_id"], shown["reason"]) == (
+        "admitted",
+        "job__" + shown["idempotency_key"],
+        None,
+    )
+    assert main(["events", "show", "cli-jobs", "9-9"]) == 1
+    assert "no message 9-9 of stream cli-jobs" in capsys.readouterr().err
+
+
 def test_generate_data(capsys, tmp_path: Path) -> None:
     assert main(["generate-data", str(tmp_path / "t.csv"), "--rows", "25"]) == 0
     assert len((tmp_path / "t.csv").read_text().splitlines()) == 26

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 ADMITTED, DUPLICATE, DEAD_LETTER = "admitted", "duplicate", "dead_letter"
 
+_COLUMNS = "stream, message_id, status, idempotency_key, job_run_id, reason, dag_id, run_id, received_at"
+
 _INSERT = (
     "INSERT INTO enterprise_event_messages (stream, message_id, status, idempotency_key, conf_digest, job_run_id,"
     " reason, dag_id, run_id) VALUES (%(stream)s, %(message_id)s, %(status)s, %(key)s, %(digest)s, %(job_run_id)s,"
@@ -120,9 +122,8 @@ class EventLedger:
         """The messages of ``stream`` recorded so far (or only those with ``status``), oldest first."""
         with self.hook._transaction() as cur:
             cur.execute(
-                "SELECT stream, message_id, status, idempotency_key, job_run_id, reason, dag_id, run_id, received_at"
-                " FROM enterprise_event_messages WHERE stream = %s AND (%s::text IS NULL OR status = %s)"
-                " ORDER BY id_ms, id_seq",
+                f"SELECT {_COLUMNS} FROM enterprise_event_messages"
+                " WHERE stream = %s AND (%s::text IS NULL OR status = %s) ORDER BY id_ms, id_seq",
                 (stream, status, status),
             )
             return self.hook._dicts(cur)
@@ -139,3 +140,31 @@ class EventLedger:
             "dag_id": self.dag_id,
             "run_id": self.run_id,
         }
+
+
+@reconnecting
+def find_messages(
+    hook: EnterpriseMetadataHook, *, stream: str | None = None, status: str | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
+    """The messages recorded from every stream (or ``stream``), with ``status`` if given, newest first."""
+    with hook._transaction() as cur:
+        cur.execute(
+            f"SELECT {_COLUMNS} FROM enterprise_event_messages"
+            " WHERE (%(stream)s::text IS NULL OR stream = %(stream)s)"
+            " AND (%(status)s::text IS NULL OR status = %(status)s)"
+            " ORDER BY received_at DESC, id_ms DESC, id_seq DESC LIMIT %(limit)s",
+            {"stream": stream, "status": status, "limit": limit},
+        )
+        return hook._dicts(cur)
+
+
+@reconnecting
+def get_message(hook: EnterpriseMetadataHook, stream: str, message_id: str) -> dict[str, Any] | None:
+    """The record of one message, or None."""
+    with hook._transaction() as cur:
+        cur.execute(
+            f"SELECT {_COLUMNS}, conf_digest FROM enterprise_event_messages WHERE stream = %s AND message_id = %s",
+            (stream, message_id),
+        )
+        rows = hook._dicts(cur)
+    return rows[0] if rows else None
