@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 __version__ = "0.1.0"
 
 
-def get_provider_info() -> dict:
+def get_provider_info() -> dict[str, Any]:
     """Describe this provider to Airflow (entry point group ``apache_airflow_provider``)."""
     from airflow_provider_enterprise.config import AIRFLOW_OPTIONS
 

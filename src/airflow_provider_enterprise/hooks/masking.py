@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
 from typing import Any, TypeVar
 
@@ -75,11 +75,12 @@ class EnterpriseMaskingKeyHook(BaseHook):
         if encoding not in ENCODINGS:
             raise MaskingKeyError(f"connection {conn_id!r}: encoding {encoding!r} is not one of {', '.join(ENCODINGS)}")
         try:
-            secret = {
+            decoders: dict[str, Callable[[str], bytes]] = {
                 "utf-8": lambda text: text.encode(),
                 "hex": bytes.fromhex,
                 "base64": lambda text: base64.b64decode(text, validate=True),
-            }[encoding](conn.password)
+            }
+            secret = decoders[encoding](conn.password)
         except (ValueError, binascii.Error):
             raise MaskingKeyError(f"connection {conn_id!r}: its password is not valid {encoding}") from None
         if len(secret) < MIN_KEY_BYTES:

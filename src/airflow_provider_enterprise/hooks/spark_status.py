@@ -9,12 +9,15 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
 
 from airflow_provider_enterprise import metrics
+
+if TYPE_CHECKING:
+    from airflow.sdk import Connection
 
 #: The standalone master's default web UI port.
 DEFAULT_UI_PORT = 8080
@@ -140,7 +143,7 @@ class _Request:
 SERVICE_ACCOUNT = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 
 
-def kubernetes_token(conn: Any) -> str | None:
+def kubernetes_token(conn: Connection | None) -> str | None:
     """Return the bearer token for the Kubernetes API: the connection's password, else the pod's service account."""
     if conn is not None and conn.password:
         return conn.password
@@ -195,7 +198,7 @@ class SparkApplicationTracker:
         return f"SparkApplicationTracker({self.backend!r}, {self.base_url!r})"
 
     @classmethod
-    def connect(cls, backend: Backend, base_url: str, conn: Any = None) -> SparkApplicationTracker:
+    def connect(cls, backend: Backend, base_url: str, conn: Connection | None = None) -> SparkApplicationTracker:
         """
         Return a tracker of ``backend`` at ``base_url``; a Kubernetes one authenticates with ``conn``'s password
         (the Spark connection, None when it is not defined) or else the pod's service account.

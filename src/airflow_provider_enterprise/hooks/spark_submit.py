@@ -13,7 +13,7 @@ import re
 import signal
 import sys
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow.providers.apache.spark.hooks.spark_submit import SparkSubmitHook
 from airflow.sdk.exceptions import AirflowException, AirflowNotFoundException
@@ -25,6 +25,9 @@ from airflow_provider_enterprise.hooks.spark_status import (
     SparkApplicationTracker,
 )
 from airflow_provider_enterprise.spark_app import SPARK_AUTH_SECRET_ENV
+
+if TYPE_CHECKING:
+    from airflow.sdk import Connection
 
 #: Connection extras that may shape the spark-submit command line. Any other extra is dropped with a warning:
 #: extras are editable by whoever edits connections, and the argv must not be (CVE-2022-40954).
@@ -97,7 +100,7 @@ class EnterpriseSparkSubmitHook(SparkSubmitHook):
             self._yarn_track_via_rm_api = self.backend == "yarn"
 
     @classmethod
-    def get_connection(cls, conn_id: str):
+    def get_connection(cls, conn_id: str) -> Connection:
         conn = super().get_connection(conn_id)
         extra = conn.extra_dejson
         dropped = sorted(set(extra) - ALLOWED_EXTRAS)
@@ -228,11 +231,11 @@ class EnterpriseSparkSubmitHook(SparkSubmitHook):
     @property
     def master(self) -> str:
         """The master URL spark-submit is given."""
-        return self._connection["master"]
+        return cast(str, self._connection["master"])  # the Spark provider's connection dict holds Any
 
     @property
     def deploy_mode(self) -> str | None:
-        return self._connection["deploy_mode"]
+        return cast("str | None", self._connection["deploy_mode"])
 
     @property
     def env_stays_local(self) -> bool:
@@ -246,7 +249,7 @@ class EnterpriseSparkSubmitHook(SparkSubmitHook):
     @property
     def master_ui_url(self) -> str | None:
         """The ``master-ui-url`` extra: a standalone master's web UI, when it is not on port 8080 of its host."""
-        return self._connection["master_ui_url"]
+        return cast("str | None", self._connection["master_ui_url"])
 
     def _build_spark_common_args(self) -> list[str]:
         args = super()._build_spark_common_args()
@@ -279,22 +282,24 @@ class EnterpriseSparkSubmitHook(SparkSubmitHook):
         if backend == "standalone":
             if not self._connection["rest_endpoint"]:
                 raise ValueError(f"no REST server is known for {self.master}: use one master, not an HA list")
-            return self._connection["rest_endpoint"]
+            return cast(str, self._connection["rest_endpoint"])
         if backend == "kubernetes":
             return self.master.removeprefix("k8s://")
         if backend == "yarn":
             return self._get_yarn_rm_base_url()
         raise ValueError(f"no cluster-mode status API for master {self.master!r} in deploy mode {self.deploy_mode!r}")
 
-    def tracker(self, conn: Any = None) -> SparkApplicationTracker:
+    def tracker(self, conn: Connection | None = None) -> SparkApplicationTracker:
         """Return a tracker of this connection's cluster-mode applications (``conn``: the connection, for its token)."""
+        url = self.status_url()  # raises unless this is a cluster-mode backend
         backend = self.backend
+        assert backend is not None
         if backend == "kubernetes" and conn is None:
             try:
                 conn = self.get_connection(self._conn_id)
             except AirflowNotFoundException:
                 conn = None
-        return SparkApplicationTracker.connect(backend, self.status_url(), conn)
+        return SparkApplicationTracker.connect(backend, url, conn)
 
     def submit_detached(self, application: str) -> str:
         """

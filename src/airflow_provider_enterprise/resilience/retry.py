@@ -61,7 +61,7 @@ class NamedRetryPolicy(RetryPolicy):
 
     def delay(self, try_number: int) -> float:
         """Seconds to wait after failed try ``try_number`` (1-based), jitter included."""
-        base = min(self.settings.initial_delay * 2 ** (max(try_number, 1) - 1), self.settings.max_delay)
+        base = min(self.settings.initial_delay * 2.0 ** (max(try_number, 1) - 1), self.settings.max_delay)
         return base * (0.5 + 0.5 * self._jitter())
 
     def decide(self, exception: BaseException, try_number: int) -> RetryDecision:
