@@ -27,7 +27,8 @@ from airflow.sdk import Param, dag, task
             None,
             type=["null", "string"],
             pattern=r"^\d+(\.\d+)?[dh]$",
-            description="Purge jobs and dead letters older than this (90d, 12h); default: the configured retention.",
+            description="Purge jobs, dead letters and stream messages older than this (90d, 12h); default: the"
+            " configured retention.",
         ),
     },
 )

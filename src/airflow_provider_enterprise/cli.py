@@ -548,12 +548,13 @@ def build_parser() -> argparse.ArgumentParser:
         dest="registry_command", required=True
     )
     purge_registry = registry.add_parser(
-        "purge", help="delete finished jobs, their attempts, dead letters and audit events past retention"
+        "purge",
+        help="delete finished jobs, their attempts, dead letters, stream messages and audit events past retention",
     )
     purge_registry.add_argument(
         "--older-than",
         type=_duration,
-        help="jobs and dead letters older than this (90d, 12h) go, instead of the configured retention",
+        help="jobs, dead letters and stream messages older than this (90d, 12h) go, not the configured retention",
     )
     purge_registry.add_argument("--dry-run", action="store_true", help="print what would go, by table; delete nothing")
     purge_registry.set_defaults(func=cmd_registry_purge)

@@ -269,6 +269,11 @@ class RetentionSettings(_Section):
     audit_days: float | None = Field(
         default=None, gt=0, description="Audit events recorded longer ago are purged; None keeps them for ever."
     )
+    event_messages_days: float = Field(
+        default=90,
+        gt=0,
+        description="Stream messages recorded longer ago are purged, except each stream's newest (its read position).",
+    )
 
     @model_validator(mode="after")
     def _audit_outlives_jobs(self) -> RetentionSettings:

@@ -1,5 +1,6 @@
 """
-Registry retention: delete finished jobs with their attempts, dead letters and audit events past their retention.
+Registry retention: delete finished jobs with their attempts, dead letters, stream messages and audit events past
+their retention.
 
 The rules (settings ``retention`` and ``dead_letters``; docs/registry.md):
 
@@ -8,6 +9,10 @@ The rules (settings ``retention`` and ``dead_letters``; docs/registry.md):
   are configured to go), keeps the whole job.
 - A dead letter goes when its status is one of ``dead_letters.purge_statuses`` (superseded and discarded by
   default) and it was resolved (an open or replayed one: created) before the dead letters' cutoff.
+- A stream message (:mod:`~airflow_provider_enterprise.events.ledger`) goes when it was recorded before the
+  messages' cutoff (``retention.event_messages_days``), except the newest of its stream: the queue-fed DAG reads
+  the stream on from it, and without it would read the whole stream again. An idempotency key is kept as long as
+  its admitted message.
 - Audit events go by their own retention (``retention.audit_days``, none by default: kept for ever), never by an
   ``older_than`` given for one purge, and never sooner than the jobs they describe: a purge keeping jobs longer
   than audit events is refused (:class:`RetentionError`). A role that may not delete audit events (the
@@ -63,13 +68,15 @@ class RetentionPolicy:
     dead_letters: timedelta
     dead_letter_statuses: tuple[str, ...]
     audit: timedelta | None
+    event_messages: timedelta
 
     @classmethod
     def configured(cls, settings: Settings, older_than: timedelta | None = None) -> RetentionPolicy:
         """
         Return the configured retention.
 
-        :param older_than: replaces the jobs' and the dead letters' retention for one purge (not the audit events').
+        :param older_than: replaces the jobs', the dead letters' and the stream messages' retention for one purge (not
+            the audit events').
         :raises RetentionError: when audit events would be deleted before the jobs they describe.
         """
         retention = settings.retention
@@ -86,6 +93,7 @@ class RetentionPolicy:
             dead_letters=older_than or timedelta(days=settings.dead_letters.retention_days),
             dead_letter_statuses=settings.dead_letters.purge_statuses,
             audit=audit,
+            event_messages=older_than or timedelta(days=retention.event_messages_days),
         )
 
 
@@ -169,6 +177,26 @@ JOBS = _Purge(
     ),
     cursor={"after_at": _FIRST_ROW, "after_id": 0},
 )
+#: A stream message past retention: recorded before the cutoff, and not its stream's newest (the read position).
+MESSAGE_EXPIRED = (
+    "m.received_at < %(messages_before)s AND EXISTS (SELECT 1 FROM enterprise_event_messages n"
+    " WHERE n.stream = m.stream AND (n.id_ms, n.id_seq) > (m.id_ms, m.id_seq))"
+)
+EVENT_MESSAGES = _Purge(
+    cutoff="messages_before",
+    tables=("enterprise_event_messages",),
+    count_sql=f"SELECT count(*) FROM enterprise_event_messages m WHERE {MESSAGE_EXPIRED}",  # noqa: S608 - fixed
+    # The key is (stream, message_id): a batch deletes its locked rows by their physical address (stable while
+    # they are locked), one column like the other tables' keys.
+    lock_sql=(
+        "SELECT m.ctid::text, m.received_at AS after_at, m.stream AS after_stream, m.message_id AS after_id"  # noqa: S608
+        " FROM enterprise_event_messages m WHERE (m.received_at, m.stream, m.message_id)"
+        f" > (%(after_at)s, %(after_stream)s, %(after_id)s) AND {MESSAGE_EXPIRED}"
+        " ORDER BY m.received_at, m.stream, m.message_id LIMIT %(limit)s FOR UPDATE SKIP LOCKED"
+    ),
+    delete_sql="DELETE FROM enterprise_event_messages WHERE ctid = ANY(%(keys)s::tid[])",
+    cursor={"after_at": _FIRST_ROW, "after_stream": "", "after_id": ""},
+)
 AUDIT_EVENTS = _Purge(
     cutoff="audit_before",
     tables=("enterprise_audit_events",),
@@ -193,10 +221,10 @@ class RegistryRetention:
     def purge(self, policy: RetentionPolicy, *, dry_run: bool = False) -> PurgeReport:
         """
         Delete every table's rows past ``policy``: dead letters first (a job waits for its own), then jobs with
-        their attempts, then audit events; with ``dry_run``, count them and delete nothing.
+        their attempts, stream messages, then audit events; with ``dry_run``, count them and delete nothing.
         """
         params = self._cutoffs(policy)
-        purges, kept = [DEAD_LETTERS, JOBS], {}
+        purges, kept = [DEAD_LETTERS, JOBS, EVENT_MESSAGES], {}
         if policy.audit is None:
             kept[AUDIT_EVENTS.tables[0]] = "kept: retention.audit_days is not set"
         elif not self._may_delete_audit_events():
@@ -226,6 +254,7 @@ class RegistryRetention:
             "jobs_before": now - policy.jobs,
             "letters_before": now - policy.dead_letters,
             "letter_statuses": list(policy.dead_letter_statuses),
+            "messages_before": now - policy.event_messages,
             "audit_before": None if policy.audit is None else now - policy.audit,
         }
 

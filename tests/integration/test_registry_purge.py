@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from urllib.parse import urlsplit, urlunsplit
@@ -11,13 +12,20 @@ import pytest
 
 from airflow_provider_enterprise.cli import main
 from airflow_provider_enterprise.config import Settings, load_settings
+from airflow_provider_enterprise.events.ledger import EventLedger
 from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook, JobKey
 from airflow_provider_enterprise.resilience.dead_letter import DeadLetterQueue
 from airflow_provider_enterprise.retention import RegistryRetention, RetentionPolicy
 
 pytestmark = pytest.mark.integration
 
-TABLES = ("enterprise_jobs", "enterprise_job_attempts", "enterprise_dead_letters", "enterprise_audit_events")
+TABLES = (
+    "enterprise_jobs",
+    "enterprise_job_attempts",
+    "enterprise_dead_letters",
+    "enterprise_audit_events",
+    "enterprise_event_messages",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -75,6 +83,17 @@ def job(registry: EnterpriseMetadataHook, run_id: str, *ages: float | None, lett
     return job_id
 
 
+def message(registry: EnterpriseMetadataHook, stream: str, message_id: str, age: float) -> None:
+    """A stream message (a dead letter) recorded ``age`` days ago."""
+    EventLedger(registry, dag_id="events", run_id="r").dead_letter(stream, message_id, "not valid JSON")
+    with registry._transaction() as cur:
+        cur.execute(
+            "UPDATE enterprise_event_messages SET received_at = now() - make_interval(days => %s)"
+            " WHERE stream = %s AND message_id = %s",
+            (age, stream, message_id),
+        )
+
+
 def remaining(registry_url: str) -> set[str]:
     return {row[0] for row in sql(registry_url, "SELECT run_id FROM enterprise_jobs")}
 
@@ -98,6 +117,9 @@ def test_purge_deletes_exactly_what_is_past_retention(registry, registry_url: st
     job(registry, "discarded_lately", 100, letter=("discarded", 5))  # the letter stays, and so does its job
     age_audit_events(registry_url, "old", 400)
     age_audit_events(registry_url, "young", 200)
+    for message_id, age in [("9-0", 100), ("10-0", 100), ("11-0", 100), ("12-0", 1)]:
+        message(registry, "orders", message_id, age)
+    message(registry, "quiet", "1-0", 100)  # old, but its stream's newest: the position it is read on from
 
     report = RegistryRetention(registry, batch_size=2).purge(policy(retention={"audit_days": 365}))
 
@@ -105,8 +127,13 @@ def test_purge_deletes_exactly_what_is_past_retention(registry, registry_url: st
         "enterprise_dead_letters": 1,
         "enterprise_jobs": 2,
         "enterprise_job_attempts": 3,
+        "enterprise_event_messages": 3,
         "enterprise_audit_events": 2,  # the two attempts of "old", recorded 400 days ago
     }
+    assert sql(registry_url, "SELECT stream, message_id FROM enterprise_event_messages ORDER BY stream") == [
+        ("orders", "12-0"),
+        ("quiet", "1-0"),
+    ]
     assert remaining(registry_url) == {
         "young",
         "retried_lately",
@@ -138,11 +165,21 @@ def test_audit_events_stay_without_their_own_retention_and_open_letters_go_only_
     retention = RegistryRetention(registry)
 
     first = retention.purge(policy())
-    assert first.rows == {"enterprise_dead_letters": 0, "enterprise_jobs": 0, "enterprise_job_attempts": 0}
+    assert first.rows == {
+        "enterprise_dead_letters": 0,
+        "enterprise_jobs": 0,
+        "enterprise_job_attempts": 0,
+        "enterprise_event_messages": 0,
+    }
     assert first.kept == {"enterprise_audit_events": "kept: retention.audit_days is not set"}
 
     second = retention.purge(policy(dead_letters={"purge_statuses": ["open", "superseded", "discarded"]}))
-    assert second.rows == {"enterprise_dead_letters": 1, "enterprise_jobs": 1, "enterprise_job_attempts": 1}
+    assert second.rows == {
+        "enterprise_dead_letters": 1,
+        "enterprise_jobs": 1,
+        "enterprise_job_attempts": 1,
+        "enterprise_event_messages": 0,
+    }
     assert remaining(registry_url) == set()
     assert sql(registry_url, "SELECT count(*) FROM enterprise_audit_events") == [(1,)]
 
@@ -150,6 +187,8 @@ def test_audit_events_stay_without_their_own_retention_and_open_letters_go_only_
 def test_cli_dry_run_prints_counts_by_table_and_deletes_nothing(registry, registry_url: str, capsys) -> None:
     job(registry, "old", 120, 100)
     job(registry, "young", 1)
+    message(registry, "orders", "1-0", 40)
+    message(registry, "orders", "2-0", 40)
 
     assert main(["registry", "purge", "--older-than", "30d", "--dry-run"]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -159,13 +198,14 @@ def test_cli_dry_run_prints_counts_by_table_and_deletes_nothing(registry, regist
         "enterprise_dead_letters": "0",
         "enterprise_jobs": "1",
         "enterprise_job_attempts": "2",
+        "enterprise_event_messages": "1",
         "enterprise_audit_events": "kept:",
     }
     assert remaining(registry_url) == {"old", "young"}
 
     assert main(["registry", "purge", "--older-than", "12h"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("purged:\n") and "enterprise_job_attempts  3" in out
+    assert out.startswith("purged:\n") and re.search(r"^enterprise_job_attempts +3 ", out, re.MULTILINE)
     assert remaining(registry_url) == set()
 
 

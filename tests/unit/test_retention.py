@@ -25,18 +25,22 @@ def test_other_durations_are_refused(text: str) -> None:
         parse_duration(text)
 
 
-def test_defaults_purge_jobs_after_90_days_resolved_letters_after_30_and_keep_audit_events() -> None:
+def test_defaults_purge_jobs_and_messages_after_90_days_resolved_letters_after_30_and_keep_audit_events() -> None:
     policy = RetentionPolicy.configured(load_settings({}, use_airflow=False))
-    assert policy == RetentionPolicy(timedelta(days=90), timedelta(days=30), ("superseded", "discarded"), None)
+    days = timedelta(days=1)
+    assert policy == RetentionPolicy(90 * days, 30 * days, ("superseded", "discarded"), None, 90 * days)
 
 
 def test_settings_from_yaml_and_airflow_conf(tmp_path: Path, monkeypatch) -> None:
     config = tmp_path / "enterprise.yaml"
-    config.write_text("retention: {jobs_days: 30}\ndead_letters: {purge_statuses: [discarded, open]}\n")
+    config.write_text(
+        "retention: {jobs_days: 30, event_messages_days: 7}\ndead_letters: {purge_statuses: [discarded, open]}\n"
+    )
     monkeypatch.setenv("AIRFLOW__ENTERPRISE__AUDIT_RETENTION_DAYS", "400")
     monkeypatch.setenv("AIRFLOW__ENTERPRISE__DEAD_LETTER_RETENTION_DAYS", "7")
     settings = load_settings({"ENTERPRISE_CONFIG": str(config)})
     assert (settings.retention.jobs_days, settings.retention.audit_days) == (30, 400)
+    assert settings.retention.event_messages_days == 7
     assert (settings.dead_letters.retention_days, settings.dead_letters.purge_statuses) == (7, ("discarded", "open"))
 
 
@@ -58,6 +62,7 @@ def test_bad_retention_settings_name_the_key(tmp_path: Path, yaml: str, message:
 def test_a_purge_keeping_jobs_longer_than_audit_events_is_refused() -> None:
     settings = Settings.model_validate({"retention": {"jobs_days": 90, "audit_days": 180}})
     assert RetentionPolicy.configured(settings, timedelta(days=180)).audit == timedelta(days=180)
-    assert RetentionPolicy.configured(settings, timedelta(hours=1)).dead_letters == timedelta(hours=1)
+    one_purge = RetentionPolicy.configured(settings, timedelta(hours=1))
+    assert one_purge.dead_letters == one_purge.event_messages == timedelta(hours=1)
     with pytest.raises(RetentionError, match="jobs would be kept 200 days but audit events only 180 days"):
         RetentionPolicy.configured(settings, timedelta(days=200))

@@ -53,7 +53,7 @@ def test_success_of_the_same_job_supersedes_and_discard_is_guarded(registry) -> 
     other = queue.add(other_attempt, RuntimeError("boom"))
     queue.discard(other)
     assert queue.get(other)["status"] == "discarded"
-    policy = RetentionPolicy(timedelta(days=1), timedelta(0), ("superseded", "discarded"), None)
+    policy = RetentionPolicy(timedelta(days=1), timedelta(0), ("superseded", "discarded"), None, timedelta(days=1))
     assert RegistryRetention(registry).purge_dead_letters(policy) >= 2
     with pytest.raises(DeadLetterError, match="does not exist"):
         queue.get(other)
