@@ -78,7 +78,7 @@ def admit(
     from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook
 
     ledger = EventLedger(EnterpriseMetadataHook(metadata_conn_id), dag_id=dag_id, run_id=run_id)
-    redis = RedisHook(redis_conn_id=redis_conn_id).get_conn()
+    redis = RedisHook(redis_conn_id=redis_conn_id).get_conn()  # type: ignore[no-untyped-call]
     last = ledger.last_message_id(stream)
     entries = {i.decode(): f for i, f in redis.xrange(stream, "-" if last is None else f"({last}", "+", max_messages)}
     more = len(entries) == max_messages

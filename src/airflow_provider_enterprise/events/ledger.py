@@ -74,7 +74,7 @@ class EventLedger:
                 reason = f"idempotency key {message.idempotency_key!r} was used for another job ({job_run_id})"
                 values.update(status=DEAD_LETTER, reason=reason, digest=None)
             cur.execute(_INSERT, values)
-            return values["status"]
+            return str(values["status"])
 
     @reconnecting
     def dead_letter(self, stream: str, message_id: str, reason: str) -> None:
