@@ -19,7 +19,7 @@ import logging
 import os
 import shutil
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager as ContextManager
 from contextlib import contextmanager
 from functools import cache, partial
@@ -177,8 +177,8 @@ def staged_output(output_path: str | Path) -> Iterator[Path]:
             check_replaceable(final)
             replaced = _publish(staging, final, token)
     finally:
-        for leftover in {staging, replaced} - {None}:
-            if os.path.lexists(leftover):
+        for leftover in (staging, replaced):
+            if leftover is not None and os.path.lexists(leftover):
                 shutil.rmtree(leftover, ignore_errors=True)
 
 
@@ -200,7 +200,8 @@ def read_manifest(output_path: str | Path) -> dict[str, Any] | None:
     path = Path(output_path) / MANIFEST
     if not (is_committed(output_path) and path.is_file()):
         return None
-    return json.loads(path.read_text())
+    manifest: dict[str, Any] = json.loads(path.read_text())
+    return manifest
 
 
 def read_output_manifest(
@@ -223,6 +224,7 @@ def check_writable(spec: JobSpec, filesystems: Mapping[str, AbstractFileSystem] 
     """
     output, filesystems = spec.output_path, filesystems or {}
     store = scheme_of(output)
+    replaceable: Callable[[str], object]
     if store or store in filesystems:
         fs = filesystems[store]
         exists = bool(fs.find(fs._strip_protocol(output).rstrip("/")))

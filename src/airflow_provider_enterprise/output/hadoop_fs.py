@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -35,7 +35,9 @@ class HadoopFileSystem:
     """
 
     def __init__(self, spark: SparkSession, uri: str) -> None:
-        self._jvm = spark.sparkContext._jvm
+        jvm = spark.sparkContext._jvm
+        assert jvm is not None  # a classic session's driver has its JVM gateway
+        self._jvm = jvm
         configuration = spark.sparkContext._jsc.hadoopConfiguration()
         try:
             self._fs = self._call(self._path(uri).getFileSystem, configuration)
@@ -51,7 +53,7 @@ class HadoopFileSystem:
     def _path(self, key: str) -> Any:
         return self._jvm.org.apache.hadoop.fs.Path(key)
 
-    def _call(self, call, *args) -> Any:
+    def _call(self, call: Callable[..., Any], *args: Any) -> Any:
         """Run a FileSystem call; Java's FileNotFoundException becomes Python's, other IOExceptions OSError."""
         from py4j.protocol import Py4JJavaError
 

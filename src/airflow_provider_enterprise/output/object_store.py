@@ -28,7 +28,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow_provider_enterprise.exceptions import OutputConflictError, OutputNotOwnedError
 
@@ -53,7 +53,7 @@ _STAGED = re.compile(rf"^{CLAIMS}/(?P<token>[0-9a-f]{{12}})/")
 
 def _key(fs: AbstractFileSystem, uri: str) -> str:
     """The filesystem's own spelling of ``uri`` (``bucket/key``), without a trailing slash."""
-    return fs._strip_protocol(uri).rstrip("/")
+    return cast(str, fs._strip_protocol(uri).rstrip("/"))  # fsspec is untyped
 
 
 def _published_name(relative: str, token: str) -> str:
@@ -213,7 +213,8 @@ class ObjectTry:
         manifest = {**extra, "version": MANIFEST_VERSION, "token": self.token, "files": entries}
         body = json.dumps(manifest, indent=2, sort_keys=True, default=str).encode()
         previous = self.previous
-        _write_manifest(self.fs, f"{self.prefix}/{MANIFEST}", body, previous and previous["etag"], self.output_uri)
+        etag = previous["etag"] if previous else None
+        _write_manifest(self.fs, f"{self.prefix}/{MANIFEST}", body, etag, self.output_uri)
         self.written = [self.claim]  # published: only the claim is left to remove
         self.fs.pipe_file(f"{self.prefix}/{SUCCESS_MARKER}", json.dumps({"token": self.token}).encode())
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -353,7 +354,7 @@ def check_portable_regex(pattern: str) -> None:
         raise RegexError(f"pattern {pattern!r} does not compile: {err}") from None
 
 
-def _class_end(pattern: str, start: int, refuse) -> int:
+def _class_end(pattern: str, start: int, refuse: Callable[[int, str], RegexError]) -> int:
     """Check the character class at ``start``; return the position after it."""
     position = start + 1
     if pattern.startswith("^", position):

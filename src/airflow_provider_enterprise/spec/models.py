@@ -107,7 +107,7 @@ def is_hidden(name: str) -> bool:
 
 def _data_files(directory: str) -> list[str]:
     """Return the data files under ``directory``, skipping hidden and ``_``-prefixed names as Spark does."""
-    found = []
+    found: list[str] = []
     for root, dirs, files in os.walk(directory):
         dirs[:] = sorted(d for d in dirs if not is_hidden(d))
         found.extend(os.path.join(root, f) for f in sorted(files) if not is_hidden(f))

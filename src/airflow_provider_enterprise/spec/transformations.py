@@ -397,12 +397,22 @@ class MaskTransformation(StrictModel):
     @classmethod
     def _columns(cls, value: dict[str, MaskMethod | MaskRule], info: ValidationInfo) -> dict[str, MaskRule]:
         check_identifiers(list(value), info)
-        return {name: rule if isinstance(rule, MaskRule) else MaskRule(method=rule) for name, rule in value.items()}
+        return _rules(value)
+
+    @property
+    def rules(self) -> dict[str, MaskRule]:
+        """``columns`` as validated, typed: each column's rule."""
+        return _rules(self.columns)
 
     @property
     def hashes(self) -> bool:
         """Whether a column is hashed (the job then needs the key)."""
-        return any(rule.method is MaskMethod.HASH for rule in self.columns.values())
+        return any(rule.method is MaskMethod.HASH for rule in self.rules.values())
+
+
+def _rules(columns: dict[str, MaskMethod | MaskRule]) -> dict[str, MaskRule]:
+    """Each column's rule: a bare method is the rule of that method with its defaults."""
+    return {name: rule if isinstance(rule, MaskRule) else MaskRule(method=rule) for name, rule in columns.items()}
 
 
 Transformation = Annotated[
