@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import urllib.request
@@ -94,12 +95,7 @@ class SparkCluster:
             + ["--webui-port", str(self.ui_port)],
         )
         wait_ready("Spark master", lambda: self.master_json()["status"] == "ALIVE", master, log)
-        worker, log = self._start(
-            "worker",
-            [spark_class, "org.apache.spark.deploy.worker.Worker", self.master_url, "--host", HOST]
-            + ["--cores", str(self.worker_cores), "--memory", self.worker_memory, "--webui-port", str(free_port())],
-        )
-        wait_ready("Spark worker", lambda: self.master_json()["aliveworkers"] >= 1, worker, log)
+        self.start_worker()
         if not self.connect_server:
             return self
         connect, log = self._start(
@@ -122,6 +118,22 @@ class SparkCluster:
             120,
         )
         return self
+
+    def start_worker(self) -> None:
+        """Start the worker and wait until the master counts it alive."""
+        worker, log = self._start(
+            "worker",
+            [str(SPARK_HOME / "bin" / "spark-class"), "org.apache.spark.deploy.worker.Worker", self.master_url]
+            + ["--host", HOST, "--cores", str(self.worker_cores), "--memory", self.worker_memory]
+            + ["--webui-port", str(free_port())],
+        )
+        wait_ready("Spark worker", lambda: b"Successfully registered with master" in log.read_bytes(), worker, log)
+
+    def kill_worker(self) -> None:
+        """Lose the worker's host: SIGKILL the worker and its executors (its process group) at once."""
+        worker = self.processes.pop("worker")
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(10)
 
     def applications(self) -> list[dict]:
         """Every application the master knows, running or finished."""
