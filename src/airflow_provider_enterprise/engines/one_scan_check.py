@@ -36,7 +36,7 @@ def _text(index: int) -> exp.Column:
     return exp.column(f"__one_scan_text_{index}", quoted=True)
 
 
-def _failed(column: Column, index: int) -> exp.Expression:
+def _failed(column: Column, index: int) -> exp.Expr:
     """Why the text of ``column`` does not pass (NULL or false when it passes), beside its converted value."""
     type_name = column.type or "string"
     value, text = exp.column(column.name, quoted=True), _text(index)

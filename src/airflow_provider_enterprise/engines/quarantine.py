@@ -96,7 +96,9 @@ class _Rows:
         data = self._data
         if self.position >= len(data):
             return None
-        end = self._row.match(data, self.position).end()
+        row = self._row.match(data, self.position)
+        assert row is not None  # a quoted or an unquoted (maybe empty) field starts every row
+        end = row.end()
         record = data[self.position : end]
         line = self.line
         self.row += 1

@@ -53,7 +53,7 @@ class RedisStreamTrigger(BaseEventTrigger):
         block_ms: int = 5000,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(**kwargs)  # type: ignore[no-untyped-call]  # Airflow's, unannotated
         self.stream = stream
         self.redis_conn_id = redis_conn_id
         self.group = group
