@@ -20,6 +20,7 @@ import json
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 from sqlglot import exp
@@ -75,7 +76,7 @@ class BadRows:
         return rejected, _stream(con, self.failed)
 
 
-def _stream(con, query: str) -> Iterator[FailedCheck]:
+def _stream(con: duckdb.DuckDBPyConnection, query: str) -> Iterator[FailedCheck]:
     result = con.execute(query)
     while batch := result.fetchmany(10_000):
         yield from (quarantine.FailedCheck(position, reason, json.loads(values)) for position, reason, values in batch)
@@ -85,7 +86,7 @@ def _sql(tree: exp.Expression) -> str:
     return tree.sql(dialect=DIALECT, identify=True)
 
 
-def _typed_relation(con: duckdb.DuckDBPyConnection, source: InputSpec, files: list[str]):
+def _typed_relation(con: duckdb.DuckDBPyConnection, source: InputSpec, files: list[str]) -> duckdb.DuckDBPyRelation:
     if source.resolved_format() is FileFormat.PARQUET:
         return con.read_parquet(files, hive_partitioning=True, union_by_name=True)
     return con.read_json(files, format="newline_delimited")
@@ -157,11 +158,13 @@ def with_sniffed_schemas(spec: JobSpec) -> JobSpec:
     return spec.model_copy(update={"inputs": inputs}) if inputs != spec.inputs else spec
 
 
-def _declared_columns(con, name: str, source: InputSpec, files: list[str]) -> tuple[Column, ...]:
+def _declared_columns(
+    con: duckdb.DuckDBPyConnection, name: str, source: InputSpec, files: list[str]
+) -> tuple[Column, ...]:
     if source.column_types:
         return tuple(Column(c, t) for c, t in source.column_types.items())
     # the sniffer only proposes names and types; records that do not fit are judged by the strict read
-    options = {
+    options: dict[str, Any] = {
         "sep": source.delimiter,
         "quotechar": source.quote,
         "escapechar": source.quote,
@@ -176,7 +179,7 @@ def _declared_columns(con, name: str, source: InputSpec, files: list[str]) -> tu
 
 
 def _register_csv(
-    con,
+    con: duckdb.DuckDBPyConnection,
     name: str,
     source: InputSpec,
     files: list[str],
@@ -223,7 +226,7 @@ def _register_csv(
         f'min("{bad_rows.REASON}") FROM "{checked}"'
     ).fetchall()
     scan_id, reader_bad, first_reader = _reader_rejects(con, rejects)
-    if parallel and reader_bad and _over_line_limit(con, rejects, scan_id):
+    if parallel and reader_bad and scan_id is not None and _over_line_limit(con, rejects, scan_id):
         # DuckDB's parallel reader (2.0.1) drops records that follow a line over its size limit: neither read nor
         # rejected. Its serial reader keeps them, so such an input is read again serially.
         log.warning("Input %r has a line over DuckDB's line size limit: reading it again serially", name)
@@ -303,7 +306,7 @@ def scanned_records(con: duckdb.DuckDBPyConnection, inputs: Mapping[str, Registe
     """
     if all(registered.scanned is None for registered in inputs.values()):
         return {}
-    whole: list[dict] = []  # the CSV scans read to their end
+    whole: list[dict[str, Any]] = []  # the CSV scans read to their end
     pending = [(node, True) for node in json.loads(con.get_profiling_information(format="json"))["operator"]]
     while pending:
         node, read_whole = pending.pop()
@@ -331,7 +334,7 @@ def scanned_records(con: duckdb.DuckDBPyConnection, inputs: Mapping[str, Registe
     return counted
 
 
-def _rows(node: dict) -> int:
+def _rows(node: dict[str, Any]) -> int:
     return int(node.get("operator_cardinality", node.get("intermediate_rows", 0)))
 
 
@@ -361,14 +364,14 @@ _READER_REASON = (
 )
 
 
-def _over_line_limit(con, rejects: str, scan_id: int) -> bool:
+def _over_line_limit(con: duckdb.DuckDBPyConnection, rejects: str, scan_id: int) -> bool:
     """Whether the reader rejected a line of scan ``scan_id`` for being longer than its limit (``max_line_size``)."""
     query = f"SELECT count(*) FROM \"{rejects}\" WHERE scan_id = ? AND error_type = 'LINE SIZE OVER MAXIMUM'"
     ((count,),) = con.execute(query, [scan_id]).fetchall()
     return bool(count)
 
 
-def _reader_rejects(con, rejects: str) -> tuple[int | None, int, str | None]:
+def _reader_rejects(con: duckdb.DuckDBPyConnection, rejects: str) -> tuple[int | None, int, str | None]:
     """The last scan's rejected records: its scan id, their count and a sample reason (a record may have
     several rejects, one per missing column)."""
     try:
