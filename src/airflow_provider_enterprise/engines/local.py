@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_enterprise.compiler.checks import CheckResult, describe_failures, failed_checks
 from airflow_provider_enterprise.compiler.duckdb import compile_plan
@@ -49,6 +49,7 @@ from airflow_provider_enterprise.spec import (
 )
 
 if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection
     from fsspec import AbstractFileSystem
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ _STAGE_SOURCE = "__stage_source"
 class _Deadline:
     """Interrupt a DuckDB connection, again and again, once ``timeout`` seconds have passed."""
 
-    def __init__(self, con, timeout: float | None) -> None:
+    def __init__(self, con: DuckDBPyConnection, timeout: float | None) -> None:
         self._con = con
         self._timeout = timeout
         self._done = threading.Event()
@@ -119,7 +120,7 @@ class LocalEngine:
         self.proof_min_bytes = proof_min_bytes
         self.filesystems = dict(filesystems or {})
         self._origins: dict[str, str] = {}  # the running job's copied inputs: local path -> URI
-        self._con = None
+        self._con: DuckDBPyConnection | None = None
         self._killed = threading.Event()
 
     @classmethod
@@ -145,10 +146,10 @@ class LocalEngine:
         if con is not None:
             con.interrupt()
 
-    def _connect(self):
+    def _connect(self) -> DuckDBPyConnection:
         import duckdb
 
-        config: dict[str, str | int] = {}
+        config: dict[str, Any] = {}
         if self.threads:
             config["threads"] = self.threads
         if self.memory_limit:
@@ -273,7 +274,7 @@ class LocalEngine:
 
     def _commit(
         self,
-        con,
+        con: DuckDBPyConnection,
         query: str,
         spec: JobSpec,
         output_path: str,
@@ -314,7 +315,12 @@ class LocalEngine:
         return int(rows), files, results
 
     def _execute(
-        self, con, spec: JobSpec, plan: Plan, quarantine: Mapping[str, BadRows], confirm: Callable[[], None]
+        self,
+        con: DuckDBPyConnection,
+        spec: JobSpec,
+        plan: Plan,
+        quarantine: Mapping[str, BadRows],
+        confirm: Callable[[], None],
     ) -> tuple[int, list[str], None, list[CheckResult]]:
         """Run the whole spec as one query."""
         query = compile_plan(plan, {name: relation_name(name) for name in spec.inputs})
@@ -325,7 +331,12 @@ class LocalEngine:
         return rows_out, files, None, checks
 
     def _execute_in_stages(
-        self, con, spec: JobSpec, plan: Plan, quarantine: Mapping[str, BadRows], confirm: Callable[[], None]
+        self,
+        con: DuckDBPyConnection,
+        spec: JobSpec,
+        plan: Plan,
+        quarantine: Mapping[str, BadRows],
+        confirm: Callable[[], None],
     ) -> tuple[int, list[str], int | None, list[CheckResult]]:
         """Run one committed stage per transformation (a sort with its limit), resuming after the last one."""
         checkpoints = StageCheckpoints(spec)
@@ -351,7 +362,7 @@ class LocalEngine:
         return rows_out, files, resumed, checks
 
 
-def _register_keys(con, keys: Mapping[str, MaskingKey]) -> None:
+def _register_keys(con: DuckDBPyConnection, keys: Mapping[str, MaskingKey]) -> None:
     """Hold each key's HMAC pads in a one-row table, bound as parameters: the SQL text never holds a key."""
     for conn_id, key in keys.items():
         table = key_relation(conn_id)
