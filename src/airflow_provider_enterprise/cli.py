@@ -18,10 +18,15 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_enterprise import embedded_db
 from airflow_provider_enterprise.config import InvalidSettings, Settings, load_settings
+
+if TYPE_CHECKING:  # imported where used: the console script starts without them
+    from airflow_provider_enterprise.client import EnterpriseClient
+    from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook
+    from airflow_provider_enterprise.resilience.dead_letter import DeadLetterQueue
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -29,7 +34,7 @@ EXIT_USAGE = 2
 EXIT_PENDING = 3  # a submitted job is still queued or running
 
 
-def _hook(settings: Settings):
+def _hook(settings: Settings) -> EnterpriseMetadataHook:
     from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook
 
     return EnterpriseMetadataHook(settings=settings)
@@ -198,7 +203,7 @@ def cmd_jobs_show(args: argparse.Namespace, settings: Settings) -> int:
 # -- submitted jobs (the generic job DAG, through Airflow's REST API) ---------------------------------
 
 
-def _client(settings: Settings):
+def _client(settings: Settings) -> EnterpriseClient:
     from airflow_provider_enterprise.airflow_api import credentials
     from airflow_provider_enterprise.client import EnterpriseClient
 
@@ -317,7 +322,7 @@ def cmd_dags_install(args: argparse.Namespace, settings: Settings) -> int:
 # -- dead letters and circuits ----------------------------------------------------------------------------
 
 
-def _queue(settings: Settings):
+def _queue(settings: Settings) -> DeadLetterQueue:
     from airflow_provider_enterprise.resilience.dead_letter import DeadLetterQueue
 
     return DeadLetterQueue(_hook(settings))
@@ -388,7 +393,7 @@ def cmd_dlq_reconcile(args: argparse.Namespace, settings: Settings) -> int:
 
     api = AirflowApiClient(settings)
 
-    def read_state(dag_id: str, run_id: str, task_id: str, map_index: int):
+    def read_state(dag_id: str, run_id: str, task_id: str, map_index: int) -> tuple[str, int | None] | None:
         ti = api.task_instance(dag_id, run_id, task_id, map_index)
         return None if ti is None else (ti["state"], ti.get("try_number"))
 
@@ -689,8 +694,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InvalidSettings as err:
         print(f"configuration: PROBLEM - {err}", file=sys.stderr)
         return EXIT_USAGE
+    command: Callable[[argparse.Namespace, Settings], int] = args.func
     try:
-        return args.func(args, settings)
+        return command(args, settings)
     except Exception as err:
         from airflow_provider_enterprise.exceptions import EnterpriseError
 
