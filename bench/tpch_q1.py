@@ -210,8 +210,11 @@ def child(candidate: str, path: Path, out: Path) -> None:
 
 
 def with_bad_rows(path: Path, fraction: float) -> Path:
-    """A copy of CSV ``path`` with every ``1/fraction``-th record made bad, of each kind in turn (cached)."""
-    target = path.with_name(f"{path.stem}-bad-{fraction:g}.csv")
+    """
+    A copy of CSV ``path`` with every ``1/fraction``-th record made bad, of each kind in turn (cached), each on its
+    own line: the copy has as many records as lines.
+    """
+    target = path.with_name(f"{path.stem}-with-bad-rows-{fraction:g}.csv")
     if target.exists():
         return target
     every = round(1 / fraction)
@@ -226,11 +229,12 @@ def with_bad_rows(path: Path, fraction: float) -> Path:
     ]
     partial = target.with_name(f".{target.name}.partial")
     with path.open("rb") as source, partial.open("wb") as sink:
-        sink.write(source.readline())
+        header = source.readline()
+        sink.write(header)
+        last = header.count(b",")  # lineitem's comment is last, quoted, and may hold commas (even at its end)
         for number, line in enumerate(source, start=1):
-            if number % every == 0:  # lineitem's comment is last, quoted, and may hold commas
-                head, comment = line.rstrip(b"\n").rsplit(b',"', 1)
-                fields = [*head.split(b","), b'"' + comment]
+            if number % every == 0:
+                fields = line.rstrip(b"\n").split(b",", last)
                 line = b",".join(kinds[number // every % len(kinds)](fields)) + b"\n"
             sink.write(line)
     partial.rename(target)
@@ -319,7 +323,7 @@ def main(argv: list[str] | None = None) -> dict:
             for _ in range(args.runs):
                 for candidate in candidates:  # interleaved, so drift hits every candidate alike
                     samples[candidate].append(measure(candidate, path, Path(scratch)))
-            if args.bad_rows:  # every record read, every bad one found
+            if args.bad_rows:  # every record read, every bad one found (lineitem's values hold no line breaks)
                 records = (
                     int(subprocess.run(["wc", "-l", str(path)], check=True, capture_output=True).stdout.split()[0]) - 1
                 )
