@@ -22,6 +22,10 @@ from typing import Any
 
 from airflow_provider_enterprise.output.commit import BAD_ROWS_FILE
 
+#: The reader gives back the pages of a file it has read past in steps of this many bytes: mapped pages count in the
+#: process's resident memory (a whole 9.4 GB file at TPC-H scale 12), though they stay in the page cache.
+RELEASE_EVERY = 64 << 20
+
 #: A record longer than this many bytes is written whole to a file of its own beside the quarantine; its line
 #: holds the text of the first bytes and ``truncated: true``.
 MAX_INLINE_BYTES = 1 << 20
@@ -87,6 +91,7 @@ class _Rows:
         field = rb"(?>%s|%s)" % (closed, unquoted)
         self._plain = re.compile(rb"(?:(?!\r?\n)%s(?:%s%s)*+\n)++" % (field, d, field))
         self._data = data
+        self._released = 0  # the pages before this offset are given back
         self.position = 0
         self.row = 0  # rows read, counting the header and empty lines
         self.line = 1  # the line the next row starts on
@@ -104,6 +109,7 @@ class _Rows:
         self.row += 1
         self.line += 1 + record.count(b"\n")
         self.position = end + 1
+        self._release()
         return line, record[:-1] if record.endswith(b"\r") else record
 
     def skip(self, most: int) -> int:
@@ -111,8 +117,9 @@ class _Rows:
         data, skipped = self._data, 0
         while most - skipped > 64:
             wanted = most - skipped
-            # a block of about the rows wanted, by the mean row length so far
-            limit = min(self.position + wanted * (self.position // self.row + 1 if self.row else 64), len(data))
+            # a block of about the rows wanted, by the mean row length so far, of at most RELEASE_EVERY bytes
+            block = min(wanted * (self.position // self.row + 1 if self.row else 64), RELEASE_EVERY)
+            limit = min(self.position + block, len(data))
             match = self._plain.match(data, self.position, limit)
             if match is None:
                 break
@@ -123,9 +130,18 @@ class _Rows:
             rows = min(rows, wanted)
             self.position, self.row, self.line = end, self.row + rows, self.line + rows
             skipped += rows
+            self._release()
             if match.end() < limit:  # stopped before a row that is not a plain line
                 break
         return skipped
+
+    def _release(self) -> None:
+        """Give back the mapped pages already read past (see :data:`RELEASE_EVERY`)."""
+        if not isinstance(self._data, mmap.mmap) or self.position - self._released < RELEASE_EVERY:
+            return
+        end = self.position - self.position % mmap.PAGESIZE
+        self._data.madvise(mmap.MADV_DONTNEED, self._released, end - self._released)
+        self._released = end
 
 
 def _mapped(path: str) -> Iterator[mmap.mmap | bytes]:
