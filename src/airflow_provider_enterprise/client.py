@@ -21,7 +21,7 @@ import time
 import uuid
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, ConfigDict
@@ -98,7 +98,9 @@ class _Request:
     ok: tuple[int, ...] = ()
 
 
-_Operation = Generator[_Request, httpx.Response, Any]
+T = TypeVar("T")
+#: A conversation with Airflow's REST API: it yields requests, is sent their responses and returns its result.
+_Operation = Generator[_Request, httpx.Response, T]
 
 
 def run_id_for(idempotency_key: str | None) -> str:
@@ -120,7 +122,7 @@ def _run_path(job_id: str) -> str:
     return f"/api/v2/dags/{JOB_DAG_ID}/dagRuns/{job_id}"
 
 
-def _submit(job: Job, idempotency_key: str | None) -> _Operation:
+def _submit(job: Job, idempotency_key: str | None) -> _Operation[str]:
     conf = job.conf()
     run_id = run_id_for(idempotency_key)
     body = {"dag_run_id": run_id, "logical_date": None, "conf": conf}
@@ -132,19 +134,19 @@ def _submit(job: Job, idempotency_key: str | None) -> _Operation:
     return run_id
 
 
-def _run_state(job_id: str) -> _Operation:
+def _run_state(job_id: str) -> _Operation[str]:
     """The job's state, from its DAG run's."""
-    run = (yield _Request("GET", _run_path(job_id))).json()
-    return STATES.get(run["state"], run["state"])
+    state: str = (yield _Request("GET", _run_path(job_id))).json()["state"]
+    return STATES.get(state, state)
 
 
-def _task_instance(job_id: str) -> _Operation:
+def _task_instance(job_id: str) -> _Operation[dict[str, Any]]:
     """The job's task instance, or {} before the scheduler has made it."""
     ti = yield _Request("GET", f"{_run_path(job_id)}/taskInstances/{JOB_TASK_ID}", ok=(404,))
     return ti.json() if ti.status_code == 200 else {}
 
 
-def _status(job_id: str) -> _Operation:
+def _status(job_id: str) -> _Operation[JobStatus]:
     state = yield from _run_state(job_id)
     task = yield from _task_instance(job_id)
     listed = yield _Request(
@@ -157,7 +159,7 @@ def _status(job_id: str) -> _Operation:
     return JobStatus(job_id, state, task.get("state"), task.get("try_number"), registry)
 
 
-def _cancel(job_id: str) -> _Operation:
+def _cancel(job_id: str) -> _Operation[bool]:
     """Fail the run: Airflow stops its running task, whose on_kill stops any Spark application."""
     if (yield from _run_state(job_id)) in TERMINAL_STATES:
         return False
@@ -165,7 +167,7 @@ def _cancel(job_id: str) -> _Operation:
     return True
 
 
-def _list(state: str | None, limit: int) -> _Operation:
+def _list(state: str | None, limit: int) -> _Operation[list[JobStatus]]:
     params: dict[str, Any] = {"limit": limit, "order_by": "-run_after"}
     if state is not None:
         params["state"] = [k for k, v in STATES.items() if v == state] or [state]
@@ -173,7 +175,7 @@ def _list(state: str | None, limit: int) -> _Operation:
     return [JobStatus(r["dag_run_id"], STATES.get(r["state"], r["state"])) for r in runs]
 
 
-def _logs(job_id: str, try_number: int | None) -> _Operation:
+def _logs(job_id: str, try_number: int | None) -> _Operation[str]:
     if try_number is None:
         try_number = (yield from _task_instance(job_id)).get("try_number") or 1
     path = f"{_run_path(job_id)}/taskInstances/{JOB_TASK_ID}/logs/{try_number}"
@@ -183,18 +185,20 @@ def _logs(job_id: str, try_number: int | None) -> _Operation:
     return "\n".join(entry.get("event", "") if isinstance(entry, dict) else str(entry) for entry in content)
 
 
-def _login(username: str, password: str) -> _Operation:
+def _login(username: str, password: str) -> _Operation[str]:
     response = yield _Request("POST", "/auth/token", json={"username": username, "password": password})
-    return response.json()["access_token"]
+    token: str = response.json()["access_token"]
+    return token
 
 
-def _drive(operation: _Operation, send: Callable[[_Request], httpx.Response]) -> Any:
+def _drive(operation: _Operation[T], send: Callable[[_Request], httpx.Response]) -> T:
     try:
         request = next(operation)
         while True:
             request = operation.send(_check(request, send(request)))
     except StopIteration as stop:
-        return stop.value
+        result: T = stop.value  # what the operation returned
+        return result
 
 
 class _Client:
@@ -220,7 +224,7 @@ class _Client:
         if token is None and not (username and password):
             raise ValueError("give token, or username and password")
         self._http = self._http_class(base_url=url.rstrip("/"), timeout=timeout)
-        self._credentials = (username, password)
+        self._credentials = (username or "", password or "")  # used only without a token, when both are set
         if token is not None:
             self._http.headers["Authorization"] = f"Bearer {token}"
 
@@ -235,12 +239,12 @@ class _Client:
 class EnterpriseClient(_Client):
     """Submit and follow jobs through Airflow's REST API (see :class:`_Client` for the arguments)."""
 
-    def _run(self, operation: _Operation) -> Any:
+    def _run(self, operation: _Operation[T]) -> T:
         if not self._logged_in:
             self._logged_in_with(self._send_all(_login(*self._credentials)))
         return self._send_all(operation)
 
-    def _send_all(self, operation: _Operation) -> Any:
+    def _send_all(self, operation: _Operation[T]) -> T:
         return _drive(operation, lambda r: self._http.request(r.method, r.path, json=r.json, params=r.params))
 
     def submit_job(self, job: Job, *, idempotency_key: str | None = None) -> str:
@@ -263,7 +267,12 @@ class EnterpriseClient(_Client):
         return self._run(_logs(job_id, try_number))
 
     def wait(
-        self, job_id: str, *, timeout: float | None = None, poll_interval: float = 2.0, on_status=None
+        self,
+        job_id: str,
+        *,
+        timeout: float | None = None,
+        poll_interval: float = 2.0,
+        on_status: Callable[[JobStatus], object] | None = None,
     ) -> JobStatus:
         """Poll until the job ends (or ``timeout`` seconds pass); ``on_status`` sees every status read."""
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -290,12 +299,12 @@ class AsyncEnterpriseClient(_Client):
 
     _http_class = httpx.AsyncClient
 
-    async def _run(self, operation: _Operation) -> Any:
+    async def _run(self, operation: _Operation[T]) -> T:
         if not self._logged_in:
             self._logged_in_with(await self._send_all(_login(*self._credentials)))
         return await self._send_all(operation)
 
-    async def _send_all(self, operation: _Operation) -> Any:
+    async def _send_all(self, operation: _Operation[T]) -> T:
         try:
             request = next(operation)
             while True:
@@ -304,7 +313,8 @@ class AsyncEnterpriseClient(_Client):
                 )
                 request = operation.send(_check(request, response))
         except StopIteration as stop:
-            return stop.value
+            result: T = stop.value  # what the operation returned
+            return result
 
     async def submit_job(self, job: Job, *, idempotency_key: str | None = None) -> str:
         return await self._run(_submit(job, idempotency_key))

@@ -11,7 +11,7 @@ import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
@@ -32,9 +32,9 @@ class Check:
     detail: str
 
     @property
-    def status(self) -> str:
+    def status(self) -> Literal["healthy", "unhealthy", "unknown"]:
         """``healthy``, ``unhealthy`` or ``unknown``."""
-        return {True: "healthy", False: "unhealthy", None: "unknown"}[self.ok]
+        return "unknown" if self.ok is None else "healthy" if self.ok else "unhealthy"
 
 
 def check_embedded(settings: Settings) -> Check:

@@ -21,9 +21,17 @@ from airflow_provider_enterprise.spec.locations import SCHEMES, split_glob
 
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
+    from openlineage.client.event_v2 import Dataset
+    from openlineage.client.facet_v2 import RunFacet
+    from openlineage.client.generated.column_lineage_dataset import ColumnLineageDatasetFacet
+    from openlineage.client.generated.data_quality_assertions_dataset import DataQualityAssertionsDatasetFacet
+    from openlineage.client.generated.schema_dataset import SchemaDatasetFacet
 
     from airflow_provider_enterprise.engines.base import JobResult
     from airflow_provider_enterprise.spec import JobSpec
+
+    #: What the OpenLineage methods of a job's operator return.
+    JobLineage = OperatorLineage[Dataset, RunFacet]
 
 #: The OpenLineage namespace of a local path (the naming spec's local filesystem, as Airflow names ``file://`` assets).
 LOCAL_NAMESPACE = "file"
@@ -68,20 +76,20 @@ def job_plan(spec: JobSpec, input_columns: Mapping[str, Sequence[Sequence[str | 
     """
     try:
         if input_columns and all(name in input_columns for name in spec.inputs):
-            columns = {name: tuple(Column(n, t) for n, t in input_columns[name]) for name in spec.inputs}
+            columns = {name: tuple(Column(str(n), t) for n, t in input_columns[name]) for name in spec.inputs}
             return plan_job(spec, columns)
         return plan_from_declared_schemas(spec)
     except PlanError:  # lineage never fails a job: the job itself reports a plan that does not fit
         return None
 
 
-def _schema(columns: Sequence[Column]):
+def _schema(columns: Sequence[Column]) -> SchemaDatasetFacet:
     from openlineage.client.generated.schema_dataset import SchemaDatasetFacet, SchemaDatasetFacetFields
 
     return SchemaDatasetFacet(fields=[SchemaDatasetFacetFields(name=c.name, type=c.type) for c in columns])
 
 
-def _column_lineage(lineage: ColumnLineage, identities: Mapping[str, tuple[str, str]]):
+def _column_lineage(lineage: ColumnLineage, identities: Mapping[str, tuple[str, str]]) -> ColumnLineageDatasetFacet:
     from openlineage.client.generated.column_lineage_dataset import (
         ColumnLineageDatasetFacet,
         Fields,
@@ -126,7 +134,9 @@ def check_results(source: Any) -> list[dict[str, Any]]:
     return list(getattr(source, "checks", None) or getattr(source, "results", None) or [])
 
 
-def _assertions(spec: JobSpec, results: Sequence[Mapping[str, Any]], target: str):
+def _assertions(
+    spec: JobSpec, results: Sequence[Mapping[str, Any]], target: str
+) -> DataQualityAssertionsDatasetFacet | None:
     """The ``dataQualityAssertions`` facet of the checks run on ``target`` (``output``, or ``input:<name>``)."""
     from openlineage.client.generated.data_quality_assertions_dataset import (
         Assertion,
@@ -165,7 +175,7 @@ def _output_size(spec: JobSpec, result: JobResult) -> int | None:
         return None
 
 
-def job_lineage(spec: JobSpec, result: JobResult | None = None, error: BaseException | None = None) -> OperatorLineage:
+def job_lineage(spec: JobSpec, result: JobResult | None = None, error: BaseException | None = None) -> JobLineage:
     """
     The OpenLineage datasets and facets of a job: each input (with its schema, and the assertions of the checks
     run on it) and the output (its schema, ``columnLineage``, assertions and, once the job ran, its
@@ -174,24 +184,30 @@ def job_lineage(spec: JobSpec, result: JobResult | None = None, error: BaseExcep
     of the checks that withheld the output.
     """
     from airflow.providers.openlineage.extractors import OperatorLineage
-    from openlineage.client.generated.base import InputDataset, OutputDataset
+    from openlineage.client.generated.base import (
+        DatasetFacet,
+        InputDataset,
+        InputDatasetFacet,
+        OutputDataset,
+        OutputDatasetFacet,
+    )
     from openlineage.client.generated.output_statistics_output_dataset import OutputStatisticsOutputDatasetFacet
 
     plan = job_plan(spec, getattr(result, "input_columns", None))
     checks = check_results(result if result is not None else error)
     identities = {name: dataset_identity(source.path) for name, source in spec.inputs.items()}
-    inputs = []
+    inputs: list[Dataset] = []
     for name, (namespace, dataset) in identities.items():
-        facets = {"schema": _schema(plan.inputs[name])} if plan else {}
+        schema: dict[str, DatasetFacet] = {"schema": _schema(plan.inputs[name])} if plan else {}
         assertions = _assertions(spec, checks, f"input:{name}")
-        input_facets = {"dataQualityAssertions": assertions} if assertions else {}
-        inputs.append(InputDataset(namespace=namespace, name=dataset, facets=facets, inputFacets=input_facets))
+        input_facets: dict[str, InputDatasetFacet] = {"dataQualityAssertions": assertions} if assertions else {}
+        inputs.append(InputDataset(namespace=namespace, name=dataset, facets=schema, inputFacets=input_facets))
     facets: dict[str, Any] = {}
     if plan is not None:
         facets = {"schema": _schema(plan.columns), "columnLineage": _column_lineage(column_lineage(plan), identities)}
     if assertions := _assertions(spec, checks, "output"):
         facets["dataQualityAssertions"] = assertions
-    output_facets = {}
+    output_facets: dict[str, OutputDatasetFacet] = {}
     if result is not None:
         output_facets["outputStatistics"] = OutputStatisticsOutputDatasetFacet(
             rowCount=result.rows_out, size=_output_size(spec, result), fileCount=len(result.output_files)
@@ -234,13 +250,19 @@ class JobLineageMixin:
     :meth:`remember_for_lineage`.
     """
 
-    _lineage_run: tuple[Any, Any, BaseException | None] = (None, None, None)
+    _lineage_run: tuple[JobSpec | None, JobResult | None, BaseException | None] = (None, None, None)
 
     def remember_for_lineage(
         self, spec: JobSpec | None, result: JobResult | None = None, error: BaseException | None = None
     ) -> None:
         """Keep what a try ran and how it ended, for the OpenLineage event of its end."""
         self._lineage_run = (spec, result, error)
+
+    if TYPE_CHECKING:
+
+        def _spec_data(self) -> dict[str, Any]:
+            """The operator's rendered spec, as data."""
+            ...
 
     def _lineage_spec(self) -> JobSpec | None:
         from airflow_provider_enterprise.spec import validate_job_spec
@@ -249,11 +271,11 @@ class JobLineageMixin:
         if spec is not None:
             return spec
         try:
-            return validate_job_spec(self._spec_data())  # type: ignore[attr-defined]
+            return validate_job_spec(self._spec_data())
         except Exception:  # a spec the task will reject (and record) is no lineage
             return None
 
-    def _lineage(self, *, ended: bool) -> OperatorLineage:
+    def _lineage(self, *, ended: bool) -> JobLineage:
         from airflow.providers.openlineage.extractors import OperatorLineage
 
         spec = self._lineage_spec()
@@ -262,13 +284,13 @@ class JobLineageMixin:
         _, result, error = self._lineage_run if ended else (None, None, None)
         return job_lineage(spec, result, error)
 
-    def get_openlineage_facets_on_start(self) -> OperatorLineage:
+    def get_openlineage_facets_on_start(self) -> JobLineage:
         return self._lineage(ended=False)
 
-    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> JobLineage:
         return self._lineage(ended=True)
 
-    def get_openlineage_facets_on_failure(self, task_instance: Any) -> OperatorLineage:
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> JobLineage:
         return self._lineage(ended=True)
 
 

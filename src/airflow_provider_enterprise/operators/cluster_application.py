@@ -6,14 +6,18 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow.sdk import BaseOperator, Context
 
     from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook
     from airflow_provider_enterprise.hooks.spark_status import ApplicationStatus, SparkApplicationTracker
     from airflow_provider_enterprise.operators.base import RunningAttempt
 
+    _Operator = BaseOperator  # what the mixin is mixed into: its log and defer
+else:
+    _Operator = object
 
-class ClusterApplicationMixin:
+
+class ClusterApplicationMixin(_Operator):
     """
     Mixed into an :class:`~airflow_provider_enterprise.operators.base.EnterpriseJobOperator` whose tries submit
     an application to a cluster (standalone, Kubernetes, YARN) in cluster deploy mode and wait for it to end.
@@ -42,7 +46,7 @@ class ClusterApplicationMixin:
         candidates = self.hook.external_ids(attempt.job_id, before_try=attempt.try_number)
         store = context.get("task_state_store")
         stored = store.get(self.external_id_key) if store is not None else None
-        if stored and stored not in candidates:
+        if isinstance(stored, str) and stored and stored not in candidates:
             candidates.insert(0, stored)
         for external_id in candidates:
             try:

@@ -14,11 +14,11 @@ from airflow_provider_enterprise.operators.cluster_application import ClusterApp
 from airflow_provider_enterprise.spec import SparkResources
 
 if TYPE_CHECKING:
-    from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
 
     from airflow_provider_enterprise.hooks.spark_status import ApplicationStatus, SparkApplicationTracker
     from airflow_provider_enterprise.hooks.spark_submit import EnterpriseSparkSubmitHook
+    from airflow_provider_enterprise.lineage import JobLineage
 
 #: Applications a standalone master refuses to run in cluster deploy mode.
 _INTERPRETED = (".py", ".R", ".r")
@@ -201,7 +201,7 @@ class EnterpriseSparkSubmitOperator(ClusterApplicationMixin, EnterpriseJobOperat
                     status = self._poll(tracker, external_id, attempt, deadline)
         except Exception as err:
             if isinstance(err, JobTimeoutError) and self._external_id:
-                self._kill_application()
+                self._kill_application(self._external_id)
             self.record_failure(attempt, err, context)
         if status is None:
             self._external_id = name  # the client-mode application's name, for lineage
@@ -247,22 +247,21 @@ class EnterpriseSparkSubmitOperator(ClusterApplicationMixin, EnterpriseJobOperat
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         """Resume after the triggerer saw the application end, the deadline pass or the status API fail."""
         attempt = RunningAttempt.from_dict(event["attempt"])
-        self._external_id = event["external_id"]
+        external_id: str = event["external_id"]
+        self._external_id = external_id
         outcome = event["status"]
         try:
             self.raise_render_error()
             if outcome == "timeout":
-                self._kill_application()
+                self._kill_application(external_id)
                 raise JobTimeoutError.of(self.job_name, self.timeout)
             if outcome == "unreachable":
                 raise SparkApplicationError(
-                    f"the status of application {self._external_id} is unavailable: {event['message']}"
+                    f"the status of application {external_id} is unavailable: {event['message']}"
                 )
         except Exception as err:
             self.record_failure(attempt, err, context)
-        return self._finish(
-            context, attempt, self._external_id, event["state"], outcome == "succeeded", event["message"]
-        )
+        return self._finish(context, attempt, external_id, event["state"], outcome == "succeeded", event["message"])
 
     def _finish(
         self, context: Context, attempt: RunningAttempt, external_id: str, state: str, succeeded: bool, message: str
@@ -278,21 +277,21 @@ class EnterpriseSparkSubmitOperator(ClusterApplicationMixin, EnterpriseJobOperat
         self.log.info("Application %s of job %s ended %s", external_id, self.job_name, state)
         return {**attempt.to_dict(), "external_id": external_id, "state": state}
 
-    def _kill_application(self) -> None:
+    def _kill_application(self, external_id: str) -> None:
         """Kill the cluster-mode application being waited for (best effort: it may have ended meanwhile)."""
         hook = self._submit_hook
         self.kill_application(
-            lambda: (hook or self._hook_for(self._submission(), name=self.task_id)).tracker(), self._external_id
+            lambda: (hook or self._hook_for(self._submission(), name=self.task_id)).tracker(), external_id
         )
 
-    def get_openlineage_facets_on_start(self) -> OperatorLineage:
+    def get_openlineage_facets_on_start(self) -> JobLineage:
         """No datasets: the application's own OpenLineage integration reports them, below this task's run as its
         parent when ``engines.spark.openlineage_inject_parent_job_info`` is set."""
         from airflow.providers.openlineage.extractors import OperatorLineage
 
         return OperatorLineage()
 
-    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> JobLineage:
         """The ``externalQuery`` facet naming the application (its Spark id, or the name it ran under)."""
         from airflow.providers.openlineage.extractors import OperatorLineage
 
@@ -305,6 +304,6 @@ class EnterpriseSparkSubmitOperator(ClusterApplicationMixin, EnterpriseJobOperat
     def on_kill(self) -> None:
         """Stop the application when the task is marked failed or cleared while it runs in the task."""
         if self._external_id and self._submit_hook is not None and self._submit_hook.backend is not None:
-            self._kill_application()
+            self._kill_application(self._external_id)
         elif self._submit_hook is not None:
             self._submit_hook.on_kill()

@@ -13,9 +13,10 @@ covers older ones.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response, status
 from fastapi import Path as PathParam
@@ -61,7 +62,8 @@ class _Registry:
 
 
 def _hook(request: Request) -> EnterpriseMetadataHook:
-    return request.app.state.registry.hook()
+    registry: _Registry = request.app.state.registry
+    return registry.hook()
 
 
 HookDep = Annotated[EnterpriseMetadataHook, Depends(_hook)]
@@ -103,6 +105,13 @@ def _component(check: health.Check) -> models.ComponentHealth:
     return models.ComponentHealth(status=check.status, detail=check.detail)
 
 
+class Page(TypedDict):
+    """Which page of a listing: at most ``limit`` rows after the first ``offset``."""
+
+    limit: int
+    offset: int
+
+
 @dataclass
 class Listing:
     """The parameters every listing shares, and the DAGs the caller may read."""
@@ -111,7 +120,7 @@ class Listing:
     user: Any
     dag_id: str | None
     run_id: str | None
-    page: dict[str, int]
+    page: Page
 
     def filters(self, **extra: Any) -> dict[str, Any]:
         """The listing's filters, the DAGs the user may read among them, and the endpoint's ``extra`` ones."""
@@ -270,7 +279,7 @@ def reset_circuit(name: BreakerNamePath, hook: HookDep, user: UserDep) -> models
 # -- the app --------------------------------------------------------------------------------------------
 
 
-def _problem(code: int):
+def _problem(code: int) -> Callable[[Request, Exception], JSONResponse]:
     def handler(request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse(status_code=code, content={"detail": str(exc)})
 
