@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import tempfile
 import time
@@ -79,15 +80,28 @@ def publish(port: int, messages: int, resends: int, output: Path, tag: str) -> d
     return sent
 
 
-def _job_tasks(stack, run_ids: list[str]) -> list[tuple[str, str, float | None, float | None]]:
+def _job_tasks(stack, run_ids: list[str]) -> list[tuple[str, str, float | None, float | None, float | None]]:
+    """Each job task's run id, state, start, end and time spent queued in the executor (start - queued)."""
     import psycopg
 
     with psycopg.connect(_airflow_db(stack)) as conn:
         return conn.execute(
-            "SELECT run_id, state, extract(epoch FROM start_date)::float8, extract(epoch FROM end_date)::float8"
-            " FROM task_instance"
+            "SELECT run_id, state, extract(epoch FROM start_date)::float8, extract(epoch FROM end_date)::float8,"
+            " extract(epoch FROM start_date - queued_dttm)::float8 FROM task_instance"
             " WHERE dag_id = %s AND task_id = 'run_job' AND run_id = ANY(%s)",
             (JOB_DAG, run_ids),
+        ).fetchall()
+
+
+def _events_runs(stack) -> list[tuple[str, float, float | None]]:
+    """The queue-fed DAG's runs: run id, start and end (its cadence)."""
+    import psycopg
+
+    with psycopg.connect(_airflow_db(stack)) as conn:
+        return conn.execute(
+            "SELECT run_id, extract(epoch FROM start_date)::float8, extract(epoch FROM end_date)::float8 FROM dag_run"
+            " WHERE dag_id = %s AND start_date IS NOT NULL ORDER BY start_date",
+            (EVENTS_DAG,),
         ).fetchall()
 
 
@@ -129,7 +143,7 @@ def measure(
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         tasks = _job_tasks(stack, run_ids)
-        if len(tasks) == len(run_ids) and all(state in ("success", "failed") for _, state, _, _ in tasks):
+        if len(tasks) == len(run_ids) and all(task[1] in ("success", "failed") for task in tasks):
             break
         time.sleep(5)
     return collect(stack, registry, sent, tag=tag, resends=resends, pool_slots=pool_slots)
@@ -138,6 +152,7 @@ def measure(
 def collect(stack, registry, sent: dict[str, int], *, tag: str, resends: int, pool_slots: int) -> dict[str, Any]:
     """The figures of a burst whose keys were first sent at ``sent`` (epoch ms), as they stand now."""
     run_ids = [f"job__{key}" for key in sent]
+    first_sent = min(sent.values()) / 1000
     tasks = _job_tasks(stack, run_ids)
     runs = _job_runs(stack, f"job__{tag}-")
     unacknowledged = _pending(stack.redis.port)
@@ -160,11 +175,12 @@ def collect(stack, registry, sent: dict[str, int], *, tag: str, resends: int, po
         admissions = cur.fetchall()
     admitted = {run_id for _, run_id, _ in admissions}
     admission_latencies = [at - sent[key] / 1000 for key, _, at in admissions if key in sent]
-    started = {run_id: (start, end) for run_id, _, start, end in tasks if start is not None}
-    first_sent = min(sent.values()) / 1000
+    started = {run_id: (start, end) for run_id, _, start, end, _ in tasks if start is not None}
+    queued = [wait for *_, wait in tasks if wait is not None]
+    events_runs = [(start, end) for _, start, end in _events_runs(stack) if end is not None and start >= first_sent]
     latencies = [started[f"job__{key}"][0] - ms / 1000 for key, ms in sent.items() if f"job__{key}" in started]
     ended = [end for _, end in started.values() if end is not None]
-    states = [state for _, state, _, _ in tasks]
+    states = [task[1] for task in tasks]
     done = len(tasks) == len(run_ids) and all(s in ("success", "failed") for s in states)
     return {
         "messages": len(sent),
@@ -183,6 +199,12 @@ def collect(stack, registry, sent: dict[str, int], *, tag: str, resends: int, po
         "unacknowledged_entries": unacknowledged,
         "queue_to_admission": latency_summary(admission_latencies) if admission_latencies else {},
         "queue_to_start": latency_summary(latencies) if latencies else {},
+        "job_task_queued_to_start": latency_summary(queued) if queued else {},
+        "job_task_s_p50": round(statistics.median([e - s for s, e in started.values() if e is not None]), 2)
+        if ended
+        else None,
+        "events_dag_runs": len(events_runs),
+        "events_dag_run_s_p50": round(statistics.median([e - s for s, e in events_runs]), 2) if events_runs else None,
         "most_jobs_at_once": most_at_once([(s, e) for s, e in started.values() if e is not None]),
         "seconds_since_first_message": round(time.time() - first_sent, 1),
         "drain_s": round(max(ended) - first_sent, 1) if done and ended else None,
