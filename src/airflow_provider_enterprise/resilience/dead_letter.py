@@ -46,9 +46,19 @@ class DeadLetterQueue:
 
     @reconnecting
     def add(self, attempt_id: int, error: BaseException) -> int | None:
-        """Dead-letter the failed attempt ``attempt_id``; return the new id, or None if it already was."""
+        """
+        Dead-letter the failed attempt ``attempt_id``; return the new id, or None if it already was.
+
+        Only the job's latest dead-lettered try stays open: an earlier try's open dead letter is superseded (a try
+        whose supervisor died wrote one, and Airflow retried it), whichever of the two is written first.
+        """
         trace = "".join(tb.format_exception(error))[-20_000:]
         with self.hook._transaction() as cur:
+            cur.execute(  # one job's dead letters are written one at a time
+                "SELECT j.job_id FROM enterprise_jobs j JOIN enterprise_job_attempts a USING (job_id)"
+                " WHERE a.attempt_id = %s FOR NO KEY UPDATE OF j",
+                (attempt_id,),
+            )
             cur.execute(
                 "INSERT INTO enterprise_dead_letters (job_id, try_number, dag_id, run_id, task_id, map_index, spec,"
                 " error_class, error_message, traceback, attempt_count, first_failure_at, last_failure_at)"
@@ -71,6 +81,13 @@ class DeadLetterQueue:
                 },
             )
             row = cur.fetchone()
+            cur.execute(
+                "UPDATE enterprise_dead_letters d SET status = 'superseded', resolved_at = now()"
+                " FROM enterprise_job_attempts a WHERE a.attempt_id = %s AND d.job_id = a.job_id"
+                " AND d.status = 'open' AND d.try_number < (SELECT max(l.try_number) FROM enterprise_dead_letters l"
+                " WHERE l.job_id = a.job_id)",
+                (attempt_id,),
+            )
         return int(row[0]) if row else None
 
     @staticmethod

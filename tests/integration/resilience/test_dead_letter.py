@@ -41,6 +41,24 @@ def test_one_dead_letter_per_final_failure_with_masked_spec(registry) -> None:
     assert "hunter22" not in str(letter)
 
 
+@pytest.mark.parametrize("order", [(1, 2), (2, 1)])
+def test_a_later_try_dead_letter_supersedes_an_earlier_one_in_either_order(registry, order) -> None:
+    """
+    Try 1 dead-letters itself but its supervisor is dead, so Airflow retries it (the chaos bench found the job with
+    two open dead letters): only the latest try's dead letter stays open, whichever is written first.
+    """
+    queue = DeadLetterQueue(registry)
+    job_id = registry.register_job(JobKey("dlq_dag", f"run_retried_{order[0]}", "t"), job_name="j", job_type="t")
+    attempts = {}
+    for try_number in (1, 2):
+        attempts[try_number] = registry.start_attempt(job_id, try_number, spec={"job_name": "j"}).attempt_id
+        registry.fail_attempt(attempts[try_number], RuntimeError("poison"))
+    letters = {try_number: queue.add(attempts[try_number], RuntimeError("poison")) for try_number in order}
+    assert queue.add(attempts[order[0]], RuntimeError("poison")) is None  # a sweep afterwards changes nothing
+    assert {t: queue.get(i)["status"] for t, i in letters.items()} == {1: "superseded", 2: "open"}
+    assert [d["try_number"] for d in queue.find(status="open", dag_id="dlq_dag") if d["job_id"] == job_id] == [2]
+
+
 def test_success_of_the_same_job_supersedes_and_discard_is_guarded(registry) -> None:
     queue = DeadLetterQueue(registry)
     job_id, attempt_id = failed_attempt(registry, "run_supersede")
