@@ -19,10 +19,11 @@ processing DAG (``dags/enterprise_daily_processing.py``), each with an output di
 
 When every run ended, it runs the reconciliation sweep (``enterprise-orchestrator dlq reconcile``) and checks
 from Airflow, the registry, the dead-letter queue and the output directories that every job ended succeeded
-(run success, registry succeeded, one published output, no running attempt) or dead-lettered (run failed, one
-dead letter, nothing published); anything else is **lost**. Duplicate dead letters are a job's letters beyond
-one; duplicate outputs are published outputs beyond one per job, and succeeded attempts beyond one. It then
-replays every dead letter twice (``dlq replay``) and checks that each has exactly one replay run. ``--smoke``:
+(run success, registry succeeded, one published output, no running attempt) or dead-lettered (run failed, an
+open dead letter, nothing published); anything else is **lost**. Duplicate dead letters are a job's open (or
+replayed) letters beyond one (superseded ones, an earlier try's, are counted apart); duplicate outputs are published
+outputs beyond one per job, and succeeded attempts beyond one. It then replays every open dead letter twice
+(``dlq replay``) and checks that each has exactly one replay run. ``--smoke``:
 20 jobs, 2 on Spark.
 """
 
@@ -73,7 +74,7 @@ class Chaos:
     kill_window: float
     rng: random.Random
     kills: Counter = field(default_factory=Counter)
-    killed_jobs: set[str] = field(default_factory=set)
+    killed_jobs: dict[str, str] = field(default_factory=dict)  # run id -> what was killed
     seen: set[tuple[int, int]] = field(default_factory=set)  # (job_id, try_number) considered for a kill
     pending: list[tuple[float, dict, str]] = field(default_factory=list)  # (when, attempt, victim)
     registry_restart_s: float | None = None
@@ -160,7 +161,7 @@ def kill_tries(chaos: Chaos, registry) -> None:
         if chaos.rng.random() < chaos.kill_rate:
             victim = "task" if sum(chaos.kills.values()) % 2 == 0 else "supervisor"
             chaos.pending.append((time.monotonic() + chaos.rng.uniform(0, chaos.kill_window), attempt, victim))
-            chaos.killed_jobs.add(attempt["run_id"])
+            chaos.killed_jobs[attempt["run_id"]] = f"{victim} of try {attempt['try_number']}"
     now, later = time.monotonic(), []
     for when, attempt, victim in chaos.pending:
         if when > now:
@@ -236,7 +237,7 @@ def published(output_root: Path) -> tuple[int, int]:
     return outputs, leftovers
 
 
-def verify(stack, registry, jobs: list[Job]) -> dict[str, Any]:
+def verify(stack, registry, jobs: list[Job], killed: dict[str, str]) -> dict[str, Any]:
     """Classify every job from Airflow, the registry, the dead-letter queue and its output directory."""
     from airflow_provider_enterprise.hooks.metadata import JobKey
     from airflow_provider_enterprise.resilience.dead_letter import DeadLetterQueue
@@ -247,7 +248,8 @@ def verify(stack, registry, jobs: list[Job]) -> dict[str, Any]:
         letters.setdefault(letter["run_id"], []).append(letter)
     outcome: Counter = Counter()
     lost, classes = [], Counter()
-    duplicate_letters = duplicate_outputs = leftovers = poison_succeeded = 0
+    duplicate_letters = duplicate_outputs = leftovers = poison_succeeded = superseded = 0
+    several_letters = []
     for job in jobs:
         record = registry.find_job(JobKey(DAG_ID, job.run_id, TASK_ID)) or {"status": None, "attempts": []}
         attempts = record["attempts"]
@@ -256,15 +258,20 @@ def verify(stack, registry, jobs: list[Job]) -> dict[str, Any]:
         succeeded_tries = sum(1 for a in attempts if a["status"] == "succeeded")
         duplicate_outputs += max(0, outputs - 1) + max(0, succeeded_tries - 1)
         job_letters = letters.get(job.run_id, [])
-        duplicate_letters += max(0, len(job_letters) - 1)
+        unresolved = [d for d in job_letters if d["status"] in ("open", "replayed")]
+        duplicate_letters += max(0, len(unresolved) - 1)
+        superseded += sum(1 for d in job_letters if d["status"] == "superseded")
+        if len(job_letters) > 1:
+            letters_seen = [(d["try_number"], d["status"], d["error_class"]) for d in job_letters]
+            several_letters.append({"kind": job.kind, "killed": killed.get(job.run_id), "letters": letters_seen})
         running = any(a["status"] == "running" for a in attempts)
         state = states.get(job.run_id)
         if state == "success" and record["status"] == "succeeded" and outputs == 1 and not running:
             outcome["succeeded"] += 1
             poison_succeeded += job.kind == "poison"
-        elif state == "failed" and len(job_letters) >= 1 and outputs == 0 and not running:
+        elif state == "failed" and len(unresolved) >= 1 and outputs == 0 and not running:
             outcome["dead_lettered"] += 1
-            classes[(job.kind, job_letters[0]["error_class"])] += 1
+            classes[(job.kind, unresolved[0]["error_class"])] += 1
         else:
             outcome["lost"] += 1
             lost.append({"run_id": job.run_id, "kind": job.kind, "state": state, "registry": record["status"],
@@ -275,16 +282,18 @@ def verify(stack, registry, jobs: list[Job]) -> dict[str, Any]:
         "lost": outcome["lost"],
         "duplicate_dead_letters": duplicate_letters,
         "duplicate_outputs": duplicate_outputs,
+        "superseded_dead_letters": superseded,
+        "jobs_with_several_dead_letters": several_letters,
         "staging_leftovers": leftovers,
         "poison_succeeded": poison_succeeded,
         "dead_letters_by_kind_and_class": {f"{k}/{c}": n for (k, c), n in sorted(classes.items())},
         "lost_jobs": lost[:20],
-        "letters": [d for job in jobs for d in letters.get(job.run_id, [])],
+        "letters": [d for job in jobs for d in letters.get(job.run_id, []) if d["status"] == "open"],
     }
 
 
 def replay_twice(stack, letters: list[dict]) -> dict[str, Any]:
-    """Replay every dead letter twice; count the replay runs each one has (exactly one expected)."""
+    """Replay every open dead letter twice; count the replay runs each one has (exactly one expected)."""
     from airflow_provider_enterprise.resilience.dead_letter import replay_run_id
     from support.cli import orchestrator
 
@@ -320,6 +329,8 @@ def report(results: dict[str, Any]) -> None:
     )
     print(f"kills: {results['kills']}; replay: {results['replay']}")
     print(f"dead letters: {results['dead_letters_by_kind_and_class']}")
+    if results["jobs_with_several_dead_letters"]:
+        print(f"jobs with several dead letters: {results['jobs_with_several_dead_letters']}")
     if results["lost_jobs"]:
         print(f"lost (first 20): {results['lost_jobs']}")
 
@@ -328,9 +339,11 @@ def combine(paths: list[Path]) -> dict[str, Any]:
     """Add up the results of runs made one after another (``--jobs`` split into parts, each on a fresh stack)."""
     parts = [json.loads(path.read_text()) for path in paths]
     total: dict[str, Any] = {"parts": len(parts), "events": [], "lost_jobs": [], "command": []}
+    total["jobs_with_several_dead_letters"] = []
     for number, part in enumerate(parts, 1):
         total["events"] += [f"part {number}: {event}" for event in part["events"]]
         total["lost_jobs"] += part["lost_jobs"]
+        total["jobs_with_several_dead_letters"] += part.get("jobs_with_several_dead_letters", [])
         total["command"].append(part["command"])
         for key, value in part.items():
             if key in total or key in ("machine", "benchmark", "jobs_per_min", "spark_worker_kill"):
@@ -412,7 +425,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             from support.cli import orchestrator
 
             chaos.event(orchestrator(stack, "dlq", "reconcile", "--stale-after", "1").strip().splitlines()[-1])
-            found = verify(stack, registry, jobs)
+            found = verify(stack, registry, jobs, chaos.killed_jobs)
             replay = replay_twice(stack, found.pop("letters"))
         except Exception:
             if stack is not None:
