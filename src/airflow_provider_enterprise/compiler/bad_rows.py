@@ -62,7 +62,7 @@ def _column(name: str) -> exp.Column:
     return exp.column(name, quoted=True)
 
 
-def _parses(name: str, type_name: str) -> exp.Expression | None:
+def _parses(name: str, type_name: str) -> exp.Expr | None:
     pattern = type_pattern(type_name)
     if pattern is None:
         return None
@@ -80,7 +80,7 @@ def _parses(name: str, type_name: str) -> exp.Expression | None:
     )
 
 
-def empty_as_null(columns: Sequence[Column]) -> list[exp.Expression]:
+def empty_as_null(columns: Sequence[Column]) -> list[exp.Expr]:
     """The string columns with empty fields (quoted or not) as NULL."""
     return [
         exp.alias_(exp.Nullif(this=_column(c.name), expression=exp.Literal.string("")), c.name, quoted=True)
@@ -88,11 +88,11 @@ def empty_as_null(columns: Sequence[Column]) -> list[exp.Expression]:
     ]
 
 
-def _replacement_in(name: str) -> exp.Expression:
+def _replacement_in(name: str) -> exp.Expr:
     return exp.Like(this=_column(name), expression=exp.Literal.string(f"%{REPLACEMENT_CHARACTER}%"))
 
 
-def reason_expression(columns: Sequence[Column]) -> exp.Expression:
+def reason_expression(columns: Sequence[Column]) -> exp.Expr:
     """
     A CASE giving why a row of string ``columns`` is bad, or NULL when it is good.
 
@@ -116,12 +116,12 @@ def reason_expression(columns: Sequence[Column]) -> exp.Expression:
     return case if case.args.get("ifs") else exp.Null()
 
 
-def typed_projection(columns: Sequence[Column]) -> list[exp.Expression]:
+def typed_projection(columns: Sequence[Column]) -> list[exp.Expr]:
     """The columns converted from strings to their declared types (run only on rows that passed the check)."""
     return [
         _column(c.name)
         if (c.type or "string") == "string"
-        else exp.alias_(exp.Cast(this=_column(c.name), to=data_type(c.type)), c.name, quoted=True)
+        else exp.alias_(exp.Cast(this=_column(c.name), to=data_type(c.type or "string")), c.name, quoted=True)
         for c in columns
     ]
 
@@ -155,4 +155,4 @@ def column_names(
                 f"{position} (declare a schema to name them)"
             )
         seen[name] = position
-    return tuple(first_record)
+    return tuple(seen)  # the header's names, in order (each once: a repeat was refused)

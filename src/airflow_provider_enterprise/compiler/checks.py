@@ -22,7 +22,6 @@ from sqlglot import exp
 
 from airflow_provider_enterprise.compiler.plan import Column, Plan, PlanError, is_numeric
 from airflow_provider_enterprise.spec.checks import (
-    ROW_LEVEL_TYPES,
     AcceptedValuesCheck,
     FreshnessCheck,
     MatchesCheck,
@@ -127,7 +126,7 @@ def _col(name: str) -> exp.Column:
     return exp.column(name, quoted=True)
 
 
-def _literal(value: Any) -> exp.Expression:
+def _literal(value: Any) -> exp.Expr:
     if isinstance(value, bool):
         return exp.Boolean(this=value)
     if isinstance(value, int | float):
@@ -135,33 +134,34 @@ def _literal(value: Any) -> exp.Expression:
     return exp.Literal.string(value)
 
 
-def _failing(condition: exp.Expression) -> exp.Expression:
+def _failing(condition: exp.Expr) -> exp.Expr:
     """The number of rows for which ``condition`` holds."""
     return exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=condition))
 
 
-def failing_condition(check: Any) -> exp.Expression | None:
+def failing_condition(check: Any) -> exp.Expr | None:
     """The condition of a row-level check's failing rows (a NULL value fails only ``not_null``); None for others."""
     if isinstance(check, NotNullCheck):
         return exp.Is(this=_col(check.column), expression=exp.Null())
-    column = _col(check.column) if check.type in ROW_LEVEL_TYPES else None
+    if not isinstance(check, AcceptedValuesCheck | RangeCheck | MatchesCheck):
+        return None
+    column = _col(check.column)
+    condition: exp.Expr
     if isinstance(check, AcceptedValuesCheck):
         condition = exp.In(this=column, expressions=[_literal(v) for v in check.values])
     elif isinstance(check, RangeCheck):
-        bounds = []
+        bounds: list[exp.Expr] = []
         if check.min is not None:
             bounds.append((exp.GTE if check.min_inclusive else exp.GT)(this=column, expression=_literal(check.min)))
         if check.max is not None:
             bounds.append((exp.LTE if check.max_inclusive else exp.LT)(this=column, expression=_literal(check.max)))
         condition = exp.and_(*bounds)
-    elif isinstance(check, MatchesCheck):
-        condition = exp.RegexpLike(this=column, expression=exp.Literal.string(check.pattern))
     else:
-        return None
+        condition = exp.RegexpLike(this=column, expression=exp.Literal.string(check.pattern))
     return exp.and_(exp.Not(this=exp.Is(this=column.copy(), expression=exp.Null())), exp.Not(this=exp.paren(condition)))
 
 
-def _aggregates(check: Any) -> dict[str, exp.Expression]:
+def _aggregates(check: Any) -> dict[str, exp.Expr]:
     """The values ``check`` measures, by key."""
     condition = failing_condition(check)
     if condition is not None:
@@ -183,15 +183,15 @@ class CheckQuery:
 
     target: str
     checks: tuple[tuple[int, Any], ...]
-    aggregates: tuple[tuple[str, exp.Expression], ...]
+    aggregates: tuple[tuple[str, exp.Expr], ...]
 
-    def select(self, relation: exp.Expression) -> exp.Select | None:
+    def select(self, relation: exp.Expr) -> exp.Select | None:
         """One ``SELECT`` of every aggregate over ``relation``; None when no check reads rows."""
         if not self.aggregates:
             return None
         return exp.select(*(exp.alias_(tree, alias, quoted=True) for alias, tree in self.aggregates)).from_(relation)
 
-    def sql(self, relation: exp.Expression, dialect: str) -> str | None:
+    def sql(self, relation: exp.Expr, dialect: str) -> str | None:
         query = self.select(relation)
         return None if query is None else query.sql(dialect=dialect, identify=True)
 
@@ -277,13 +277,12 @@ def _judge(check: Any, measured: Mapping[str, Any], columns: Sequence[Column]) -
         reference = _naive_utc(check.reference or datetime.now(UTC))
         if newest is None:
             return False, None, None, f"column {check.column!r} has no value to be fresh"
-        age = (reference - _naive_utc(newest)).total_seconds()
-        fresh = age <= check.max_age
+        age, max_age = (reference - _naive_utc(newest)).total_seconds(), check.max_age_seconds
         return (
-            fresh,
+            age <= max_age,
             _plain(newest),
             None,
-            f"newest {check.column!r} is {age:.0f} s old at {reference.isoformat()} (max_age {check.max_age:.0f} s)",
+            f"newest {check.column!r} is {age:.0f} s old at {reference.isoformat()} (max_age {max_age:.0f} s)",
         )
     if isinstance(check, SchemaCheck):
         return _judge_schema(check, columns)
@@ -338,13 +337,15 @@ def judge(query: CheckQuery, row: Mapping[str, Any], columns: Sequence[Column]) 
     return results
 
 
-def rows_to_keep(logic: ProcessingLogic, results: Sequence[CheckResult]) -> list[tuple[Any, exp.Expression]]:
+def rows_to_keep(logic: ProcessingLogic, results: Sequence[CheckResult]) -> list[tuple[Any, exp.Expr]]:
     """The failed row-level checks whose failing rows are kept, with the condition that selects those rows."""
     failed = {r.name for r in results if r.failed}
     return [
-        (check, failing_condition(check))
+        (check, condition)
         for check in logic.checks
-        if getattr(check, "keep_failing_rows", False) and check.check_name in failed
+        if getattr(check, "keep_failing_rows", False)
+        and check.check_name in failed
+        and (condition := failing_condition(check)) is not None
     ]
 
 

@@ -19,10 +19,14 @@ import logging
 import os
 import time
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from airflow_provider_enterprise.compiler import bad_rows
 from airflow_provider_enterprise.compiler.plan import Column
 from airflow_provider_enterprise.spec import InputSpec
+
+if TYPE_CHECKING:
+    import polars as pl
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +44,7 @@ class ProofRefuted(Exception):
     """DuckDB's reader rejected a record of an input Polars proved free of bad rows (nothing is committed)."""
 
 
-def _good(column: Column, value):
+def _good(column: Column, value: pl.Expr) -> pl.Expr | None:
     """An expression that is true where the field is good under our rules and Polars converts it as DuckDB would;
     None when this module does not know the type (the input is then left to DuckDB)."""
     import polars as pl
@@ -111,8 +115,8 @@ def proven_records(
         import polars as pl
     except ImportError:  # an environment without Polars checks with DuckDB alone
         return None
-    checks = [_good(c, pl.nth(i)) for i, c in enumerate(columns)]
-    if not columns or any(check is None for check in checks):
+    checks = [check for i, c in enumerate(columns) if (check := _good(c, pl.nth(i))) is not None]
+    if not columns or len(checks) < len(columns):  # a column of a type this module does not know
         return None
     if not all(_ends_well(path, source.delimiter) for path in files):
         return None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
@@ -20,6 +21,9 @@ from airflow_provider_enterprise.compiler.checks import CheckQuery, CheckResult,
 from airflow_provider_enterprise.compiler.plan import Column, normalize_type
 from airflow_provider_enterprise.spec import FileFormat, JobSpec
 from airflow_provider_enterprise.spec.checks import failing_rows_file
+
+if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection, DuckDBPyRelation
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +39,14 @@ _READERS = {
 }
 
 
-def _staged_relation(con, query: str, staging: Path, output_format: FileFormat, partition_by: list[str]):
+def _staged_relation(
+    con: DuckDBPyConnection, query: str, staging: Path, output_format: FileFormat, partition_by: list[str]
+) -> DuckDBPyRelation:
     """The staged output's rows as a DuckDB relation, typed as the job's ``query`` typed them (partition columns
     too: their values are read from the directory names)."""
     files = sorted(str(p) for p in staging.rglob("*") if p.is_file() and not p.name.startswith((".", "_")))
     types = {name: kind for name, kind, *_ in con.execute(f"DESCRIBE {query}").fetchall()}
-    params = {"files": files}
+    params: dict[str, Any] = {"files": files}
     reader = _READERS[output_format]
     if partition_by:
         params["hive_types"] = {c: types.pop(c) for c in partition_by}
@@ -50,25 +56,27 @@ def _staged_relation(con, query: str, staging: Path, output_format: FileFormat, 
     return con.sql(f"SELECT * FROM {reader})", params=params)
 
 
-def _columns(con, view: str) -> list[Column]:
+def _columns(con: DuckDBPyConnection, view: str) -> list[Column]:
     relation = con.table(view)
     return [
         Column(name, normalize_type(str(kind))) for name, kind in zip(relation.columns, relation.types, strict=True)
     ]
 
 
-def _run(con, query: CheckQuery, view: str) -> list[CheckResult]:
-    sql = query.sql(exp.to_table(exp.to_identifier(view, quoted=True)), DIALECT)
-    row: dict = {}
+def _run(con: DuckDBPyConnection, query: CheckQuery, view: str) -> list[CheckResult]:
+    sql = query.sql(exp.table_(view, quoted=True), DIALECT)
+    row: dict[str, Any] = {}
     if sql is not None:
         cursor = con.execute(sql)
         names = [d[0] for d in cursor.description]
-        row = dict(zip(names, cursor.fetchone(), strict=True))
+        values = cursor.fetchone()
+        assert values is not None  # an aggregate without grouping is one row
+        row = dict(zip(names, values, strict=True))
     return judge(query, row, _columns(con, view))
 
 
 def run_checks(
-    con,
+    con: DuckDBPyConnection,
     spec: JobSpec,
     *,
     query: str,
@@ -95,13 +103,18 @@ def run_checks(
 
 
 def write_failing_rows(
-    con, spec: JobSpec, results: list[CheckResult], staging: Path, *, input_view: Callable[[str], str]
+    con: DuckDBPyConnection,
+    spec: JobSpec,
+    results: list[CheckResult],
+    staging: Path,
+    *,
+    input_view: Callable[[str], str],
 ) -> None:
     """Write the failing rows of each failed row-level check with ``keep_failing_rows`` into ``staging`` (after
     :func:`run_checks`, whose view of the output they read)."""
     for check, condition in rows_to_keep(spec.processing_logic, results):
         view = input_view(check.input) if check.input else _OUTPUT_VIEW
-        query = exp.select("*").from_(exp.to_table(exp.to_identifier(view, quoted=True))).where(condition)
+        query = exp.select("*").from_(exp.table_(view, quoted=True)).where(condition)
         target = staging / failing_rows_file(check.check_name)
         target.parent.mkdir(parents=True)
         con.execute(f"COPY ({query.sql(dialect=DIALECT, identify=True)}) TO $path (FORMAT json)", {"path": str(target)})

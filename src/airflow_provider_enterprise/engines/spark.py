@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from airflow_provider_enterprise import exceptions
@@ -56,7 +56,10 @@ from airflow_provider_enterprise.spec import InvalidJobSpec, JobSpec, SparkResou
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
 
+    from airflow_provider_enterprise.hooks.spark_submit import EnterpriseSparkSubmitHook
+
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: The application spark-submit runs, and its log4j2 configuration (Spark's warnings only), shipped in the wheel.
 APPLICATION = Path(__file__).resolve().parent.parent / "spark_app" / "main.py"
@@ -161,19 +164,20 @@ def resource_args(settings: SparkEngineSettings, resources: SparkResources) -> d
 
 
 def call_with_timeout(
-    work: Callable[[], Any], *, timeout: float | None, on_timeout: Callable[[], None], message: str
-) -> Any:
+    work: Callable[[], T], *, timeout: float | None, on_timeout: Callable[[], object], message: str
+) -> T:
     """
     Run ``work`` in a thread and return its value (or raise its error); past ``timeout`` seconds call
     ``on_timeout`` (which must make ``work`` return), then raise :class:`JobTimeoutError` with ``message``.
     """
-    outcome: dict[str, Any] = {}
+    values: list[T] = []
+    errors: list[BaseException] = []
 
     def target() -> None:
         try:
-            outcome["value"] = work()
+            values.append(work())
         except BaseException as err:  # re-raised in the caller's thread
-            outcome["error"] = err
+            errors.append(err)
 
     thread = threading.Thread(target=target, name="spark-job", daemon=True)
     thread.start()
@@ -183,9 +187,9 @@ def call_with_timeout(
         on_timeout()
         thread.join(60)
         raise JobTimeoutError(message)
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
+    if errors:
+        raise errors[0]
+    return values[0]
 
 
 def job_result(spec: JobSpec, external_id: str, manifest: dict[str, Any], seconds: float) -> JobResult:
@@ -265,7 +269,7 @@ class SparkEngine:
         self.previous_run_ids = list(previous_run_ids)
         self.on_submitted = on_submitted
         self.poll_interval = poll_interval
-        self._kill: Callable[[], None] | None = None
+        self._kill: Callable[[], object] | None = None
         self._killed = threading.Event()
         self._deadline: float | None = None
 
@@ -333,7 +337,7 @@ class SparkEngine:
 
     # -- running ------------------------------------------------------------------------------------
 
-    def _wait(self, spec: JobSpec, work: Callable[[], Any], kill: Callable[[], None]) -> Any:
+    def _wait(self, spec: JobSpec, work: Callable[[], T], kill: Callable[[], object]) -> T:
         """Run ``work``; past the job's deadline (a re-attached wait used part of it) call ``kill`` and raise."""
         self._kill = kill
         try:
@@ -351,7 +355,7 @@ class SparkEngine:
         *,
         detached: bool = False,
         properties_file: Path | None = None,
-    ):
+    ) -> EnterpriseSparkSubmitHook:
         """
         The spark-submit hook that runs the generic application with ``args``, refusing a key it would expose; on a
         local master, its driver is recorded for a retry to find (:mod:`.spark_runs`).
@@ -483,14 +487,15 @@ class SparkEngine:
             does (that file is removed once read).
         """
         shared = result_file is None
-        result_file = result_path(spec, run_id) if shared else result_file
+        result_file = result_path(spec, run_id) if result_file is None else result_file
         if result_file.is_file():
-            result = json.loads(result_file.read_text())
+            result: dict[str, Any] = json.loads(result_file.read_text())
             if shared:
                 result_file.unlink(missing_ok=True)
             if result["status"] != "succeeded":
                 raise _error_from(result)
-            return result["manifest"]
+            manifest: dict[str, Any] = result["manifest"]
+            return manifest
         return self._committed_by(spec, run_id)
 
     def _connect(self, spec: JobSpec, keys: Mapping[str, MaskingKey]) -> dict[str, Any]:

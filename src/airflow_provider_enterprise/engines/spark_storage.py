@@ -175,7 +175,7 @@ def _aws(conn: Connection, extras: _Extras, private_dir: Path) -> dict[str, str]
     token = extras.get("aws_session_token")
     if bool(access) != bool(secret):
         raise StorageConfigurationError(f"connection {conn.conn_id!r} has an access key id or a secret key, not both")
-    if access:
+    if access and secret:  # both or neither (checked above)
         provider = "TemporaryAWSCredentialsProvider" if token else "SimpleAWSCredentialsProvider"
         properties = {
             f"{S3A}aws.credentials.provider": f"org.apache.hadoop.fs.s3a.{provider}",
@@ -226,7 +226,7 @@ def _azure_account(conn: Connection) -> str:
     tenant = _Extras(conn).get("tenant_id")
     name = conn.host if conn.conn_type == "adls" or tenant else conn.login
     if name and ("://" in name or "." in name):
-        name = (urlsplit(name).hostname if "://" in name else name).split(".")[0]
+        name = ((urlsplit(name).hostname or "") if "://" in name else name).split(".")[0]
     if not name:
         raise StorageConfigurationError(f"connection {conn.conn_id!r} names no storage account (host or login)")
     return name

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from airflow_provider_enterprise.compiler.checks import CheckResult, check_queries, judge, rows_to_keep
 from airflow_provider_enterprise.compiler.plan import Column, normalize_type
+from airflow_provider_enterprise.spark_app.inputs import aggregated
 from airflow_provider_enterprise.spec import FileFormat, JobSpec
 from airflow_provider_enterprise.spec.checks import failing_rows_file
 
@@ -63,7 +64,7 @@ def run_checks(
         else:
             frame = inputs[query.target.removeprefix("input:")]
         aggregates = [F.expr(sql).alias(alias) for alias, sql in query.expressions(DIALECT)]
-        row = frame.agg(*aggregates).first().asDict() if aggregates else {}
+        row = aggregated(frame, aggregates) if aggregates else {}
         results.extend(judge(query, row, columns_of(frame)))
     order = {c.check_name: i for i, c in enumerate(spec.processing_logic.checks)}
     return sorted(results, key=lambda r: order[r.name])

@@ -19,15 +19,17 @@ them, and so does this one (:func:`_trailing_empty_fields`), where Spark's parse
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from airflow_provider_enterprise.compiler import bad_rows
 from airflow_provider_enterprise.compiler.plan import Column, declarable_type
 from airflow_provider_enterprise.spec import FileFormat, InputSpec
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, Observation, SparkSession
+    from pyspark.sql import Column as SparkColumn
+    from pyspark.sql import DataFrame, DataFrameReader, Observation, SparkSession
 
 CORRUPT_RECORD = "__corrupt_record"
 #: How many fields a record may have past the columns and be read again (see :func:`_trailing_empty_fields`).
@@ -62,7 +64,7 @@ class SparkInput:
         """Return the input's records and bad rows (one scan)."""
         if self.checked is None:
             return InputCount(self.good.count(), 0)
-        return counted(self.checked.agg(*_counters()).first().asDict())
+        return counted(aggregated(self.checked, _counters()))
 
     def observed(self, observation: Observation) -> DataFrame:
         """
@@ -75,7 +77,14 @@ class SparkInput:
         return _good_rows(self.checked.observe(observation, *_counters()), self.columns)
 
 
-def _counters() -> list:
+def aggregated(frame: DataFrame, aggregates: list[SparkColumn]) -> dict[str, Any]:
+    """The values of ``aggregates`` over ``frame``, by alias (one scan; an aggregate without grouping is one row)."""
+    row = frame.agg(*aggregates).first()
+    assert row is not None
+    return row.asDict()
+
+
+def _counters() -> list[SparkColumn]:
     """The records, bad rows and split records of a checked input, as aggregates named after
     :class:`InputCount`'s fields (see :func:`counted`)."""
     from pyspark.sql import functions as F
@@ -87,7 +96,7 @@ def _counters() -> list:
     ]
 
 
-def counted(metrics: dict) -> InputCount:
+def counted(metrics: Mapping[str, Any]) -> InputCount:
     """The count of :func:`_counters`' aggregates ``metrics``."""
     return InputCount(*(int(metrics[field]) for field in InputCount._fields))
 
@@ -104,14 +113,14 @@ def _syntax(source: InputSpec) -> dict[str, str]:
     return {"sep": source.delimiter, "quote": source.quote, "escape": source.quote}
 
 
-def _csv_reader(spark: SparkSession, source: InputSpec, multi_line: bool = False):
+def _csv_reader(spark: SparkSession, source: InputSpec, multi_line: bool = False) -> DataFrameReader:
     reader = spark.read.option("header", str(source.header).lower())
     for option, value in _syntax(source).items():
         reader = reader.option(option, value)
     return reader.option("multiLine", str(multi_line).lower()).option("enforceSchema", "true")
 
 
-def _trailing_empty_fields(source: InputSpec, columns: tuple[Column, ...]):
+def _trailing_empty_fields(source: InputSpec, columns: tuple[Column, ...]) -> SparkColumn:
     """
     True for a record Spark's parser called malformed only because empty fields follow its last column.
 

@@ -39,7 +39,7 @@ from airflow_provider_enterprise.output.commit import (
     staged_output,
     write_manifest,
 )
-from airflow_provider_enterprise.output.hadoop_fs import HadoopFileSystem, staged_hadoop_output
+from airflow_provider_enterprise.output.hadoop_fs import HadoopFileSystem, HadoopStaging, staged_hadoop_output
 from airflow_provider_enterprise.spark_app.checks import failing_rows, run_checks
 from airflow_provider_enterprise.spark_app.counting import InputCounter
 from airflow_provider_enterprise.spark_app.inputs import InputCount, SparkInput, read_input
@@ -117,7 +117,9 @@ def _check_bad_rows(spec: JobSpec, inputs: dict[str, SparkInput], counts: dict[s
     if bad_inputs and spec.on_bad_rows is BadRowPolicy.FAIL:
         details = []
         for name, bad in bad_inputs.items():
-            first = inputs[name].bad.select("reason").first()
+            rows = inputs[name].bad
+            assert rows is not None  # an input's bad rows are counted from this frame
+            first = rows.select("reason").take(1)[0]
             details.append(f"input {name!r}: {bad} ({first['reason']})")
         raise BadRowsError(f"job {spec.job_name!r} has bad input rows and on_bad_rows is fail: {'; '.join(details)}")
 
@@ -212,7 +214,7 @@ def _run(
     observed = result.observe(observation, F.count(F.lit(1)).alias("rows"))
     on_store = "://" in spec.output_path
     with staged_hadoop_output(spark, spec.output_path) if on_store else staged_output(spec.output_path) as staging:
-        location = staging.uri if on_store else staging
+        location = staging.uri if isinstance(staging, HadoopStaging) else staging
         with counter.counting():
             _write(observed, location, spec.output_format, spec.partition_by)
         rows_out = int(observation.get["rows"])
@@ -225,9 +227,9 @@ def _run(
             if failed_checks(checks):  # raised inside the staging: nothing is published
                 raise DataQualityError(describe_failures(spec.job_name, checks), [r.to_dict() for r in checks])
         quarantine = [
-            inputs[name].bad
+            bad
             for name, count in counts.items()
-            if count.bad and spec.on_bad_rows is BadRowPolicy.QUARANTINE
+            if count.bad and spec.on_bad_rows is BadRowPolicy.QUARANTINE and (bad := inputs[name].bad) is not None
         ]
         if quarantine:
             _write_bad_rows(quarantine, location)
@@ -235,14 +237,16 @@ def _run(
             spark, spec, checks, location=location, schema=observed.schema, inputs=counter.frames
         ):
             _write_json_lines(failing, location, relative)
-        manifest = {
+        # on a store: the commit lists what it published
+        data_files = [] if isinstance(staging, HadoopStaging) else _data_files(staging)
+        manifest: dict[str, Any] = {
             "version": MANIFEST_VERSION,
             "engine": "spark",
             "run_id": run_id,
             "job_name": spec.job_name,
             "output_path": spec.output_path,
             "output_format": spec.output_format.value,
-            "files": [] if on_store else _data_files(staging),  # on a store: the commit lists what it published
+            "files": data_files,
             "rows_in": sum(count.records for count in counts.values()),
             "rows_out": rows_out,
             "bad_rows": sum(count.bad for count in counts.values()),
@@ -264,10 +268,13 @@ def _run(
             "spark_version": spark.version,
             "checks": [r.to_dict() for r in checks],
         }
-        if on_store:
+        if isinstance(staging, HadoopStaging):
             staging.extra = manifest
         else:
             write_manifest(staging, manifest)
         _check(cancelled, spec)
     log.info("Committed %s: %s rows in, %s rows out", spec.output_path, manifest["rows_in"], rows_out)
-    return staging.manifest if on_store else manifest
+    if isinstance(staging, HadoopStaging):
+        assert staging.manifest is not None  # the commit published it
+        return staging.manifest
+    return manifest

@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import (
     Field,
@@ -56,6 +56,8 @@ class _Check(StrictModel):
     name: str | None = None
     severity: Severity = Severity.FAIL
     input: str | None = None
+    if TYPE_CHECKING:  # each check's own field (a Literal): declared here for the type checker only
+        type: str
 
     @field_validator("name")
     @classmethod
@@ -78,7 +80,7 @@ class _Check(StrictModel):
         """The check's ``name``, or ``<type>_<columns>[_<input>]``."""
         if self.name:
             return self.name
-        parts = [self.type, self.subject(), self.input or ""]  # type: ignore[attr-defined]
+        parts = [self.type, self.subject(), self.input or ""]
         return "_".join(p for p in parts if p)[:100]
 
     @property
@@ -238,6 +240,11 @@ class FreshnessCheck(_ColumnCheck):
         if isinstance(value, bool) or not match or float(match[1]) <= 0:
             raise ValueError(f"max_age {value!r} is not a positive duration (seconds, or a number with s, m, h, d, w)")
         return float(match[1]) * _SECONDS[match[2]]
+
+    @property
+    def max_age_seconds(self) -> float:
+        """``max_age`` as validated: seconds."""
+        return float(self.max_age)
 
 
 class SchemaCheck(_Check):
