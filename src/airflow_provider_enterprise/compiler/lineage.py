@@ -108,7 +108,9 @@ class _Tracker:
         }
         self.dataset: dict[Field, set[Subtype]] = {}
 
-    def indirect(self, names: Iterable[str], subtype: Subtype, source: dict[str, dict[Field, Origin]] | None = None):
+    def indirect(
+        self, names: Iterable[str], subtype: Subtype, source: dict[str, dict[Field, Origin]] | None = None
+    ) -> None:
         for name in names:
             for field in (source or self.columns).get(name, {}):
                 self.dataset.setdefault(field, set()).add(subtype)

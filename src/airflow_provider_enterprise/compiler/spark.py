@@ -44,7 +44,10 @@ from airflow_provider_enterprise.spec.transformations import (
 )
 
 if TYPE_CHECKING:
+    from pyspark.sql import Column as SparkColumn
     from pyspark.sql import DataFrame
+
+    from airflow_provider_enterprise.spec.transformations import LimitTransformation
 
 DIALECT = "spark"
 
@@ -66,20 +69,20 @@ _JOIN_TYPES = {
 }
 
 
-def _expr(text: str, columns: Sequence[Column], kind: ExpressionKind = ExpressionKind.SCALAR):
+def _expr(text: str, columns: Sequence[Column], kind: ExpressionKind = ExpressionKind.SCALAR) -> SparkColumn:
     """A checked expression over ``columns`` as a Spark column, rewritten to compute the values every engine does."""
     from pyspark.sql import functions as F
 
     return F.expr(to_sql(parse_expression(text, kind), DIALECT, lambda node: expression_type(node, columns)))
 
 
-def _col(name: str, table: str | None = None):
+def _col(name: str, table: str | None = None) -> SparkColumn:
     from pyspark.sql import functions as F
 
     return F.col(f"`{table}`.`{name}`" if table else f"`{name}`")
 
 
-def _ordered(keys: Sequence[SortKey]) -> list:
+def _ordered(keys: Sequence[SortKey]) -> list[SparkColumn]:
     ordered = []
     for key in keys:
         column = _col(key.column)
@@ -90,7 +93,9 @@ def _ordered(keys: Sequence[SortKey]) -> list:
     return ordered
 
 
-def _step(plan: Plan, step: Step, df: DataFrame, frames: Mapping[str, DataFrame], limit) -> DataFrame:
+def _step(
+    plan: Plan, step: Step, df: DataFrame, frames: Mapping[str, DataFrame], limit: LimitTransformation | None
+) -> DataFrame:
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
@@ -141,7 +146,7 @@ def _step(plan: Plan, step: Step, df: DataFrame, frames: Mapping[str, DataFrame]
     raise TypeError(f"no Spark compilation for {type(t).__name__}")
 
 
-def _join(t: JoinTransformation, df: DataFrame, right: DataFrame, received: Sequence[Column], step: Step):
+def _join(t: JoinTransformation, df: DataFrame, right: DataFrame, received: Sequence[Column], step: Step) -> DataFrame:
     from pyspark.sql import functions as F
 
     condition = reduce(lambda a, b: a & b, (_col(left, "l") == _col(key, "r") for left, key in t.key_pairs()))
@@ -153,7 +158,9 @@ def _join(t: JoinTransformation, df: DataFrame, right: DataFrame, received: Sequ
     return joined.select(*projections)
 
 
-def _mask(t: MaskTransformation, df: DataFrame, frames: Mapping[str, DataFrame], received: Sequence[Column]):
+def _mask(
+    t: MaskTransformation, df: DataFrame, frames: Mapping[str, DataFrame], received: Sequence[Column]
+) -> DataFrame:
     from pyspark.sql import functions as F
     from sqlglot import exp
 
@@ -162,7 +169,7 @@ def _mask(t: MaskTransformation, df: DataFrame, frames: Mapping[str, DataFrame],
         source = source.crossJoin(F.broadcast(frames[key_relation(t.key_conn_id)]).alias(KEY_ALIAS))
     return source.select(
         *(
-            F.expr(masked(exp.column(c.name, table="s", quoted=True), t.columns[c.name]).sql(DIALECT)).alias(c.name)
+            F.expr(masked(exp.column(c.name, table="s", quoted=True), t.rules[c.name]).sql(DIALECT)).alias(c.name)
             if c.name in t.columns
             else _col(c.name, "s")
             for c in received
@@ -170,7 +177,14 @@ def _mask(t: MaskTransformation, df: DataFrame, frames: Mapping[str, DataFrame],
     )
 
 
-def _union(plan: Plan, t: UnionTransformation, df, frames, received: Sequence[Column], step: Step):
+def _union(
+    plan: Plan,
+    t: UnionTransformation,
+    df: DataFrame,
+    frames: Mapping[str, DataFrame],
+    received: Sequence[Column],
+    step: Step,
+) -> DataFrame:
     from pyspark.sql import functions as F
 
     def projection(frame: DataFrame, columns: Sequence[Column]) -> DataFrame:
