@@ -35,6 +35,7 @@ test: venv browser redis  ## the whole test suite
 lint: venv
 	$(VENV)/bin/ruff check src tests dags bench scripts spark_jobs
 	$(VENV)/bin/ruff format --check src tests dags bench scripts spark_jobs
+	$(VENV)/bin/mypy  # strict, on src/ ([tool.mypy] in pyproject.toml)
 
 lock: | $(UV)  ## re-pin requirements/lock.txt from pyproject.toml
 	$(UV) pip compile pyproject.toml --extra dev --extra spark --extra kubernetes --extra celery --extra s3 --extra lineage --extra events --override requirements/overrides.txt \
