@@ -7,11 +7,11 @@ receive SQL generated from the checked tree, never the user's text.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from enum import StrEnum
 
-import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
@@ -192,6 +192,9 @@ def parse_expression(text: str, kind: ExpressionKind = ExpressionKind.SCALAR) ->
     """
     Parse ``text`` as a Spark SQL expression and check every node against the allow-list.
 
+    Each text is parsed once per process: validation, planning, compilation and lineage share one tree, so the
+    tree is read-only (:func:`pin_semantics` copies before it rewrites).
+
     :param text: the user's expression.
     :param kind: whether aggregate functions are allowed.
     :return: the checked expression tree.
@@ -199,23 +202,37 @@ def parse_expression(text: str, kind: ExpressionKind = ExpressionKind.SCALAR) ->
     """
     if not isinstance(text, str) or not text.strip():
         raise ExpressionError("expression is empty")
-    too_deep = f"nesting deeper than {MAX_NESTING} levels (parentheses, function calls, CASE) in expression {text!r}"
+    tree = _parsed(text)
     try:
-        tokens = Dialect.get_or_raise(SOURCE_DIALECT).tokenize(text)
+        check_tree(tree, kind, text)
+    except RecursionError:
+        raise ExpressionError(_too_deep(text)) from None
+    return tree
+
+
+def _too_deep(text: str) -> str:
+    return f"nesting deeper than {MAX_NESTING} levels (parentheses, function calls, CASE) in expression {text!r}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(text: str) -> exp.Expression:
+    """The one statement of ``text``, tokenised and parsed once (a failure is not cached: it raises again)."""
+    too_deep = _too_deep(text)
+    dialect = Dialect.get_or_raise(SOURCE_DIALECT)
+    try:
+        tokens = dialect.tokenize(text)
         if _nesting(tokens) > MAX_NESTING:
             raise ExpressionError(too_deep)
-        statements = sqlglot.parse(text, read=SOURCE_DIALECT)
+        statements = dialect.parser().parse(tokens, text)
         if len(statements) != 1 or statements[0] is None or any(t.token_type is TokenType.SEMICOLON for t in tokens):
             raise ExpressionError(f"multiple statements are not allowed: {text!r}")
-        tree = statements[0]
-        check_tree(tree, kind, text)
+        return statements[0]
     except ParseError as err:
         raise ExpressionError(f"cannot parse expression {text!r}: {err.errors[0]['description']}") from None
     except TokenError as err:
         raise ExpressionError(f"cannot parse expression {text!r}: {err}") from None
     except RecursionError:  # nesting the token count does not see (a long run of NOT or unary minus)
         raise ExpressionError(too_deep) from None
-    return tree
 
 
 def check_tree(tree: exp.Expression, kind: ExpressionKind, text: str, extra: tuple[type, ...] = ()) -> None:

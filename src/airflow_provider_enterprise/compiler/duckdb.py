@@ -26,7 +26,7 @@ from airflow_provider_enterprise.compiler.plan import (
     join_sources,
     sort_order,
 )
-from airflow_provider_enterprise.expressions import ExpressionKind, parse_expression, pin_semantics
+from airflow_provider_enterprise.expressions import pin_semantics
 from airflow_provider_enterprise.spec.transformations import (
     CastTransformation,
     DedupeTransformation,
@@ -57,9 +57,9 @@ def _col(name: str, table: str | None = None) -> exp.Column:
     return exp.column(name, table=table, quoted=True)
 
 
-def _expression(text: str, columns: Sequence[Column], kind: ExpressionKind = ExpressionKind.SCALAR) -> exp.Expression:
-    """A checked expression over ``columns``, rewritten to compute the values every engine does."""
-    return pin_semantics(parse_expression(text, kind), DIALECT, lambda node: expression_type(node, columns))
+def _expression(tree: exp.Expression, columns: Sequence[Column]) -> exp.Expression:
+    """A checked expression tree over ``columns``, rewritten (a copy) to compute the values every engine does."""
+    return pin_semantics(tree, DIALECT, lambda node: expression_type(node, columns))
 
 
 def _widened(type_name: str | None) -> exp.DataType | None:
@@ -123,14 +123,14 @@ class _Compiler:
         name = f"__step_{step.index}"
         base = exp.select("*").from_(_id(source))
         if isinstance(t, FilterTransformation):
-            return self.add(name, base.where(_expression(t.condition, received)))
+            return self.add(name, base.where(_expression(step.tree(t.condition), received)))
         if isinstance(t, SelectTransformation | DropTransformation):
             return self.add(name, exp.select(*(_col(c) for c in step.names)).from_(_id(source)))
         if isinstance(t, RenameTransformation):
             projections = [exp.alias_(_col(c.name), t.mapping.get(c.name, c.name), quoted=True) for c in received]
             return self.add(name, exp.select(*projections).from_(_id(source)))
         if isinstance(t, DeriveTransformation):
-            derived = exp.alias_(_expression(t.expression, received), t.column, quoted=True)
+            derived = exp.alias_(_expression(step.tree(t.expression), received), t.column, quoted=True)
             projections = [derived if c.name == t.column else _col(c.name) for c in received]
             if t.column not in {c.name for c in received}:
                 projections.append(derived)
@@ -146,7 +146,7 @@ class _Compiler:
         if isinstance(t, GroupByTransformation):
             aggregates = [
                 exp.alias_(
-                    _widened_sums(_expression(a.expression, received, ExpressionKind.AGGREGATE), received),
+                    _widened_sums(_expression(step.tree(a.expression), received), received),
                     a.name,
                     quoted=True,
                 )
@@ -158,7 +158,7 @@ class _Compiler:
             if t.having is None:
                 return self.add(name, grouped)
             self.add(f"{name}_grouped", grouped)
-            having = _expression(t.having, step.columns)
+            having = _expression(step.tree(t.having), step.columns)
             return self.add(name, exp.select("*").from_(_id(f"{name}_grouped")).where(having))
         if isinstance(t, DedupeTransformation):
             if t.keys is None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from airflow_provider_enterprise.compiler.plan import Plan, Step, join_sources
-from airflow_provider_enterprise.expressions import ExpressionKind, parse_expression, referenced_columns
+from airflow_provider_enterprise.expressions import referenced_columns
 from airflow_provider_enterprise.spec.transformations import (
     CastTransformation,
     DedupeTransformation,
@@ -94,8 +94,8 @@ def _combine(origins: Iterable[dict[Field, Origin]]) -> dict[Field, Origin]:
     return combined
 
 
-def _expression_columns(text: str, kind: ExpressionKind) -> list[str]:
-    return referenced_columns(parse_expression(text, kind))
+def _expression_columns(step: Step, text: str) -> list[str]:
+    return referenced_columns(step.tree(text))
 
 
 class _Tracker:
@@ -123,7 +123,7 @@ class _Tracker:
     def step(self, step: Step) -> None:
         transformation, columns = step.transformation, self.columns
         if isinstance(transformation, FilterTransformation):
-            self.indirect(_expression_columns(transformation.condition, ExpressionKind.SCALAR), Subtype.FILTER)
+            self.indirect(_expression_columns(step, transformation.condition), Subtype.FILTER)
         elif isinstance(transformation, SelectTransformation):
             self.columns = {name: columns[name] for name in transformation.columns}
         elif isinstance(transformation, DropTransformation):
@@ -131,7 +131,7 @@ class _Tracker:
         elif isinstance(transformation, RenameTransformation):
             self.columns = {transformation.mapping.get(n, n): o for n, o in columns.items()}
         elif isinstance(transformation, DeriveTransformation):
-            names = _expression_columns(transformation.expression, ExpressionKind.SCALAR)
+            names = _expression_columns(step, transformation.expression)
             derived = self.derived(names, Subtype.TRANSFORMATION, transformation.expression)
             self.columns = {**columns, transformation.column: derived}
         elif isinstance(transformation, CastTransformation):
@@ -146,10 +146,10 @@ class _Tracker:
             self.indirect(transformation.columns, Subtype.GROUP_BY)
             grouped = {name: columns[name] for name in transformation.columns}
             for aggregation in transformation.normalized_aggregations():
-                names = _expression_columns(aggregation.expression, ExpressionKind.AGGREGATE)
+                names = _expression_columns(step, aggregation.expression)
                 grouped[aggregation.name] = self.derived(names, Subtype.AGGREGATION, aggregation.expression)
             if transformation.having is not None:
-                having = _expression_columns(transformation.having, ExpressionKind.SCALAR)
+                having = _expression_columns(step, transformation.having)
                 self.indirect(having, Subtype.FILTER, source=grouped)
             self.columns = grouped
         elif isinstance(transformation, DedupeTransformation):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlglot import exp
 
@@ -128,15 +128,23 @@ class Column:
 
 @dataclass(frozen=True)
 class Step:
-    """One transformation, resolved: its position in the spec and the columns it produces."""
+    """
+    One transformation, resolved: its position in the spec, the columns it produces and its expressions' checked
+    trees (read-only; the back ends and lineage compile these, never the text again).
+    """
 
     index: int
     transformation: object
     columns: tuple[Column, ...]
+    trees: Mapping[str, exp.Expression] = field(default_factory=dict, compare=False)
 
     @property
     def names(self) -> list[str]:
         return [c.name for c in self.columns]
+
+    def tree(self, text: str) -> exp.Expression:
+        """The checked tree of expression ``text`` of this step's transformation."""
+        return self.trees[text]
 
 
 @dataclass(frozen=True)
@@ -172,7 +180,7 @@ class Plan:
 
     def slice(self, first: int, last: int, source: str) -> Plan:
         """Return steps ``first``..``last`` as a plan of their own, reading the relation named ``source``."""
-        steps = tuple(Step(s.index - first, s.transformation, s.columns) for s in self.steps[first : last + 1])
+        steps = tuple(Step(s.index - first, s.transformation, s.columns, s.trees) for s in self.steps[first : last + 1])
         inputs = {**self.inputs, source: self.columns_before(self.steps[first])}
         return Plan(primary=source, inputs=inputs, steps=steps)
 
@@ -228,6 +236,7 @@ class _Resolver:
         self.where = f"transformations[{index}] ({getattr(transformation, 'type', '?')})"
         self.columns = list(columns)
         self.by_name = {c.name: c for c in columns}
+        self.trees: dict[str, exp.Expression] = {}
 
     def fail(self, message: str) -> PlanError:
         return PlanError(f"{self.where}: {message}")
@@ -279,6 +288,7 @@ class _Resolver:
 
     def check_expression(self, text: str, kind: ExpressionKind) -> exp.Expression:
         tree = parse_expression(text, kind)
+        self.trees[text] = tree
         self.require(referenced_columns(tree))
         for node in tree.walk():
             if isinstance(node, NUMERIC_AGGREGATES):
@@ -357,7 +367,9 @@ def _step_columns(
             tree = resolver.check_expression(aggregation.expression, ExpressionKind.AGGREGATE)
             outputs.append(Column(aggregation.name, resolver.type_of(tree)))
         if transformation.having is not None:
-            _Resolver(0, transformation, outputs).check_expression(transformation.having, ExpressionKind.SCALAR)
+            grouped = _Resolver(0, transformation, outputs)
+            grouped.check_expression(transformation.having, ExpressionKind.SCALAR)
+            resolver.trees.update(grouped.trees)
         return tuple(outputs)
     if isinstance(transformation, DedupeTransformation):
         resolver.require(transformation.keys or [])
@@ -456,7 +468,7 @@ def build_plan(logic: ProcessingLogic, inputs: Mapping[str, Sequence[Column]], p
             if isinstance(err, PlanError):
                 raise
             raise resolver.fail(str(err)) from None
-        steps.append(Step(index, transformation, columns))
+        steps.append(Step(index, transformation, columns, resolver.trees))
     return Plan(primary=primary, inputs=frozen, steps=tuple(steps))
 
 

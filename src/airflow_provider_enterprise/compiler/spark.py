@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from functools import reduce
 from typing import TYPE_CHECKING
 
+from sqlglot import exp
+
 from airflow_provider_enterprise.compiler.masking import KEY_ALIAS, key_relation, masked
 from airflow_provider_enterprise.compiler.plan import (
     Column,
@@ -26,7 +28,7 @@ from airflow_provider_enterprise.compiler.plan import (
     sort_order,
     spark_type_name,
 )
-from airflow_provider_enterprise.expressions import ExpressionKind, parse_expression, to_sql
+from airflow_provider_enterprise.expressions import to_sql
 from airflow_provider_enterprise.spec.transformations import (
     CastTransformation,
     DedupeTransformation,
@@ -69,11 +71,12 @@ _JOIN_TYPES = {
 }
 
 
-def _expr(text: str, columns: Sequence[Column], kind: ExpressionKind = ExpressionKind.SCALAR) -> SparkColumn:
-    """A checked expression over ``columns`` as a Spark column, rewritten to compute the values every engine does."""
+def _expr(tree: exp.Expression, columns: Sequence[Column]) -> SparkColumn:
+    """A checked expression tree over ``columns`` as a Spark column, rewritten to compute the values every engine
+    does."""
     from pyspark.sql import functions as F
 
-    return F.expr(to_sql(parse_expression(text, kind), DIALECT, lambda node: expression_type(node, columns)))
+    return F.expr(to_sql(tree, DIALECT, lambda node: expression_type(node, columns)))
 
 
 def _col(name: str, table: str | None = None) -> SparkColumn:
@@ -102,13 +105,13 @@ def _step(
     t = step.transformation
     received = plan.columns_before(step)
     if isinstance(t, FilterTransformation):
-        return df.filter(_expr(t.condition, received))
+        return df.filter(_expr(step.tree(t.condition), received))
     if isinstance(t, SelectTransformation | DropTransformation):
         return df.select(*(_col(c) for c in step.names))
     if isinstance(t, RenameTransformation):
         return df.select(*(_col(c.name).alias(t.mapping.get(c.name, c.name)) for c in received))
     if isinstance(t, DeriveTransformation):
-        derived = _expr(t.expression, received).alias(t.column)
+        derived = _expr(step.tree(t.expression), received).alias(t.column)
         projections = [derived if c.name == t.column else _col(c.name) for c in received]
         if t.column not in {c.name for c in received}:
             projections.append(derived)
@@ -123,11 +126,9 @@ def _step(
             )
         )
     if isinstance(t, GroupByTransformation):
-        aggregates = [
-            _expr(a.expression, received, ExpressionKind.AGGREGATE).alias(a.name) for a in t.normalized_aggregations()
-        ]
+        aggregates = [_expr(step.tree(a.expression), received).alias(a.name) for a in t.normalized_aggregations()]
         grouped = df.groupBy(*(_col(c) for c in t.columns)).agg(*aggregates)
-        return grouped if t.having is None else grouped.filter(_expr(t.having, step.columns))
+        return grouped if t.having is None else grouped.filter(_expr(step.tree(t.having), step.columns))
     if isinstance(t, DedupeTransformation):
         if t.keys is None:
             return df.distinct()
