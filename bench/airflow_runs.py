@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,17 +48,50 @@ class AirflowRuns:
         cli(env, "enterprise-orchestrator", "migrate")
         return cls(env, uris["airflow"], uris["registry"])
 
-    def dags_test(self, dag_id: str, conf: dict[str, Any], extra_env: dict[str, str] | None = None) -> None:
-        """Run one DAG run of ``dag_id`` with ``conf``; raise with the end of its log unless it succeeded."""
-        log = subprocess.run(
-            ["airflow", "dags", "test", dag_id, "-c", json.dumps(conf)],
-            env={**self.env, **(extra_env or {})},
-            capture_output=True,
-            text=True,
-        )
-        output = log.stdout + log.stderr
+    def dags_test(self, dag_id: str, conf: dict[str, Any], extra_env: dict[str, str] | None = None) -> float:
+        """
+        Run one DAG run of ``dag_id`` with ``conf``; raise with the end of its log unless it succeeded. Return the
+        peak RSS in MB of the ``airflow dags test`` process, which runs the run's tasks in itself.
+        """
+        with tempfile.TemporaryFile("w+") as log:
+            process = subprocess.Popen(
+                ["airflow", "dags", "test", dag_id, "-c", json.dumps(conf)],
+                env={**self.env, **(extra_env or {})},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            _, status, usage = os.wait4(process.pid, 0)  # its own peak, not the largest of all children so far
+            process.returncode = os.waitstatus_to_exitcode(status)
+            log.seek(0)
+            output = log.read()
         if "DagRun Finished" not in output or "state=success" not in output:
             raise RuntimeError(f"the benchmark DAG {dag_id} failed:\n{output[-3000:]}")
+        return usage.ru_maxrss / 1024
+
+    def task_result(self, dag_id: str, task_id: str, run_id: str) -> Any:
+        """The value a task instance of run ``run_id`` returned (its ``return_value`` XCom)."""
+        import psycopg
+
+        with psycopg.connect(self.metadata_uri) as conn:
+            ((value,),) = conn.execute(
+                "SELECT value FROM xcom WHERE dag_id = %s AND task_id = %s AND run_id = %s AND key = 'return_value'",
+                (dag_id, task_id, run_id),
+            ).fetchall()
+        return json.loads(value) if isinstance(value, str) else value
+
+    def attempt_seconds(self, dag_id: str, run_id: str) -> float:
+        """The duration in seconds (finished - started) of the registry's last attempt of run ``run_id``'s job."""
+        import psycopg
+
+        with psycopg.connect(self.registry_uri) as conn:
+            ((seconds,),) = conn.execute(
+                "SELECT extract(epoch FROM a.finished_at - a.started_at) FROM enterprise_job_attempts a"
+                " JOIN enterprise_jobs j USING (job_id) WHERE j.dag_id = %s AND j.run_id = %s"
+                " ORDER BY a.try_number DESC LIMIT 1",
+                (dag_id, run_id),
+            ).fetchall()
+        return float(seconds)
 
     def last_task(self, dag_id: str, task_id: str) -> tuple[str, float]:
         """Return the run id and the duration in seconds (end - start) of the task's latest task instance."""

@@ -2,7 +2,8 @@
 TPC-H Q1 as one Airflow task, for the benchmark's task time (``bench/tpch_q1.py --task-time``).
 
 An empty ``warm_up`` task runs first: ``airflow dags test`` stamps the first task's start before it starts its
-in-process Execution API (about 3 s no deployment pays), so the timed task is the second.
+in-process Execution API (about 3 s no deployment pays), so the timed task is the second. ``bench_tpch_q1_idle``
+runs an empty task in its place, for the peak RSS of a process that runs a task and no job.
 """
 
 from __future__ import annotations
@@ -34,3 +35,7 @@ with DAG(
         execution_engine="local",
         retries=0,
     )
+
+# The same kind of process running an empty task: the baseline of the Q1 task's peak RSS.
+with DAG("bench_tpch_q1_idle", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"), catchup=False):
+    EmptyOperator(task_id="warm_up") >> EmptyOperator(task_id="idle")
