@@ -2,7 +2,7 @@
 Scale-out on the real stack: processing jobs on the CeleryExecutor with two Celery workers, each on a host of its
 own (a UTS namespace), sharing the Redis broker, Airflow's metadata database and the job registry.
 
-- 40 jobs spread over both workers, sharing no disk: their input and outputs are in the session's S3 endpoint
+- 16 jobs spread over both workers, sharing no disk: their input and outputs are in the session's S3 endpoint
   (moto's server on loopback) only. One worker is SIGKILLed with jobs running on it (the host is lost): its jobs
   are retried on the other, and every job ends succeeded or dead-lettered, with one published output each.
 - A breaker opened by failures on one worker refuses the job the other worker runs.
@@ -27,7 +27,7 @@ from support.cli import orchestrator
 
 pytestmark = pytest.mark.stack
 
-JOBS = 40  # tests/stack/dags/scale_out_dags.py: SCALE_OUT_JOBS
+JOBS = 16  # tests/stack/dags/scale_out_dags.py: SCALE_OUT_JOBS
 ROWS = 3_000_000
 #: Both workers serve the local engine's queue and their own; only worker-a serves Spark's.
 WORKERS = {

@@ -1,7 +1,7 @@
 """
 DAGs of the scale-out tests: processing jobs on the CeleryExecutor, spread over the stack's Celery workers.
 
-``stack_scale_out`` maps one job over 40 outputs; ``stack_scale_out_breaker`` overruns its timeout five times on
+``stack_scale_out`` maps one job over 16 outputs; ``stack_scale_out_breaker`` overruns its timeout five times on
 the worker serving queue ``worker-a`` (opening the breaker ``storage:scale-out``), then asks the breaker from the
 worker serving ``worker-b``; ``stack_scale_out_spark`` (never run) shows where a Spark job would be queued.
 """
@@ -14,7 +14,7 @@ from airflow.sdk import DAG, Param
 
 from airflow_provider_enterprise.operators.data_processing import EnterpriseDataProcessingOperator
 
-SCALE_OUT_JOBS = 40
+SCALE_OUT_JOBS = 16
 BREAKER = "storage:scale-out"
 PARAMS = {
     "input_path": Param("", type="string", description="a Parquet input"),
