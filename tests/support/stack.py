@@ -41,6 +41,8 @@ EXAMPLE_DAG = "enterprise_daily_processing"
 EXAMPLE_TASK = "process_daily_data"
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 TERMINAL_RUN_STATES = ("success", "failed")
+#: How often the waits below ask the API server again: a run ends on average half an interval before it is seen.
+POLL_SECONDS = 0.25
 
 
 class StackError(RuntimeError):
@@ -210,7 +212,7 @@ class AirflowStack:
                     return last
             except httpx.HTTPError as err:
                 last = err
-            time.sleep(1)
+            time.sleep(POLL_SECONDS)
         raise StackError(f"stack not healthy after {timeout} s: {last}\n{self.logs_tail()}")
 
     # -- REST API --------------------------------------------------------------------------------------
@@ -239,7 +241,7 @@ class AirflowStack:
             if self.client.get(f"/api/v2/dags/{dag_id}").status_code == 200:
                 self.client.patch(f"/api/v2/dags/{dag_id}", json={"is_paused": False}).raise_for_status()
                 return
-            time.sleep(1)
+            time.sleep(POLL_SECONDS)
         raise StackError(f"DAG {dag_id} not parsed after {timeout} s\n{self.logs_tail()}")
 
     def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:
@@ -257,7 +259,7 @@ class AirflowStack:
             state = self.client.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}").json().get("state")  # 404: not yet
             if state in TERMINAL_RUN_STATES:
                 return state
-            time.sleep(1)
+            time.sleep(POLL_SECONDS)
         raise StackError(f"run {run_id} still {state} after {timeout} s\n{self.logs_tail()}")
 
     def clear_failed(self, dag_id: str, run_id: str) -> None:
