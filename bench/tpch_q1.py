@@ -323,7 +323,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--bad-rows", type=float, default=None, help="make this fraction of the CSV records bad")
     parser.add_argument("--candidates", nargs="+", default=None, help="run only these candidates (an engine first)")
     parser.add_argument(
-        "--keep-outputs", type=Path, default=None, help="keep each candidate's last output in DIR/<format>/<candidate>"
+        "--keep-outputs",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="keep each candidate's last output in DIR/<format>/<candidate>",
     )
     args = parser.parse_args(argv)
     if args.task_time and args.engine != "local":
