@@ -7,12 +7,8 @@ api-server is tested in tests/stack/test_job_submission.py.
 from __future__ import annotations
 
 import asyncio
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -26,31 +22,40 @@ from airflow_provider_enterprise.client import (
     run_id_for,
 )
 from airflow_provider_enterprise.spec import InvalidJobSpec
+from support.json_server import JsonServer, Received, json_server
 
 RUNS = f"/api/v2/dags/{JOB_DAG_ID}/dagRuns"
 JOB = Job(job_name="daily", input_path="/data/in.csv", output_path="/data/out")
 
 
-class FakeAirflow(ThreadingHTTPServer):
+class FakeAirflow:
     """Airflow's answers for the job DAG's runs, one task instance and the plugin's job listing."""
 
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
         self.runs: dict[str, dict[str, Any]] = {}
-        self.requests: list[tuple[str, str, dict[str, list[str]], Any, str | None]] = []
         self.task: dict[str, Any] | None = None
         self.registry_job: dict[str, Any] | None = None
         self.logs: Any = [{"event": "started"}, {"event": "done"}]
         self.fail_next: int | None = None
+        self.server: JsonServer | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
+        assert self.server is not None
+        return self.server.url
 
-    def answer(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> tuple[int, Any]:
+    @property
+    def requests(self) -> list[Received]:
+        assert self.server is not None
+        return self.server.received
+
+    def __call__(self, request: Received) -> tuple[int, Any]:
+        if request.path != "/auth/token" and request.authorization != "Bearer jwt-1":
+            return 401, {"detail": "Not authenticated"}
         if self.fail_next is not None:
             code, self.fail_next = self.fail_next, None
             return code, {"detail": "the api-server is restarting"}
+        method, path, body = request.method, request.path, request.body
         if (method, path) == ("POST", "/auth/token"):
             ok = body == {"username": "admin", "password": "pw"}
             return (201, {"access_token": "jwt-1"}) if ok else (401, {"detail": "Invalid credentials"})
@@ -77,40 +82,11 @@ class FakeAirflow(ThreadingHTTPServer):
         return (200, self.task) if self.task else (404, {"detail": "no task instance"})
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: FakeAirflow
-
-    def _serve(self) -> None:
-        url = urlsplit(self.path)
-        length = int(self.headers.get("content-length") or 0)
-        body = json.loads(self.rfile.read(length)) if length else None
-        query = parse_qs(url.query)
-        self.server.requests.append((self.command, url.path, query, body, self.headers.get("authorization")))
-        if url.path != "/auth/token" and self.headers.get("authorization") != "Bearer jwt-1":
-            code, answer = 401, {"detail": "Not authenticated"}
-        else:
-            code, answer = self.server.answer(self.command, url.path, query, body)
-        data = json.dumps(answer).encode()
-        self.send_response(code)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = do_POST = do_PATCH = _serve
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def airflow() -> Iterator[FakeAirflow]:
-    server = FakeAirflow()
-    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    fake = FakeAirflow()
+    with json_server(fake) as fake.server:
+        yield fake
 
 
 @pytest.fixture
@@ -128,9 +104,9 @@ def test_it_logs_in_once_and_submits_the_validated_job(airflow: FakeAirflow, cli
     job_id = client.submit_job(JOB, idempotency_key="daily-2026-12-06")
     assert job_id == "job__daily-2026-12-06"
     client.submit_job(JOB)
-    methods_paths = [(m, p) for m, p, *_ in airflow.requests]
+    methods_paths = [(r.method, r.path) for r in airflow.requests]
     assert methods_paths == [("POST", "/auth/token"), ("POST", RUNS), ("POST", RUNS)]
-    _, _, _, body, authorization = airflow.requests[1]
+    body, authorization = airflow.requests[1].body, airflow.requests[1].authorization
     assert authorization == "Bearer jwt-1"
     assert body["logical_date"] is None  # runs from the API have no logical date
     assert body["conf"] == JOB.conf()
@@ -142,7 +118,7 @@ def test_a_bad_job_is_refused_before_anything_is_posted(airflow: FakeAirflow, cl
     bad = Job(job_name="daily", input_path="/in.csv", output_path="/out", execution_engine="gpu")
     with pytest.raises(InvalidJobSpec, match="execution_engine"):
         client.submit_job(bad)
-    assert [path for _, path, *_ in airflow.requests] == ["/auth/token"]  # logged in, but no run posted
+    assert [r.path for r in airflow.requests] == ["/auth/token"]  # logged in, but no run posted
     assert airflow.runs == {}
 
 
@@ -192,14 +168,13 @@ def test_cancel_fails_a_running_run_once(airflow: FakeAirflow, client: Enterpris
     assert client.cancel_job(job_id) is True
     assert airflow.runs[job_id]["state"] == "failed"
     assert client.cancel_job(job_id) is False
-    assert sum(1 for m, *_ in airflow.requests if m == "PATCH") == 1
+    assert sum(1 for r in airflow.requests if r.method == "PATCH") == 1
 
 
 def test_list_and_wait_speak_in_job_states(airflow: FakeAirflow, client: EnterpriseClient) -> None:
     job_id = client.submit_job(JOB)
     assert client.list_jobs(state="succeeded", limit=5) == [JobStatus(job_id, "queued")]
-    _, _, query, _, _ = airflow.requests[-1]
-    assert query == {"limit": ["5"], "order_by": ["-run_after"], "state": ["success"]}
+    assert airflow.requests[-1].query == {"limit": ["5"], "order_by": ["-run_after"], "state": ["success"]}
     seen: list[str] = []
     assert client.wait(job_id, timeout=0, on_status=lambda s: seen.append(s.state)).state == "queued"
     assert seen == ["queued"]
@@ -214,4 +189,4 @@ def test_the_async_client_sends_the_same_requests(airflow: FakeAirflow) -> None:
 
     job_id, status, cancelled = asyncio.run(follow())
     assert (job_id, status.state, status.done, cancelled) == ("job__async-1", "failed", True, False)
-    assert [(m, p) for m, p, *_ in airflow.requests][:2] == [("POST", "/auth/token"), ("POST", RUNS)]
+    assert [(r.method, r.path) for r in airflow.requests][:2] == [("POST", "/auth/token"), ("POST", RUNS)]
