@@ -40,7 +40,6 @@ WITHOUT_MIRROR = {
     # -- tested through the stage that uses them ------------------------------------------------------------
     "assets.py": "tests/unit/test_lineage_naming.py, tests/integration/test_lineage.py",
     "embedded_db.py": "every integration test's registry (tests/conftest.py); tests/integration/test_cli.py",
-    "health.py": "tests/integration/test_plugin_health.py",
     "job_dag.py": "tests/stack/test_job_submission.py (the generic job DAG run through the client and the CLI)",
     "placement.py": "tests/unit/test_placement_pools.py",
     "policies.py": "tests/unit/test_task_placement.py",
