@@ -43,7 +43,6 @@ WITHOUT_MIRROR = {
     "placement.py": "tests/unit/test_placement_pools.py",
     "policies.py": "tests/unit/test_task_placement.py",
     "sample_data.py": "tests/integration/engines/test_local.py",
-    "compiler/bad_rows.py": "tests/integration/engines/test_bad_rows.py, spark/test_bad_rows_equivalence.py",
     "compiler/checks.py": "tests/unit/compiler/test_check_verdicts.py, tests/integration/engines/test_local_checks.py",
     "compiler/lineage.py": "tests/unit/compiler/test_column_lineage.py",
     "compiler/spark.py": "tests/integration/spark/test_equivalence.py, test_oracle.py (against the DuckDB back end)",
