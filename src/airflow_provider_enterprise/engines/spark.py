@@ -231,6 +231,42 @@ def _error_from(result: dict[str, Any]) -> Exception:
     return SparkApplicationError(f"{name}: {message}")
 
 
+def committed_by(
+    spec: JobSpec, run_id: str, filesystems: Mapping[str, AbstractFileSystem] | None = None
+) -> dict[str, Any] | None:
+    """The manifest of ``spec``'s committed output when run ``run_id`` wrote it, else None."""
+    manifest = read_output_manifest(spec.output_path, filesystems)
+    return manifest if manifest and manifest.get("run_id") == run_id else None
+
+
+def application_outcome(
+    spec: JobSpec,
+    run_id: str,
+    *,
+    result_file: Path | None = None,
+    filesystems: Mapping[str, AbstractFileSystem] | None = None,
+) -> dict[str, Any] | None:
+    """
+    Return the manifest of the output run ``run_id`` committed; raise the error the run reported instead; None
+    when it left neither (a driver that died before reporting).
+
+    :param result_file: where the run wrote its outcome; default: beside the output, as a cluster-mode driver
+        does (that file is removed once read).
+    :param filesystems: the filesystems of the object stores the job names, by store.
+    """
+    shared = result_file is None
+    result_file = result_path(spec, run_id) if result_file is None else result_file
+    if result_file.is_file():
+        result: dict[str, Any] = json.loads(result_file.read_text())
+        if shared:
+            result_file.unlink(missing_ok=True)
+        if result["status"] != "succeeded":
+            raise _error_from(result)
+        manifest: dict[str, Any] = result["manifest"]
+        return manifest
+    return committed_by(spec, run_id, filesystems)
+
+
 class SparkEngine:
     """
     Run jobs on Spark.
@@ -303,8 +339,7 @@ class SparkEngine:
     # -- no duplicate applications ------------------------------------------------------------------
 
     def _committed_by(self, spec: JobSpec, run_id: str) -> dict[str, Any] | None:
-        manifest = read_output_manifest(spec.output_path, self.filesystems)
-        return manifest if manifest and manifest.get("run_id") == run_id else None
+        return committed_by(spec, run_id, self.filesystems)
 
     def _reuse(self, spec: JobSpec, deadline: float | None) -> tuple[str, dict[str, Any]] | None:
         """Return an earlier attempt's run id and manifest when its output is committed, waiting for it first if
@@ -424,7 +459,7 @@ class SparkEngine:
                 submit_error = err
             if self._killed.is_set():
                 raise SparkApplicationError(f"application {self.run_id} was killed")
-            manifest = self.outcome(spec, self.run_id, result_file)
+            manifest = application_outcome(spec, self.run_id, result_file=result_file, filesystems=self.filesystems)
             if manifest is None:
                 raise SparkApplicationError(
                     f"application {self.run_id} committed no output"
@@ -477,26 +512,6 @@ class SparkEngine:
         external_id = hook.submit_detached(str(APPLICATION))
         log.info("Spark accepted %s as %s", self.run_id, external_id)
         return external_id
-
-    def outcome(self, spec: JobSpec, run_id: str, result_file: Path | None = None) -> dict[str, Any] | None:
-        """
-        Return the manifest of the output run ``run_id`` committed; raise the error the run reported instead; None
-        when it left neither (a driver that died before reporting).
-
-        :param result_file: where the run wrote its outcome; default: beside the output, as a cluster-mode driver
-            does (that file is removed once read).
-        """
-        shared = result_file is None
-        result_file = result_path(spec, run_id) if result_file is None else result_file
-        if result_file.is_file():
-            result: dict[str, Any] = json.loads(result_file.read_text())
-            if shared:
-                result_file.unlink(missing_ok=True)
-            if result["status"] != "succeeded":
-                raise _error_from(result)
-            manifest: dict[str, Any] = result["manifest"]
-            return manifest
-        return self._committed_by(spec, run_id)
 
     def _connect(self, spec: JobSpec, keys: Mapping[str, MaskingKey]) -> dict[str, Any]:
         try:

@@ -21,7 +21,7 @@ from airflow_provider_enterprise.resilience.dead_letter import REPLAY_CONF_KEY, 
 from airflow_provider_enterprise.resilience.errors import ErrorKind, classify_error, is_storage_error
 from airflow_provider_enterprise.resilience.retry import NamedRetryPolicy, retry_policy_args
 from airflow_provider_enterprise.spec.models import PRIORITY_WEIGHTS, Priority
-from airflow_provider_enterprise.triggers.circuit import CircuitClosedTrigger
+from airflow_provider_enterprise.triggers.circuit import CircuitClosedTrigger, CircuitEvent
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -143,15 +143,20 @@ class EnterpriseJobOperator(BaseOperator):
         is registered (or known), so that the failure is recorded there (an attempt row, a dead letter) instead of
         failing the task before the job exists. The fields are never used half-rendered.
         """
-        if getattr(self, "_render_error", None) is not None:
-            raise self._render_error
+        error: Exception | None = getattr(self, "_render_error", None)
+        if error is not None:
+            raise error
 
     def replay_of(self, context: Context) -> dict[str, Any] | None:
         """Return this task's replay from the run's conf (a dead letter being replayed), if any."""
         ti = context["ti"]
         conf = getattr(context.get("dag_run"), "conf", None) or {}
         replay = conf.get(REPLAY_CONF_KEY)
-        if replay and replay.get("task_id") == ti.task_id and replay.get("map_index", -1) == ti.map_index:
+        if (
+            isinstance(replay, dict)
+            and replay.get("task_id") == ti.task_id
+            and replay.get("map_index", -1) == ti.map_index
+        ):
             return replay
         return None
 
@@ -196,8 +201,9 @@ class EnterpriseJobOperator(BaseOperator):
 
     def execute_after_circuit(self, context: Context, event: dict[str, Any], breaker: str | None = None) -> Any:
         """Resume after the circuit breaker ``breaker`` admitted calls (or report that it never did)."""
-        if event["status"] != "admits":
-            raise CircuitOpenError(breaker or self.circuit_breaker, event["state"], time.time())
+        waited = CircuitEvent.from_payload(event)
+        if waited.status != "admits":
+            raise CircuitOpenError(breaker or self.circuit_breaker or "", waited.state or "unknown", time.time())
         return self.execute(context)
 
     def register_attempt(
@@ -276,7 +282,7 @@ class EnterpriseJobOperator(BaseOperator):
         engine = engine or attempt.engine
         dag_id = context["ti"].dag_id
         tags = {"status": status, "engine": engine, "job_type": self.job_type, "dag_id": dag_id}
-        metrics.incr(metrics.JOBS, **tags)
+        metrics.incr(metrics.JOBS, 1, **tags)
         metrics.timing(metrics.JOB_DURATION, max(0.0, time.time() - attempt.started_at), **tags)
         metrics.gauge(metrics.ACTIVE_JOBS, -1, delta=True, engine=attempt.engine)
         return {"engine": engine, "dag_id": dag_id}
@@ -306,7 +312,7 @@ class EnterpriseJobOperator(BaseOperator):
         tags = self._report_end(attempt, context, "failed", engine)
         error_class = type(error).__name__
         if not final:
-            metrics.incr(metrics.RETRIES, error_class=error_class, **tags)
+            metrics.incr(metrics.RETRIES, 1, error_class=error_class, **tags)
         elif isinstance(error, JobCancelledError):
             self.log.warning("Job %s was cancelled: no dead letter", self.job_name)
         else:

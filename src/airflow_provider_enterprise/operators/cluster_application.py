@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, NoReturn
+
+from airflow_provider_enterprise.exceptions import SparkApplicationError
 
 if TYPE_CHECKING:
     from airflow.sdk import BaseOperator, Context
@@ -11,6 +14,7 @@ if TYPE_CHECKING:
     from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook
     from airflow_provider_enterprise.hooks.spark_status import ApplicationStatus, SparkApplicationTracker
     from airflow_provider_enterprise.operators.base import RunningAttempt
+    from airflow_provider_enterprise.triggers.spark import SparkApplicationEvent
 
     _Operator = BaseOperator  # what the mixin is mixed into: its log and defer
 else:
@@ -92,9 +96,10 @@ class ClusterApplicationMixin(_Operator):
         conn_id: str | None,
         deadline: float | None,
         run_id: str | None = None,
-    ) -> None:
+    ) -> NoReturn:
         """
-        Hand the wait to the triggerer; ``execute_complete`` resumes the task with its event (``run_id`` in it).
+        Hand the wait to the triggerer; ``execute_complete`` resumes the task with its
+        :class:`~airflow_provider_enterprise.triggers.spark.SparkApplicationEvent` (``run_id`` in it).
 
         :raises JobTimeoutError: the deadline passed already (the application is killed). Deferring then would
             resume the task at once, while Airflow's scheduler still handles the end of this process: it may take
@@ -137,3 +142,35 @@ class ClusterApplicationMixin(_Operator):
             tracker().kill(external_id)
         except Exception:
             self.log.exception("Could not kill application %s", external_id)
+
+    def raise_unless_ended(
+        self,
+        event: SparkApplicationEvent,
+        *,
+        timeout_error: Exception,
+        tracker: Callable[[], SparkApplicationTracker],
+    ) -> None:
+        """
+        Raise unless the waited-for application ended: on a timeout kill it and raise ``timeout_error``; when its
+        status API stayed unreachable raise :class:`SparkApplicationError`.
+
+        :param tracker: makes the tracker of the application's cluster for an event stored before events named
+            their status API (a task deferred before an upgrade); otherwise the event's status API is used.
+        """
+        if event.status == "timeout":
+            from airflow_provider_enterprise.hooks.spark_status import SparkApplicationTracker
+
+            if event.status_api is not None:
+                tracker = partial(SparkApplicationTracker.from_status_api, event.status_api)
+            self.kill_application(tracker, event.external_id)
+            raise timeout_error
+        if event.status == "unreachable":
+            raise SparkApplicationError(
+                f"the status of application {event.external_id} is unavailable: {event.message}"
+            )
+
+
+def application_failed(external_id: str, state: str | None, message: str) -> SparkApplicationError:
+    """The error of an application that ended in a state other than success."""
+    detail = f": {message}" if message else ""
+    return SparkApplicationError(f"application {external_id} ended {state}{detail}")

@@ -23,7 +23,7 @@ from airflow_provider_enterprise.exceptions import (
 from airflow_provider_enterprise.hooks.masking import masking_keys, register_keys
 from airflow_provider_enterprise.lineage import JobLineageMixin, inject_spark_lineage
 from airflow_provider_enterprise.operators.base import EnterpriseJobOperator, RunningAttempt
-from airflow_provider_enterprise.operators.cluster_application import ClusterApplicationMixin
+from airflow_provider_enterprise.operators.cluster_application import ClusterApplicationMixin, application_failed
 from airflow_provider_enterprise.redaction import redact
 from airflow_provider_enterprise.resilience.circuit_breaker import CircuitBreaker, CircuitOpenError, Permit
 from airflow_provider_enterprise.spec import (
@@ -296,7 +296,7 @@ class EnterpriseDataProcessingOperator(JobLineageMixin, ClusterApplicationMixin,
             return local, None
         if breaker_open is not None:
             raise breaker_open
-        if unavailable:
+        if unavailable or target is None:
             raise EngineNotAvailableError(f"execution_engine='spark': {unavailable}")
         from airflow_provider_enterprise.engines.spark import SparkEngine
 
@@ -386,6 +386,7 @@ class EnterpriseDataProcessingOperator(JobLineageMixin, ClusterApplicationMixin,
                 raise circuit_open
             if invalid is not None:
                 raise invalid
+            assert spec is not None  # built, or its error raised above
             if fallback:
                 spec = spec.model_copy(update={"execution_engine": EngineName.LOCAL})
             spec = self._with_check_values(context, spec)
@@ -424,7 +425,9 @@ class EnterpriseDataProcessingOperator(JobLineageMixin, ClusterApplicationMixin,
             previous = CheckResults(self.hook).previous_counts(key)
         return with_run_values(spec, times=times, previous=previous)
 
-    def _record_checks(self, context: Context, attempt: RunningAttempt, results: list[dict], engine: str) -> None:
+    def _record_checks(
+        self, context: Context, attempt: RunningAttempt, results: list[dict[str, Any]], engine: str
+    ) -> None:
         """Store the attempt's check results in the registry, log them as a table and count their outcomes."""
         if not results:
             return
@@ -497,11 +500,11 @@ class EnterpriseDataProcessingOperator(JobLineageMixin, ClusterApplicationMixin,
         return engine
 
     def _resumed_engine(self, run_id: str | None) -> SparkEngine:
-        """The Spark engine a resumed task reads its application's outcome with."""
+        """The Spark engine of a resumed task whose event names no status API (stored before events did)."""
         from airflow_provider_enterprise.engines.spark import SparkEngine
 
         target, unavailable = self._spark_target()
-        if unavailable:
+        if unavailable or target is None:
             raise EngineNotAvailableError(f"execution_engine='spark': {unavailable}")
         return SparkEngine(target=target, settings=self.hook.settings.engines.spark, run_id=run_id or "")
 
@@ -548,34 +551,35 @@ class EnterpriseDataProcessingOperator(JobLineageMixin, ClusterApplicationMixin,
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         """
-        Resume after the triggerer saw the job's application end, the job's timeout pass or the status API fail.
+        Resume after the triggerer saw the job's application end, the job's timeout pass or the status API fail
+        (its event is a :class:`~airflow_provider_enterprise.triggers.spark.SparkApplicationEvent`).
 
-        The event's ``run_id`` is the run the application was submitted as; None for an earlier attempt's
-        application this try re-attached to (its output is then accepted from any attempt of the job).
+        The spec is validated again from the rendered fields: the event cannot carry it, since Airflow stores
+        events unmasked. The engine is not made again: the event names the status API that kills a timed-out
+        application, and the outcome is read beside the output. The event's ``run_id`` is the run the application
+        was submitted as; None for an earlier attempt's application this try re-attached to (its output is then
+        accepted from any attempt of the job).
         """
-        from airflow_provider_enterprise.engines.spark import job_result
+        from airflow_provider_enterprise.engines.spark import application_outcome, job_result
+        from airflow_provider_enterprise.triggers.spark import SparkApplicationEvent
 
-        attempt = RunningAttempt.from_dict(event["attempt"])
-        external_id, outcome, state = event["external_id"], event["status"], event["state"]
-        run_id = event.get("run_id")
+        waited = SparkApplicationEvent.from_payload(event)
+        attempt = RunningAttempt.from_dict(waited.attempt)
+        external_id, run_id = waited.external_id, waited.run_id
         try:
             self.raise_render_error()
-            spec = validate_job_spec(self._job_spec_data(context))  # rendered again, as execute saw it
-            spark = self._resumed_engine(run_id)
-            if outcome == "timeout":
-                self.kill_application(spark.detached_tracker, external_id)
-                raise JobTimeoutError.of(spec.job_name, spec.timeout, f"waiting for application {external_id}")
-            if outcome == "unreachable":
-                raise SparkApplicationError(
-                    f"the status of application {external_id} is unavailable: {event['message']}"
-                )
-            manifest = spark.outcome(spec, run_id) if run_id else self._committed_by_job(spec, attempt.job_id)
-            if outcome != "succeeded":
-                detail = f": {event['message']}" if event["message"] else ""
-                raise SparkApplicationError(f"application {external_id} ended {state}{detail}")
+            spec = validate_job_spec(self._job_spec_data(context))  # the rendered fields, as execute saw them
+            self.raise_unless_ended(
+                waited,
+                timeout_error=JobTimeoutError.of(spec.job_name, spec.timeout, f"waiting for application {external_id}"),
+                tracker=lambda: self._resumed_engine(run_id).detached_tracker(),
+            )
+            manifest = application_outcome(spec, run_id) if run_id else self._committed_by_job(spec, attempt.job_id)
+            if waited.status != "succeeded":
+                raise application_failed(external_id, waited.state, waited.message)
             if manifest is None:
                 raise SparkApplicationError(
-                    f"application {external_id} ended {state} but committed no output at {spec.output_path}"
+                    f"application {external_id} ended {waited.state} but committed no output at {spec.output_path}"
                 )
         except Exception as err:
             self.remember_for_lineage(None, error=err)
@@ -583,6 +587,6 @@ class EnterpriseDataProcessingOperator(JobLineageMixin, ClusterApplicationMixin,
                 self._record_checks(context, attempt, err.results, "spark")
             self.record_failure(attempt, err, context)
         self.forget_application(context)
-        self.log.info("Application %s of job %s ended %s", external_id, spec.job_name, state)
+        self.log.info("Application %s of job %s ended %s", external_id, spec.job_name, waited.state)
         result = job_result(spec, external_id, manifest, time.time() - attempt.started_at)
         return self._succeeded(context, attempt, spec, result, {}, time.time() - attempt.started_at)

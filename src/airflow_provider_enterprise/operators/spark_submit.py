@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_enterprise.exceptions import JobTimeoutError, PermanentJobError, SparkApplicationError
+from airflow_provider_enterprise.exceptions import JobTimeoutError, PermanentJobError
 from airflow_provider_enterprise.operators.base import EnterpriseJobOperator, RunningAttempt
-from airflow_provider_enterprise.operators.cluster_application import ClusterApplicationMixin
+from airflow_provider_enterprise.operators.cluster_application import ClusterApplicationMixin, application_failed
 from airflow_provider_enterprise.spec import SparkResources
 
 if TYPE_CHECKING:
@@ -245,44 +245,53 @@ class EnterpriseSparkSubmitOperator(ClusterApplicationMixin, EnterpriseJobOperat
                 time.sleep(self.poll_interval)
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
-        """Resume after the triggerer saw the application end, the deadline pass or the status API fail."""
-        attempt = RunningAttempt.from_dict(event["attempt"])
-        external_id: str = event["external_id"]
-        self._external_id = external_id
-        outcome = event["status"]
+        """
+        Resume after the triggerer saw the application end, the deadline pass or the status API fail (its event
+        is a :class:`~airflow_provider_enterprise.triggers.spark.SparkApplicationEvent`).
+        """
+        from airflow_provider_enterprise.triggers.spark import SparkApplicationEvent
+
+        waited = SparkApplicationEvent.from_payload(event)
+        attempt = RunningAttempt.from_dict(waited.attempt)
+        self._external_id = waited.external_id
         try:
             self.raise_render_error()
-            if outcome == "timeout":
-                self._kill_application(external_id)
-                raise JobTimeoutError.of(self.job_name, self.timeout)
-            if outcome == "unreachable":
-                raise SparkApplicationError(
-                    f"the status of application {external_id} is unavailable: {event['message']}"
-                )
+            self.raise_unless_ended(
+                waited,
+                timeout_error=JobTimeoutError.of(self.job_name, self.timeout),
+                tracker=self._submission_tracker,
+            )
         except Exception as err:
             self.record_failure(attempt, err, context)
-        return self._finish(context, attempt, external_id, event["state"], outcome == "succeeded", event["message"])
+        return self._finish(
+            context, attempt, waited.external_id, waited.state, waited.status == "succeeded", waited.message
+        )
 
     def _finish(
-        self, context: Context, attempt: RunningAttempt, external_id: str, state: str, succeeded: bool, message: str
+        self,
+        context: Context,
+        attempt: RunningAttempt,
+        external_id: str,
+        state: str | None,
+        succeeded: bool,
+        message: str,
     ) -> dict[str, Any]:
         """Record the ended application's outcome: success, or a failure that goes through retries."""
         self._external_id = external_id
         if not succeeded:
-            detail = f": {message}" if message else ""
-            error = SparkApplicationError(f"application {external_id} ended {state}{detail}")
-            self.record_failure(attempt, error, context)
+            self.record_failure(attempt, application_failed(external_id, state, message), context)
         self.record_success(attempt, context, external_id=external_id)
         self.forget_application(context)
         self.log.info("Application %s of job %s ended %s", external_id, self.job_name, state)
         return {**attempt.to_dict(), "external_id": external_id, "state": state}
 
+    def _submission_tracker(self) -> SparkApplicationTracker:
+        """The tracker of the cluster this task's submission goes to."""
+        return (self._submit_hook or self._hook_for(self._submission(), name=self.task_id)).tracker()
+
     def _kill_application(self, external_id: str) -> None:
         """Kill the cluster-mode application being waited for (best effort: it may have ended meanwhile)."""
-        hook = self._submit_hook
-        self.kill_application(
-            lambda: (hook or self._hook_for(self._submission(), name=self.task_id)).tracker(), external_id
-        )
+        self.kill_application(self._submission_tracker, external_id)
 
     def get_openlineage_facets_on_start(self) -> JobLineage:
         """No datasets: the application's own OpenLineage integration reports them, below this task's run as its

@@ -5,14 +5,14 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseSensorOperator
 from airflow.sdk.exceptions import AirflowException, AirflowSkipException
 from airflow.triggers.base import StartTriggerArgs
 
 from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook
-from airflow_provider_enterprise.triggers.base import RegistryPollingTrigger
+from airflow_provider_enterprise.triggers.registry import RegistryPollingTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -31,7 +31,7 @@ class RegistrySensor(BaseSensorOperator):
     """
 
     #: The trigger that waits for the same condition as :meth:`poke`.
-    trigger_class: type[RegistryPollingTrigger] = RegistryPollingTrigger
+    trigger_class: ClassVar[type[RegistryPollingTrigger]]
 
     def __init__(
         self,
@@ -105,12 +105,14 @@ class RegistrySensor(BaseSensorOperator):
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> None:
-        if event["status"] == self.trigger_class.done_status:
-            self.log.info("%s is %s", self.describe(), event["state"])
+        """Resume with the trigger's event (a :class:`~airflow_provider_enterprise.triggers.registry.RegistryEvent`)."""
+        waited = self.trigger_class.event_class.from_payload(event)
+        if waited.status == self.trigger_class.done_status:
+            self.log.info("%s is %s", self.describe(), waited.state)
             return
-        if event["status"] == "timeout":
-            message = f"{self.describe()} still {event['state'] or 'unknown'} after {self.timeout} s"
+        if waited.status == "timeout":
+            message = f"{self.describe()} still {waited.state or 'unknown'} after {self.timeout} s"
             if self.soft_fail:
                 raise AirflowSkipException(message)
             raise AirflowException(message)
-        raise AirflowException(f"{self.describe()} is {event['state']}")
+        raise AirflowException(f"{self.describe()} is {waited.state}")

@@ -1,84 +1,105 @@
-"""What the registry-polling triggers share."""
+"""
+The convention every polling trigger of the provider follows.
+
+A trigger is a dataclass: its fields are its keyword arguments, which :meth:`PollingTrigger.serialize` hands to
+Airflow and the triggerer rebuilds it from. It polls until :meth:`PollingTrigger.poll` returns its event or its
+deadline passes. Its event is a frozen dataclass (a :class:`TriggerPayload`) that travels as a JSON-serialisable
+dict, the form Airflow stores, and that ``execute_complete`` reads back typed.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-from typing import Any
+from abc import abstractmethod
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Generic, Self, TypeVar
 
-from airflow.triggers.base import BaseTrigger, TaskFailedEvent, TaskSkippedEvent, TaskSuccessEvent, TriggerEvent
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+from pydantic import TypeAdapter, ValidationError
 
-from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook
+#: Validators of the payload classes, made once per class.
+_ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}
 
 
-class RegistryPollingTrigger(BaseTrigger):
+@dataclass(frozen=True)
+class TriggerPayload:
     """
-    Poll the registry until :meth:`check` returns an event, or report a timeout at ``deadline``.
+    Base of a trigger's event: a frozen dataclass of JSON values, sent as a dict in a :class:`TriggerEvent`.
 
+    Airflow stores the payload with the deferred task, so a task resumed after an upgrade may read a payload an
+    older version wrote: keys a payload class does not know are ignored, and fields added later have defaults.
+    """
+
+    def to_payload(self) -> dict[str, Any]:
+        """Return the event as the trigger sends it: a JSON-serialisable dict."""
+        return asdict(self)
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> Self:
+        """
+        Read an event a trigger sent (or an older version of it stored).
+
+        :raises ValueError: naming each missing or bad field.
+        """
+        if not isinstance(payload, Mapping):
+            raise ValueError(f"a {cls.__name__} payload is a mapping of fields, not {type(payload).__name__}")
+        adapter = _ADAPTERS.get(cls)
+        if adapter is None:
+            adapter = _ADAPTERS[cls] = TypeAdapter(cls)
+        try:
+            event: Self = adapter.validate_python(dict(payload))
+        except ValidationError as err:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
+            raise ValueError(f"not a {cls.__name__} payload: {problems}") from None
+        return event
+
+
+EventT = TypeVar("EventT", bound=TriggerPayload)
+
+
+@dataclass(kw_only=True, eq=False, repr=False)
+class PollingTrigger(BaseTrigger, Generic[EventT]):
+    """
+    Poll until :meth:`poll` returns an event, or send :meth:`timed_out`'s once ``deadline`` passes.
+
+    Subclasses are dataclasses too (``@dataclass(kw_only=True, eq=False, repr=False)``): their fields are the
+    keyword arguments :meth:`serialize` returns; state kept between polls lives in fields with ``init=False``.
     The trigger enforces the deadline itself: Airflow's deferral timeout ends the task without any cleanup.
-    Subclasses take keyword arguments only; they are what the trigger serializes.
 
-    :param deadline: epoch seconds after which a ``timeout`` event is sent; None waits forever.
+    :param deadline: epoch seconds after which the timeout event is sent; None waits forever.
     :param poll_interval: seconds between polls.
-    :param metadata_conn_id: connection of the registry database.
-    :param end_from_trigger: end the task here (success on :attr:`done_status`, skipped on a timeout with
-        ``soft_fail``, failed otherwise) instead of resuming it on a worker.
-    :param soft_fail: with ``end_from_trigger``, a timeout skips the task instead of failing it.
     """
 
-    #: Event status of the awaited condition.
-    done_status = "reached"
+    deadline: float | None = None
+    poll_interval: float = 5.0
 
-    def __init__(
-        self,
-        *,
-        deadline: float | None,
-        poll_interval: float,
-        metadata_conn_id: str | None = None,
-        end_from_trigger: bool = False,
-        soft_fail: bool = False,
-        **fields: Any,
-    ) -> None:
-        super().__init__()
-        self.deadline = deadline
-        self.poll_interval = poll_interval
-        self.metadata_conn_id = metadata_conn_id
-        self.end_from_trigger = end_from_trigger
-        self.soft_fail = soft_fail
-        self._fields = {
-            "deadline": deadline,
-            "poll_interval": poll_interval,
-            "metadata_conn_id": metadata_conn_id,
-            **({"end_from_trigger": True, "soft_fail": soft_fail} if end_from_trigger else {}),
-            **fields,
-        }
+    def __post_init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # Airflow's, unannotated
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        return f"{type(self).__module__}.{type(self).__qualname__}", dict(self._fields)
+        cls = type(self)
+        return f"{cls.__module__}.{cls.__qualname__}", {f.name: getattr(self, f.name) for f in fields(self) if f.init}
 
-    async def check(self, hook: EnterpriseMetadataHook) -> tuple[dict[str, Any] | None, str | None]:
-        """Return ``(event payload or None, current state)``."""
-        raise NotImplementedError
+    @abstractmethod
+    async def poll(self) -> EventT | None:
+        """Look once: return the event that ends the wait, or None to look again after ``poll_interval``."""
+
+    @abstractmethod
+    def timed_out(self) -> EventT:
+        """Return the event sent when the deadline passed first."""
+
+    def trigger_event(self, event: EventT) -> TriggerEvent:
+        """Return the Airflow event that carries ``event`` to ``execute_complete``."""
+        return TriggerEvent(event.to_payload())
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        hook = EnterpriseMetadataHook(self.metadata_conn_id)
         while True:
-            event, state = await self.check(hook)
+            event = await self.poll()
             if event is None and self.deadline is not None and time.time() >= self.deadline:
-                event = {"status": "timeout", "state": state}
+                event = self.timed_out()
             if event is not None:
-                yield self._event(event)
+                yield self.trigger_event(event)
                 return
             await asyncio.sleep(self.poll_interval)
-
-    def _event(self, payload: dict[str, Any]) -> TriggerEvent:
-        """The event that resumes the task with ``payload``, or with ``end_from_trigger`` the one that ends it."""
-        if not self.end_from_trigger:
-            return TriggerEvent(payload)
-        if payload["status"] == self.done_status:
-            return TaskSuccessEvent()
-        if payload["status"] == "timeout" and self.soft_fail:
-            return TaskSkippedEvent()
-        self.log.error("Ending the task failed: %s", payload)
-        return TaskFailedEvent()

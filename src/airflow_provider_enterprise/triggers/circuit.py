@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from dataclasses import dataclass
+from typing import ClassVar, Literal
 
-from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook
 from airflow_provider_enterprise.resilience.circuit_breaker import admits
-from airflow_provider_enterprise.triggers.base import RegistryPollingTrigger
+from airflow_provider_enterprise.triggers.registry import RegistryEvent, RegistryPollingTrigger
 
 
+@dataclass(frozen=True)
+class CircuitEvent(RegistryEvent):
+    """How a wait for a breaker ended: it ``admits`` calls, or ``timeout``; ``state`` is the breaker's."""
+
+    status: Literal["admits", "timeout"]
+
+
+@dataclass(kw_only=True, eq=False, repr=False)
 class CircuitClosedTrigger(RegistryPollingTrigger):
     """
     Poll a breaker until it would grant a permit (event status ``admits``).
@@ -17,16 +25,17 @@ class CircuitClosedTrigger(RegistryPollingTrigger):
     :param name: the breaker.
     """
 
-    done_status = "admits"
+    done_status: ClassVar[str] = "admits"
+    event_class: ClassVar[type[RegistryEvent]] = CircuitEvent
 
-    def __init__(self, *, name: str, **kwargs: Any) -> None:
-        super().__init__(name=name, **kwargs)
-        self.name = name
+    name: str
 
-    async def check(self, hook: EnterpriseMetadataHook) -> tuple[dict[str, Any] | None, str | None]:
-        rows = await hook.aquery("SELECT * FROM enterprise_circuit_breakers WHERE name = %(name)s", {"name": self.name})
+    async def poll(self) -> CircuitEvent | None:
+        rows = await self.hook.aquery(
+            "SELECT * FROM enterprise_circuit_breakers WHERE name = %(name)s", {"name": self.name}
+        )
         row = rows[0] if rows else None
-        state = row["state"] if row else "closed"
-        if admits(row, hook.settings.circuit_breaker, time.time()):
-            return {"status": self.done_status, "state": state}, state
-        return None, state
+        self.state = state = row["state"] if row else "closed"
+        if admits(row, self.hook.settings.circuit_breaker, time.time()):
+            return CircuitEvent(status="admits", state=state)
+        return None

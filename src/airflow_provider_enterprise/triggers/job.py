@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
 
-from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook, JobKey
-from airflow_provider_enterprise.triggers.base import RegistryPollingTrigger
+from airflow_provider_enterprise.hooks.metadata import JobKey
+from airflow_provider_enterprise.triggers.registry import RegistryEvent, RegistryPollingTrigger
 
 
+@dataclass(frozen=True)
+class JobEvent(RegistryEvent):
+    """How a wait for a job ended: ``reached`` a target state, ``failed`` (a failure state) or ``timeout``."""
+
+    status: Literal["reached", "failed", "timeout"]
+
+
+@dataclass(kw_only=True, eq=False, repr=False)
 class EnterpriseJobTrigger(RegistryPollingTrigger):
     """
     Poll the job registry until a job is in one of ``target_states`` or ``failure_states``.
@@ -17,18 +26,16 @@ class EnterpriseJobTrigger(RegistryPollingTrigger):
     :param failure_states: states that end the wait with a failure (event status ``failed``).
     """
 
-    def __init__(self, *, job_key: list[Any], target_states: list[str], failure_states: list[str], **kwargs: Any):
-        super().__init__(
-            job_key=list(job_key), target_states=list(target_states), failure_states=list(failure_states), **kwargs
-        )
-        self.job_key = list(job_key)
-        self.target_states = list(target_states)
-        self.failure_states = list(failure_states)
+    event_class: ClassVar[type[RegistryEvent]] = JobEvent
 
-    async def check(self, hook: EnterpriseMetadataHook) -> tuple[dict[str, Any] | None, str | None]:
-        state = await hook.ajob_state(JobKey(*self.job_key))
+    job_key: list[Any]
+    target_states: list[str]
+    failure_states: list[str]
+
+    async def poll(self) -> JobEvent | None:
+        self.state = state = await self.hook.ajob_state(JobKey(*self.job_key))
         if state in self.target_states:
-            return {"status": self.done_status, "state": state}, state
+            return JobEvent(status="reached", state=state)
         if state in self.failure_states:
-            return {"status": "failed", "state": state}, state
-        return None, state
+            return JobEvent(status="failed", state=state)
+        return None

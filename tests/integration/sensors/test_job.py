@@ -10,6 +10,7 @@ from airflow_provider_enterprise.hooks.metadata import JobKey
 from airflow_provider_enterprise.resilience.circuit_breaker import CircuitBreaker
 from airflow_provider_enterprise.sensors.job import EnterpriseJobSensor
 from support.env import load_test_dags
+from support.triggers import first_event
 
 pytestmark = pytest.mark.integration
 
@@ -57,16 +58,6 @@ def test_poke_reads_dead_lettered(registry) -> None:
     DeadLetterQueue(registry).add(attempt.attempt_id, RuntimeError("x"))
     with pytest.raises(AirflowException, match="is dead_lettered"):
         sensor.poke({})
-
-
-def _run(trigger):
-    import asyncio
-
-    async def first_event():
-        async for event in trigger.run():
-            return event
-
-    return asyncio.run(asyncio.wait_for(first_event(), 30))
 
 
 def test_start_from_trigger_hands_the_scheduler_the_same_trigger(registry_url) -> None:
@@ -128,10 +119,10 @@ def test_end_from_trigger_ends_the_task_in_the_triggerer(registry) -> None:
             **ends,
         )
 
-    assert isinstance(_run(trigger("succeeded", "dead_lettered", end_from_trigger=True)), TaskSuccessEvent)
-    assert isinstance(_run(trigger("failed", "succeeded", end_from_trigger=True)), TaskFailedEvent)
+    assert isinstance(first_event(trigger("succeeded", "dead_lettered", end_from_trigger=True)), TaskSuccessEvent)
+    assert isinstance(first_event(trigger("failed", "succeeded", end_from_trigger=True)), TaskFailedEvent)
     late = {"deadline": 0.0, "end_from_trigger": True}  # the job never reaches "running" again: a timeout
-    assert isinstance(_run(trigger("running", "failed", **late, soft_fail=True)), TaskSkippedEvent)
-    assert isinstance(_run(trigger("running", "failed", **late)), TaskFailedEvent)
-    plain = _run(trigger("succeeded", "failed"))  # without end_from_trigger the task resumes with the payload
+    assert isinstance(first_event(trigger("running", "failed", **late, soft_fail=True)), TaskSkippedEvent)
+    assert isinstance(first_event(trigger("running", "failed", **late)), TaskFailedEvent)
+    plain = first_event(trigger("succeeded", "failed"))  # without end_from_trigger the task resumes with the payload
     assert type(plain) is TriggerEvent and plain.payload == {"status": "reached", "state": "succeeded"}

@@ -10,6 +10,7 @@ import pytest
 
 from airflow_provider_enterprise.triggers.spark import SparkApplicationTrigger
 from support.status_server import StatusServer
+from support.triggers import first_event as run_until_event
 
 ATTEMPT = {"job_id": 1, "attempt_id": 7, "try_number": 1, "replay": None, "permits": []}
 
@@ -22,12 +23,7 @@ def server():
 
 
 def first_event(trigger: SparkApplicationTrigger) -> dict:
-    async def run() -> dict:
-        async for event in trigger.run():
-            return event.payload
-        raise AssertionError("the trigger ended without an event")
-
-    return asyncio.run(asyncio.wait_for(run(), 30))
+    return run_until_event(trigger).payload
 
 
 def make(server: StatusServer, backend: str, external_id: str, **kwargs) -> SparkApplicationTrigger:
