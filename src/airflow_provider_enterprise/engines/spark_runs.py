@@ -38,13 +38,17 @@ _GRACE = 5.0
 
 
 def _start_ticks(pid: int) -> int | None:
-    """When process ``pid`` started, in clock ticks since boot (``/proc/<pid>/stat``); None when it is gone."""
+    """
+    When process ``pid`` started, in clock ticks since boot (``/proc/<pid>/stat``); None when it is gone or has
+    ended and waits to be reaped (a zombie: its parent, or an init that reaps late or never, has not waited for it).
+    """
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     # the command name (field 2) may hold spaces and parentheses: the fields after its last ")" are plain
-    return int(stat.rsplit(")", 1)[1].split()[19])
+    fields = stat.rsplit(")", 1)[1].split()
+    return None if fields[0] in ("Z", "X") else int(fields[19])
 
 
 @dataclass(frozen=True)
