@@ -52,7 +52,6 @@ WITHOUT_MIRROR = {
     "engines/one_scan_check.py": "tests/integration/engines/test_csv_fast_path.py",
     "engines/quarantine.py": "tests/integration/engines/test_bad_rows.py",
     "engines/spark.py": "tests/integration/spark/test_spark_engine.py (Spark's tests share tests/integration/spark/)",
-    "engines/spark_runs.py": "tests/integration/spark/test_one_run_per_try.py",
     "events/runs.py": "tests/integration/events/test_event_dag.py (needs a task's supervisor)",
     "hooks/masking.py": "tests/unit/hooks/test_masking_key.py, tests/unit/test_redaction.py",
     "operators/cluster_application.py": "tests/integration/spark/test_deferred_processing.py, test_spark_engine.py",
