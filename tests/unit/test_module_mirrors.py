@@ -39,10 +39,8 @@ WITHOUT_MIRROR = {
     # -- tested through the stage that uses them ------------------------------------------------------------
     "assets.py": "tests/unit/test_lineage_naming.py, tests/integration/test_lineage.py",
     "embedded_db.py": "every integration test's registry (tests/conftest.py); tests/integration/test_cli.py",
-    "job_dag.py": "tests/stack/test_job_submission.py (the generic job DAG run through the client and the CLI)",
     "placement.py": "tests/unit/test_placement_pools.py",
     "policies.py": "tests/unit/test_task_placement.py",
-    "sample_data.py": "tests/integration/engines/test_local.py",
     "compiler/checks.py": "tests/unit/compiler/test_check_verdicts.py, tests/integration/engines/test_local_checks.py",
     "compiler/lineage.py": "tests/unit/compiler/test_column_lineage.py",
     "compiler/spark.py": "tests/integration/spark/test_equivalence.py, test_oracle.py (against the DuckDB back end)",
