@@ -53,7 +53,6 @@ WITHOUT_MIRROR = {
     "events/runs.py": "tests/integration/events/test_event_dag.py (needs a task's supervisor)",
     "hooks/masking.py": "tests/unit/hooks/test_masking_key.py, tests/unit/test_redaction.py",
     "operators/cluster_application.py": "tests/integration/spark/test_deferred_processing.py, test_spark_engine.py",
-    "operators/dead_letter.py": "tests/integration/resilience/test_dead_letter.py",
     "operators/submitted_job.py": "tests/stack/test_job_submission.py",
     "output/hadoop_fs.py": "tests/integration/spark/test_spark_object_storage.py",
     "output/object_store.py": "tests/integration/storage/test_object_store.py",
