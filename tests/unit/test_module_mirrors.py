@@ -52,11 +52,9 @@ WITHOUT_MIRROR = {
     "engines/spark.py": "tests/integration/spark/test_spark_engine.py (Spark's tests share tests/integration/spark/)",
     "events/runs.py": "tests/integration/events/test_event_dag.py (needs a task's supervisor)",
     "hooks/masking.py": "tests/unit/hooks/test_masking_key.py, tests/unit/test_redaction.py",
-    "operators/cluster_application.py": "tests/integration/spark/test_deferred_processing.py, test_spark_engine.py",
     "operators/submitted_job.py": "tests/stack/test_job_submission.py",
     "output/hadoop_fs.py": "tests/integration/spark/test_spark_object_storage.py",
     "output/object_store.py": "tests/integration/storage/test_object_store.py",
-    "sensors/base.py": "tests/integration/sensors/test_job.py",
     "sensors/circuit.py": "tests/integration/sensors/test_job.py",
     "spark_app/checks.py": "tests/integration/spark/test_check_equivalence.py",
     "spark_app/counting.py": "tests/integration/spark/test_input_counting.py",
@@ -69,10 +67,8 @@ WITHOUT_MIRROR = {
     "registry/connection.py": "tests/integration/hooks/test_metadata.py, hooks/test_async_registry_pool.py",
     "registry/migrations.py": "tests/integration/hooks/test_metadata.py",
     "registry/queries.py": "tests/integration/hooks/test_metadata.py, resilience/test_dead_letter.py",
-    # -- triggers: their unit tests are being written (#33) ------------------------------------------------
-    "triggers/base.py": "tests/integration/sensors/test_job.py, triggers/test_spark_trigger.py",
-    "triggers/circuit.py": "tests/integration/operators/test_circuit_guard.py",
-    "triggers/job.py": "tests/integration/sensors/test_job.py",
+    # -- triggers -------------------------------------------------------------------------------------------
+    "triggers/base.py": "tests/unit/triggers/test_polling_trigger.py and every trigger's tests",
     "triggers/redis_stream.py": "tests/integration/events/test_event_dag.py",
 }
 
