@@ -387,6 +387,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         args.jobs, args.spark_jobs, args.timeout = 20, 2, 900
 
     from airflow_provider_enterprise import embedded_db
+    from airflow_provider_enterprise.resilience import dead_letter  # noqa: F401 - loaded now: edits during a run
     from support.processes import free_port
     from support.spark_cluster import SparkCluster
 
