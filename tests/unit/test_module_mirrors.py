@@ -38,7 +38,6 @@ WITHOUT_MIRROR = {
     "engines/base.py": "the Engine protocol and the JobResult record, no behaviour",
     # -- tested through the stage that uses them ------------------------------------------------------------
     "assets.py": "tests/unit/test_lineage_naming.py, tests/integration/test_lineage.py",
-    "embedded_db.py": "every integration test's registry (tests/conftest.py); tests/integration/test_cli.py",
     "placement.py": "tests/unit/test_placement_pools.py",
     "policies.py": "tests/unit/test_task_placement.py",
     "compiler/checks.py": "tests/unit/compiler/test_check_verdicts.py, tests/integration/engines/test_local_checks.py",
