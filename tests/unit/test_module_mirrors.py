@@ -37,7 +37,6 @@ WITHOUT_MIRROR = {
     "triggers/__init__.py": "package marker",
     "engines/base.py": "the Engine protocol and the JobResult record, no behaviour",
     # -- tested through the stage that uses them ------------------------------------------------------------
-    "assets.py": "tests/unit/test_lineage_naming.py, tests/integration/test_lineage.py",
     "compiler/checks.py": "tests/unit/compiler/test_check_verdicts.py, tests/integration/engines/test_local_checks.py",
     "compiler/lineage.py": "tests/unit/compiler/test_column_lineage.py",
     "compiler/spark.py": "tests/integration/spark/test_equivalence.py, test_oracle.py (against the DuckDB back end)",
