@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_enterprise import embedded_db
-from support.env import BIN, EXAMPLE_DAGS, REPO, STACK_DAGS, TEST_DAGS, clone_database, make_workdir, remove_workdir
+from support.env import BIN, EXAMPLE_DAGS, REPO, STACK_DAGS, TEST_DAGS, make_workdir, remove_workdir
 from support.s3 import S3Endpoint
 from support.spark_cluster import SparkCluster
 from support.stack import AirflowStack
@@ -81,6 +81,16 @@ def bucket(s3_endpoint: S3Endpoint) -> str:
     return s3_endpoint.new_bucket()
 
 
+def clone_database(source: str, target: str) -> str:
+    """Create ``target`` as a copy of ``source`` (CREATE DATABASE ... TEMPLATE) and return its URI."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(SERVER.uri("postgres"), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(target), sql.Identifier(source)))
+    return SERVER.uri(target)
+
+
 @pytest.fixture(scope="session")
 def airflow_template_db() -> str:
     """A database holding a freshly migrated Airflow schema, cloned by the databases that need one."""
@@ -93,7 +103,7 @@ def airflow_template_db() -> str:
 @pytest.fixture(scope="session")
 def airflow_db(airflow_template_db: str) -> str:
     """Airflow's metadata database for in-process runs (``dag.test()``)."""
-    clone_database(SERVER, airflow_template_db, "airflow_test")
+    clone_database(airflow_template_db, "airflow_test")
     return SERVER.sqlalchemy_uri("airflow_test")
 
 
@@ -176,7 +186,7 @@ def airflow_stack(airflow_template_db: str, stack_registry_url: str, s3_endpoint
     from support.redis_server import RedisServer
     from support.statsd import UdpSink
 
-    clone_database(SERVER, airflow_template_db, "airflow_stack")
+    clone_database(airflow_template_db, "airflow_stack")
     statsd = UdpSink().start()  # every stack process sends its metrics here, as to statsd-exporter in compose
     redis = RedisServer(WORKDIR / "redis").start()
     stack = AirflowStack.configure(

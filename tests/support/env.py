@@ -56,16 +56,6 @@ def remove_workdir(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def clone_database(server, source: str, target: str) -> str:
-    """Create ``target`` on ``server`` as a copy of ``source`` (CREATE DATABASE ... TEMPLATE); return its URI."""
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(server.uri("postgres"), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(target), sql.Identifier(source)))
-    return server.uri(target)
-
-
 def load_test_dags():
     """Import ``tests/dags/processing_dags.py`` (``dag.test()`` needs DAGs from files in the DAGs folder)."""
     import importlib.util

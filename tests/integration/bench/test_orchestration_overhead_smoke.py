@@ -9,22 +9,16 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_enterprise.embedded_db import EmbeddedServer
-from support.env import REPO, clone_database
+from support.env import REPO
 
 pytestmark = pytest.mark.integration
 
 
 def test_benchmark_smoke_run_times_every_variant(
-    pg_server: EmbeddedServer,
-    airflow_template_db: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    pg_server: EmbeddedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # the session's server: `enterprise-orchestrator db start` reuses it for Airflow's database and the registry;
-    # Airflow's is a copy of the session's migrated one, so the bench's `airflow db migrate` has nothing to do
+    # the session's server: `enterprise-orchestrator db start` reuses it for Airflow's database and the registry
     monkeypatch.setenv("AIRFLOW__ENTERPRISE__EMBEDDED_DB_DIR", str(pg_server.data_dir))
-    clone_database(pg_server, airflow_template_db, "airflow")
     path = REPO / "bench" / "orchestration_overhead.py"
     spec = importlib.util.spec_from_file_location(path.stem, path)
     bench = importlib.util.module_from_spec(spec)
