@@ -42,7 +42,6 @@ WITHOUT_MIRROR = {
     "compiler/spark.py": "tests/integration/spark/test_equivalence.py, test_oracle.py (against the DuckDB back end)",
     "engines/duckdb_checks.py": "tests/integration/engines/test_local_checks.py",
     "engines/duckdb_inputs.py": "tests/unit/engines/test_sniffed_schemas.py, tests/integration/engines/test_csv_*.py",
-    "engines/one_scan_check.py": "tests/integration/engines/test_csv_fast_path.py",
     "engines/quarantine.py": "tests/integration/engines/test_bad_rows.py",
     "engines/spark.py": "tests/integration/spark/test_spark_engine.py (Spark's tests share tests/integration/spark/)",
     "events/runs.py": "tests/integration/events/test_event_dag.py (needs a task's supervisor)",
