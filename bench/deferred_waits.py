@@ -95,7 +95,7 @@ class MemorySampler(threading.Thread):
 
 
 def _clear_jobs(registry) -> None:
-    with registry._transaction() as cur:
+    with registry.transaction() as cur:
         cur.execute(
             "DELETE FROM enterprise_job_attempts WHERE job_id IN"
             " (SELECT job_id FROM enterprise_jobs WHERE dag_id = %s)",

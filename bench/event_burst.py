@@ -156,7 +156,7 @@ def collect(stack, registry, sent: dict[str, int], *, tag: str, resends: int, po
     tasks = _job_tasks(stack, run_ids)
     runs = _job_runs(stack, f"job__{tag}-")
     unacknowledged = _pending(stack.redis.port)
-    with registry._transaction() as cur:
+    with registry.transaction() as cur:
         cur.execute(
             "SELECT run_id, count(*) FROM enterprise_jobs WHERE dag_id = %s AND run_id = ANY(%s) GROUP BY run_id",
             (JOB_DAG, run_ids),

@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any, TypedDict, Unpack
 
-from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook, listing_params, reconnecting
+from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook
+from airflow_provider_enterprise.registry.connection import reconnecting
+from airflow_provider_enterprise.registry.queries import Listing, listing_params
 
 #: Filters of :meth:`AuditTrail.find`; a path matches an input or the output at or below it.
 AUDIT_FILTER = (
@@ -43,13 +45,17 @@ class AuditFilters(TypedDict, total=False):
     outcome: str | None
 
 
-def _params(filters: AuditFilters, **page: int) -> dict[str, Any]:
+#: Audit events, newest first.
+AUDIT_LISTING = Listing("enterprise_audit_events", AUDIT_FILTER, "recorded_at DESC, audit_id DESC")
+
+
+def _params(filters: AuditFilters) -> dict[str, Any]:
     """The query parameters of :data:`AUDIT_FILTER` (the listing's own, see :func:`listing_params`)."""
     unknown = set(filters) - set(AuditFilters.__annotations__)
     if unknown:
         raise TypeError(f"unknown audit filters: {', '.join(sorted(unknown))}")
     named = {name: filters.get(name) for name in ("path", "user", "dag_id", "outcome")}
-    return listing_params(dag_ids=filters.get("dag_ids"), run_id=filters.get("run_id"), **named, **page)
+    return listing_params(dag_ids=filters.get("dag_ids"), run_id=filters.get("run_id"), **named)
 
 
 class AuditTrail:
@@ -61,17 +67,9 @@ class AuditTrail:
     @reconnecting
     def find(self, *, limit: int = 50, offset: int = 0, **filters: Unpack[AuditFilters]) -> list[dict[str, Any]]:
         """Return audit events matching ``filters`` (:class:`AuditFilters`), newest first."""
-        with self.hook._transaction() as cur:
-            cur.execute(
-                f"SELECT * FROM enterprise_audit_events WHERE {AUDIT_FILTER}"  # noqa: S608 - a fixed fragment
-                " ORDER BY recorded_at DESC, audit_id DESC LIMIT %(limit)s OFFSET %(offset)s",
-                _params(filters, limit=limit, offset=offset),
-            )
-            return self.hook._dicts(cur)
+        return AUDIT_LISTING.page(self.hook, _params(filters), limit=limit, offset=offset)
 
     @reconnecting
     def count(self, **filters: Unpack[AuditFilters]) -> int:
         """Return how many events :meth:`find` would return without a limit."""
-        with self.hook._transaction() as cur:
-            cur.execute(f"SELECT count(*) FROM enterprise_audit_events WHERE {AUDIT_FILTER}", _params(filters))  # noqa: S608
-            return int(cur.fetchone()[0])
+        return AUDIT_LISTING.count(self.hook, _params(filters))

@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_enterprise import metrics
-from airflow_provider_enterprise.hooks.metadata import reconnecting
 from airflow_provider_enterprise.redaction import redact
+from airflow_provider_enterprise.registry.connection import reconnecting
 from airflow_provider_enterprise.spec import JobSpec
 from airflow_provider_enterprise.spec.checks import FreshnessCheck, RowCountCheck
 
@@ -59,7 +59,7 @@ class CheckResults:
             }
             for position, r in enumerate(results)
         ]
-        with self.hook._transaction() as cur:
+        with self.hook.transaction() as cur:
             cur.executemany(
                 f"INSERT INTO enterprise_check_results (attempt_id, {', '.join(_COLUMNS)})"
                 " VALUES (%(attempt_id)s, %(position)s, %(check_name)s, %(check_type)s, %(severity)s, %(target)s,"
@@ -74,7 +74,7 @@ class CheckResults:
         The row counts of the last successful run of the same task (same DAG, task and map index, another run):
         ``output`` -> rows out and ``input:<name>`` -> records read; None when there is none.
         """
-        with self.hook._transaction() as cur:
+        with self.hook.transaction() as cur:
             cur.execute(
                 "SELECT a.rows_out, a.inputs FROM enterprise_job_attempts a JOIN enterprise_jobs j USING (job_id)"
                 " WHERE j.dag_id = %s AND j.task_id = %s AND j.map_index = %s AND j.run_id <> %s"

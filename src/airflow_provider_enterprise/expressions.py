@@ -15,7 +15,7 @@ from enum import StrEnum
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
-from sqlglot.tokens import TokenType
+from sqlglot.tokenizer_core import Token, TokenType
 
 #: The dialect users write in (the seed's users wrote Spark SQL).
 SOURCE_DIALECT = "spark"
@@ -32,7 +32,7 @@ class ExpressionError(ValueError):
     """An expression that does not parse or uses something outside the allow-list."""
 
 
-_STRUCTURAL_NODES: tuple[type[exp.Expression], ...] = (
+_STRUCTURAL_NODES: tuple[type[exp.Expr], ...] = (
     exp.Column,
     exp.Identifier,
     exp.Literal,
@@ -46,7 +46,7 @@ _STRUCTURAL_NODES: tuple[type[exp.Expression], ...] = (
     exp.Var,
 )
 
-_OPERATOR_NODES: tuple[type[exp.Expression], ...] = (
+_OPERATOR_NODES: tuple[type[exp.Expr], ...] = (
     exp.EQ,
     exp.NEQ,
     exp.NullSafeEQ,
@@ -77,7 +77,7 @@ _OPERATOR_NODES: tuple[type[exp.Expression], ...] = (
 )
 
 #: The fixed list of scalar functions users may call.
-_SCALAR_FUNCTIONS: tuple[type[exp.Expression], ...] = (
+_SCALAR_FUNCTIONS: tuple[type[exp.Expr], ...] = (
     exp.Abs,
     exp.Ceil,
     exp.Floor,
@@ -123,7 +123,7 @@ _SCALAR_FUNCTIONS: tuple[type[exp.Expression], ...] = (
 )
 
 #: Aggregates whose argument must be a number.
-NUMERIC_AGGREGATES: tuple[type[exp.Expression], ...] = (
+NUMERIC_AGGREGATES: tuple[type[exp.Expr], ...] = (
     exp.Sum,
     exp.Avg,
     exp.Stddev,
@@ -136,7 +136,7 @@ NUMERIC_AGGREGATES: tuple[type[exp.Expression], ...] = (
     exp.ApproxQuantile,
 )
 
-_AGGREGATE_FUNCTIONS: tuple[type[exp.Expression], ...] = NUMERIC_AGGREGATES + (
+_AGGREGATE_FUNCTIONS: tuple[type[exp.Expr], ...] = NUMERIC_AGGREGATES + (
     exp.Count,
     exp.Min,
     exp.Max,
@@ -146,7 +146,7 @@ _AGGREGATE_FUNCTIONS: tuple[type[exp.Expression], ...] = NUMERIC_AGGREGATES + (
     exp.ApproxDistinct,
 )
 
-_ALLOWED: dict[ExpressionKind, tuple[type[exp.Expression], ...]] = {
+_ALLOWED: dict[ExpressionKind, tuple[type[exp.Expr], ...]] = {
     ExpressionKind.SCALAR: _STRUCTURAL_NODES + _OPERATOR_NODES + _SCALAR_FUNCTIONS,
     ExpressionKind.AGGREGATE: _STRUCTURAL_NODES + _OPERATOR_NODES + _SCALAR_FUNCTIONS + _AGGREGATE_FUNCTIONS,
 }
@@ -159,7 +159,7 @@ AGGREGATE_SHORTHANDS = ("count", "count_distinct", "sum", "avg", "mean", "min", 
 _PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def _describe(node: exp.Expression) -> str:
+def _describe(node: exp.Expr) -> str:
     if isinstance(node, exp.Anonymous):
         return f"function {node.name!r}"
     if isinstance(node, exp.Func):
@@ -176,7 +176,7 @@ _OPENING = frozenset({TokenType.L_PAREN, TokenType.L_BRACKET, TokenType.CASE})
 _CLOSING = frozenset({TokenType.R_PAREN, TokenType.R_BRACKET, TokenType.END})
 
 
-def _nesting(tokens: list) -> int:
+def _nesting(tokens: list[Token]) -> int:
     """The deepest nesting of parentheses, brackets and CASE blocks among ``tokens``."""
     depth = deepest = 0
     for token in tokens:
@@ -188,7 +188,7 @@ def _nesting(tokens: list) -> int:
     return deepest
 
 
-def parse_expression(text: str, kind: ExpressionKind = ExpressionKind.SCALAR) -> exp.Expression:
+def parse_expression(text: str, kind: ExpressionKind = ExpressionKind.SCALAR) -> exp.Expr:
     """
     Parse ``text`` as a Spark SQL expression and check every node against the allow-list.
 
@@ -215,7 +215,7 @@ def _too_deep(text: str) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def _parsed(text: str) -> exp.Expression:
+def _parsed(text: str) -> exp.Expr:
     """The one statement of ``text``, tokenised and parsed once (a failure is not cached: it raises again)."""
     too_deep = _too_deep(text)
     dialect = Dialect.get_or_raise(SOURCE_DIALECT)
@@ -235,7 +235,7 @@ def _parsed(text: str) -> exp.Expression:
         raise ExpressionError(too_deep) from None
 
 
-def check_tree(tree: exp.Expression, kind: ExpressionKind, text: str, extra: tuple[type, ...] = ()) -> None:
+def check_tree(tree: exp.Expr, kind: ExpressionKind, text: str, extra: tuple[type, ...] = ()) -> None:
     """
     Check every node of ``tree`` against the allow-list (plus ``extra`` node types).
 
@@ -264,7 +264,7 @@ def check_tree(tree: exp.Expression, kind: ExpressionKind, text: str, extra: tup
         raise ExpressionError(f"'*' is only allowed inside count(*): {text!r}")
 
 
-def referenced_columns(tree: exp.Expression) -> list[str]:
+def referenced_columns(tree: exp.Expr) -> list[str]:
     """Return the column names an expression reads, in order of first use."""
     seen: dict[str, None] = {}
     for column in tree.find_all(exp.Column, bfs=False):
@@ -273,14 +273,14 @@ def referenced_columns(tree: exp.Expression) -> list[str]:
 
 
 #: Infers an expression's type where it is certain (the plan's, :func:`~.compiler.plan.expression_type`).
-TypeOf = Callable[[exp.Expression], str | None]
+TypeOf = Callable[[exp.Expr], str | None]
 
 
-def _unknown(_: exp.Expression) -> str | None:
+def _unknown(_: exp.Expr) -> str | None:
     return None
 
 
-def _pinned(node: exp.Expression, dialect: str, type_of: TypeOf) -> exp.Expression | None:
+def _pinned(node: exp.Expr, dialect: str, type_of: TypeOf) -> exp.Expr | None:
     """Return the node that makes ``node`` compute the same value on every engine, or None to keep it."""
     if isinstance(node, exp.TryCast) and not node.args.get("safe"):
         # sqlglot reads Spark's CAST as TRY_CAST (legacy Spark); we pin ANSI: a bad cast is an error.
@@ -319,11 +319,11 @@ def _pinned(node: exp.Expression, dialect: str, type_of: TypeOf) -> exp.Expressi
     return None
 
 
-def _double(text: str) -> exp.Expression:
+def _double(text: str) -> exp.Expr:
     return exp.Cast(this=exp.Literal.string(text), to=exp.DataType.build("DOUBLE"))
 
 
-def _interpolated_from_minus_infinity(node: exp.Median | exp.Quantile) -> exp.Expression:
+def _interpolated_from_minus_infinity(node: exp.Median | exp.Quantile) -> exp.Expr:
     """
     Spark's interpolated ``median``/``percentile`` between -inf and a finite neighbour as DuckDB's ``quantile_cont``
     gives it: -inf. Spark computes ``lo + (hi - lo) * f``, NaN there (DuckDB also gives NaN between -inf and +inf,
@@ -333,7 +333,7 @@ def _interpolated_from_minus_infinity(node: exp.Median | exp.Quantile) -> exp.Ex
     """
     value = node.this
 
-    def same_percentile(indicator: exp.Expression) -> exp.Expression:
+    def same_percentile(indicator: exp.Expr) -> exp.Expr:
         as_double = exp.Cast(this=indicator, to=exp.DataType.build("DOUBLE"))  # NULL for a NULL value: skipped
         if isinstance(node, exp.Median):
             return exp.Median(this=as_double)
@@ -351,7 +351,7 @@ def _interpolated_from_minus_infinity(node: exp.Median | exp.Quantile) -> exp.Ex
     return exp.If(this=condition, true=_double("-Infinity"), false=node.copy())
 
 
-def pin_semantics(tree: exp.Expression, dialect: str, type_of: TypeOf = _unknown) -> exp.Expression:
+def pin_semantics(tree: exp.Expr, dialect: str, type_of: TypeOf = _unknown) -> exp.Expr:
     """
     Return a copy of a checked tree rewritten so that ``dialect`` computes the values every engine does.
 
@@ -369,7 +369,7 @@ def pin_semantics(tree: exp.Expression, dialect: str, type_of: TypeOf = _unknown
     return root
 
 
-def to_sql(tree: exp.Expression, dialect: str, type_of: TypeOf = _unknown) -> str:
+def to_sql(tree: exp.Expr, dialect: str, type_of: TypeOf = _unknown) -> str:
     """Generate SQL for ``dialect`` (``duckdb`` or ``spark``) from a checked tree (``type_of``: see
     :func:`pin_semantics`)."""
     return pin_semantics(tree, dialect, type_of).sql(dialect=dialect, identify=True)

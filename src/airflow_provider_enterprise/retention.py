@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_enterprise.exceptions import EnterpriseError
-from airflow_provider_enterprise.hooks.metadata import reconnecting
+from airflow_provider_enterprise.registry.connection import reconnecting
 
 if TYPE_CHECKING:
     from airflow_provider_enterprise.config import Settings
@@ -247,7 +247,7 @@ class RegistryRetention:
     @reconnecting
     def _cutoffs(self, policy: RetentionPolicy) -> dict[str, Any]:
         """The statements' parameters: each table's cutoff by the registry's clock, once for the whole purge."""
-        with self.hook._transaction() as cur:
+        with self.hook.transaction() as cur:
             cur.execute("SELECT now()")
             now = cur.fetchone()[0]
         return {
@@ -260,13 +260,13 @@ class RegistryRetention:
 
     @reconnecting
     def _may_delete_audit_events(self) -> bool:
-        with self.hook._transaction() as cur:
+        with self.hook.transaction() as cur:
             cur.execute("SELECT has_table_privilege('enterprise_audit_events', 'DELETE')")
             return bool(cur.fetchone()[0])
 
     @reconnecting
     def _count(self, purge: _Purge, params: dict[str, Any]) -> dict[str, int]:
-        with self.hook._transaction() as cur:
+        with self.hook.transaction() as cur:
             cur.execute(purge.count_sql, params)
             return dict(zip(purge.tables, cur.fetchone(), strict=True))
 
@@ -285,7 +285,7 @@ class RegistryRetention:
         Delete one batch in its own transaction; return the rows deleted per table and the next batch's cursor
         (None after the last batch).
         """
-        with self.hook._transaction() as cur:
+        with self.hook.transaction() as cur:
             cur.execute(purge.lock_sql, params)
             locked = cur.fetchall()
             names = [column[0] for column in cur.description]

@@ -70,7 +70,7 @@ def test_an_attempt_finished_outside_the_operator_is_audited_once(registry) -> N
     registry.fail_attempt(attempt.attempt_id, RuntimeError("task process died"))  # what the sweep does
     (event,) = AuditTrail(registry).find(dag_id="swept_dag")
     assert (event["triggered_by"], event["outcome"], event["error_class"]) == ("scheduled", "failed", "RuntimeError")
-    with registry._transaction() as cur:  # a later change of the attempt adds nothing
+    with registry.transaction() as cur:  # a later change of the attempt adds nothing
         cur.execute(
             "UPDATE enterprise_job_attempts SET heartbeat_at = now() WHERE attempt_id = %s", (attempt.attempt_id,)
         )

@@ -59,14 +59,14 @@ def job(registry: EnterpriseMetadataHook, run_id: str, *ages: float | None, lett
             DeadLetterQueue(registry).add(attempt.attempt_id, RuntimeError("boom"))
         else:
             registry.complete_attempt(attempt.attempt_id, rows_in=1, rows_out=1, output_path="/out")
-        with registry._transaction() as cur:
+        with registry.transaction() as cur:
             cur.execute(
                 "UPDATE enterprise_job_attempts SET started_at = now() - make_interval(days => %(age)s),"
                 " finished_at = now() - make_interval(days => %(age)s) WHERE attempt_id = %(id)s",
                 {"age": age, "id": attempt.attempt_id},
             )
     oldest = max((age for age in ages if age is not None), default=0)
-    with registry._transaction() as cur:
+    with registry.transaction() as cur:
         cur.execute(
             "UPDATE enterprise_jobs SET created_at = now() - make_interval(days => %s) WHERE job_id = %s",
             (oldest, job_id),
@@ -86,7 +86,7 @@ def job(registry: EnterpriseMetadataHook, run_id: str, *ages: float | None, lett
 def message(registry: EnterpriseMetadataHook, stream: str, message_id: str, age: float) -> None:
     """A stream message (a dead letter) recorded ``age`` days ago."""
     EventLedger(registry, dag_id="events", run_id="r").dead_letter(stream, message_id, "not valid JSON")
-    with registry._transaction() as cur:
+    with registry.transaction() as cur:
         cur.execute(
             "UPDATE enterprise_event_messages SET received_at = now() - make_interval(days => %s)"
             " WHERE stream = %s AND message_id = %s",

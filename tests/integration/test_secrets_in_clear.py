@@ -201,7 +201,7 @@ def test_rows_stored_unmasked_are_masked_when_shown(airflow_db: str, registry, r
         },
     }
     job_id = registry.register_job(JobKey("old_rows", "run_1", "t"), job_name="old", job_type="etl")
-    with registry._transaction() as cur:  # as an earlier version wrote them: in clear
+    with registry.transaction() as cur:  # as an earlier version wrote them: in clear
         cur.execute(
             "INSERT INTO enterprise_job_attempts (job_id, try_number, status, spec, error_message, finished_at)"
             " VALUES (%s, 1, 'failed', %s::jsonb, %s, now()) RETURNING attempt_id",

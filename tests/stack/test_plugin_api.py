@@ -54,7 +54,7 @@ def seeded(airflow_stack, stack_registry_url: str) -> Iterator[dict[str, Any]]:
     breaker.record_failure(breaker.acquire())
     yield {"run_id": run_id, "jobs": {k: v[0] for k, v in jobs.items()}, "letters": letters, "breaker": breaker_name}
     # later stack tests reconcile silent attempts and count breakers: leave them none of these
-    with hook._transaction() as cur:
+    with hook.transaction() as cur:
         cur.execute("DELETE FROM enterprise_jobs WHERE dag_id = %s", (PROBE_DAG,))  # attempts and letters cascade
         cur.execute("DELETE FROM enterprise_circuit_breakers WHERE name = %s", (breaker_name,))
     hook.close()

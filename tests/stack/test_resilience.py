@@ -83,7 +83,7 @@ def test_killed_task_process_is_retried_and_reconciled(airflow_stack, stack_regi
     # ... the CLI through the REST API; both are idempotent.
     assert "checked 0 silent attempts" in orchestrator(airflow_stack, "dlq", "reconcile", "--stale-after", "1")
     silent = stack_registry.start_attempt(job["job_id"], 9)  # an attempt Airflow never ran (TI is on try 2)
-    with stack_registry._transaction() as cur:
+    with stack_registry.transaction() as cur:
         cur.execute(
             "UPDATE enterprise_job_attempts SET heartbeat_at = now() - interval '1 hour' WHERE attempt_id = %s",
             (silent.attempt_id,),

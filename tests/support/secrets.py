@@ -5,7 +5,7 @@ from __future__ import annotations
 
 def registry_text(registry) -> str:
     """Every row of every table of the registry ``registry`` (an EnterpriseMetadataHook), as text."""
-    with registry._transaction() as cur:
+    with registry.transaction() as cur:
         cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
         tables = [row[0] for row in cur.fetchall()]
         dumped = []

@@ -57,7 +57,7 @@ def _col(name: str, table: str | None = None) -> exp.Column:
     return exp.column(name, table=table, quoted=True)
 
 
-def _expression(tree: exp.Expression, columns: Sequence[Column]) -> exp.Expression:
+def _expression(tree: exp.Expr, columns: Sequence[Column]) -> exp.Expr:
     """A checked expression tree over ``columns``, rewritten (a copy) to compute the values every engine does."""
     return pin_semantics(tree, DIALECT, lambda node: expression_type(node, columns))
 
@@ -82,7 +82,7 @@ def _widened(type_name: str | None) -> exp.DataType | None:
     return exp.DataType.build(f"DECIMAL({18 if precision < 18 else 38}, {scale})", dialect=DIALECT)
 
 
-def _widened_sums(aggregate: exp.Expression, columns: Sequence[Column]) -> exp.Expression:
+def _widened_sums(aggregate: exp.Expr, columns: Sequence[Column]) -> exp.Expr:
     """
     Return ``aggregate`` with the argument of every ``sum`` of a whole-number or decimal column widened.
 
@@ -202,7 +202,7 @@ class _Compiler:
 
     def mask(self, t: MaskTransformation, source: str, received: Sequence[Column]) -> exp.Select:
         projections = [
-            exp.alias_(masked(_col(c.name, "s"), t.columns[c.name]), c.name, quoted=True)
+            exp.alias_(masked(_col(c.name, "s"), t.rules[c.name]), c.name, quoted=True)
             if c.name in t.columns
             else _col(c.name, "s")
             for c in received

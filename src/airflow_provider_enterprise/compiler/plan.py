@@ -52,7 +52,7 @@ _BOOLEAN_NODES = (exp.Predicate, exp.Connector, exp.Not, exp.Is, exp.In, exp.Bet
 _SAME_TYPE_NODES = (exp.Coalesce, exp.Greatest, exp.Least, exp.Nullif, exp.If, exp.Case, exp.In)
 
 
-def _same_type_arguments(node: exp.Expression) -> list[exp.Expression]:
+def _same_type_arguments(node: exp.Expr) -> list[exp.Expr]:
     if isinstance(node, exp.If):
         return [node.args["true"], *([node.args["false"]] if node.args.get("false") else [])]
     if isinstance(node, exp.Case):
@@ -68,7 +68,7 @@ class PlanError(ValueError):
     """A transformation that does not fit the columns it receives."""
 
 
-def expression_type(node: exp.Expression, columns: Sequence[Column]) -> str | None:
+def expression_type(node: exp.Expr, columns: Sequence[Column]) -> str | None:
     """The type of expression ``node`` over ``columns`` where it is certain; None where it is not."""
     return _Resolver(-1, None, columns).type_of(node)
 
@@ -136,13 +136,13 @@ class Step:
     index: int
     transformation: object
     columns: tuple[Column, ...]
-    trees: Mapping[str, exp.Expression] = field(default_factory=dict, compare=False)
+    trees: Mapping[str, exp.Expr] = field(default_factory=dict, compare=False)
 
     @property
     def names(self) -> list[str]:
         return [c.name for c in self.columns]
 
-    def tree(self, text: str) -> exp.Expression:
+    def tree(self, text: str) -> exp.Expr:
         """The checked tree of expression ``text`` of this step's transformation."""
         return self.trees[text]
 
@@ -236,7 +236,7 @@ class _Resolver:
         self.where = f"transformations[{index}] ({getattr(transformation, 'type', '?')})"
         self.columns = list(columns)
         self.by_name = {c.name: c for c in columns}
-        self.trees: dict[str, exp.Expression] = {}
+        self.trees: dict[str, exp.Expr] = {}
 
     def fail(self, message: str) -> PlanError:
         return PlanError(f"{self.where}: {message}")
@@ -247,7 +247,7 @@ class _Resolver:
                 known = ", ".join(self.by_name) or "none"
                 raise self.fail(f"{what} {name!r} does not exist (columns: {known})")
 
-    def type_of(self, node: exp.Expression) -> str | None:
+    def type_of(self, node: exp.Expr) -> str | None:
         """Infer an expression's type where that is certain; None where it is not."""
         if isinstance(node, exp.Paren):
             return self.type_of(node.this)
@@ -286,7 +286,7 @@ class _Resolver:
             return "string"
         return None
 
-    def check_expression(self, text: str, kind: ExpressionKind) -> exp.Expression:
+    def check_expression(self, text: str, kind: ExpressionKind) -> exp.Expr:
         tree = parse_expression(text, kind)
         self.trees[text] = tree
         self.require(referenced_columns(tree))
@@ -295,7 +295,7 @@ class _Resolver:
                 argument = self.type_of(node.this)
                 if argument is not None and not is_numeric(argument):
                     name = node.this.name if isinstance(node.this, exp.Column) else node.this.sql("spark")
-                    function = node.sql_name().lower()
+                    function = node.sql_name().lower() if isinstance(node, exp.Func) else node.key
                     raise self.fail(f"{function}() needs a number, but column {name!r} is {argument}")
             elif isinstance(node, exp.CountIf) and self.type_of(node.this) not in (None, "boolean"):
                 condition = node.this.sql("spark")
@@ -395,7 +395,8 @@ MASKABLE_AS_TEXT = ("string", "int", "bigint")
 
 def _mask_columns(resolver: _Resolver, mask: MaskTransformation) -> tuple[Column, ...]:
     resolver.require(list(mask.columns))
-    for name, rule in mask.columns.items():
+    rules = mask.rules
+    for name, rule in rules.items():
         kind = resolver.by_name[name].type
         if rule.method in (MaskMethod.HASH, MaskMethod.PARTIAL) and kind is not None and kind not in MASKABLE_AS_TEXT:
             raise resolver.fail(
@@ -403,9 +404,7 @@ def _mask_columns(resolver: _Resolver, mask: MaskTransformation) -> tuple[Column
                 "first (its text then decides the result)"
             )
     return tuple(
-        Column(c.name, c.type if mask.columns[c.name].method is MaskMethod.NULL else "string")
-        if c.name in mask.columns
-        else c
+        Column(c.name, c.type if rules[c.name].method is MaskMethod.NULL else "string") if c.name in mask.columns else c
         for c in resolver.columns
     )
 
@@ -501,7 +500,7 @@ def plan_from_declared_schemas(spec: JobSpec) -> Plan | None:
     if any(source.column_types is None for source in spec.inputs.values()):
         return None
     declared = {
-        name: tuple(Column(column, kind) for column, kind in source.column_types.items())
+        name: tuple(Column(column, kind) for column, kind in (source.column_types or {}).items())
         for name, source in spec.inputs.items()
     }
     return plan_job(spec, declared)

@@ -71,7 +71,7 @@ _JOIN_TYPES = {
 }
 
 
-def _expr(tree: exp.Expression, columns: Sequence[Column]) -> SparkColumn:
+def _expr(tree: exp.Expr, columns: Sequence[Column]) -> SparkColumn:
     """A checked expression tree over ``columns`` as a Spark column, rewritten to compute the values every engine
     does."""
     from pyspark.sql import functions as F

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_enterprise.hooks.metadata import reconnecting
 from airflow_provider_enterprise.redaction import redact
+from airflow_provider_enterprise.registry.connection import dict_rows, reconnecting
 
 if TYPE_CHECKING:
     from airflow_provider_enterprise.events.messages import JobMessage
@@ -51,7 +51,7 @@ class EventLedger:
         """
         values = self._values(message.stream, message.message_id, ADMITTED)
         values.update(key=message.idempotency_key, digest=message.conf_digest, job_run_id=message.run_id)
-        with self.hook._autocommit() as cur:
+        with self.hook.autocommit() as cur:
             cur.execute(_INSERT, values)
             if cur.fetchone() is not None:
                 return ADMITTED
@@ -81,13 +81,13 @@ class EventLedger:
         """Record a message that cannot become a job, with the reason (masked); a second record is ignored."""
         values = self._values(stream, message_id, DEAD_LETTER)
         values.update(reason=redact(reason)[:10_000])
-        with self.hook._autocommit() as cur:
+        with self.hook.autocommit() as cur:
             cur.execute(_INSERT, values)
 
     @reconnecting
     def last_message_id(self, stream: str) -> str | None:
         """The newest message of ``stream`` recorded (the stream is read on after it), or None."""
-        with self.hook._transaction() as cur:
+        with self.hook.transaction() as cur:
             cur.execute(
                 "SELECT message_id FROM enterprise_event_messages WHERE stream = %s"
                 " ORDER BY id_ms DESC, id_seq DESC LIMIT 1",
@@ -99,7 +99,7 @@ class EventLedger:
     @reconnecting
     def admitted_in_run(self, stream: str) -> list[str]:
         """The messages of ``stream`` this DAG run admitted (by an earlier try: their jobs may not have started)."""
-        with self.hook._transaction() as cur:
+        with self.hook.transaction() as cur:
             cur.execute(
                 "SELECT message_id FROM enterprise_event_messages"
                 " WHERE stream = %s AND status = 'admitted' AND dag_id = %s AND run_id = %s",
@@ -110,7 +110,7 @@ class EventLedger:
     @reconnecting
     def recorded(self, stream: str, message_ids: list[str]) -> set[str]:
         """Those of ``message_ids`` of ``stream`` recorded already."""
-        with self.hook._transaction() as cur:
+        with self.hook.transaction() as cur:
             cur.execute(
                 "SELECT message_id FROM enterprise_event_messages WHERE stream = %s AND message_id = ANY(%s)",
                 (stream, list(message_ids)),
@@ -120,13 +120,13 @@ class EventLedger:
     @reconnecting
     def messages(self, stream: str, *, status: str | None = None) -> list[dict[str, Any]]:
         """The messages of ``stream`` recorded so far (or only those with ``status``), oldest first."""
-        with self.hook._transaction() as cur:
+        with self.hook.transaction() as cur:
             cur.execute(
                 f"SELECT {_COLUMNS} FROM enterprise_event_messages"
                 " WHERE stream = %s AND (%s::text IS NULL OR status = %s) ORDER BY id_ms, id_seq",
                 (stream, status, status),
             )
-            return self.hook._dicts(cur)
+            return dict_rows(cur)
 
     def _values(self, stream: str, message_id: str, status: str) -> dict[str, Any]:
         return {
@@ -147,7 +147,7 @@ def find_messages(
     hook: EnterpriseMetadataHook, *, stream: str | None = None, status: str | None = None, limit: int = 50
 ) -> list[dict[str, Any]]:
     """The messages recorded from every stream (or ``stream``), with ``status`` if given, newest first."""
-    with hook._transaction() as cur:
+    with hook.transaction() as cur:
         cur.execute(
             f"SELECT {_COLUMNS} FROM enterprise_event_messages"
             " WHERE (%(stream)s::text IS NULL OR stream = %(stream)s)"
@@ -155,16 +155,16 @@ def find_messages(
             " ORDER BY received_at DESC, id_ms DESC, id_seq DESC LIMIT %(limit)s",
             {"stream": stream, "status": status, "limit": limit},
         )
-        return hook._dicts(cur)
+        return dict_rows(cur)
 
 
 @reconnecting
 def get_message(hook: EnterpriseMetadataHook, stream: str, message_id: str) -> dict[str, Any] | None:
     """The record of one message, or None."""
-    with hook._transaction() as cur:
+    with hook.transaction() as cur:
         cur.execute(
             f"SELECT {_COLUMNS}, conf_digest FROM enterprise_event_messages WHERE stream = %s AND message_id = %s",
             (stream, message_id),
         )
-        rows = hook._dicts(cur)
+        rows = dict_rows(cur)
     return rows[0] if rows else None

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_enterprise import metrics
 from airflow_provider_enterprise.config import CircuitBreakerSettings
 from airflow_provider_enterprise.exceptions import EnterpriseError
-from airflow_provider_enterprise.hooks.metadata import reconnecting
+from airflow_provider_enterprise.registry.connection import dict_rows, reconnecting
 
 if TYPE_CHECKING:
     from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook
@@ -99,8 +99,8 @@ class CircuitBreaker:
         }
 
     @reconnecting
-    def _execute(self, sql: str, params: dict[str, Any]) -> list[tuple]:
-        with self.hook._transaction() as cur:
+    def _execute(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        with self.hook.transaction() as cur:
             cur.execute(sql, params)
             return cur.fetchall() if cur.description else []
 
@@ -108,14 +108,14 @@ class CircuitBreaker:
     def status(self) -> dict[str, Any]:
         """Return the breaker's row (created closed if missing)."""
         params = self._params()
-        with self.hook._transaction() as cur:
+        with self.hook.transaction() as cur:
             cur.execute(
                 "INSERT INTO enterprise_circuit_breakers (name, updated_at) VALUES (%(name)s, %(now)s)"
                 " ON CONFLICT (name) DO NOTHING",
                 params,
             )
             cur.execute("SELECT * FROM enterprise_circuit_breakers WHERE name = %(name)s", params)
-            return self.hook._dicts(cur)[0]
+            return dict_rows(cur)[0]
 
     def acquire(self) -> Permit:
         """
@@ -243,7 +243,7 @@ class CircuitBreaker:
         )
         self._report(rows)
 
-    def _report(self, rows: list[tuple]) -> None:
+    def _report(self, rows: list[tuple[Any, ...]]) -> None:
         """Emit the breaker's state gauge from an UPDATE's ``RETURNING state`` (nothing when no row changed)."""
         if rows:
             metrics.gauge(metrics.CIRCUIT_STATE, metrics.CIRCUIT_STATE_VALUES[rows[0][0]], breaker=self.name)
@@ -254,16 +254,16 @@ def admits(row: dict[str, Any] | None, settings: CircuitBreakerSettings, now: fl
     if row is None or row["state"] == BreakerState.CLOSED:
         return True
     if row["state"] == BreakerState.OPEN:
-        return now >= row["opened_at"] + settings.reset_timeout
+        return bool(now >= row["opened_at"] + settings.reset_timeout)
     live = sum(1 for expiry in row["probe_leases"].values() if float(expiry) > now)
-    return live + row["probe_successes"] < settings.half_open_max_probes
+    return bool(live + row["probe_successes"] < settings.half_open_max_probes)
 
 
 def list_breakers(hook: EnterpriseMetadataHook, name: str | None = None) -> list[dict[str, Any]]:
     """Return every breaker's row by name (``name``: only that breaker's, if it exists)."""
-    with hook._transaction() as cur:
+    with hook.transaction() as cur:
         cur.execute(
             "SELECT * FROM enterprise_circuit_breakers WHERE (%(name)s::text IS NULL OR name = %(name)s) ORDER BY name",
             {"name": name},
         )
-        return hook._dicts(cur)
+        return dict_rows(cur)

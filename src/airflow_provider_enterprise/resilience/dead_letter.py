@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import logging
 import traceback as tb
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from airflow_provider_enterprise import metrics
 from airflow_provider_enterprise.exceptions import EnterpriseError
-from airflow_provider_enterprise.hooks.metadata import LISTING_FILTER, listing_params, reconnecting
 from airflow_provider_enterprise.redaction import redact
+from airflow_provider_enterprise.registry.connection import dict_rows, reconnecting
+from airflow_provider_enterprise.registry.queries import LISTING_FILTER, Listing, ListingFilters, listing_params
 
 if TYPE_CHECKING:
     from airflow_provider_enterprise.airflow_api import AirflowApiClient
@@ -28,6 +29,16 @@ log = logging.getLogger(__name__)
 
 #: The key in a DAG run's conf that carries a replay: ``{"dead_letter_id": ..., "task_id": ..., "spec": {...}}``.
 REPLAY_CONF_KEY = "enterprise_replay"
+
+
+#: Dead letters with their specs, newest first.
+DEAD_LETTER_LISTING = Listing(
+    "enterprise_dead_letters",
+    LISTING_FILTER,
+    "dead_letter_id DESC",
+    columns="dead_letter_id, job_id, try_number, dag_id, run_id, task_id, map_index, error_class, error_message,"
+    " attempt_count, first_failure_at, last_failure_at, status, replay_run_id, created_at, spec",
+)
 
 
 class DeadLetterError(EnterpriseError):
@@ -53,7 +64,7 @@ class DeadLetterQueue:
         whose supervisor died wrote one, and Airflow retried it), whichever of the two is written first.
         """
         trace = "".join(tb.format_exception(error))[-20_000:]
-        with self.hook._transaction() as cur:
+        with self.hook.transaction() as cur:
             cur.execute(  # one job's dead letters are written one at a time
                 "SELECT j.job_id FROM enterprise_jobs j JOIN enterprise_job_attempts a USING (job_id)"
                 " WHERE a.attempt_id = %s FOR NO KEY UPDATE OF j",
@@ -99,71 +110,43 @@ class DeadLetterQueue:
     @reconnecting
     def supersede(self, job_id: int, *, dead_letter_id: int | None = None) -> int:
         """Mark the job's unresolved dead letters (or one replayed dead letter) superseded; return how many."""
-        with self.hook._transaction() as cur:
+        with self.hook.transaction() as cur:
             cur.execute(
                 "UPDATE enterprise_dead_letters SET status = 'superseded', resolved_at = now()"
                 " WHERE status IN ('open', 'replayed')"
                 " AND (job_id = %(job_id)s OR dead_letter_id = %(dead_letter_id)s)",
                 {"job_id": job_id, "dead_letter_id": dead_letter_id},
             )
-            return cur.rowcount
+            return int(cur.rowcount)
 
     @reconnecting
-    def find(
-        self,
-        *,
-        status: str | None = None,
-        dag_id: str | None = None,
-        dag_ids: Collection[str] | None = None,
-        run_id: str | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> list[dict[str, Any]]:
+    def find(self, *, limit: int = 50, offset: int = 0, **filters: Unpack[ListingFilters]) -> list[dict[str, Any]]:
         """
-        Return dead letters, newest first (``dag_ids``: only those of these DAGs), with their specs: showing them
-        masks the job's secrets in the error messages too (:func:`~airflow_provider_enterprise.redaction.redact`).
+        Return dead letters matching ``filters`` (:class:`~.registry.queries.ListingFilters`), newest first, with
+        their specs: showing them masks the job's secrets in the error messages too
+        (:func:`~airflow_provider_enterprise.redaction.redact`).
         """
-        with self.hook._transaction() as cur:
-            cur.execute(
-                "SELECT dead_letter_id, job_id, try_number, dag_id, run_id, task_id, map_index, error_class,"
-                " error_message, attempt_count, first_failure_at, last_failure_at, status, replay_run_id,"
-                f" created_at, spec FROM enterprise_dead_letters WHERE {LISTING_FILTER}"  # noqa: S608 - a fixed fragment
-                " ORDER BY dead_letter_id DESC LIMIT %(limit)s OFFSET %(offset)s",
-                listing_params(
-                    status=status, dag_id=dag_id, dag_ids=dag_ids, run_id=run_id, limit=limit, offset=offset
-                ),
-            )
-            return self.hook._dicts(cur)
+        return DEAD_LETTER_LISTING.page(self.hook, listing_params(**filters), limit=limit, offset=offset)
 
     @reconnecting
-    def count(
-        self,
-        *,
-        status: str | None = None,
-        dag_id: str | None = None,
-        dag_ids: Collection[str] | None = None,
-        run_id: str | None = None,
-    ) -> int:
+    def count(self, **filters: Unpack[ListingFilters]) -> int:
         """Return how many dead letters :meth:`find` would return without a limit."""
-        with self.hook._transaction() as cur:
-            cur.execute(
-                f"SELECT count(*) FROM enterprise_dead_letters WHERE {LISTING_FILTER}",  # noqa: S608 - a fixed fragment
-                listing_params(status=status, dag_id=dag_id, dag_ids=dag_ids, run_id=run_id),
-            )
-            return int(cur.fetchone()[0])
+        return DEAD_LETTER_LISTING.count(self.hook, listing_params(**filters))
 
     @reconnecting
     def get(self, dead_letter_id: int) -> dict[str, Any]:
         """Return one dead letter with its spec and traceback."""
-        with self.hook._transaction() as cur:
+        with self.hook.transaction() as cur:
             cur.execute("SELECT * FROM enterprise_dead_letters WHERE dead_letter_id = %s", (dead_letter_id,))
-            rows = self.hook._dicts(cur)
+            rows = dict_rows(cur)
         if not rows:
             raise DeadLetterNotFound(f"dead letter {dead_letter_id} does not exist")
         return rows[0]
 
-    def _resolve(self, dead_letter_id: int, target: str, extra_sql: str = "", params: dict | None = None) -> None:
-        with self.hook._transaction() as cur:
+    def _resolve(
+        self, dead_letter_id: int, target: str, extra_sql: str = "", params: dict[str, Any] | None = None
+    ) -> None:
+        with self.hook.transaction() as cur:
             cur.execute(
                 f"UPDATE enterprise_dead_letters SET status = %(target)s{extra_sql}"  # noqa: S608 - fixed fragments
                 " WHERE dead_letter_id = %(id)s AND status = 'open'",
@@ -298,7 +281,7 @@ def reconcile(
     """
     from airflow_provider_enterprise.exceptions import InvalidTransitionError
 
-    with hook._transaction() as cur:
+    with hook.transaction() as cur:
         cur.execute(
             "SELECT a.attempt_id, a.try_number, a.external_id, a.status_api,"
             " j.dag_id, j.run_id, j.task_id, j.map_index"
@@ -306,7 +289,7 @@ def reconcile(
             " WHERE a.status = 'running' AND a.heartbeat_at < now() - make_interval(secs => %s)",
             (stale_after,),
         )
-        stale = hook._dicts(cur)
+        stale = dict_rows(cur)
     failed = lettered = stopped = 0
     queue = DeadLetterQueue(hook)
     for attempt in stale:

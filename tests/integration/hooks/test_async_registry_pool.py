@@ -9,6 +9,7 @@ import pytest
 
 from airflow_provider_enterprise.hooks import metadata
 from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook, JobKey
+from airflow_provider_enterprise.registry import connection
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +31,7 @@ def test_many_polls_at_once_share_a_few_connections(registry: EnterpriseMetadata
         states = await asyncio.gather(*(hook.ajob_state(key) for hook in hooks))
         during = backends(registry_url)
         more = await asyncio.gather(*(hook.ajob_state(key) for hook in hooks[:20]))
-        return [*states, *more], during, len(metadata._async_pools[asyncio.get_running_loop()])
+        return [*states, *more], during, len(connection._async_pools[asyncio.get_running_loop()])
 
     states, during, pools = asyncio.run(polls())
     assert set(states) == {"running"} and len(states) == 220

@@ -43,7 +43,7 @@ def url_hook(url: str) -> EnterpriseMetadataHook:
 
 def backend_tls(hook: EnterpriseMetadataHook) -> tuple:
     """The TLS state of the hook's registry connection (the one its registry calls use)."""
-    with hook._transaction() as cur:
+    with hook.transaction() as cur:
         cur.execute(SSL_SQL)
         return cur.fetchone()
 

@@ -22,7 +22,7 @@ def failed_attempt(registry: EnterpriseMetadataHook, run_id: str, try_number: in
 
 def silence(registry: EnterpriseMetadataHook, attempt_ids: list[int]) -> None:
     """Make attempts look as if their task process died an hour ago (no heartbeat since)."""
-    with registry._transaction() as cur:
+    with registry.transaction() as cur:
         cur.execute(
             "UPDATE enterprise_job_attempts SET heartbeat_at = now() - interval '1 hour' WHERE attempt_id = ANY(%s)",
             (attempt_ids,),
