@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import (
     Field,
+    PrivateAttr,
     ValidationError,
     ValidationInfo,
     ValidatorFunctionWrapHandler,
@@ -127,6 +128,7 @@ class InputSpec(StrictModel):
         sniffer infers them from a sample, for the Spark engine too when the task can read the input.
     """
 
+    _files: list[str] | None = PrivateAttr(default=None)
     path: str = Field(min_length=1)
     format: FileFormat | None = None
     header: bool = True
@@ -158,15 +160,31 @@ class InputSpec(StrictModel):
         if self.format is not None:
             return self.format
         candidates = [self.path]
-        if os.path.isdir(self.path):
-            candidates = _data_files(self.path)[:1] or candidates
+        if not glob.has_magic(self.path) and os.path.isdir(self.path):
+            candidates = self.files()[:1] or candidates
         suffix = candidates[0].rsplit(".", 1)[-1].lower()
         if suffix in _SUFFIX_FORMATS:
             return _SUFFIX_FORMATS[suffix]
         raise ValueError(f"cannot infer the format of input {self.path!r}: set its format")
 
     def files(self) -> list[str]:
-        """Return the files this input reads, sorted; a missing path gives an empty list."""
+        """
+        Return the files this input reads, sorted; a missing path gives an empty list.
+
+        The path is listed once per spec object (a run builds its spec once), so routing, the engine and the
+        registry of a run see the same files, and a directory is walked once.
+        """
+        if self._files is None:
+            self._files = self._list_files()
+        return list(self._files)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when the fields are (pydantic's equality would also compare the listing :meth:`files` keeps)."""
+        return type(other) is type(self) and self.__dict__ == other.__dict__
+
+    __hash__ = StrictModel.__hash__
+
+    def _list_files(self) -> list[str]:
         if glob.has_magic(self.path):
             return sorted(p for p in glob.glob(self.path, recursive=True) if os.path.isfile(p))
         if os.path.isdir(self.path):
