@@ -55,7 +55,7 @@ WITHOUT_MIRROR = {
     "spark_app/inputs.py": "tests/integration/spark/test_bad_rows_equivalence.py, test_spark_app.py",
     "spark_app/job.py": "tests/integration/spark/test_spark_app.py",
     "spark_app/main.py": "tests/integration/spark/test_spark_error_classes.py",
-    # -- the registry, being split out of hooks/metadata.py (#33): tested through the hook ------------------
+    # -- the registry, split out of hooks/metadata.py (#33): tested through the hook -------------------------
     "registry/__init__.py": "package marker",
     "registry/attempts.py": "tests/integration/hooks/test_metadata.py",
     "registry/connection.py": "tests/integration/hooks/test_metadata.py, hooks/test_async_registry_pool.py",
