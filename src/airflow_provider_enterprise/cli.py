@@ -307,7 +307,8 @@ def cmd_jobs_logs(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_dags_install(args: argparse.Namespace, settings: Settings) -> int:
-    from airflow_provider_enterprise.job_dag import DAG_FILE, JOB_DAG_ID
+    from airflow_provider_enterprise.job_dag import DAG_FILE
+    from airflow_provider_enterprise.spec.submission import JOB_DAG_ID
 
     target = args.folder / f"{JOB_DAG_ID}.py"
     if target.exists() and target.read_text() != DAG_FILE and not args.force:

@@ -27,12 +27,10 @@ import httpx
 from pydantic import BaseModel, ConfigDict
 
 from airflow_provider_enterprise.exceptions import EnterpriseError
-from airflow_provider_enterprise.spec.submission import JobType, validate_submission
+from airflow_provider_enterprise.spec.submission import JOB_DAG_ID, JOB_TASK_ID, JobType, validate_submission
 
 __all__ = ["AsyncEnterpriseClient", "EnterpriseClient", "Job", "JobStatus", "JobType", "SubmissionError"]
 
-JOB_DAG_ID = "enterprise_job"  # airflow_provider_enterprise.job_dag.JOB_DAG_ID (not imported: no Airflow here)
-JOB_TASK_ID = "run_job"
 #: A job's state, from its DAG run's.
 STATES = {"queued": "queued", "running": "running", "success": "succeeded", "failed": "failed"}
 TERMINAL_STATES = ("succeeded", "failed")

@@ -156,7 +156,8 @@ AGGREGATE_SHORTHANDS = ("count", "count_distinct", "sum", "avg", "mean", "min", 
 
 #: Names users may give columns, and the only text identifiers and keywords may hold (this refuses unicode
 #: look-alike quotes, which sqlglot reads as part of an identifier).
-_PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: A plain name (a column, a function): the only names expressions and the spec accept.
+PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def _describe(node: exp.Expr) -> str:
@@ -255,7 +256,7 @@ def check_tree(tree: exp.Expr, kind: ExpressionKind, text: str, extra: tuple[typ
                 hint = " (aggregate functions belong in a groupby aggregation)"
             raise ExpressionError(f"{_describe(node)} is not allowed in expression {text!r}{hint}")
     for node in tree.find_all(exp.Identifier, exp.Var):
-        if not _PLAIN_NAME.match(node.name):
+        if not PLAIN_NAME.match(node.name):
             raise ExpressionError(
                 f"{node.name!r} is not a plain name (letters, digits and underscores; quotes must be ASCII) "
                 f"in expression {text!r}"

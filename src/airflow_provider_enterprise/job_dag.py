@@ -17,10 +17,15 @@ import pendulum
 from airflow.sdk import DAG, Param
 
 from airflow_provider_enterprise.operators.submitted_job import EnterpriseSubmittedJobOperator
-from airflow_provider_enterprise.spec.submission import REQUIRED_FIELDS, submission_defaults, submission_schema
+from airflow_provider_enterprise.spec.submission import (
+    JOB_DAG_ID,
+    JOB_TASK_ID,
+    REQUIRED_FIELDS,
+    submission_defaults,
+    submission_schema,
+)
 
-JOB_DAG_ID = "enterprise_job"
-JOB_TASK_ID = "run_job"
+__all__ = ["DAG_FILE", "JOB_DAG_ID", "JOB_TASK_ID", "build_job_dag"]
 
 #: The DAG file ``dags install`` writes (Airflow parses files that mention "airflow" and "dag").
 DAG_FILE = '''"""The generic job DAG of airflow-provider-enterprise: trigger it with a job spec as the run's params."""

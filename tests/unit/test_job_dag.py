@@ -16,7 +16,7 @@ def dag():
 
 
 def test_the_client_names_the_same_dag_and_task() -> None:
-    assert (client.JOB_DAG_ID, client.JOB_TASK_ID) == (JOB_DAG_ID, JOB_TASK_ID)  # copied: the client has no Airflow
+    assert (client.JOB_DAG_ID, client.JOB_TASK_ID) == (JOB_DAG_ID, JOB_TASK_ID)  # one source: spec.submission
 
 
 def test_one_unpaused_task_that_runs_only_what_is_submitted(dag) -> None:

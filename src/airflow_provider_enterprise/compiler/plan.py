@@ -21,6 +21,7 @@ from airflow_provider_enterprise.expressions import (
     parse_expression,
     referenced_columns,
 )
+from airflow_provider_enterprise.spec.fields import DECIMAL_TYPE
 from airflow_provider_enterprise.spec.models import JobSpec
 from airflow_provider_enterprise.spec.transformations import (
     CastTransformation,
@@ -43,7 +44,6 @@ from airflow_provider_enterprise.spec.transformations import (
 )
 
 _NUMERIC = re.compile(r"^(tinyint|smallint|int|integer|bigint|hugeint|u\w*int|float|real|double|decimal.*)$")
-_DECIMAL = re.compile(r"^decimal\((\d+), (\d+)\)$")
 _TEMPORAL = re.compile(r"^(date|timestamp.*|time.*|interval)$")
 _BOOLEAN_NODES = (exp.Predicate, exp.Connector, exp.Not, exp.Is, exp.In, exp.Between, exp.Like, exp.ILike)
 
@@ -110,7 +110,7 @@ def data_type(type_name: str) -> exp.DataType:
 
 def decimal_digits(type_name: str | None) -> tuple[int, int] | None:
     """The precision and scale of our type name ``decimal(p, s)``; None for any other type."""
-    match = _DECIMAL.match(type_name or "")
+    match = DECIMAL_TYPE.match(type_name or "")
     return (int(match[1]), int(match[2])) if match else None
 
 

@@ -32,7 +32,7 @@ from typing import Any
 import pendulum
 from airflow.sdk import DAG, Asset, AssetWatcher, task
 
-from airflow_provider_enterprise.job_dag import JOB_DAG_ID
+from airflow_provider_enterprise.spec.submission import JOB_DAG_ID
 from airflow_provider_enterprise.triggers.redis_stream import RedisStreamTrigger
 
 log = logging.getLogger(__name__)

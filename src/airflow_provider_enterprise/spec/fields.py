@@ -13,11 +13,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo
 
-from airflow_provider_enterprise.expressions import ExpressionError, ExpressionKind, parse_expression
+from airflow_provider_enterprise.expressions import PLAIN_NAME, ExpressionError, ExpressionKind, parse_expression
 
 _TEMPLATE_MARKERS = re.compile(r"\{\{|\{%")
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_DECIMAL = re.compile(r"^decimal\((\d{1,2}),\s*(\d{1,2})\)$")
+#: A decimal type, as users write it and as the spec keeps it (``decimal(10,2)``, ``decimal(10, 2)``).
+DECIMAL_TYPE = re.compile(r"^decimal\((\d{1,2}),\s*(\d{1,2})\)$")
 
 
 def contains_template(value: Any) -> bool:
@@ -50,7 +50,7 @@ def check_identifier(value: str, info: ValidationInfo) -> str:
     """Validate ``value`` as a column name (left for later when it holds a template)."""
     if templates_allowed(info, value):
         return value
-    if not isinstance(value, str) or not _IDENTIFIER.match(value):
+    if not isinstance(value, str) or not PLAIN_NAME.match(value):
         raise ValueError(f"{value!r} is not a column name (letters, digits and underscores)")
     return value
 
@@ -87,8 +87,8 @@ def check_column_type(value: str) -> str:
     name = {"integer": "int", "long": "bigint", "float64": "double", "float": "double", "bool": "boolean"}.get(
         name, name
     )
-    if name in ColumnType.__members__.values() or _DECIMAL.match(name):
-        match = _DECIMAL.match(name)
+    if name in ColumnType.__members__.values() or DECIMAL_TYPE.match(name):
+        match = DECIMAL_TYPE.match(name)
         if match and not (1 <= int(match[1]) <= 38 and int(match[2]) <= int(match[1])):
             raise ValueError(f"{value!r}: decimal precision must be 1-38 and scale at most the precision")
         return name.replace(",", ", ") if match else name

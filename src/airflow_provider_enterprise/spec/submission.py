@@ -25,6 +25,11 @@ class JobType(StrEnum):
     DATA_VALIDATION = "data_validation"
 
 
+#: The generic job DAG that runs submissions (one run a job) and its one task: the client, the CLI and the
+#: queue-fed DAG address it by these ids.
+JOB_DAG_ID = "enterprise_job"
+JOB_TASK_ID = "run_job"
+
 #: The fields of a submission, in the order the trigger form shows them.
 SUBMISSION_FIELDS = (
     "job_name",

@@ -66,7 +66,7 @@ def test_a_local_run_parses_each_expression_once(dags, registry, tmp_path: Path)
 def walks_of_one_run(dags, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, int]:
     """Run the test DAG on a directory input; return the run's state and how often the directory was walked."""
     source = tmp_path / "in"
-    source.mkdir()
+    source.mkdir(parents=True)
     shutil.copy(SAMPLE, source / "part-0.csv")
     walks: collections.Counter = collections.Counter()
     walk = os.walk

@@ -16,8 +16,8 @@ import pytest
 
 from airflow_provider_enterprise.config import load_settings
 from airflow_provider_enterprise.exceptions import RegistryConnectionRefused
-from airflow_provider_enterprise.hooks import metadata
 from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook, JobKey, migration_files
+from airflow_provider_enterprise.registry import connection
 from support.pg_tls import CERT_ROLE, DATABASE, HOST, PASSWORD, PASSWORD_ROLE, TlsPostgres, free_port
 
 pytestmark = pytest.mark.integration
@@ -165,7 +165,7 @@ def test_unreachable_server_is_still_retried(
     tls_server: TlsPostgres, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
     """Nothing listening is transient (a restarting server): reconnect tries go on, and the log shows them."""
-    monkeypatch.setattr(metadata, "RECONNECT_DELAYS", (0.01, 0.01))
+    monkeypatch.setattr(connection, "RECONNECT_DELAYS", (0.01, 0.01))
     hook = url_hook(tls_server.url().replace(f":{tls_server.port}/", f":{free_port()}/"))
     with pytest.raises(psycopg.OperationalError, match="Connection refused"):
         hook.migrate()
