@@ -249,7 +249,7 @@ def verify(stack, registry, jobs: list[Job], killed: dict[str, str]) -> dict[str
     outcome: Counter = Counter()
     lost, classes = [], Counter()
     duplicate_letters = duplicate_outputs = leftovers = poison_succeeded = superseded = 0
-    several_letters = []
+    several_letters, several_outputs = [], []
     for job in jobs:
         record = registry.find_job(JobKey(DAG_ID, job.run_id, TASK_ID)) or {"status": None, "attempts": []}
         attempts = record["attempts"]
@@ -257,6 +257,11 @@ def verify(stack, registry, jobs: list[Job], killed: dict[str, str]) -> dict[str
         leftovers += left
         succeeded_tries = sum(1 for a in attempts if a["status"] == "succeeded")
         duplicate_outputs += max(0, outputs - 1) + max(0, succeeded_tries - 1)
+        if outputs > 1 or succeeded_tries > 1:
+            tries = [(a["try_number"], a["status"], a["hostname"], a["pid"]) for a in attempts]
+            several_outputs.append(
+                {"kind": job.kind, "killed": killed.get(job.run_id), "outputs": outputs, "tries": tries}
+            )
         job_letters = letters.get(job.run_id, [])
         unresolved = [d for d in job_letters if d["status"] in ("open", "replayed")]
         duplicate_letters += max(0, len(unresolved) - 1)
@@ -284,6 +289,7 @@ def verify(stack, registry, jobs: list[Job], killed: dict[str, str]) -> dict[str
         "duplicate_outputs": duplicate_outputs,
         "superseded_dead_letters": superseded,
         "jobs_with_several_dead_letters": several_letters,
+        "jobs_published_more_than_once": several_outputs,
         "staging_leftovers": leftovers,
         "poison_succeeded": poison_succeeded,
         "dead_letters_by_kind_and_class": {f"{k}/{c}": n for (k, c), n in sorted(classes.items())},
@@ -331,6 +337,8 @@ def report(results: dict[str, Any]) -> None:
     print(f"dead letters: {results['dead_letters_by_kind_and_class']}")
     if results["jobs_with_several_dead_letters"]:
         print(f"jobs with several dead letters: {results['jobs_with_several_dead_letters']}")
+    if results.get("jobs_published_more_than_once"):
+        print(f"jobs published more than once: {results['jobs_published_more_than_once']}")
     if results["lost_jobs"]:
         print(f"lost (first 20): {results['lost_jobs']}")
 
@@ -339,11 +347,12 @@ def combine(paths: list[Path]) -> dict[str, Any]:
     """Add up the results of runs made one after another (``--jobs`` split into parts, each on a fresh stack)."""
     parts = [json.loads(path.read_text()) for path in paths]
     total: dict[str, Any] = {"parts": len(parts), "events": [], "lost_jobs": [], "command": []}
-    total["jobs_with_several_dead_letters"] = []
+    total["jobs_with_several_dead_letters"], total["jobs_published_more_than_once"] = [], []
     for number, part in enumerate(parts, 1):
         total["events"] += [f"part {number}: {event}" for event in part["events"]]
         total["lost_jobs"] += part["lost_jobs"]
         total["jobs_with_several_dead_letters"] += part.get("jobs_with_several_dead_letters", [])
+        total["jobs_published_more_than_once"] += part.get("jobs_published_more_than_once", [])
         total["command"].append(part["command"])
         for key, value in part.items():
             if key in total or key in ("machine", "benchmark", "jobs_per_min", "spark_worker_kill"):
