@@ -128,7 +128,7 @@ class InputSpec(StrictModel):
         sniffer infers them from a sample, for the Spark engine too when the task can read the input.
     """
 
-    _files: list[str] | None = PrivateAttr(default=None)
+    _listing: tuple[str, list[str]] | None = PrivateAttr(default=None)  # (path, files): see files()
     path: str = Field(min_length=1)
     format: FileFormat | None = None
     header: bool = True
@@ -174,9 +174,9 @@ class InputSpec(StrictModel):
         The path is listed once per spec object (a run builds its spec once), so routing, the engine and the
         registry of a run see the same files, and a directory is walked once.
         """
-        if self._files is None:
-            self._files = self._list_files()
-        return list(self._files)
+        if self._listing is None or self._listing[0] != self.path:  # a copy with another path lists its own
+            self._listing = (self.path, self._list_files())
+        return list(self._listing[1])
 
     def __eq__(self, other: object) -> bool:
         """Equal when the fields are (pydantic's equality would also compare the listing :meth:`files` keeps)."""

@@ -6,6 +6,7 @@ from airflow_provider_enterprise.spec import (
     EngineName,
     FileFormat,
     GroupByTransformation,
+    InputSpec,
     InvalidJobSpec,
     validate_job_spec,
 )
@@ -120,3 +121,16 @@ def test_input_format_must_be_inferable() -> None:
 def test_a_spec_that_is_not_a_mapping_is_an_invalid_spec(data) -> None:
     with pytest.raises(InvalidJobSpec, match="a spec is a mapping of fields, not"):
         validate_job_spec(data)
+
+
+def test_an_input_is_listed_once_and_a_copy_with_another_path_lists_its_own(tmp_path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.csv").write_text("x\n1\n")
+    source = InputSpec(path=str(folder))
+    assert source.files() == [str(folder / "a.csv")]
+    (folder / "b.csv").write_text("x\n2\n")
+    assert source.files() == [str(folder / "a.csv")]  # the run's listing: what routing measured is what is read
+    assert InputSpec(path=str(folder)).files() == [str(folder / "a.csv"), str(folder / "b.csv")]
+    assert source.model_copy(update={"path": str(folder / "b.csv")}).files() == [str(folder / "b.csv")]
+    assert source == InputSpec(path=str(folder)) and hash(source) == hash(InputSpec(path=str(folder)))
