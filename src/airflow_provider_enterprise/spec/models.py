@@ -182,8 +182,6 @@ class InputSpec(StrictModel):
         """Equal when the fields are (pydantic's equality would also compare the listing :meth:`files` keeps)."""
         return type(other) is type(self) and self.__dict__ == other.__dict__
 
-    __hash__ = StrictModel.__hash__
-
     def _list_files(self) -> list[str]:
         if glob.has_magic(self.path):
             return sorted(p for p in glob.glob(self.path, recursive=True) if os.path.isfile(p))
