@@ -23,7 +23,12 @@ def test_benchmark_smoke_run_purges_the_filled_attempts_beside_writers(
     results = json.loads(out.read_text())
     assert results["fill"]["attempts"] == 20_000
     purge = results["purge"]
-    assert purge["rows"] == {"enterprise_dead_letters": 0, "enterprise_jobs": 10_000, "enterprise_job_attempts": 20_000}
+    assert purge["rows"] == {
+        "enterprise_dead_letters": 0,
+        "enterprise_jobs": 10_000,
+        "enterprise_job_attempts": 20_000,
+        "enterprise_event_messages": 0,
+    }
     assert purge["attempts_per_s"] > 0
     for phase in ("writers_without_purge", "writers_during_purge"):
         writers = results[phase]
