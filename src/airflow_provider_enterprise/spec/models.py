@@ -160,8 +160,8 @@ class InputSpec(StrictModel):
         if self.format is not None:
             return self.format
         candidates = [self.path]
-        if not glob.has_magic(self.path) and os.path.isdir(self.path):
-            candidates = self.files()[:1] or candidates
+        if os.path.isdir(self.path):  # its files are the run's listing, unless its name reads as a glob pattern
+            candidates = (_data_files(self.path) if glob.has_magic(self.path) else self.files())[:1] or candidates
         suffix = candidates[0].rsplit(".", 1)[-1].lower()
         if suffix in _SUFFIX_FORMATS:
             return _SUFFIX_FORMATS[suffix]

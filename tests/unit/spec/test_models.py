@@ -134,3 +134,10 @@ def test_an_input_is_listed_once_and_a_copy_with_another_path_lists_its_own(tmp_
     assert InputSpec(path=str(folder)).files() == [str(folder / "a.csv"), str(folder / "b.csv")]
     assert source.model_copy(update={"path": str(folder / "b.csv")}).files() == [str(folder / "b.csv")]
     assert source == InputSpec(path=str(folder)) and hash(source) == hash(InputSpec(path=str(folder)))
+
+
+def test_a_directory_whose_name_reads_as_a_glob_takes_its_files_format(tmp_path) -> None:
+    folder = tmp_path / "in[1]"
+    folder.mkdir()
+    (folder / "a.parquet").write_bytes(b"")
+    assert InputSpec(path=str(folder)).resolved_format() is FileFormat.PARQUET
