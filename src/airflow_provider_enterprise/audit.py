@@ -14,7 +14,7 @@ from typing import Any, TypedDict, Unpack
 
 from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook
 from airflow_provider_enterprise.registry.connection import reconnecting
-from airflow_provider_enterprise.registry.queries import Listing, listing_params
+from airflow_provider_enterprise.registry.queries import Listing, filter_params
 
 #: Filters of :meth:`AuditTrail.find`; a path matches an input or the output at or below it.
 AUDIT_FILTER = (
@@ -50,12 +50,8 @@ AUDIT_LISTING = Listing("enterprise_audit_events", AUDIT_FILTER, "recorded_at DE
 
 
 def _params(filters: AuditFilters) -> dict[str, Any]:
-    """The query parameters of :data:`AUDIT_FILTER` (the listing's own, see :func:`listing_params`)."""
-    unknown = set(filters) - set(AuditFilters.__annotations__)
-    if unknown:
-        raise TypeError(f"unknown audit filters: {', '.join(sorted(unknown))}")
-    named = {name: filters.get(name) for name in ("path", "user", "dag_id", "outcome")}
-    return listing_params(dag_ids=filters.get("dag_ids"), run_id=filters.get("run_id"), **named)
+    """The query parameters of :data:`AUDIT_FILTER`."""
+    return filter_params(filters, AuditFilters)
 
 
 class AuditTrail:

@@ -28,18 +28,26 @@ class ListingFilters(TypedDict, total=False):
     run_id: str | None
 
 
-def listing_params(
-    *, dag_ids: Collection[str] | None = None, run_id: str | None = None, **params: Any
-) -> dict[str, Any]:
-    """Return the query parameters of :data:`LISTING_FILTER` and the filters of listings like it (each filter
-    given or None; ``dag_ids`` as a sorted list)."""
-    return {
-        "dag_id": None,
-        "status": None,
-        **params,
-        "run_id": run_id,
-        "dag_ids": None if dag_ids is None else sorted(dag_ids),
-    }
+def filter_params(filters: Mapping[str, Any], allowed: type) -> dict[str, Any]:
+    """
+    Return the query parameters of a listing's filter: each filter ``allowed`` (a TypedDict) names, given or None
+    (``dag_ids`` as a sorted list).
+
+    :raises TypeError: naming the filters ``allowed`` does not have.
+    """
+    unknown = set(filters) - set(allowed.__annotations__)
+    if unknown:
+        raise TypeError(f"unknown filters: {', '.join(sorted(unknown))}")
+    params = {name: filters.get(name) for name in allowed.__annotations__}
+    dag_ids = params.get("dag_ids")
+    if dag_ids is not None:
+        params["dag_ids"] = sorted(dag_ids)
+    return params
+
+
+def listing_params(**filters: Any) -> dict[str, Any]:
+    """Return the query parameters of :data:`LISTING_FILTER` (:class:`ListingFilters`)."""
+    return filter_params(filters, ListingFilters)
 
 
 @dataclass(frozen=True)
