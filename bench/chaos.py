@@ -179,7 +179,7 @@ def kill_tries(chaos: Chaos, registry) -> None:
 
 def restart_registry(chaos: Chaos, registry_dir: Path, downtime: float) -> None:
     """Stop the registry's PostgreSQL (fast shutdown: sessions are cut) and start it again after ``downtime``."""
-    from airflow_provider_enterprise import embedded_db
+    from airflow_provider_enterprise.dev import embedded_db
 
     before = embedded_db.running_server(registry_dir)
     started = time.monotonic()
@@ -395,7 +395,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.smoke:
         args.jobs, args.spark_jobs, args.timeout = 20, 2, 900
 
-    from airflow_provider_enterprise import embedded_db
+    from airflow_provider_enterprise.dev import embedded_db
     from airflow_provider_enterprise.resilience import dead_letter  # noqa: F401 - loaded now: edits during a run
     from support.processes import free_port
     from support.spark_cluster import SparkCluster

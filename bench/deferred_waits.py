@@ -245,7 +245,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.smoke:
         args.waits, args.window, args.poll_interval = 20, 10.0, 2.0
 
-    from airflow_provider_enterprise import embedded_db
+    from airflow_provider_enterprise.dev import embedded_db
 
     results: dict[str, Any] = {}
     for kind in args.kinds:  # each in a stack of its own: the kind is fixed when the DAGs are parsed

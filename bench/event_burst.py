@@ -288,7 +288,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.smoke:
         args.messages, args.resends, args.timeout = 5, 2, 300
 
-    from airflow_provider_enterprise import embedded_db
+    from airflow_provider_enterprise.dev import embedded_db
 
     with tempfile.TemporaryDirectory(prefix="ape-burst-") as scratch:
         server, stack, registry = _own_stack(Path(scratch))

@@ -14,8 +14,8 @@ def own_stack(workdir: Path, dag_files: list[Path], extra: dict[str, str], regis
     return the server, the stack (not started) and the registry hook. ``extra`` is the stack's environment;
     ``registry_server`` (an embedded server) holds the registry when it must not share Airflow's server.
     """
-    from airflow_provider_enterprise import embedded_db
     from airflow_provider_enterprise.config import load_settings
+    from airflow_provider_enterprise.dev import embedded_db
     from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook
     from support.stack import AirflowStack
 

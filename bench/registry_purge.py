@@ -15,7 +15,7 @@ ANALYZE``, as autovacuum would leave a table that size. Every filled job is past
 **Writers.** ``--writers`` threads, each with its own hook, take jobs through start, heartbeat and finish with the
 hook calls of :mod:`registry_throughput` (every tenth job fails). A transition's latency is the time of its hook
 calls; the first ``--warmup`` seconds are not counted. *Without a purge*: the writers for ``--seconds``.
-*During the purge*: the same writers while :class:`~airflow_provider_enterprise.retention.RegistryRetention`
+*During the purge*: the same writers while :class:`~airflow_provider_enterprise.ops.retention.RegistryRetention`
 purges the registry with the configured retention (what ``registry purge`` and the maintenance DAG run);
 rows/s is the attempts it deleted over its wall time.
 
@@ -138,7 +138,7 @@ def writers_while(url: str, writers: int, warmup: float, body: Callable[[], Any]
 
 def purge(url: str, batch_size: int) -> dict[str, Any]:
     """Purge the registry with the configured retention (the defaults); return what went and how fast."""
-    from airflow_provider_enterprise.retention import RegistryRetention, RetentionPolicy
+    from airflow_provider_enterprise.ops.retention import RegistryRetention, RetentionPolicy
 
     hook = _hook(url)
     try:
@@ -158,7 +158,7 @@ def purge(url: str, batch_size: int) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    from airflow_provider_enterprise.retention import BATCH_SIZE
+    from airflow_provider_enterprise.ops.retention import BATCH_SIZE
 
     parser = argparse.ArgumentParser(description=__doc__.strip().split("\n\n")[0])
     parser.add_argument("--database-url", default=None, help="the registry to measure (default: an embedded server)")

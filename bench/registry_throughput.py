@@ -83,7 +83,7 @@ def _hook(url: str) -> EnterpriseMetadataHook:
 @contextlib.contextmanager
 def registry_database(url: str | None) -> Iterator[str]:
     """Yield the URL of a migrated registry: ``url``, or a scratch embedded server's (stopped afterwards)."""
-    from airflow_provider_enterprise import embedded_db
+    from airflow_provider_enterprise.dev import embedded_db
 
     with contextlib.ExitStack() as stack:
         if url is None:

@@ -14,8 +14,8 @@ from pathlib import Path
 import pendulum
 from airflow.sdk import DAG, Param
 
+from airflow_provider_enterprise.dev.sample_data import example_output_root
 from airflow_provider_enterprise.operators.data_processing import EnterpriseDataProcessingOperator
-from airflow_provider_enterprise.sample_data import example_output_root
 
 SAMPLE_INPUT = Path(__file__).parent / "data" / "transactions.csv"
 OUTPUT_ROOT = example_output_root()

@@ -52,7 +52,7 @@ def enterprise_maintenance():
     @task
     def purge_registry(params=None) -> dict:
         from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook
-        from airflow_provider_enterprise.retention import RegistryRetention, RetentionPolicy, parse_duration
+        from airflow_provider_enterprise.ops.retention import RegistryRetention, RetentionPolicy, parse_duration
 
         hook = EnterpriseMetadataHook()
         older_than = parse_duration(params["older_than"]) if params["older_than"] else None

@@ -14,8 +14,8 @@ from pathlib import Path
 import pendulum
 from airflow.sdk import DAG, Param
 
+from airflow_provider_enterprise.dev.sample_data import example_output_root
 from airflow_provider_enterprise.operators.spark_submit import EnterpriseSparkSubmitOperator
-from airflow_provider_enterprise.sample_data import example_output_root
 
 HERE = Path(__file__).resolve().parent
 APPLICATION = HERE.parent / "spark_jobs" / "revenue_by_category.py"

@@ -55,7 +55,7 @@ CLASSES: dict[str, list[tuple[str, str]]] = {
         ),
         (
             "airflow_provider_enterprise.operators.submitted_job.EnterpriseSubmittedJobOperator",
-            "# the task of the generic job DAG (airflow_provider_enterprise.job_dag.build_job_dag)\n"
+            "# the task of the generic job DAG (airflow_provider_enterprise.operators.job_dag.build_job_dag)\n"
             'EnterpriseSubmittedJobOperator(task_id="run_job", retry_policy_name="network_error")',
         ),
         (
@@ -114,12 +114,12 @@ latest = hook.list_jobs(dag_id="enterprise_daily_processing", limit=1)""",
             """EnterpriseSparkSubmitHook(conn_id="spark_default", application_args=["--day", "2026-03-14"])""",
         ),
         (
-            "airflow_provider_enterprise.hooks.spark_status.SparkApplicationTracker",
+            "airflow_provider_enterprise.clients.spark_status.SparkApplicationTracker",
             """tracker = SparkApplicationTracker("standalone", "http://spark-master:6066")
 status = tracker.status("driver-20260314093000-0001")""",
         ),
         (
-            "airflow_provider_enterprise.hooks.spark_status.SparkMasterStatusHook",
+            "airflow_provider_enterprise.clients.spark_status.SparkMasterStatusHook",
             """SparkMasterStatusHook("http://spark-master:8080").status().utilization""",
         ),
     ],

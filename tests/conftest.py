@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_enterprise import embedded_db
+from airflow_provider_enterprise.dev import embedded_db
 from support.env import BIN, EXAMPLE_DAGS, REPO, STACK_DAGS, TEST_DAGS, make_workdir, remove_workdir
 from support.s3 import S3Endpoint
 from support.spark_cluster import SparkCluster

@@ -48,9 +48,9 @@ def get_provider_info() -> dict[str, Any]:
                 "integration-name": "Enterprise data processing",
                 "python-modules": [
                     "airflow_provider_enterprise.hooks.metadata",
-                    "airflow_provider_enterprise.hooks.masking",
+                    "airflow_provider_enterprise.security.masking_keys",
                     "airflow_provider_enterprise.hooks.spark_submit",
-                    "airflow_provider_enterprise.hooks.spark_status",
+                    "airflow_provider_enterprise.clients.spark_status",
                 ],
             }
         ],
@@ -89,7 +89,7 @@ def get_provider_info() -> dict[str, Any]:
                 "connection-type": "enterprise_metadata",
             },
             {
-                "hook-class-name": "airflow_provider_enterprise.hooks.masking.EnterpriseMaskingKeyHook",
+                "hook-class-name": "airflow_provider_enterprise.security.masking_keys.EnterpriseMaskingKeyHook",
                 "connection-type": "enterprise_masking",
             },
         ],

@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_enterprise import metrics
-from airflow_provider_enterprise.redaction import redact
 from airflow_provider_enterprise.registry.connection import reconnecting
+from airflow_provider_enterprise.security.redaction import redact
 from airflow_provider_enterprise.spec import JobSpec
 from airflow_provider_enterprise.spec.checks import FreshnessCheck, RowCountCheck
 

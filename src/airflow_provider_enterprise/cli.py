@@ -20,11 +20,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_enterprise import embedded_db
 from airflow_provider_enterprise.config import InvalidSettings, Settings, load_settings
+from airflow_provider_enterprise.dev import embedded_db
 
 if TYPE_CHECKING:  # imported where used: the console script starts without them
-    from airflow_provider_enterprise.client import EnterpriseClient
+    from airflow_provider_enterprise.clients.jobs import EnterpriseClient
     from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook
     from airflow_provider_enterprise.resilience.dead_letter import DeadLetterQueue
 
@@ -41,9 +41,11 @@ def _hook(settings: Settings) -> EnterpriseMetadataHook:
 
 
 def _masked(value: Any) -> Any:
-    """``value`` with its secrets masked (:func:`~airflow_provider_enterprise.hooks.masking.masked_for_showing`):
-    registry rows are masked when written, and this covers older ones."""
-    from airflow_provider_enterprise.hooks.masking import masked_for_showing
+    """
+    ``value`` with its secrets masked (:func:`~airflow_provider_enterprise.security.masking_keys.masked_for_showing`):
+    registry rows are masked when written, and this covers older ones.
+    """
+    from airflow_provider_enterprise.security.masking_keys import masked_for_showing
 
     return masked_for_showing(value)
 
@@ -132,7 +134,7 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_registry_purge(args: argparse.Namespace, settings: Settings) -> int:
-    from airflow_provider_enterprise.retention import RegistryRetention, RetentionPolicy
+    from airflow_provider_enterprise.ops.retention import RegistryRetention, RetentionPolicy
 
     report = RegistryRetention(_hook(settings)).purge(
         RetentionPolicy.configured(settings, args.older_than), dry_run=args.dry_run
@@ -144,7 +146,7 @@ def cmd_registry_purge(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _duration(text: str) -> Any:
-    from airflow_provider_enterprise.retention import parse_duration
+    from airflow_provider_enterprise.ops.retention import parse_duration
 
     try:
         return parse_duration(text)
@@ -204,8 +206,8 @@ def cmd_jobs_show(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _client(settings: Settings) -> EnterpriseClient:
-    from airflow_provider_enterprise.airflow_api import credentials
-    from airflow_provider_enterprise.client import EnterpriseClient
+    from airflow_provider_enterprise.clients.airflow_api import credentials
+    from airflow_provider_enterprise.clients.jobs import EnterpriseClient
 
     url, token, username, password = credentials(settings)
     return EnterpriseClient(url, token=token, username=username, password=password)
@@ -237,7 +239,7 @@ def _print_status(status: Any, as_json: bool) -> None:
 def cmd_jobs_submit(args: argparse.Namespace, settings: Settings) -> int:
     import yaml
 
-    from airflow_provider_enterprise.client import Job
+    from airflow_provider_enterprise.clients.jobs import Job
     from airflow_provider_enterprise.spec import InvalidJobSpec
     from airflow_provider_enterprise.spec.submission import validate_submission
 
@@ -307,7 +309,7 @@ def cmd_jobs_logs(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_dags_install(args: argparse.Namespace, settings: Settings) -> int:
-    from airflow_provider_enterprise.job_dag import DAG_FILE
+    from airflow_provider_enterprise.operators.job_dag import DAG_FILE
     from airflow_provider_enterprise.spec.submission import JOB_DAG_ID
 
     target = args.folder / f"{JOB_DAG_ID}.py"
@@ -353,7 +355,7 @@ def cmd_dlq_show(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_dlq_replay(args: argparse.Namespace, settings: Settings) -> int:
-    from airflow_provider_enterprise.airflow_api import AirflowApiClient
+    from airflow_provider_enterprise.clients.airflow_api import AirflowApiClient
 
     queue = _queue(settings)
     ids = args.dead_letter_id or [row["dead_letter_id"] for row in queue.find(status="open", limit=10_000)]
@@ -378,7 +380,7 @@ def cmd_dlq_purge(args: argparse.Namespace, settings: Settings) -> int:
     from dataclasses import replace
     from datetime import timedelta
 
-    from airflow_provider_enterprise.retention import RegistryRetention, RetentionPolicy
+    from airflow_provider_enterprise.ops.retention import RegistryRetention, RetentionPolicy
 
     days = args.older_than_days if args.older_than_days is not None else settings.dead_letters.retention_days
     policy = replace(RetentionPolicy.configured(settings), dead_letters=timedelta(days=days))
@@ -389,7 +391,7 @@ def cmd_dlq_purge(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_dlq_reconcile(args: argparse.Namespace, settings: Settings) -> int:
-    from airflow_provider_enterprise.airflow_api import AirflowApiClient
+    from airflow_provider_enterprise.clients.airflow_api import AirflowApiClient
     from airflow_provider_enterprise.resilience.dead_letter import reconcile
 
     api = AirflowApiClient(settings)
@@ -448,7 +450,7 @@ def cmd_events_show(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_audit_list(args: argparse.Namespace, settings: Settings) -> int:
-    from airflow_provider_enterprise.audit import AuditTrail
+    from airflow_provider_enterprise.ops.audit import AuditTrail
 
     rows = AuditTrail(_hook(settings)).find(
         path=args.path, user=args.user, dag_id=args.dag_id, outcome=args.outcome, limit=args.limit
@@ -476,8 +478,8 @@ def cmd_circuits_reset(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_pools_create(args: argparse.Namespace, settings: Settings) -> int:
-    from airflow_provider_enterprise import placement
-    from airflow_provider_enterprise.airflow_api import AirflowApiClient
+    from airflow_provider_enterprise.clients.airflow_api import AirflowApiClient
+    from airflow_provider_enterprise.ops import placement
 
     cores = None if args.spark_slots else placement.spark_cluster_cores(settings)
     pools = [
@@ -502,7 +504,7 @@ _DOCTOR_WORDS = {True: "ok", False: "PROBLEM", None: "unknown"}
 
 
 def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
-    from airflow_provider_enterprise import health
+    from airflow_provider_enterprise.ops import health
 
     checks: list[tuple[str, Callable[[Settings], health.Check]]] = [
         ("embedded registry", health.check_embedded),
@@ -519,7 +521,7 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_generate_data(args: argparse.Namespace, settings: Settings) -> int:
-    from airflow_provider_enterprise.sample_data import generate_transactions
+    from airflow_provider_enterprise.dev.sample_data import generate_transactions
 
     path = generate_transactions(args.path, args.rows, seed=args.seed)
     print(f"wrote {args.rows} rows to {path}")

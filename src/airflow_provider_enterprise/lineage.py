@@ -302,7 +302,7 @@ def spark_lineage_conf(conf: Mapping[str, str], context: Any, *, parent_job: boo
     """
     if not (parent_job or transport):
         return dict(conf)
-    from airflow_provider_enterprise.redaction import register_secret
+    from airflow_provider_enterprise.security.redaction import register_secret
 
     try:
         from airflow.providers.common.compat.openlineage.utils.spark import (

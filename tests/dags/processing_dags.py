@@ -9,8 +9,8 @@ from airflow.sdk import DAG
 
 from airflow_provider_enterprise.config import RetryPolicySettings
 from airflow_provider_enterprise.events.dag import build_event_job_dag
-from airflow_provider_enterprise.job_dag import build_job_dag
 from airflow_provider_enterprise.operators.data_processing import EnterpriseDataProcessingOperator
+from airflow_provider_enterprise.operators.job_dag import build_job_dag
 from airflow_provider_enterprise.resilience.retry import NamedRetryPolicy
 from airflow_provider_enterprise.sensors.circuit import CircuitClosedSensor
 from airflow_provider_enterprise.sensors.job import EnterpriseJobSensor

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_enterprise import embedded_db
 from airflow_provider_enterprise.cli import main
+from airflow_provider_enterprise.dev import embedded_db
 from airflow_provider_enterprise.hooks.metadata import JobKey, migration_files
 from support.env import BIN
 

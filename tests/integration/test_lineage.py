@@ -119,7 +119,7 @@ def asset_events(airflow_db: str, dag_id: str) -> list[tuple[str, dict]]:
 def test_a_submitted_job_emits_its_output_asset_event_through_the_alias(
     airflow_db: str, dags, registry, tmp_path: Path
 ) -> None:
-    from airflow_provider_enterprise.client import Job
+    from airflow_provider_enterprise.clients.jobs import Job
 
     output = tmp_path / "submitted" / "active"
     job = Job(

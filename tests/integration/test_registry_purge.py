@@ -14,8 +14,8 @@ from airflow_provider_enterprise.cli import main
 from airflow_provider_enterprise.config import Settings, load_settings
 from airflow_provider_enterprise.events.ledger import EventLedger
 from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook, JobKey
+from airflow_provider_enterprise.ops.retention import RegistryRetention, RetentionPolicy
 from airflow_provider_enterprise.resilience.dead_letter import DeadLetterQueue
-from airflow_provider_enterprise.retention import RegistryRetention, RetentionPolicy
 
 pytestmark = pytest.mark.integration
 

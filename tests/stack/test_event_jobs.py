@@ -16,7 +16,7 @@ import redis
 from airflow_provider_enterprise.events.dag import EVENTS_DAG_ID
 from airflow_provider_enterprise.events.ledger import EventLedger
 from airflow_provider_enterprise.events.messages import message_key
-from airflow_provider_enterprise.job_dag import JOB_DAG_ID
+from airflow_provider_enterprise.operators.job_dag import JOB_DAG_ID
 from support.env import EXAMPLE_DAGS
 from support.processes import stop_group
 

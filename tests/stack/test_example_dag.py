@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_enterprise.audit import AuditTrail
 from airflow_provider_enterprise.hooks.metadata import JobKey
+from airflow_provider_enterprise.ops.audit import AuditTrail
 from support.cli import orchestrator
 from support.env import BIN, EXAMPLE_DAGS
 from support.stack import ADMIN_USER

@@ -14,8 +14,8 @@ import duckdb
 import pytest
 import yaml
 
-from airflow_provider_enterprise.client import AsyncEnterpriseClient, EnterpriseClient, Job, SubmissionError
-from airflow_provider_enterprise.job_dag import JOB_DAG_ID, JOB_TASK_ID
+from airflow_provider_enterprise.clients.jobs import AsyncEnterpriseClient, EnterpriseClient, Job, SubmissionError
+from airflow_provider_enterprise.operators.job_dag import JOB_DAG_ID, JOB_TASK_ID
 from airflow_provider_enterprise.resilience.dead_letter import DeadLetterQueue
 from support.cli import orchestrator, orchestrator_run
 from support.env import EXAMPLE_DAGS

@@ -126,7 +126,7 @@ def runs_of(stack, dag_id: str) -> set[str]:
 
 def test_the_generic_job_dags_trigger_form_starts_a_job(airflow_stack, stack_registry, tmp_path: Path) -> None:
     from airflow_provider_enterprise.hooks.metadata import JobKey
-    from airflow_provider_enterprise.job_dag import JOB_DAG_ID, JOB_TASK_ID
+    from airflow_provider_enterprise.operators.job_dag import JOB_DAG_ID, JOB_TASK_ID
 
     airflow_stack.wait_for_dag(JOB_DAG_ID)
     before = runs_of(airflow_stack, JOB_DAG_ID)

@@ -40,7 +40,7 @@ def test_the_wheel_registers_the_provider_plugin_and_policy(wheel: zipfile.ZipFi
     for line in (
         "[apache_airflow_provider]\nprovider_info = airflow_provider_enterprise:get_provider_info",
         "[airflow.plugins]\nenterprise = airflow_provider_enterprise.plugin:EnterprisePlugin",
-        "[airflow.policy]\nenterprise = airflow_provider_enterprise.policies",
+        "[airflow.policy]\nenterprise = airflow_provider_enterprise.ops.policies",
         "[console_scripts]\nenterprise-orchestrator = airflow_provider_enterprise.cli:main",
     ):
         assert line in entry_points

@@ -33,6 +33,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from airflow_provider_enterprise import exceptions
+from airflow_provider_enterprise.clients.spark_status import (
+    SparkApplicationTracker,
+    SparkMasterStatusHook,
+    master_ui_url,
+)
 from airflow_provider_enterprise.compiler.masking import KEYS_ENV, MaskingKey, dump_keys, require_keys
 from airflow_provider_enterprise.config import SparkEngineSettings
 from airflow_provider_enterprise.engines import spark_runs
@@ -44,11 +49,6 @@ from airflow_provider_enterprise.exceptions import (
     MaskingKeyError,
     PermanentJobError,
     SparkApplicationError,
-)
-from airflow_provider_enterprise.hooks.spark_status import (
-    SparkApplicationTracker,
-    SparkMasterStatusHook,
-    master_ui_url,
 )
 from airflow_provider_enterprise.output.commit import read_output_manifest
 from airflow_provider_enterprise.spec import InvalidJobSpec, JobSpec, SparkResources

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_enterprise.redaction import redact
 from airflow_provider_enterprise.registry.connection import dict_rows, reconnecting
+from airflow_provider_enterprise.security.redaction import redact
 
 if TYPE_CHECKING:
     from airflow_provider_enterprise.events.messages import JobMessage

@@ -2,7 +2,7 @@
 A job submitted as a message on a stream: its body, its idempotency key, and why a message is refused.
 
 A message's ``job`` field holds a JSON object with the fields of a submission (those of the generic job DAG's
-params and of the Python client's :class:`~airflow_provider_enterprise.client.Job`) and an optional
+params and of the Python client's :class:`~airflow_provider_enterprise.clients.jobs.Job`) and an optional
 ``idempotency_key``. It is validated exactly as the client validates a job, and its run id is the client's for
 the same key, so a message and a client call with one key are one job. Without a key, the key is a hash of the
 stream and the message id: a redelivered message is the same job, a message published twice is two.
@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from airflow_provider_enterprise.client import Job, run_id_for
+from airflow_provider_enterprise.clients.jobs import Job, run_id_for
 from airflow_provider_enterprise.exceptions import EnterpriseError
 from airflow_provider_enterprise.spec.models import InvalidJobSpec
 

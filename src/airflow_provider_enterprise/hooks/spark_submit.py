@@ -19,11 +19,11 @@ from airflow.providers.apache.spark.hooks.spark_submit import SparkSubmitHook
 from airflow.sdk.exceptions import AirflowException, AirflowNotFoundException
 from airflow.sdk.log import mask_secret
 
-from airflow_provider_enterprise.exceptions import SparkAuthenticationError
-from airflow_provider_enterprise.hooks.spark_status import (
+from airflow_provider_enterprise.clients.spark_status import (
     Backend,
     SparkApplicationTracker,
 )
+from airflow_provider_enterprise.exceptions import SparkAuthenticationError
 from airflow_provider_enterprise.spark_app import SPARK_AUTH_SECRET_ENV
 
 if TYPE_CHECKING:

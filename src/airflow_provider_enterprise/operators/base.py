@@ -13,13 +13,13 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_enterprise import metrics, storage
 from airflow_provider_enterprise.exceptions import JobCancelledError
-from airflow_provider_enterprise.hooks.masking import register_keys
 from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook, JobKey, RunTrigger
-from airflow_provider_enterprise.redaction import redact, redact_error
 from airflow_provider_enterprise.resilience.circuit_breaker import CircuitBreaker, CircuitOpenError, Permit
 from airflow_provider_enterprise.resilience.dead_letter import REPLAY_CONF_KEY, DeadLetterQueue
 from airflow_provider_enterprise.resilience.errors import ErrorKind, classify_error, is_storage_error
 from airflow_provider_enterprise.resilience.retry import NamedRetryPolicy, retry_policy_args
+from airflow_provider_enterprise.security.masking_keys import register_keys
+from airflow_provider_enterprise.security.redaction import redact, redact_error
 from airflow_provider_enterprise.spec.models import PRIORITY_WEIGHTS, Priority
 from airflow_provider_enterprise.triggers.circuit import CircuitClosedTrigger, CircuitEvent
 
@@ -110,7 +110,7 @@ class EnterpriseJobOperator(BaseOperator):
     def placement_engine(cls, execution_engine: Any) -> str:
         """
         The engine whose queue and pool the task takes (``engines.<engine>.queue`` and ``pool``, applied by
-        :func:`airflow_provider_enterprise.policies.task_policy`): Spark's for a job that always runs on Spark,
+        :func:`airflow_provider_enterprise.ops.policies.task_policy`): Spark's for a job that always runs on Spark,
         else the local engine's, since ``auto`` and an engine chosen at run time may run the job in the worker.
         """
         return "spark" if execution_engine == "spark" else "local"
@@ -294,8 +294,8 @@ class EnterpriseJobOperator(BaseOperator):
         Record a failed attempt and raise: count a transient failure against the breakers whose resource failed
         (:meth:`_resource_failed`), release the rest (a permanent failure only frees their probe slots), dead-letter
         a final failure (not a cancelled job), and fail a permanent one without retries. The error's message is
-        masked (:func:`~airflow_provider_enterprise.redaction.redact_error`) once classified, before it is recorded,
-        logged or raised.
+        masked (:func:`~airflow_provider_enterprise.security.redaction.redact_error`) once classified, before it is
+        recorded, logged or raised.
         """
         ti = context["ti"]
         kind = self.error_kind(error)

@@ -11,8 +11,8 @@ from airflow_provider_enterprise.exceptions import SparkApplicationError
 if TYPE_CHECKING:
     from airflow.sdk import BaseOperator, Context
 
+    from airflow_provider_enterprise.clients.spark_status import ApplicationStatus, SparkApplicationTracker
     from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook
-    from airflow_provider_enterprise.hooks.spark_status import ApplicationStatus, SparkApplicationTracker
     from airflow_provider_enterprise.operators.base import RunningAttempt
     from airflow_provider_enterprise.triggers.spark import SparkApplicationEvent
 
@@ -158,7 +158,7 @@ class ClusterApplicationMixin(_Operator):
             their status API (a task deferred before an upgrade); otherwise the event's status API is used.
         """
         if event.status == "timeout":
-            from airflow_provider_enterprise.hooks.spark_status import SparkApplicationTracker
+            from airflow_provider_enterprise.clients.spark_status import SparkApplicationTracker
 
             if event.status_api is not None:
                 tracker = partial(SparkApplicationTracker.from_status_api, event.status_api)

@@ -20,12 +20,12 @@ from airflow_provider_enterprise.exceptions import (
     PermanentJobError,
     SparkApplicationError,
 )
-from airflow_provider_enterprise.hooks.masking import masking_keys, register_keys
 from airflow_provider_enterprise.lineage import JobLineageMixin, inject_spark_lineage
 from airflow_provider_enterprise.operators.base import EnterpriseJobOperator, RunningAttempt
 from airflow_provider_enterprise.operators.cluster_application import ClusterApplicationMixin, application_failed
-from airflow_provider_enterprise.redaction import redact
 from airflow_provider_enterprise.resilience.circuit_breaker import CircuitBreaker, CircuitOpenError, Permit
+from airflow_provider_enterprise.security.masking_keys import masking_keys, register_keys
+from airflow_provider_enterprise.security.redaction import redact
 from airflow_provider_enterprise.spec import (
     EngineName,
     InvalidJobSpec,

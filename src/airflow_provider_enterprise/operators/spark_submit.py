@@ -16,7 +16,7 @@ from airflow_provider_enterprise.spec import SparkResources
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_enterprise.hooks.spark_status import ApplicationStatus, SparkApplicationTracker
+    from airflow_provider_enterprise.clients.spark_status import ApplicationStatus, SparkApplicationTracker
     from airflow_provider_enterprise.hooks.spark_submit import EnterpriseSparkSubmitHook
     from airflow_provider_enterprise.lineage import JobLineage
 

@@ -6,7 +6,7 @@ discard) and ``/api/v1/circuits`` (list, reset), and the UI page under ``/ui/``.
 HTTP: the registry hook, :class:`~airflow_provider_enterprise.resilience.dead_letter.DeadLetterQueue` and
 the circuit breaker functions do the work, as they do for the CLI. Who may call what is in
 :mod:`airflow_provider_enterprise.plugin.security`. Every row shown is masked
-(:func:`~airflow_provider_enterprise.hooks.masking.masked_for_showing`): rows are masked when written, and this
+(:func:`~airflow_provider_enterprise.security.masking_keys.masked_for_showing`): rows are masked when written, and this
 covers older ones.
 """
 
@@ -23,16 +23,17 @@ from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from airflow_provider_enterprise import __version__, health
-from airflow_provider_enterprise.airflow_api import AirflowApiClient, AirflowApiError
-from airflow_provider_enterprise.audit import AuditTrail
+from airflow_provider_enterprise import __version__
+from airflow_provider_enterprise.clients.airflow_api import AirflowApiClient, AirflowApiError
 from airflow_provider_enterprise.config import Settings, load_settings
-from airflow_provider_enterprise.hooks.masking import masked_for_showing
 from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook
+from airflow_provider_enterprise.ops import health
+from airflow_provider_enterprise.ops.audit import AuditTrail
 from airflow_provider_enterprise.plugin import models
 from airflow_provider_enterprise.plugin.security import UserDep, caller_token, readable_dag_ids, require_dag_runs
 from airflow_provider_enterprise.resilience.circuit_breaker import CircuitBreaker, list_breakers
 from airflow_provider_enterprise.resilience.dead_letter import DeadLetterError, DeadLetterNotFound, DeadLetterQueue
+from airflow_provider_enterprise.security.masking_keys import masked_for_showing
 
 UI_DIR = Path(__file__).parent / "ui"
 

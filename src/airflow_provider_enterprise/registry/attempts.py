@@ -16,8 +16,8 @@ from enum import StrEnum
 from typing import Any
 
 from airflow_provider_enterprise.exceptions import InvalidTransitionError
-from airflow_provider_enterprise.redaction import redact
 from airflow_provider_enterprise.registry.connection import RegistryConnection, reconnecting
+from airflow_provider_enterprise.security.redaction import redact
 
 
 class AttemptStatus(StrEnum):

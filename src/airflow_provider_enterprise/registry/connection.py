@@ -20,8 +20,8 @@ from airflow.providers.postgres.hooks.postgres import PostgresHook
 from airflow.sdk import Connection
 from airflow.sdk.exceptions import AirflowNotFoundException
 
-from airflow_provider_enterprise import embedded_db
 from airflow_provider_enterprise.config import Settings, load_settings
+from airflow_provider_enterprise.dev import embedded_db
 from airflow_provider_enterprise.exceptions import MetadataDatabaseNotConfigured, RegistryConnectionRefused
 
 P = ParamSpec("P")

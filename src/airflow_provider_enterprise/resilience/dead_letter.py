@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any, Unpack
 
 from airflow_provider_enterprise import metrics
 from airflow_provider_enterprise.exceptions import EnterpriseError
-from airflow_provider_enterprise.redaction import redact
 from airflow_provider_enterprise.registry.connection import dict_rows, reconnecting
 from airflow_provider_enterprise.registry.queries import LISTING_FILTER, Listing, ListingFilters, listing_params
+from airflow_provider_enterprise.security.redaction import redact
 
 if TYPE_CHECKING:
-    from airflow_provider_enterprise.airflow_api import AirflowApiClient
+    from airflow_provider_enterprise.clients.airflow_api import AirflowApiClient
     from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook
 
 log = logging.getLogger(__name__)
@@ -124,7 +124,7 @@ class DeadLetterQueue:
         """
         Return dead letters matching ``filters`` (:class:`~.registry.queries.ListingFilters`), newest first, with
         their specs: showing them masks the job's secrets in the error messages too
-        (:func:`~airflow_provider_enterprise.redaction.redact`).
+        (:func:`~airflow_provider_enterprise.security.redaction.redact`).
         """
         return DEAD_LETTER_LISTING.page(self.hook, listing_params(**filters), limit=limit, offset=offset)
 
@@ -248,7 +248,7 @@ ApplicationStopper = Callable[[dict[str, Any], str], bool]
 
 def stop_spark_application(status_api: dict[str, Any], external_id: str) -> bool:
     """Kill a cluster-mode Spark application that has not ended; return whether it was still running."""
-    from airflow_provider_enterprise.hooks.spark_status import SparkApplicationTracker
+    from airflow_provider_enterprise.clients.spark_status import SparkApplicationTracker
 
     return SparkApplicationTracker.from_status_api(status_api).stop_if_active(external_id).active
 

@@ -8,7 +8,7 @@ from typing import Any, Literal
 import httpx
 
 from airflow_provider_enterprise import metrics
-from airflow_provider_enterprise.hooks.spark_status import ApplicationStatus, Backend, SparkApplicationTracker
+from airflow_provider_enterprise.clients.spark_status import ApplicationStatus, Backend, SparkApplicationTracker
 from airflow_provider_enterprise.triggers.base import PollingTrigger, TriggerPayload
 
 #: How a wait for an application can end.
@@ -29,7 +29,7 @@ class SparkApplicationEvent(TriggerPayload):
     :param run_id: the run id the generic application was submitted as; None for a custom application, or one an
         attempt re-attached to.
     :param status_api: where the application's status is read (see
-        :meth:`~airflow_provider_enterprise.hooks.spark_status.SparkApplicationTracker.status_api`), to kill it
+        :meth:`~airflow_provider_enterprise.clients.spark_status.SparkApplicationTracker.status_api`), to kill it
         from the resumed task; None in events stored before events carried it.
     """
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_enterprise.embedded_db import EmbeddedServer
+from airflow_provider_enterprise.dev.embedded_db import EmbeddedServer
 from support.env import REPO
 
 pytestmark = pytest.mark.integration

@@ -8,10 +8,10 @@ import duckdb
 import pandas as pd
 import pytest
 
+from airflow_provider_enterprise.dev.sample_data import generate_transactions
 from airflow_provider_enterprise.engines.local import LocalEngine
 from airflow_provider_enterprise.exceptions import InputNotFoundError, JobTimeoutError
 from airflow_provider_enterprise.output.commit import is_committed, staged_output
-from airflow_provider_enterprise.sample_data import generate_transactions
 from airflow_provider_enterprise.spec import validate_job_spec
 
 pytestmark = pytest.mark.integration

@@ -11,8 +11,8 @@ import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
-from airflow_provider_enterprise import embedded_db
 from airflow_provider_enterprise.config import load_settings
+from airflow_provider_enterprise.dev import embedded_db
 from airflow_provider_enterprise.exceptions import InvalidTransitionError, MetadataDatabaseNotConfigured
 from airflow_provider_enterprise.hooks.metadata import (
     MIGRATION_LOCK_KEY,

@@ -69,7 +69,7 @@ def test_check_results_show_in_the_cli_the_plugin_api_and_the_client(dags, regis
     from fastapi.testclient import TestClient
 
     from airflow_provider_enterprise.cli import main
-    from airflow_provider_enterprise.client import JobStatus
+    from airflow_provider_enterprise.clients.jobs import JobStatus
     from airflow_provider_enterprise.config import load_settings
     from airflow_provider_enterprise.plugin.api import create_app
 

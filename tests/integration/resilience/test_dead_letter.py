@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 
 from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook, JobKey
+from airflow_provider_enterprise.ops.retention import RegistryRetention, RetentionPolicy
 from airflow_provider_enterprise.resilience.dead_letter import DeadLetterError, DeadLetterQueue, reconcile
-from airflow_provider_enterprise.retention import RegistryRetention, RetentionPolicy
 
 pytestmark = pytest.mark.integration
 
@@ -127,7 +127,7 @@ def test_reconcile_stops_the_application_of_a_task_that_ended_without_it(registr
     the sweep kills it. An application a retry may still re-attach to (task up for retry, or a later try
     running) is left alone. The status API is a local server that answers like each backend's.
     """
-    from airflow_provider_enterprise.hooks.spark_status import SparkApplicationTracker
+    from airflow_provider_enterprise.clients.spark_status import SparkApplicationTracker
     from support.status_server import StatusServer
 
     ids = {

@@ -221,7 +221,7 @@ def test_doctor_reports_the_clusters_capacity(spark_cluster, monkeypatch, capsys
 
 
 def test_reading_the_masters_status_sends_its_utilization(spark_cluster, statsd_in_process) -> None:
-    from airflow_provider_enterprise.hooks.spark_status import SparkMasterStatusHook
+    from airflow_provider_enterprise.clients.spark_status import SparkMasterStatusHook
     from support.statsd import load_rules, prometheus
 
     status = SparkMasterStatusHook(spark_cluster.ui_url).status()
@@ -234,7 +234,7 @@ def test_reading_the_masters_status_sends_its_utilization(spark_cluster, statsd_
 
 
 def test_the_spark_pool_is_sized_from_the_masters_cores(spark_cluster, monkeypatch, tmp_path: Path) -> None:
-    from airflow_provider_enterprise import placement
+    from airflow_provider_enterprise.ops import placement
 
     config = tmp_path / "config.yaml"
     config.write_text(f"engines:\n  spark:\n    executor_cores: 2\n    master_ui_url: {spark_cluster.ui_url}\n")

@@ -187,7 +187,7 @@ def test_storage_failures_are_permanent_and_name_the_uri_or_connection(
 
 
 def test_a_submitted_job_reads_and_writes_s3_through_the_generic_job_dag(dags, registry, fs, bucket: str) -> None:
-    from airflow_provider_enterprise.client import Job
+    from airflow_provider_enterprise.clients.jobs import Job
 
     fs.pipe_file(f"{bucket}/raw/in.csv", SAMPLE.read_bytes())
     job = Job(

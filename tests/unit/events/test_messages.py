@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from airflow_provider_enterprise.client import Job, run_id_for
+from airflow_provider_enterprise.clients.jobs import Job, run_id_for
 from airflow_provider_enterprise.events.dag import _position
 from airflow_provider_enterprise.events.messages import PoisonMessage, entry_body, message_key, parse_job_message
 

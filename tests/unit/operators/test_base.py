@@ -10,11 +10,11 @@ from botocore.exceptions import EndpointConnectionError
 
 from airflow_provider_enterprise.config import RetryPolicySettings
 from airflow_provider_enterprise.operators.base import EnterpriseJobOperator, RunningAttempt
-from airflow_provider_enterprise.redaction import redact
 from airflow_provider_enterprise.resilience.circuit_breaker import Permit
 from airflow_provider_enterprise.resilience.dead_letter import REPLAY_CONF_KEY
 from airflow_provider_enterprise.resilience.errors import ErrorKind
 from airflow_provider_enterprise.resilience.retry import NamedRetryPolicy
+from airflow_provider_enterprise.security.redaction import redact
 
 
 class JobOperator(EnterpriseJobOperator):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from airflow_provider_enterprise.clients.spark_status import SparkApplicationTracker
 from airflow_provider_enterprise.exceptions import JobTimeoutError, SparkApplicationError
-from airflow_provider_enterprise.hooks.spark_status import SparkApplicationTracker
 from airflow_provider_enterprise.operators.cluster_application import application_failed
 from airflow_provider_enterprise.operators.spark_submit import EnterpriseSparkSubmitOperator
 from airflow_provider_enterprise.triggers.spark import SparkApplicationEvent

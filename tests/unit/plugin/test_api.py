@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from openapi_spec_validator import validate
 from starlette.requests import Request
 
-from airflow_provider_enterprise.airflow_api import AirflowApiError
+from airflow_provider_enterprise.clients.airflow_api import AirflowApiError
 from airflow_provider_enterprise.config import Settings
 from airflow_provider_enterprise.plugin import URL_PREFIX, EnterprisePlugin
 from airflow_provider_enterprise.plugin.api import create_app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_enterprise.audit import AuditFilters
+from airflow_provider_enterprise.ops.audit import AuditFilters
 from airflow_provider_enterprise.registry.queries import filter_params, listing_params
 
 

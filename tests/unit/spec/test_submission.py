@@ -5,7 +5,7 @@ from __future__ import annotations
 import jsonschema
 import pytest
 
-from airflow_provider_enterprise.client import Job, run_id_for
+from airflow_provider_enterprise.clients.jobs import Job, run_id_for
 from airflow_provider_enterprise.spec import InvalidJobSpec
 from airflow_provider_enterprise.spec.submission import (
     REQUIRED_FIELDS,

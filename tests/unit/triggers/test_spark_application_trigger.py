@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from airflow_provider_enterprise.hooks.spark_status import SparkApplicationTracker
+from airflow_provider_enterprise.clients.spark_status import SparkApplicationTracker
 from airflow_provider_enterprise.triggers.spark import SparkApplicationEvent, SparkApplicationTrigger
 from support.status_server import StatusServer
 from support.triggers import first_event

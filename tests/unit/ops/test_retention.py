@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_enterprise.config import InvalidSettings, Settings, load_settings
-from airflow_provider_enterprise.retention import RetentionError, RetentionPolicy, parse_duration
+from airflow_provider_enterprise.ops.retention import RetentionError, RetentionPolicy, parse_duration
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_enterprise.airflow_api import AirflowApiClient, AirflowApiError, credentials
+from airflow_provider_enterprise.clients.airflow_api import AirflowApiClient, AirflowApiError, credentials
 from airflow_provider_enterprise.config import load_settings
 from support.json_server import Received, json_server
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_enterprise.sample_data import (
+from airflow_provider_enterprise.dev.sample_data import (
     CATEGORIES,
     COLUMNS,
     COUNTRIES,

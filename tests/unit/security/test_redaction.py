@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from airflow_provider_enterprise.redaction import is_secret_name, redact, redact_error, register_secret
+from airflow_provider_enterprise.security.redaction import is_secret_name, redact, redact_error, register_secret
 
 
 def test_sensitive_job_data_values_are_masked_at_any_depth_and_wherever_they_appear() -> None:
@@ -110,7 +110,7 @@ def test_keys_of_data_are_not_secret_names(name: str, secret: bool) -> None:
 def test_registering_keys_before_the_attempt_exists_never_fails_the_task(monkeypatch: pytest.MonkeyPatch) -> None:
     """Rendering reads the keys only to register them: a failure there is left to the job's own read, which the
     attempt records (a secrets backend that is down stands in as an error of another kind)."""
-    from airflow_provider_enterprise.hooks.masking import EnterpriseMaskingKeyHook, register_keys
+    from airflow_provider_enterprise.security.masking_keys import EnterpriseMaskingKeyHook, register_keys
 
     def backend_down(self) -> None:
         raise ConnectionError("the secrets backend is down")

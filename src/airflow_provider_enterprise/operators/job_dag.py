@@ -30,7 +30,7 @@ __all__ = ["DAG_FILE", "JOB_DAG_ID", "JOB_TASK_ID", "build_job_dag"]
 #: The DAG file ``dags install`` writes (Airflow parses files that mention "airflow" and "dag").
 DAG_FILE = '''"""The generic job DAG of airflow-provider-enterprise: trigger it with a job spec as the run's params."""
 
-from airflow_provider_enterprise.job_dag import build_job_dag
+from airflow_provider_enterprise.operators.job_dag import build_job_dag
 
 dag = build_job_dag()
 '''

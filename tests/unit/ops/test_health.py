@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_enterprise import health
 from airflow_provider_enterprise.config import Settings
+from airflow_provider_enterprise.ops import health
 from support.json_server import Received, json_server
 
 

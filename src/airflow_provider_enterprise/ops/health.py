@@ -15,9 +15,9 @@ from typing import Any, Literal
 
 import httpx
 
-from airflow_provider_enterprise import embedded_db
+from airflow_provider_enterprise.clients.spark_status import SparkMasterStatusHook
 from airflow_provider_enterprise.config import Settings
-from airflow_provider_enterprise.hooks.spark_status import SparkMasterStatusHook
+from airflow_provider_enterprise.dev import embedded_db
 
 
 @dataclass(frozen=True)
@@ -163,7 +163,7 @@ def _check_connect(url: str, where: str, timeout: float = 5.0) -> Check:
 
 def _check_kubernetes(api: str, where: str, conn_id: str | None) -> Check:
     """Ask the Kubernetes API server for its version, with the token the application tracker uses."""
-    from airflow_provider_enterprise.hooks.spark_status import kubernetes_token, kubernetes_verify
+    from airflow_provider_enterprise.clients.spark_status import kubernetes_token, kubernetes_verify
 
     conn = _connection(conn_id)
     token = kubernetes_token(conn)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_enterprise.client import (
+from airflow_provider_enterprise.clients.jobs import (
     JOB_DAG_ID,
     AsyncEnterpriseClient,
     EnterpriseClient,

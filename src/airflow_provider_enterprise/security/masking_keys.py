@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from airflow_provider_enterprise.compiler.masking import MaskingKey
 from airflow_provider_enterprise.exceptions import MaskingKeyError
-from airflow_provider_enterprise.redaction import redact, register_secret
+from airflow_provider_enterprise.security.redaction import redact, register_secret
 from airflow_provider_enterprise.spec.transformations import DEFAULT_MASKING_CONN_ID, MaskTransformation
 
 T = TypeVar("T")
@@ -36,7 +36,7 @@ class EnterpriseMaskingKeyHook(BaseHook):
     The connection's password is the key, its login the key's version (recorded with each job's result), and
     the extra ``encoding`` says how the password spells the key: ``utf-8`` (default), ``hex`` or ``base64``.
     The key is registered with Airflow's secrets masker as soon as it is read, as written and as SQL and JSON
-    quote it (:func:`~airflow_provider_enterprise.redaction.register_secret`).
+    quote it (:func:`~airflow_provider_enterprise.security.redaction.register_secret`).
 
     :param masking_conn_id: the connection holding the key.
     """

@@ -1,6 +1,6 @@
 """
 Tests for policies.py's task-instance hook: a submitted job's priority from its run's conf. The task policy (queues
-and pools at parse time): tests/unit/test_task_placement.py; through the scheduler: tests/stack/test_job_submission.py.
+and pools at parse time): tests/unit/ops/test_task_placement.py; through the scheduler: tests/stack/test_job_submission.py.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from airflow_provider_enterprise import policies
 from airflow_provider_enterprise.operators.submitted_job import EnterpriseSubmittedJobOperator
+from airflow_provider_enterprise.ops import policies
 
 
 def test_the_submitted_job_operator_is_recognised_by_its_name() -> None:

@@ -2,7 +2,7 @@
 Where each engine's tasks run: its executor queue and its Airflow pool, sized from the capacity behind them.
 
 The queues and pools come from ``engines.<engine>.queue`` and ``pool`` (the cluster policy in
-:mod:`airflow_provider_enterprise.policies` gives them to the tasks); ``enterprise-orchestrator pools create``
+:mod:`airflow_provider_enterprise.ops.policies` gives them to the tasks); ``enterprise-orchestrator pools create``
 creates the pools with the slots computed here.
 """
 
@@ -65,8 +65,8 @@ def spark_cluster_cores(settings: Settings) -> int | None:
     """The cores a standalone master reports alive (its web UI's JSON), or None when it reports none."""
     import httpx
 
+    from airflow_provider_enterprise.clients.spark_status import SparkMasterStatusHook
     from airflow_provider_enterprise.engines.spark import resolve_target
-    from airflow_provider_enterprise.hooks.spark_status import SparkMasterStatusHook
 
     target = resolve_target(settings.engines.spark)
     if not target.ui_url:

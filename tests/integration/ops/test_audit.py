@@ -16,10 +16,10 @@ import pandas as pd
 import psycopg
 import pytest
 
-from airflow_provider_enterprise.audit import AuditTrail
 from airflow_provider_enterprise.cli import main
 from airflow_provider_enterprise.config import load_settings
 from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook, JobKey, RunTrigger
+from airflow_provider_enterprise.ops.audit import AuditTrail
 from support.env import CORRUPT_PARQUET, EXAMPLE_DAGS
 
 pytestmark = pytest.mark.integration

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_enterprise import embedded_db
 from airflow_provider_enterprise.config import Settings
+from airflow_provider_enterprise.dev import embedded_db
 
 
 def test_the_data_directory_is_configured_else_under_airflow_home(

@@ -7,7 +7,7 @@ import asyncio
 import httpx
 import pytest
 
-from airflow_provider_enterprise.hooks.spark_status import SparkApplicationTracker
+from airflow_provider_enterprise.clients.spark_status import SparkApplicationTracker
 from support.status_server import StatusServer
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 
-from airflow_provider_enterprise import placement
 from airflow_provider_enterprise.config import load_settings
+from airflow_provider_enterprise.ops import placement
 
 
 def test_the_local_pool_counts_every_worker_hosts_cpus(tmp_path) -> None:

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from airflow_provider_enterprise.exceptions import MaskingKeyError
-from airflow_provider_enterprise.hooks.masking import EnterpriseMaskingKeyHook, masking_keys
+from airflow_provider_enterprise.security.masking_keys import EnterpriseMaskingKeyHook, masking_keys
 
 SECRET = "unit-test-key-with-enough-bytes"
 

@@ -1,14 +1,14 @@
 """
 Tests for placement.py's reading of a standalone master's cores (a local HTTP server's ``/json/``) and the pools'
-descriptions. How the pools are sized: tests/unit/test_placement_pools.py.
+descriptions. How the pools are sized: tests/unit/ops/test_placement_pools.py.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_enterprise import placement
 from airflow_provider_enterprise.config import Settings
+from airflow_provider_enterprise.ops import placement
 from support.json_server import Received, json_server
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from airflow.sdk.exceptions import ParamValidationError
 
-from airflow_provider_enterprise import client, job_dag
-from airflow_provider_enterprise.job_dag import JOB_DAG_ID, JOB_TASK_ID, build_job_dag
+from airflow_provider_enterprise.clients import jobs as client
+from airflow_provider_enterprise.operators import job_dag
+from airflow_provider_enterprise.operators.job_dag import JOB_DAG_ID, JOB_TASK_ID, build_job_dag
 from airflow_provider_enterprise.spec.submission import REQUIRED_FIELDS, submission_defaults, submission_schema
 
 

@@ -1,0 +1,1 @@
+"""Development defaults: the embedded PostgreSQL and the bundled sample data."""

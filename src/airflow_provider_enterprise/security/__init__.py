@@ -1,0 +1,1 @@
+"""Secrets: the masking keys read from Airflow connections and the one masking step of what is stored or shown."""
