@@ -322,11 +322,10 @@ def test_a_chart_made_secret_without_its_values_is_refused_by_name() -> None:
 def test_the_charts_files_and_settings_are_the_repositorys() -> None:
     pairs = [
         (CHART / "files" / "statsd-mapping.yml", REPO / "deploy" / "statsd-mapping.yml"),
-        (CHART / "files" / "init-databases.sh", REPO / "deploy" / "postgres" / "init-databases.sh"),
     ] + [(CHART / "files" / "dashboards" / p.name, p) for p in (REPO / "deploy" / "grafana" / "dashboards").glob("*")]
     for copy, source in pairs:
         assert copy.read_text() == source.read_text(), f"{copy} differs from {source}: copy it again"
-    assert len(list((CHART / "files" / "dashboards").glob("*.json"))) == len(pairs) - 2
+    assert len(list((CHART / "files" / "dashboards").glob("*.json"))) == len(pairs) - 1
     config = values_of(CHART / "values.yaml")["airflow"]["config"]
     shared = {k: v for k, v in AIRFLOW_ENV.items() if k.startswith("AIRFLOW__") and k not in TOPOLOGY_KEYS}
     assert config == shared, "helm values airflow.config and deploy/airflow.env differ"

@@ -19,10 +19,6 @@ from airflow_provider_enterprise.spec.models import PRIORITY_WEIGHTS, Priority
 if TYPE_CHECKING:
     from airflow_provider_enterprise.operators.base import EnterpriseJobOperator
 
-#: Operators whose priority comes from the run's conf.
-SUBMITTED_JOB_OPERATORS = {"EnterpriseSubmittedJobOperator"}
-
-
 def _enable_task_instance_mutation_hook() -> None:
     """
     Make the scheduler call the hook when it creates task instances.
@@ -71,7 +67,10 @@ def task_policy(task: Any) -> None:
 @hookimpl
 def task_instance_mutation_hook(task_instance: Any, dag_run: Any) -> None:
     """Set a submitted job's ``priority_weight`` from the ``priority`` of its run's conf."""
-    if task_instance.operator not in SUBMITTED_JOB_OPERATORS or dag_run is None:
+    # the scheduler holds the serialized task, not its class: the task instance names its operator's class
+    from airflow_provider_enterprise.operators.submitted_job import EnterpriseSubmittedJobOperator
+
+    if task_instance.operator != EnterpriseSubmittedJobOperator.__name__ or dag_run is None:
         return
     priority = (dag_run.conf or {}).get("priority")
     if priority in {p.value for p in Priority}:

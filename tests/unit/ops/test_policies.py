@@ -1,6 +1,7 @@
 """
-Tests for policies.py's task-instance hook: a submitted job's priority from its run's conf. The task policy (queues
-and pools at parse time): tests/unit/ops/test_task_placement.py; through the scheduler: tests/stack/test_job_submission.py.
+Tests for policies.py's task-instance hook: a submitted job's priority from its run's conf. The task policy
+(queues and pools at parse time): tests/unit/ops/test_task_placement.py; through the scheduler:
+tests/stack/test_job_submission.py.
 """
 
 from __future__ import annotations
@@ -13,13 +14,9 @@ from airflow_provider_enterprise.operators.submitted_job import EnterpriseSubmit
 from airflow_provider_enterprise.ops import policies
 
 
-def test_the_submitted_job_operator_is_recognised_by_its_name() -> None:
-    assert EnterpriseSubmittedJobOperator.__name__ in policies.SUBMITTED_JOB_OPERATORS
-
-
 @pytest.mark.parametrize(("priority", "weight"), [("low", 1), ("normal", 5), ("critical", 50)])
 def test_a_submitted_jobs_priority_sets_its_weight(priority: str, weight: int) -> None:
-    ti = SimpleNamespace(operator="EnterpriseSubmittedJobOperator", priority_weight=1)
+    ti = SimpleNamespace(operator=EnterpriseSubmittedJobOperator.__name__, priority_weight=1)
     policies.task_instance_mutation_hook(ti, SimpleNamespace(conf={"priority": priority}))
     assert ti.priority_weight == weight
 
