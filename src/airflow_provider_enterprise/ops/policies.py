@@ -19,6 +19,7 @@ from airflow_provider_enterprise.spec.models import PRIORITY_WEIGHTS, Priority
 if TYPE_CHECKING:
     from airflow_provider_enterprise.operators.base import EnterpriseJobOperator
 
+
 def _enable_task_instance_mutation_hook() -> None:
     """
     Make the scheduler call the hook when it creates task instances.
