@@ -9,6 +9,7 @@ says why a copy and not a streamed read). No Airflow imports: the filesystems co
 
 from __future__ import annotations
 
+import functools
 import glob
 import posixpath
 from collections.abc import Mapping
@@ -56,9 +57,17 @@ def list_objects(fs: AbstractFileSystem, uri: str) -> ObjectListing:
     return ObjectListing(root, dict(sorted(sizes.items())))
 
 
-def require_objects(fs: AbstractFileSystem, name: str, uri: str) -> ObjectListing:
-    """Return :func:`list_objects`; raise :class:`InputNotFoundError` naming input ``name`` when it lists none."""
-    listing = list_objects(fs, uri)
+def input_objects(fs: AbstractFileSystem, source: InputSpec) -> ObjectListing:
+    """:func:`list_objects` of input ``source``, listed once per spec object (:meth:`InputSpec.objects`)."""
+    return source.objects(functools.partial(list_objects, fs))
+
+
+def require_objects(fs: AbstractFileSystem, name: str, uri: str, listing: ObjectListing | None = None) -> ObjectListing:
+    """
+    Return ``listing`` (by default :func:`list_objects`); raise :class:`InputNotFoundError` naming input ``name``
+    when it holds no object.
+    """
+    listing = list_objects(fs, uri) if listing is None else listing
     if not listing.sizes:
         what = "matches no object" if glob.has_magic(uri) else "does not exist or holds no data object"
         raise InputNotFoundError(f"input {name!r}: {uri!r} {what}")
@@ -82,7 +91,7 @@ def download_inputs(
             inputs[name] = source
             continue
         fs = filesystems[store]
-        listing = require_objects(fs, name, source.path)
+        listing = require_objects(fs, name, source.path, input_objects(fs, source))
         target = directory / name
         target.mkdir(parents=True)
         copies = {str(target / rel): f"{listing.root}/{rel}" for rel in listing.sizes}

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_enterprise.config import Settings
-from airflow_provider_enterprise.engines.object_inputs import list_objects
+from airflow_provider_enterprise.engines.object_inputs import input_objects
 from airflow_provider_enterprise.spec import EngineName, InputSpec, JobSpec
 from airflow_provider_enterprise.spec.locations import scheme_of
 
@@ -50,7 +50,7 @@ def input_sizes(spec: JobSpec, filesystems: Mapping[str, AbstractFileSystem] | N
     for name, source in spec.inputs.items():
         store = scheme_of(source.path)
         if store:
-            sizes[name] = sum(list_objects((filesystems or {})[store], source.path).sizes.values())
+            sizes[name] = sum(input_objects((filesystems or {})[store], source).sizes.values())
         else:
             sizes[name] = sum(os.path.getsize(f) for f in source.files())
     return sizes

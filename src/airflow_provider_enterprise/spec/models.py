@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import (
     Field,
@@ -36,6 +36,8 @@ from airflow_provider_enterprise.spec.fields import (
 )
 from airflow_provider_enterprise.spec.locations import check_location, overlap, scheme_of
 from airflow_provider_enterprise.spec.transformations import TRANSFORMATION_TYPES, ProcessingLogic
+
+_Listing = TypeVar("_Listing")
 
 
 class EngineName(StrEnum):
@@ -129,6 +131,7 @@ class InputSpec(StrictModel):
     """
 
     _listing: tuple[str, list[str]] | None = PrivateAttr(default=None)  # (path, files): see files()
+    _objects: tuple[str, Any] | None = PrivateAttr(default=None)  # (path, an object store's listing): see objects()
     path: str = Field(min_length=1)
     format: FileFormat | None = None
     header: bool = True
@@ -177,6 +180,16 @@ class InputSpec(StrictModel):
         if self._listing is None or self._listing[0] != self.path:  # a copy with another path lists its own
             self._listing = (self.path, self._list_files())
         return list(self._listing[1])
+
+    def objects(self, list_objects: Callable[[str], _Listing]) -> _Listing:
+        """
+        Return ``list_objects(path)``, the object store's listing of this input, asked once per spec object as
+        :meth:`files` lists a local path once: routing and the engine of a run see the same objects.
+        """
+        if self._objects is None or self._objects[0] != self.path:
+            self._objects = (self.path, list_objects(self.path))
+        listing: _Listing = self._objects[1]
+        return listing
 
     def __eq__(self, other: object) -> bool:
         """Equal when the fields are (pydantic's equality would also compare the listing :meth:`files` keeps)."""

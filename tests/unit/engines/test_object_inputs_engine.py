@@ -6,6 +6,7 @@ Copying from a real S3 endpoint and reading the copies: tests/integration/storag
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fsspec.implementations.memory import MemoryFileSystem
@@ -58,3 +59,29 @@ def test_an_input_without_objects_is_named(store: MemoryFileSystem) -> None:
     store.pipe("/lake/empty/_SUCCESS", b"")  # a prefix holding no data object
     with pytest.raises(InputNotFoundError, match="holds no data object"):
         require_objects(store, "orders", "memory://lake/empty")
+
+
+def test_a_run_lists_an_object_store_input_once(
+    store: MemoryFileSystem, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from airflow_provider_enterprise.engines import object_inputs
+    from airflow_provider_enterprise.engines.routing import input_sizes
+    from airflow_provider_enterprise.spec import validate_job_spec
+
+    listed = []
+
+    def counted(fs: MemoryFileSystem, uri: str) -> object_inputs.ObjectListing:
+        listed.append(uri)
+        return list_objects(fs, uri.replace("s3://", "memory://"))
+
+    monkeypatch.setattr(object_inputs, "list_objects", counted)
+    spec = validate_job_spec(
+        {"job_name": "j", "input_path": "s3://lake/sales/", "output_path": str(tmp_path / "out"), "input_format": "csv"}
+    )
+    assert input_sizes(spec, {"s3": store}) == {"input": 9}  # routing
+    local, origins = object_inputs.download_inputs(spec, {"s3": store}, tmp_path / "copies")  # the local engine
+    assert listed == ["s3://lake/sales/"]
+    assert sorted(Path(p).read_bytes() for p in origins) == [b"a\n1\n", b"a\n22\n"]
+    copy = spec.model_copy(update={"inputs": {"input": spec.inputs["input"].model_copy(update={"path": "s3://lake"})}})
+    object_inputs.input_objects(store, copy.inputs["input"])  # another path lists its own objects
+    assert listed == ["s3://lake/sales/", "s3://lake"]
