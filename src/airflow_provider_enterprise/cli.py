@@ -241,21 +241,24 @@ def cmd_jobs_submit(args: argparse.Namespace, settings: Settings) -> int:
 
     from airflow_provider_enterprise.clients.jobs import Job
     from airflow_provider_enterprise.spec import InvalidJobSpec
-    from airflow_provider_enterprise.spec.submission import validate_submission
+    from airflow_provider_enterprise.spec.submission import SUBMISSION_FIELDS, validate_submission
 
-    try:
-        data = yaml.safe_load(args.spec.read_text())
-    except (OSError, yaml.YAMLError) as err:
-        print(f"cannot read {args.spec}: {err}", file=sys.stderr)
-        return EXIT_USAGE
-    if not isinstance(data, dict):
-        print(f"{args.spec}: expected a mapping of job fields, got {type(data).__name__}", file=sys.stderr)
-        return EXIT_USAGE
+    data: Any = {}
+    if args.spec is not None:
+        try:
+            data = yaml.safe_load(args.spec.read_text())
+        except (OSError, yaml.YAMLError) as err:
+            print(f"cannot read {args.spec}: {err}", file=sys.stderr)
+            return EXIT_USAGE
+        if not isinstance(data, dict):
+            print(f"{args.spec}: expected a mapping of job fields, got {type(data).__name__}", file=sys.stderr)
+            return EXIT_USAGE
+    data |= {name: value for name in SUBMISSION_FIELDS if (value := getattr(args, f"field_{name}")) is not None}
     try:
         validate_submission(data)  # before anything is posted
         job = Job(**data)
     except InvalidJobSpec as err:
-        print(f"{args.spec}: {err}", file=sys.stderr)
+        print(f"{args.spec or 'job'}: {err}", file=sys.stderr)
         return EXIT_USAGE
     with _client(settings) as client:
         job_id = client.submit_job(job, idempotency_key=args.idempotency_key)
@@ -266,6 +269,75 @@ def cmd_jobs_submit(args: argparse.Namespace, settings: Settings) -> int:
         print()
         _print_status(status, as_json=False)
     return _job_exit_code(status.state)
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise argparse.ArgumentTypeError(f"not JSON: {err}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+def add_job_field_options(parser: argparse.ArgumentParser) -> None:
+    """
+    Give ``parser`` an option per submission field (``--job-name``, ``--input-path``, ...), its type, choices and
+    help from the job's fields (:func:`~airflow_provider_enterprise.spec.submission.submission_schema`); an option
+    the command has already (``--timeout``) names the field ``--job-<field>``. Each option's value is
+    ``args.field_<field>``, None when not given.
+    """
+    from airflow_provider_enterprise.spec.submission import REQUIRED_FIELDS, submission_defaults, submission_schema
+
+    group = parser.add_argument_group("job fields (each one replaces the spec file's; see docs/jobs.md)")
+    defaults = submission_defaults()
+    for name, schema in submission_schema().items():
+        option = f"--{name.replace('_', '-')}"
+        if option in parser._option_string_actions:  # argparse's table of option strings
+            option = f"--job-{name.replace('_', '-')}"
+        kinds = {schema.get("type")} | {branch.get("type") for branch in schema.get("anyOf", [])}
+        kind: Callable[[str], Any] = _json_object if "object" in kinds else float if "number" in kinds else str
+        default = defaults[name]
+        shown = (
+            " (required)"
+            if name in REQUIRED_FIELDS
+            else ""
+            if default is None
+            else f" (default: {default if isinstance(default, str) else json.dumps(default)})"
+        )
+        group.add_argument(
+            option,
+            dest=f"field_{name}",
+            type=kind,
+            choices=schema.get("enum"),
+            metavar=None if "enum" in schema else "JSON" if kind is _json_object else name.upper(),
+            help=f"{schema['description']}{shown}".replace("%", "%%"),
+        )
+
+
+class _JobsParser(argparse.ArgumentParser):
+    """
+    The parser of a ``jobs`` command; ``job_fields=True`` (``jobs submit``) gives it the job-field options when
+    it is used or its help shown, so that the other commands start without importing the spec's models.
+    """
+
+    def __init__(self, *args: Any, job_fields: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._job_fields_pending = job_fields
+
+    def _with_fields(self) -> None:
+        if self._job_fields_pending:
+            self._job_fields_pending = False
+            add_job_field_options(self)
+
+    def parse_known_args(self, *args: Any, **kwargs: Any) -> Any:
+        self._with_fields()
+        return super().parse_known_args(*args, **kwargs)
+
+    def format_help(self) -> str:
+        self._with_fields()
+        return super().format_help()
 
 
 def _progress(job_id: str) -> Callable[[Any], None]:
@@ -568,7 +640,7 @@ def build_parser() -> argparse.ArgumentParser:
     purge_registry.set_defaults(func=cmd_registry_purge)
 
     jobs = commands.add_parser("jobs", help="submit, follow and read jobs").add_subparsers(
-        dest="jobs_command", required=True
+        dest="jobs_command", required=True, parser_class=_JobsParser
     )
     listing = jobs.add_parser("list", help="list jobs, newest first")
     listing.add_argument("--dag-id")
@@ -583,8 +655,12 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--dag-id", help="with no JOB_ID: the latest job of this DAG")
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=cmd_jobs_show)
-    submit = jobs.add_parser("submit", help="run a job spec (YAML or JSON) as a run of the generic job DAG")
-    submit.add_argument("spec", type=Path)
+    submit = jobs.add_parser(
+        "submit",
+        help="run a job spec (file and/or options) as a run of the generic job DAG",
+        job_fields=True,
+    )
+    submit.add_argument("spec", type=Path, nargs="?", help="a file of job fields (default: the options alone)")
     submit.add_argument("--wait", action="store_true", help="wait for the job to end; exit 0 succeeded, 1 failed")
     submit.add_argument("--timeout", type=float, help="with --wait: stop waiting after this many seconds (exit 3)")
     submit.add_argument("--idempotency-key", help="the same key always gives the same one run")

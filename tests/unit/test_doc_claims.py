@@ -166,3 +166,12 @@ def test_the_jobs_guide_lists_every_submission_field_with_its_default() -> None:
     for name, shown in documented.items():
         if shown.startswith("`"):  # a default written as a value
             assert shown.strip("`") == str(defaults[name]), name
+
+
+def test_the_job_spec_guide_lists_every_job_field() -> None:
+    from airflow_provider_enterprise.spec.models import job_fields
+
+    text = (REPO / "docs" / "job-spec.md").read_text()
+    table = text[text.index("| field | meaning |") :].split("\n\n")[0]
+    documented = {name for row in table.splitlines()[2:] for name in re.findall(r"`(\w+)`", row.split("|")[1])}
+    assert documented == set(job_fields())

@@ -27,7 +27,13 @@ import httpx
 from pydantic import BaseModel, ConfigDict
 
 from airflow_provider_enterprise.exceptions import EnterpriseError
-from airflow_provider_enterprise.spec.submission import JOB_DAG_ID, JOB_TASK_ID, JobType, validate_submission
+from airflow_provider_enterprise.spec.submission import (
+    JOB_DAG_ID,
+    JOB_TASK_ID,
+    JobType,
+    submission_defaults,
+    validate_submission,
+)
 
 __all__ = ["AsyncEnterpriseClient", "EnterpriseClient", "Job", "JobStatus", "JobType", "SubmissionError"]
 
@@ -40,23 +46,31 @@ class SubmissionError(EnterpriseError):
     """Airflow refused a request, or an idempotency key was reused for another job."""
 
 
+#: A job's defaults, from the job's fields (:func:`~airflow_provider_enterprise.spec.models.job_fields`).
+_DEFAULTS = submission_defaults()
+
+
 class Job(BaseModel):
-    """A job to submit: the v1 API's fields, checked by the same models as every other job."""
+    """A job to submit: the v1 API's fields, checked by the same models as every other job.
+
+    Its fields are the submission's (:data:`~airflow_provider_enterprise.spec.submission.SUBMISSION_FIELDS`),
+    with the job spec's defaults; they are checked when the job is posted (:meth:`conf`).
+    """
 
     model_config = ConfigDict(extra="forbid", use_enum_values=True)
 
     job_name: str
     input_path: str
     output_path: str
-    job_type: JobType | str = JobType.DATA_PROCESSING
-    job_data: dict[str, Any] = {}
-    execution_engine: str = "auto"
-    priority: str = "normal"
-    processing_logic: dict[str, Any] = {"transformations": []}
-    timeout: float | None = None
-    output_format: str = "parquet"
-    on_bad_rows: str = "quarantine"
-    storage_conn_id: str | None = None
+    job_type: JobType | str = _DEFAULTS["job_type"]
+    job_data: dict[str, Any] = _DEFAULTS["job_data"]
+    execution_engine: str = _DEFAULTS["execution_engine"]
+    priority: str = _DEFAULTS["priority"]
+    processing_logic: dict[str, Any] = _DEFAULTS["processing_logic"]
+    timeout: float | None = _DEFAULTS["timeout"]
+    output_format: str = _DEFAULTS["output_format"]
+    on_bad_rows: str = _DEFAULTS["on_bad_rows"]
+    storage_conn_id: str | None = _DEFAULTS["storage_conn_id"]
 
     def conf(self) -> dict[str, Any]:
         """The run's conf; :class:`~airflow_provider_enterprise.spec.InvalidJobSpec` names a bad field."""

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import time
 import uuid
+import warnings
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+
+from airflow.exceptions import AirflowProviderDeprecationWarning
 
 from airflow_provider_enterprise import assets, storage
 from airflow_provider_enterprise.compiler.plan import PlanError, plan_from_declared_schemas
@@ -33,6 +36,7 @@ from airflow_provider_enterprise.spec import (
     contains_template,
     validate_job_spec,
 )
+from airflow_provider_enterprise.spec.models import job_defaults, job_fields
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -42,6 +46,8 @@ if TYPE_CHECKING:
     from airflow_provider_enterprise.engines.spark import SparkEngine, SparkTarget
 
 _RESOLVED_AT_RUN_TIME = "{{ resolved at run time }}"
+#: The operator's defaults of the job's fields: JobSpec's (tests/unit/spec/test_job_fields.py holds them to it).
+_DEFAULTS = job_defaults()
 
 
 def _run_prefix(job_id: int) -> str:
@@ -64,13 +70,17 @@ class EnterpriseDataProcessingOperator(JobLineageMixin, ClusterApplicationMixin,
 
     The spec is validated when the DAG is parsed (values holding Jinja are checked again after rendering;
     a spec that fails then fails the task without retries). Each try is registered as an attempt of the
-    job in the registry, with its engine, rendered spec, timings, row counts and error.
+    job in the registry, with its engine, rendered spec, timings, row counts and error. The job's fields and
+    their defaults are :class:`~airflow_provider_enterprise.spec.JobSpec`'s, except ``execution_engine``: a task
+    runs on the local engine unless it names another.
 
     :param job_name: name of the job, shown in the registry.
     :param input_path: file, directory or glob to read; the transformations start from it. (templated)
     :param inputs: more inputs, by name, for joins and unions: a path or ``{"path": ..., "format": ...,
         "schema": {...}, "header": ..., "delimiter": ..., "quote": ...}``. Without ``input_path`` the first
         one is the primary input. (templated)
+    :param primary_input: the input the transformations start from, by name (default: ``input_path``'s input,
+        else the first of ``inputs``).
     :param output_path: directory to write; replaced atomically on success. (templated)
     :param processing_logic: ``{"transformations": [...]}``, a dict or a JSON string. (templated)
     :param execution_engine: ``local`` (DuckDB), ``spark`` or ``auto`` (routed by input size and Spark's
@@ -80,7 +90,8 @@ class EnterpriseDataProcessingOperator(JobLineageMixin, ClusterApplicationMixin,
     :param input_options: options of ``input_path``: ``schema``, ``header``, ``delimiter``, ``quote``.
     :param output_format: ``parquet`` (default), ``csv`` or ``json`` (JSON lines).
     :param partition_by: columns whose values name the output's subdirectories (``col=value/``).
-    :param write_mode: ``overwrite`` (default: replace the output atomically) or ``error_if_exists``.
+    :param mode: ``overwrite`` (default: replace the output atomically) or ``error_if_exists`` (refused before
+        any data is read).
     :param on_bad_rows: malformed CSV rows: ``quarantine`` (default: written to ``_bad_rows/`` inside the
         output with the reason), ``drop`` (counted only) or ``fail`` (the job fails, nothing is written).
     :param spark_conn_id: Airflow connection of the Spark cluster: type ``spark`` (spark-submit to its master)
@@ -98,6 +109,8 @@ class EnterpriseDataProcessingOperator(JobLineageMixin, ClusterApplicationMixin,
     :param poll_interval: seconds between status polls of a deferred job's application.
     :param storage_conn_id: Airflow connection of the object store that ``s3://``, ``gs://`` or ``abfs://`` paths
         name (default: the store's usual one: ``aws_default``, ``google_cloud_default``, ``wasb_default``). (templated)
+    :param write_mode: the deprecated name of ``mode``, accepted with an ``AirflowProviderDeprecationWarning``
+        until the next release; giving both is an error.
     :param kwargs: the job's registry, retry and breaker settings (``job_type``, ``job_data``, ``priority``,
         ``metadata_conn_id``, ``retry_policy_name``, ``circuit_breaker``): see
         :class:`~airflow_provider_enterprise.operators.base.EnterpriseJobOperator`. ``inlets`` and ``outlets``
@@ -127,20 +140,21 @@ class EnterpriseDataProcessingOperator(JobLineageMixin, ClusterApplicationMixin,
         input_path: str | None = None,
         output_path: str,
         inputs: dict[str, Any] | None = None,
+        primary_input: str | None = None,
         processing_logic: dict[str, Any] | str | None = None,
-        execution_engine: str = EngineName.LOCAL.value,
+        execution_engine: str = EngineName.LOCAL.value,  # a task runs in its worker unless it names another engine
         timeout: float | None = None,
         input_format: str | None = None,
         input_options: dict[str, Any] | None = None,
-        output_format: str = "parquet",
+        output_format: str = _DEFAULTS["output_format"],
         partition_by: list[str] | None = None,
-        write_mode: str = "overwrite",
-        on_bad_rows: str = "quarantine",
+        mode: str | None = None,  # None: JobSpec's default (_DEFAULTS["mode"]) once write_mode is gone
+        on_bad_rows: str = _DEFAULTS["on_bad_rows"],
         spark_conn_id: str | None = None,
         spark_resources: dict[str, Any] | None = None,
-        job_type: str = "data_processing",
+        job_type: str = _DEFAULTS["job_type"],
         job_data: dict[str, Any] | None = None,
-        priority: str = "normal",
+        priority: str = _DEFAULTS["priority"],
         metadata_conn_id: str | None = None,
         retry_policy_name: str | None = None,
         circuit_breaker: str | None = None,
@@ -149,8 +163,20 @@ class EnterpriseDataProcessingOperator(JobLineageMixin, ClusterApplicationMixin,
         deferrable: bool = False,
         poll_interval: float = 5.0,
         storage_conn_id: str | None = None,
+        write_mode: str | None = None,
         **kwargs: Any,
     ) -> None:
+        if write_mode is not None:
+            if mode is not None:
+                raise ValueError(
+                    f"give mode, or its deprecated name write_mode, not both (mode={mode!r}, write_mode={write_mode!r})"
+                )
+            warnings.warn(
+                "Parameter `write_mode` is deprecated and will be removed in the next release. Use `mode` instead.",
+                AirflowProviderDeprecationWarning,
+                stacklevel=2,
+            )
+            mode = write_mode
         if deferrable and execution_engine in (EngineName.LOCAL.value, EngineName.AUTO.value):
             raise ValueError(
                 f"deferrable=True needs execution_engine='spark' (a cluster-mode application the triggerer waits "
@@ -176,6 +202,7 @@ class EnterpriseDataProcessingOperator(JobLineageMixin, ClusterApplicationMixin,
         )
         self.input_path = input_path
         self.inputs = inputs
+        self.primary_input = primary_input
         self.output_path = output_path
         self.processing_logic = processing_logic if processing_logic is not None else {}
         self.execution_engine = execution_engine
@@ -184,7 +211,7 @@ class EnterpriseDataProcessingOperator(JobLineageMixin, ClusterApplicationMixin,
         self.input_options = input_options
         self.output_format = output_format
         self.partition_by = partition_by
-        self.write_mode = write_mode
+        self.mode = mode if mode is not None else _DEFAULTS["mode"]
         self.on_bad_rows = on_bad_rows
         self.spark_conn_id = spark_conn_id
         self.spark_resources = spark_resources
@@ -213,32 +240,13 @@ class EnterpriseDataProcessingOperator(JobLineageMixin, ClusterApplicationMixin,
                     raise InvalidJobSpec(f"invalid job spec {self.job_name!r}:\n  {err}") from None
 
     def _spec_data(self) -> dict[str, Any]:
-        logic = self.processing_logic
-        if isinstance(logic, str):
+        """The job's fields (:func:`~airflow_provider_enterprise.spec.models.job_fields`) as set, None left out."""
+        data = {name: getattr(self, name) for name in job_fields()}
+        if isinstance(data["processing_logic"], str):
             try:
-                logic = json.loads(logic)
+                data["processing_logic"] = json.loads(data["processing_logic"])
             except json.JSONDecodeError as err:
                 raise InvalidJobSpec(f"processing_logic is not valid JSON: {err}") from None
-        data = {
-            "job_name": self.job_name,
-            "job_type": self.job_type,
-            "job_data": self.job_data,
-            "execution_engine": self.execution_engine,
-            "priority": self.priority,
-            "timeout": self.timeout,
-            "input_path": self.input_path,
-            "inputs": self.inputs,
-            "output_path": self.output_path,
-            "input_format": self.input_format,
-            "input_options": self.input_options,
-            "output_format": self.output_format,
-            "partition_by": self.partition_by,
-            "mode": self.write_mode,
-            "on_bad_rows": self.on_bad_rows,
-            "spark_resources": self.spark_resources,
-            "storage_conn_id": self.storage_conn_id,
-            "processing_logic": logic,
-        }
         return {k: v for k, v in data.items() if v is not None}
 
     def _job_spec_data(self, context: Context) -> dict[str, Any]:

@@ -24,6 +24,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.fields import FieldInfo
+from pydantic_core import to_jsonable_python
 
 from airflow_provider_enterprise.exceptions import InputNotFoundError
 from airflow_provider_enterprise.spec.checks import CHECK_TYPES
@@ -76,6 +78,15 @@ class Priority(StrEnum):
     HIGH = "high"
     URGENT = "urgent"
     CRITICAL = "critical"
+
+
+class JobType(StrEnum):
+    """The seed's job types (any other name is accepted too: it is recorded, not interpreted)."""
+
+    DATA_PROCESSING = "data_processing"
+    BATCH_PROCESSING = "batch_processing"
+    ETL_PIPELINE = "etl_pipeline"
+    DATA_VALIDATION = "data_validation"
 
 
 #: Airflow's ``priority_weight`` of a job's task, by priority (the scheduler queues heavier tasks first).
@@ -244,6 +255,26 @@ class SparkResources(StrictModel):
 DEFAULT_INPUT = "input"
 
 
+class SingleInput(StrictModel):
+    """
+    The single-input form of a job's inputs: :class:`JobSpec` folds these fields into ``inputs`` as the input
+    named ``input`` (:data:`DEFAULT_INPUT`). Declared here so that every place a job is written (the operator,
+    the submission form, the CLI, the client) takes their names, defaults and descriptions from one model.
+    """
+
+    input_path: str | None = Field(
+        default=None,
+        min_length=1,
+        description="File, directory or glob to read (CSV, Parquet or JSON lines), local or s3://, gs://, abfs://.",
+    )
+    input_format: FileFormat | None = Field(
+        default=None, description="csv, parquet or json (JSON lines); inferred from the suffix when omitted."
+    )
+    input_options: dict[str, Any] | None = Field(
+        default=None, description="Options of input_path: schema, and for CSV header, delimiter and quote."
+    )
+
+
 class JobSpec(StrictModel):
     """
     Everything an engine needs to run one job.
@@ -256,22 +287,52 @@ class JobSpec(StrictModel):
     ``aws_default``).
     """
 
-    job_name: str = Field(min_length=1, max_length=200)
-    job_type: str = "data_processing"
-    job_data: dict[str, Any] = Field(default_factory=dict)
-    execution_engine: EngineName = EngineName.AUTO
-    priority: Priority = Priority.NORMAL
-    timeout: float | None = Field(default=None, gt=0, description="Seconds before the job is interrupted.")
-    inputs: dict[str, InputSpec] = Field(min_length=1)
-    primary_input: str
-    output_path: str = Field(min_length=1)
-    output_format: FileFormat = FileFormat.PARQUET
-    partition_by: list[str] = Field(default_factory=list)
-    mode: WriteMode = WriteMode.OVERWRITE
-    on_bad_rows: BadRowPolicy = BadRowPolicy.QUARANTINE
-    processing_logic: ProcessingLogic = Field(default_factory=ProcessingLogic)
-    spark_resources: SparkResources = Field(default_factory=SparkResources)
-    storage_conn_id: str | None = Field(default=None, min_length=1)
+    job_name: str = Field(min_length=1, max_length=200, description="Name of the job, shown in the registry.")
+    job_type: str = Field(
+        default=JobType.DATA_PROCESSING.value,
+        description="The job's type: " + ", ".join(t.value for t in JobType) + ", or another name.",
+    )
+    job_data: dict[str, Any] = Field(default_factory=dict, description="Free-form data recorded with the job.")
+    execution_engine: EngineName = Field(
+        default=EngineName.AUTO, description="local (DuckDB), spark, or auto (routed by input size and Spark's health)."
+    )
+    priority: Priority = Field(default=Priority.NORMAL, description="Airflow's priority weight of the task follows it.")
+    timeout: float | None = Field(
+        default=None, gt=0, description="Seconds before the job is interrupted (empty: no limit)."
+    )
+    inputs: dict[str, InputSpec] = Field(
+        min_length=1, description="Inputs by name, for joins and unions: a path or the fields of an InputSpec."
+    )
+    primary_input: str = Field(
+        description="The input the transformations start from (default: input_path's, else the first of inputs)."
+    )
+    output_path: str = Field(
+        min_length=1, description="Directory (or object-store prefix) to write; replaced atomically on success."
+    )
+    output_format: FileFormat = Field(default=FileFormat.PARQUET, description="parquet, csv or json (JSON lines).")
+    partition_by: list[str] = Field(
+        default_factory=list, description="Columns whose values name the output's subdirectories (col=value/)."
+    )
+    mode: WriteMode = Field(
+        default=WriteMode.OVERWRITE,
+        description="overwrite (replace the output atomically) or error_if_exists (refused before any data is read).",
+    )
+    on_bad_rows: BadRowPolicy = Field(
+        default=BadRowPolicy.QUARANTINE,
+        description="Malformed input rows: quarantine (kept beside the output), drop (counted) or fail.",
+    )
+    processing_logic: ProcessingLogic = Field(
+        default_factory=ProcessingLogic,
+        description='The transformations: {"transformations": [{"type": "filter", "condition": "..."}, ...]}',
+    )
+    spark_resources: SparkResources = Field(
+        default_factory=SparkResources, description="Resources of the job's Spark application."
+    )
+    storage_conn_id: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Airflow connection of the object store URIs name (empty: aws_default for s3:// ...).",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -370,6 +431,25 @@ class JobSpec(StrictModel):
     def resolved_input_format(self) -> FileFormat:
         """Return the primary input's format."""
         return self.inputs[self.primary_input].resolved_format()
+
+
+def job_fields() -> dict[str, FieldInfo]:
+    """
+    Every field a job is written with, by name: :class:`SingleInput`'s, then :class:`JobSpec`'s.
+
+    The one list of the job's fields: the operator's parameters and its spec data, the generic job DAG's params,
+    the CLI's options and the client's ``Job`` take their names, defaults and descriptions from it.
+    """
+    return {**SingleInput.model_fields, **JobSpec.model_fields}
+
+
+def job_defaults() -> dict[str, Any]:
+    """Each job field's default as plain data (enums as their values, models as dicts); required fields have none."""
+    return {
+        name: to_jsonable_python(info.get_default(call_default_factory=True))
+        for name, info in job_fields().items()
+        if not info.is_required()
+    }
 
 
 class InvalidJobSpec(ValueError):

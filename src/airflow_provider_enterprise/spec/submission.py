@@ -10,19 +10,28 @@ anything is posted, by Airflow against the form's schema, and by the run's task 
 from __future__ import annotations
 
 import copy
-from enum import StrEnum
 from typing import Any
 
-from airflow_provider_enterprise.spec.models import InvalidJobSpec, JobSpec, validate_job_spec
+from airflow_provider_enterprise.spec.models import (
+    InvalidJobSpec,
+    JobSpec,
+    JobType,
+    SingleInput,
+    job_defaults,
+    job_fields,
+    validate_job_spec,
+)
 
-
-class JobType(StrEnum):
-    """The seed's job types (any other name is accepted too: it is recorded, not interpreted)."""
-
-    DATA_PROCESSING = "data_processing"
-    BATCH_PROCESSING = "batch_processing"
-    ETL_PIPELINE = "etl_pipeline"
-    DATA_VALIDATION = "data_validation"
+__all__ = [
+    "JOB_DAG_ID",
+    "JOB_TASK_ID",
+    "REQUIRED_FIELDS",
+    "SUBMISSION_FIELDS",
+    "JobType",
+    "submission_defaults",
+    "submission_schema",
+    "validate_submission",
+]
 
 
 #: The generic job DAG that runs submissions (one run a job) and its one task: the client, the CLI and the
@@ -30,7 +39,8 @@ class JobType(StrEnum):
 JOB_DAG_ID = "enterprise_job"
 JOB_TASK_ID = "run_job"
 
-#: The fields of a submission, in the order the trigger form shows them.
+#: The job fields (:func:`~airflow_provider_enterprise.spec.models.job_fields`) a submission may give, in the
+#: order the trigger form shows them: the single-input form, without Spark resources or partitioning.
 SUBMISSION_FIELDS = (
     "job_name",
     "job_type",
@@ -45,22 +55,8 @@ SUBMISSION_FIELDS = (
     "on_bad_rows",
     "storage_conn_id",
 )
-REQUIRED_FIELDS = ("job_name", "input_path", "output_path")
-
-_DESCRIPTIONS = {
-    "job_name": "Name of the job, shown in the registry.",
-    "job_type": "The job's type: " + ", ".join(t.value for t in JobType) + ", or another name.",
-    "execution_engine": "local (DuckDB), spark, or auto (routed by input size and Spark's health).",
-    "priority": "Airflow's priority weight of the task follows it.",
-    "input_path": "File, directory or glob to read (CSV, Parquet or JSON lines), local or s3://, gs://, abfs://.",
-    "output_path": "Directory (or object-store prefix) to write; replaced atomically on success.",
-    "processing_logic": 'The transformations: {"transformations": [{"type": "filter", "condition": "..."}, ...]}',
-    "job_data": "Free-form data recorded with the job.",
-    "timeout": "Seconds before the job is interrupted (empty: no limit).",
-    "output_format": "parquet, csv or json (JSON lines).",
-    "on_bad_rows": "Malformed input rows: quarantine (kept beside the output), drop (counted) or fail.",
-    "storage_conn_id": "Airflow connection of the object store URIs name (empty: aws_default for s3:// ...).",
-}
+#: The fields a submission must give: the primary input's path, and what :class:`JobSpec` requires.
+REQUIRED_FIELDS = tuple(name for name in SUBMISSION_FIELDS if name == "input_path" or job_fields()[name].is_required())
 
 
 def _inline_enums(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
@@ -74,44 +70,29 @@ def _inline_enums(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any
 
 
 def submission_schema() -> dict[str, dict[str, Any]]:
-    """Return each submission field's JSON Schema (for the generic DAG's ``Param`` objects)."""
-    model = JobSpec.model_json_schema()
-    defs = model["$defs"]
-    properties = model["properties"]
-    schemas: dict[str, dict[str, Any]] = {
-        "input_path": {"type": "string", "minLength": 1},
-        "output_path": {"type": "string", "minLength": 1},
-    }
-    for name in SUBMISSION_FIELDS:
-        if name in schemas:
-            continue
-        schema = _inline_enums(copy.deepcopy(properties[name]), defs)
-        schema.pop("title", None)
-        schema.pop("default", None)
-        if name == "processing_logic":
-            schema = {"type": "object", "$ref": "#/$defs/ProcessingLogic", "$defs": defs}
-        schemas[name] = schema
-    for name, schema in schemas.items():
-        schema["description"] = _DESCRIPTIONS[name]
+    """Return each submission field's JSON Schema, with its description (for the generic DAG's ``Param`` objects)."""
+    schemas: dict[str, dict[str, Any]] = {}
+    for model in (SingleInput, JobSpec):
+        schema = model.model_json_schema()
+        defs = schema.get("$defs", {})
+        for name, field in schema["properties"].items():
+            if name not in SUBMISSION_FIELDS:
+                continue
+            field = _inline_enums(copy.deepcopy(field), defs)
+            field.pop("title", None)
+            field.pop("default", None)
+            if name == "processing_logic":
+                field = {"type": "object", "$ref": "#/$defs/ProcessingLogic", "$defs": defs}
+            elif name == "input_path":  # required in a submission, which has no other input
+                field = field["anyOf"][0]
+            schemas[name] = {**field, "description": job_fields()[name].description}
     return {name: schemas[name] for name in SUBMISSION_FIELDS}
 
 
 def submission_defaults() -> dict[str, Any]:
-    """The form's initial values (JobSpec's defaults; None for the required fields, which have none)."""
-    fields = JobSpec.model_fields
-    defaults: dict[str, Any] = {
-        **{name: None for name in REQUIRED_FIELDS},
-        "job_type": JobType.DATA_PROCESSING.value,
-        "execution_engine": "auto",
-        "priority": fields["priority"].default.value,
-        "processing_logic": {"transformations": []},
-        "job_data": {},
-        "timeout": None,
-        "output_format": fields["output_format"].default.value,
-        "on_bad_rows": fields["on_bad_rows"].default.value,
-        "storage_conn_id": None,
-    }
-    return {name: defaults[name] for name in SUBMISSION_FIELDS}
+    """The form's initial values: the job fields' defaults (:func:`job_defaults`), None for the required fields."""
+    defaults = job_defaults()
+    return {name: None if name in REQUIRED_FIELDS else defaults[name] for name in SUBMISSION_FIELDS}
 
 
 def validate_submission(data: dict[str, Any]) -> JobSpec:
