@@ -51,7 +51,8 @@ _DEFAULTS = submission_defaults()
 
 
 class Job(BaseModel):
-    """A job to submit: the v1 API's fields, checked by the same models as every other job.
+    """
+    A job to submit: the v1 API's fields, checked by the same models as every other job.
 
     Its fields are the submission's (:data:`~airflow_provider_enterprise.spec.submission.SUBMISSION_FIELDS`),
     with the job spec's defaults; they are checked when the job is posted (:meth:`conf`).

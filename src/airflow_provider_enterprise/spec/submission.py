@@ -1,6 +1,6 @@
 """
-A job submitted without writing a DAG: the fields of a submission, the seed's job types, and the JSON Schema
-the generic job DAG's trigger form is made from.
+A job submitted without writing a DAG: the fields of a submission (a selection of the job's fields, with their
+defaults and descriptions), and the JSON Schema the generic job DAG's trigger form is made from.
 
 A submission is the data of :class:`~airflow_provider_enterprise.spec.models.JobSpec` in its single-input form
 (``input_path``), validated by the same model wherever it is checked: by the CLI and the client before
