@@ -18,9 +18,9 @@ import pytest
 from airflow.exceptions import AirflowProviderDeprecationWarning
 
 from airflow_provider_enterprise import cli
-from airflow_provider_enterprise.client import Job
-from airflow_provider_enterprise.job_dag import build_job_dag
+from airflow_provider_enterprise.clients.jobs import Job
 from airflow_provider_enterprise.operators.data_processing import EnterpriseDataProcessingOperator
+from airflow_provider_enterprise.operators.job_dag import build_job_dag
 from airflow_provider_enterprise.spec import validate_job_spec
 from airflow_provider_enterprise.spec.models import job_defaults, job_fields
 from airflow_provider_enterprise.spec.submission import REQUIRED_FIELDS, SUBMISSION_FIELDS
