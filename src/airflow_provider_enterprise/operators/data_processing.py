@@ -33,6 +33,7 @@ from airflow_provider_enterprise.spec import (
     EngineName,
     InvalidJobSpec,
     JobSpec,
+    WriteMode,
     contains_template,
     validate_job_spec,
 )
@@ -91,7 +92,8 @@ class EnterpriseDataProcessingOperator(JobLineageMixin, ClusterApplicationMixin,
     :param output_format: ``parquet`` (default), ``csv`` or ``json`` (JSON lines).
     :param partition_by: columns whose values name the output's subdirectories (``col=value/``).
     :param mode: ``overwrite`` (default: replace the output atomically) or ``error_if_exists`` (refused before
-        any data is read).
+        any data is read). A ``mode`` in the DAG's ``default_args`` that is not one of these (a sensor's ``poke``
+        or ``reschedule``) is left to the sensors.
     :param on_bad_rows: malformed CSV rows: ``quarantine`` (default: written to ``_bad_rows/`` inside the
         output with the reason), ``drop`` (counted only) or ``fail`` (the job fails, nothing is written).
     :param spark_conn_id: Airflow connection of the Spark cluster: type ``spark`` (spark-submit to its master)
@@ -177,6 +179,12 @@ class EnterpriseDataProcessingOperator(JobLineageMixin, ClusterApplicationMixin,
                 stacklevel=2,
             )
             mode = write_mode
+        if (
+            mode is not None
+            and mode == (kwargs.get("default_args") or {}).get("mode")
+            and mode not in {m.value for m in WriteMode}
+        ):
+            mode = None  # a DAG's default mode for its sensors (poke, reschedule), not a write mode
         if deferrable and execution_engine in (EngineName.LOCAL.value, EngineName.AUTO.value):
             raise ValueError(
                 f"deferrable=True needs execution_engine='spark' (a cluster-mode application the triggerer waits "

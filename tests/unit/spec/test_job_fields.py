@@ -16,6 +16,7 @@ from typing import Any, get_args
 
 import pytest
 from airflow.exceptions import AirflowProviderDeprecationWarning
+from airflow.sdk import DAG
 
 from airflow_provider_enterprise import cli
 from airflow_provider_enterprise.clients.jobs import Job
@@ -110,6 +111,14 @@ def test_write_mode_is_the_deprecated_name_of_mode() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # mode itself warns nothing
         assert EnterpriseDataProcessingOperator(task_id="new", **fields).mode == job_defaults()["mode"]
+
+
+def test_a_dags_default_mode_for_its_sensors_is_not_a_write_mode() -> None:
+    fields = {"job_name": "in_a_dag", "input_path": "/data/in.csv", "output_path": "/data/out"}
+    with DAG("sensors_reschedule", schedule=None, default_args={"mode": "reschedule"}):
+        assert EnterpriseDataProcessingOperator(task_id="job", **fields).mode == job_defaults()["mode"]
+    with DAG("jobs_keep_outputs", schedule=None, default_args={"mode": "error_if_exists"}):
+        assert EnterpriseDataProcessingOperator(task_id="job", **fields).mode == "error_if_exists"
 
 
 def test_the_params_form_has_each_submission_fields_default_type_and_description() -> None:
