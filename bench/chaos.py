@@ -22,8 +22,9 @@ from Airflow, the registry, the dead-letter queue and the output directories tha
 (run success, registry succeeded, one published output, no running attempt) or dead-lettered (run failed, an
 open dead letter, nothing published); anything else is **lost**. Duplicate dead letters are a job's open (or
 replayed) letters beyond one (superseded ones, an earlier try's, are counted apart); duplicate outputs are published
-outputs beyond one per job, and succeeded attempts beyond one. It then replays every open dead letter twice
-(``dlq replay``) and checks that each has exactly one replay run. ``--smoke``:
+outputs beyond one per job, and publications beyond one: succeeded attempts with distinct run ids (a retry that
+reuses the commit of a try killed after it committed succeeds with that try's run id). It then replays every open
+dead letter twice (``dlq replay``) and checks that each has exactly one replay run. ``--smoke``:
 20 jobs, 2 on Spark.
 """
 
@@ -255,10 +256,11 @@ def verify(stack, registry, jobs: list[Job], killed: dict[str, str]) -> dict[str
         attempts = record["attempts"]
         outputs, left = published(Path(job.conf["output_root"]))
         leftovers += left
-        succeeded_tries = sum(1 for a in attempts if a["status"] == "succeeded")
-        duplicate_outputs += max(0, outputs - 1) + max(0, succeeded_tries - 1)
-        if outputs > 1 or succeeded_tries > 1:
-            tries = [(a["try_number"], a["status"], a["hostname"], a["pid"]) for a in attempts]
+        # a retry that reused its killed try's commit succeeds with that commit's run id: one publication
+        commits = {a["external_id"] or a["attempt_id"] for a in attempts if a["status"] == "succeeded"}
+        duplicate_outputs += max(0, outputs - 1) + max(0, len(commits) - 1)
+        if outputs > 1 or len(commits) > 1:
+            tries = [(a["try_number"], a["status"], a["external_id"], a["hostname"], a["pid"]) for a in attempts]
             several_outputs.append(
                 {"kind": job.kind, "killed": killed.get(job.run_id), "outputs": outputs, "tries": tries}
             )

@@ -90,8 +90,8 @@ def with_job_assets(kwargs: dict[str, Any], *, inputs: Iterable[Any], output: An
 
 def manifest_location(output_path: str) -> str:
     """
-    Where the committed output's manifest is: ``_manifest.json`` (Spark's and object stores' commits), else the
-    ``_SUCCESS`` marker naming the published files (the local engine's commit of a local directory).
+    Where the committed output's manifest is: ``_manifest.json`` (either engine's commit), else the ``_SUCCESS``
+    marker naming the published files (a local directory the local engine committed before it wrote manifests).
     """
     from airflow_provider_enterprise.output.commit import MANIFEST, SUCCESS_MARKER
 

@@ -98,7 +98,7 @@ def test_example_producer_emits_checked_events_with_column_lineage_and_an_asset_
     extra = extra if isinstance(extra, dict) else json.loads(extra)
     assert (extra["output_path"], extra["rows_out"], extra["bad_rows"]) == (str(output), attempt["rows_out"], 0)
     assert extra["checks"] == {"passed": 3, "warned": 1, "not_passed": ["total_eur_plausible"]}
-    manifest = json.loads(Path(extra["manifest"]).read_text())  # the local commit's: the _SUCCESS marker
+    manifest = json.loads(Path(extra["manifest"]).read_text())  # the local engine's _manifest.json
     assert {f.name for f in data_files} <= set(manifest["files"])
 
 

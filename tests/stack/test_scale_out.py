@@ -151,9 +151,8 @@ def test_jobs_spread_over_workers_and_survive_a_lost_worker(
         assert tries and all(a["status"] != "running" for a in tries), (i, tries)
         succeeded = [a for a in tries if a["status"] == "succeeded"]
         # Never two successful attempts of one job, but for one whose success the registry recorded just before
-        # its worker died: Airflow never saw that try end, so it ran the job again (the output is committed
-        # atomically either way: the totals below hold one run's rows). Telling that apart from a user's
-        # clear-and-rerun, which must run again, is not possible from the registry.
+        # its worker died: Airflow never saw that try end, so it retried it, and the retry reused the committed
+        # output (engines/reuse.py: a retry, unlike a user's clear, is told by the task instance's max_tries).
         assert len(succeeded) <= 1 or (
             len(succeeded) == 2 and succeeded[0]["hostname"] == victim.hostname and tries[0]["job_id"] not in retried
         ), (i, tries)

@@ -6,6 +6,7 @@ import logging
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -41,7 +42,13 @@ from airflow_provider_enterprise.exceptions import (
     PlanningError,
 )
 from airflow_provider_enterprise.output.checkpoints import StageCheckpoints
-from airflow_provider_enterprise.output.commit import bad_rows_location, check_writable, staged
+from airflow_provider_enterprise.output.commit import (
+    bad_rows_location,
+    check_writable,
+    job_manifest,
+    staged,
+    write_manifest,
+)
 from airflow_provider_enterprise.spec import (
     BadRowPolicy,
     FileFormat,
@@ -58,6 +65,9 @@ log = logging.getLogger(__name__)
 _INTERRUPT_EVERY = 0.05
 
 _STAGE_SOURCE = "__stage_source"
+
+#: Describes a committed output for its manifest, from its rows, files and check results.
+Describe = Callable[[int, list[str], list[CheckResult]], dict[str, Any]]
 
 
 class _Deadline:
@@ -101,6 +111,8 @@ class LocalEngine:
     :param filesystems: the filesystems of the object stores the jobs' paths name, by store (``s3``...): inputs
         there are copied to a private temporary directory and read there (:mod:`.object_inputs`), outputs there
         are published with a manifest (:mod:`airflow_provider_enterprise.output.object_store`).
+    :param run_id: the name the run commits as: its output's manifest (``_manifest.json``, with the figures of the
+        job's result) and the result's ``external_id`` carry it (see :mod:`.reuse`).
     """
 
     name = "local"
@@ -113,7 +125,9 @@ class LocalEngine:
         masking_keys: Mapping[str, MaskingKey] | None = None,
         proof_min_bytes: int | None = None,
         filesystems: Mapping[str, AbstractFileSystem] | None = None,
+        run_id: str | None = None,
     ) -> None:
+        self.run_id = run_id or f"local-{uuid.uuid4().hex[:12]}"
         self.threads = threads
         self.memory_limit = memory_limit
         self.masking_keys = dict(masking_keys or {})
@@ -129,6 +143,7 @@ class LocalEngine:
         settings: LocalEngineSettings,
         masking_keys: Mapping[str, MaskingKey] | None = None,
         filesystems: Mapping[str, AbstractFileSystem] | None = None,
+        run_id: str | None = None,
     ) -> LocalEngine:
         """The engine the ``engines.local`` section describes."""
         return cls(
@@ -137,6 +152,7 @@ class LocalEngine:
             masking_keys=masking_keys,
             proof_min_bytes=settings.csv_proof_min_bytes,
             filesystems=filesystems,
+            run_id=run_id,
         )
 
     def kill(self) -> None:
@@ -227,8 +243,22 @@ class LocalEngine:
                         if why := proof_refuted(con, registered):
                             raise ProofRefuted(f"input {name!r}: {why}")
 
+                def describe(rows_out: int, files: list[str], checks: list[CheckResult]) -> dict[str, Any]:
+                    return job_manifest(
+                        spec,
+                        engine=self.name,
+                        run_id=self.run_id,
+                        files=files,
+                        rows_out=rows_out,
+                        inputs={n: {"records": i.records, "bad_rows": i.bad_rows} for n, i in inputs.items()},
+                        quarantined=bool(quarantine),
+                        input_columns=recorded_columns(plan),
+                        checks=[r.to_dict() for r in checks],
+                        timings={"total_seconds": round(time.monotonic() - started, 3)},
+                    )
+
                 try:
-                    rows_out, files_out, resumed, checks = execute(con, spec, plan, quarantine, confirm)
+                    rows_out, files_out, resumed, checks = execute(con, spec, plan, quarantine, confirm, describe)
                 except duckdb.Error as err:
                     if not one_scan_refuted(err) or all(i.scanned is None for i in inputs.values()):
                         raise
@@ -242,6 +272,7 @@ class LocalEngine:
             con.close()
         return JobResult(
             engine=self.name,
+            external_id=self.run_id,
             output_path=spec.output_path,
             rows_in=sum(i.records for i in inputs.values()),
             rows_out=rows_out,
@@ -281,10 +312,12 @@ class LocalEngine:
         output_format: FileFormat,
         confirm: Callable[[], None],
         quarantine: Mapping[str, BadRows] | None = None,
+        describe: Describe | None = None,
     ) -> tuple[int, list[str], list[CheckResult]]:
         """Write ``query``'s rows (and the quarantined rows) to ``output_path``; ``confirm`` raises before the commit
         when a proof of the inputs did not hold. The job's checks run on the staged output (:mod:`.duckdb_checks`):
-        return their results; a failed ``fail`` check raises :class:`DataQualityError` and nothing is committed."""
+        return their results; a failed ``fail`` check raises :class:`DataQualityError` and nothing is committed.
+        ``describe`` gives the manifest written last into the staged output (the job's output's, not a stage's)."""
         options = {
             FileFormat.PARQUET: "FORMAT parquet",
             FileFormat.CSV: "FORMAT csv, HEADER",
@@ -312,6 +345,8 @@ class LocalEngine:
                 located = ((name, bad.files, *bad.located(con)) for name, bad in quarantine.items())
                 write_quarantine(located, staging, self._origins)
             files = sorted(str(p.relative_to(staging)) for p in staging.rglob("*") if p.is_file())
+            if describe is not None:
+                write_manifest(staging, describe(int(rows), files, results))
         return int(rows), files, results
 
     def _execute(
@@ -321,12 +356,13 @@ class LocalEngine:
         plan: Plan,
         quarantine: Mapping[str, BadRows],
         confirm: Callable[[], None],
+        describe: Describe,
     ) -> tuple[int, list[str], None, list[CheckResult]]:
         """Run the whole spec as one query."""
         query = compile_plan(plan, {name: relation_name(name) for name in spec.inputs})
         log.info("Compiled %s to DuckDB SQL: %s", spec.job_name, query)
         rows_out, files, checks = self._commit(
-            con, query, spec, spec.output_path, spec.output_format, confirm, quarantine
+            con, query, spec, spec.output_path, spec.output_format, confirm, quarantine, describe
         )
         return rows_out, files, None, checks
 
@@ -337,6 +373,7 @@ class LocalEngine:
         plan: Plan,
         quarantine: Mapping[str, BadRows],
         confirm: Callable[[], None],
+        describe: Describe,
     ) -> tuple[int, list[str], int | None, list[CheckResult]]:
         """Run one committed stage per transformation (a sort with its limit), resuming after the last one."""
         checkpoints = StageCheckpoints(spec)
@@ -356,7 +393,7 @@ class LocalEngine:
             log.info("Committed stage %s of %s", stage[-1], spec.job_name)
         final = f'SELECT * FROM "{source}"'
         rows_out, files, checks = self._commit(
-            con, final, spec, spec.output_path, spec.output_format, confirm, quarantine
+            con, final, spec, spec.output_path, spec.output_format, confirm, quarantine, describe
         )
         checkpoints.remove()
         return rows_out, files, resumed, checks

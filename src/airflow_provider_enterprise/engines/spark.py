@@ -42,6 +42,7 @@ from airflow_provider_enterprise.compiler.masking import KEYS_ENV, MaskingKey, d
 from airflow_provider_enterprise.config import SparkEngineSettings
 from airflow_provider_enterprise.engines import spark_runs
 from airflow_provider_enterprise.engines.base import JobResult
+from airflow_provider_enterprise.engines.reuse import manifest_result
 from airflow_provider_enterprise.engines.spark_storage import spark_storage, stores_of, unserved, write_properties
 from airflow_provider_enterprise.exceptions import (
     EngineNotAvailableError,
@@ -194,20 +195,7 @@ def call_with_timeout(
 
 def job_result(spec: JobSpec, external_id: str, manifest: dict[str, Any], seconds: float) -> JobResult:
     """The figures of a committed Spark run, from its manifest."""
-    return JobResult(
-        engine=SparkEngine.name,
-        output_path=spec.output_path,
-        rows_in=manifest["rows_in"],
-        rows_out=manifest["rows_out"],
-        duration_seconds=round(seconds, 3),
-        output_files=[f["path"] if isinstance(f, dict) else f for f in manifest["files"]],  # dicts: on a store
-        external_id=external_id,
-        bad_rows=manifest["bad_rows"],
-        bad_rows_path=manifest["bad_rows_path"],
-        input_records={name: counts["records"] for name, counts in manifest.get("inputs", {}).items()},
-        checks=manifest.get("checks", []),
-        input_columns=manifest.get("input_columns", {}),
-    )
+    return manifest_result(spec, manifest, seconds, external_id)
 
 
 def result_path(spec: JobSpec, run_id: str) -> Path:

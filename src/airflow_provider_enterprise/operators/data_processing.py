@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 import warnings
 from collections.abc import Sequence
 from dataclasses import replace
@@ -15,9 +14,10 @@ from airflow.exceptions import AirflowProviderDeprecationWarning
 
 from airflow_provider_enterprise import assets, storage
 from airflow_provider_enterprise.compiler.plan import PlanError, plan_from_declared_schemas
+from airflow_provider_enterprise.engines.reuse import DeferredStart, Tries, committed_by_job
+from airflow_provider_enterprise.engines.selection import EngineChoice, select_engine, spark_engine
 from airflow_provider_enterprise.exceptions import (
     DataQualityError,
-    EngineNotAvailableError,
     JobCancelledError,
     JobTimeoutError,
     PermanentJobError,
@@ -26,7 +26,6 @@ from airflow_provider_enterprise.exceptions import (
 from airflow_provider_enterprise.lineage import JobLineageMixin, inject_spark_lineage
 from airflow_provider_enterprise.operators.base import EnterpriseJobOperator, RunningAttempt
 from airflow_provider_enterprise.operators.cluster_application import ClusterApplicationMixin, application_failed
-from airflow_provider_enterprise.resilience.circuit_breaker import CircuitBreaker, CircuitOpenError, Permit
 from airflow_provider_enterprise.security.masking_keys import masking_keys, register_keys
 from airflow_provider_enterprise.security.redaction import redact
 from airflow_provider_enterprise.spec import (
@@ -44,16 +43,11 @@ if TYPE_CHECKING:
 
     from airflow_provider_enterprise.compiler.masking import MaskingKey
     from airflow_provider_enterprise.engines.base import Engine, JobResult
-    from airflow_provider_enterprise.engines.spark import SparkEngine, SparkTarget
+    from airflow_provider_enterprise.engines.spark import SparkEngine
 
 _RESOLVED_AT_RUN_TIME = "{{ resolved at run time }}"
 #: The operator's defaults of the job's fields: JobSpec's (tests/unit/spec/test_job_fields.py holds them to it).
 _DEFAULTS = job_defaults()
-
-
-def _run_prefix(job_id: int) -> str:
-    """How the Spark run ids (application names, manifests' ``run_id``) of job ``job_id``'s attempts begin."""
-    return f"enterprise-{job_id}-"
 
 
 def _is_plain(value: Any) -> bool:
@@ -262,82 +256,6 @@ class EnterpriseDataProcessingOperator(JobLineageMixin, ClusterApplicationMixin,
         replay = self.replay_of(context)
         return replay["spec"] if replay else self._spec_data()
 
-    def _engine(
-        self, spec: JobSpec, attempt: RunningAttempt, keys: dict[str, MaskingKey]
-    ) -> tuple[Engine, Permit | None]:
-        """
-        Return the engine that runs ``spec`` (its ``execution_engine``, or the one routing chooses for ``auto``) and,
-        for Spark, the permit of the connection's breaker ``spark:<conn_id>`` (``engines.spark.circuit_breaker``).
-
-        :param keys: the keys its ``mask`` transformations hash with, by connection id.
-        :raises CircuitOpenError: ``execution_engine='spark'`` while the connection's breaker is open.
-        """
-        settings = self.hook.settings
-        engine = spec.execution_engine
-        filesystems = storage.filesystems(spec, spec.storage_conn_id)
-        target, unavailable = (None, None) if engine is EngineName.LOCAL else self._spark_target()
-        if target is not None and not unavailable:  # a spark target that cannot read the job's stores
-            from airflow_provider_enterprise.engines.spark_storage import unserved
-
-            unavailable = unserved(filesystems, target, settings.engines.spark)
-        permit = breaker_open = None
-        name = f"spark:{target.conn_id or settings.engines.spark.conn_id}" if target is not None else None
-        if name and not unavailable and settings.engines.spark.circuit_breaker and name != self.circuit_breaker:
-            breaker = CircuitBreaker(self.hook, name)  # the job's own breaker of that name was asked already
-            try:
-                permit = breaker.acquire()
-            except CircuitOpenError as err:
-                breaker_open, unavailable = err, str(err)
-        if engine is EngineName.AUTO:
-            from airflow_provider_enterprise.engines.routing import choose_engine
-
-            spark_cores = None
-            if target is not None:
-                try:
-                    spark_cores = target.cores()
-                except Exception as err:  # an unreachable master sends the job to the local engine
-                    unavailable = f"Spark master {target.display} is unreachable ({err})"
-            decision = choose_engine(
-                spec, settings, spark_cores=spark_cores, spark_unavailable=unavailable, filesystems=filesystems
-            )
-            self.log.info("Routing %s to the %s engine: %s", spec.job_name, decision.engine.value, decision.reason)
-            self.hook.annotate_attempt(attempt.attempt_id, engine=decision.engine.value, routing=decision.to_dict())
-            engine = decision.engine
-        if engine is EngineName.LOCAL:
-            from airflow_provider_enterprise.engines.local import LocalEngine
-
-            if permit is not None:  # routed away from Spark: its breaker is not called
-                self.release_permits([permit])
-            local = LocalEngine.from_settings(settings.engines.local, masking_keys=keys, filesystems=filesystems)
-            return local, None
-        if breaker_open is not None:
-            raise breaker_open
-        if unavailable or target is None:
-            raise EngineNotAvailableError(f"execution_engine='spark': {unavailable}")
-        from airflow_provider_enterprise.engines.spark import SparkEngine
-
-        spark = SparkEngine(
-            target=target,
-            settings=settings.engines.spark,
-            run_id=f"{_run_prefix(attempt.job_id)}{attempt.try_number}-{uuid.uuid4().hex[:8]}",
-            previous_run_ids=self.hook.external_ids(attempt.job_id, before_try=attempt.try_number),
-            on_submitted=lambda run_id: self.hook.annotate_attempt(attempt.attempt_id, external_id=run_id),
-            masking_keys=keys,
-            filesystems=filesystems,
-        )
-        return spark, permit
-
-    def _spark_target(self) -> tuple[SparkTarget | None, str | None]:
-        """Return the Spark target and why Spark cannot take jobs (None when it can)."""
-        if not self.hook.settings.engines.spark.enabled:
-            return None, "the spark engine is disabled (engines.spark.enabled)"
-        try:
-            from airflow_provider_enterprise.engines.spark import resolve_target
-
-            return resolve_target(self.hook.settings.engines.spark, self.spark_conn_id), None
-        except ImportError as err:
-            return None, f"Spark is not installed: install airflow-provider-enterprise[spark] ({err})"
-
     def on_kill(self) -> None:
         """
         Stop the job when the task is marked failed or cleared while it runs: its engine (a DuckDB query, a Spark
@@ -348,19 +266,46 @@ class EnterpriseDataProcessingOperator(JobLineageMixin, ClusterApplicationMixin,
         if kill is not None:
             kill()
 
+    def _tries(self, context: Context, attempt: RunningAttempt) -> Tries:
+        """This try and the first of its series (since the task instance was created or cleared: see
+        :mod:`~airflow_provider_enterprise.engines.reuse`)."""
+        ti = context["ti"]
+        max_tries = getattr(ti, "max_tries", None)
+        if not isinstance(max_tries, int):  # unknown: taken for a first try (nothing is reused)
+            return Tries(attempt.job_id, attempt.try_number, attempt.try_number)
+        return Tries.of(attempt.job_id, attempt.try_number, max_tries=max_tries, retries=self.retries or 0)
+
     def _started_engine(
-        self, spec: JobSpec, attempt: RunningAttempt, keys: dict[str, MaskingKey]
-    ) -> tuple[Engine, RunningAttempt]:
+        self, context: Context, spec: JobSpec, attempt: RunningAttempt, keys: dict[str, MaskingKey], fallback: bool
+    ) -> tuple[EngineChoice, RunningAttempt]:
         """
-        Make the engine that runs ``spec`` and keep it for :meth:`on_kill`, unless a kill was asked for already;
-        return it with ``attempt`` holding the permit of the engine's breaker too.
+        Make the engine that runs ``spec`` (:func:`~airflow_provider_enterprise.engines.selection.select_engine`;
+        routing's decision is recorded on the attempt) and keep it for :meth:`on_kill`, unless a kill was asked for
+        already; return it with ``attempt`` holding the permit of the engine's breaker too. A retry that reuses an
+        earlier try's commit calls no resource: the breakers' permits are given back.
         """
-        engine, permit = self._engine(spec, attempt, keys)
-        self._running_engine = engine
+        choice = select_engine(
+            spec,
+            self.hook,
+            tries=self._tries(context, attempt),
+            attempt_id=attempt.attempt_id,
+            spark_conn_id=self.spark_conn_id,
+            job_breaker=self.circuit_breaker,
+            fallback=fallback,
+            masking_keys=keys,
+        )
+        if choice.routing is not None:
+            routing = choice.routing
+            self.hook.annotate_attempt(attempt.attempt_id, engine=routing.engine.value, routing=routing.to_dict())
+        permit = choice.permit
+        if choice.reused is not None:
+            self.release_permits(attempt.permits)
+            return choice, replace(attempt, permits=())
+        self._running_engine = choice.engine
         if self._kill_requested:  # on_kill ran before the engine existed (a signal comes between any two lines)
             self.release_permits([permit] if permit else [])
             raise JobCancelledError(f"job {spec.job_name!r} was stopped before it started: nothing was read or written")
-        return engine, replace(attempt, permits=(*attempt.permits, permit)) if permit else attempt
+        return choice, replace(attempt, permits=(*attempt.permits, permit)) if permit else attempt
 
     def execute(self, context: Context) -> dict[str, Any]:
         if self.hook.settings.auto_migrate:
@@ -403,15 +348,15 @@ class EnterpriseDataProcessingOperator(JobLineageMixin, ClusterApplicationMixin,
             if invalid is not None:
                 raise invalid
             assert spec is not None  # built, or its error raised above
-            if fallback:
-                spec = spec.model_copy(update={"execution_engine": EngineName.LOCAL})
             spec = self._with_check_values(context, spec)
-            engine, attempt = self._started_engine(spec, attempt, keys)
+            choice, attempt = self._started_engine(context, spec, attempt, keys, fallback)
+            engine = choice.engine
             inject_spark_lineage(engine, context)
             self.log.info(
                 "Running %s on the %s engine: %s -> %s", spec.job_name, engine.name, spec.input_path, spec.output_path
             )
-            if self.deferrable and not fallback:  # a fallback to the local engine runs in the task
+            # a fallback to the local engine runs in the task, and a reused output is reported there
+            if self.deferrable and not fallback and choice.reused is None:
                 result = self._start_deferred(context, attempt, spec, engine)
             else:
                 with self.hook.heartbeating(attempt.attempt_id):
@@ -515,45 +460,20 @@ class EnterpriseDataProcessingOperator(JobLineageMixin, ClusterApplicationMixin,
             )
         return engine
 
-    def _resumed_engine(self, run_id: str | None) -> SparkEngine:
-        """The Spark engine of a resumed task whose event names no status API (stored before events did)."""
-        from airflow_provider_enterprise.engines.spark import SparkEngine
-
-        target, unavailable = self._spark_target()
-        if unavailable or target is None:
-            raise EngineNotAvailableError(f"execution_engine='spark': {unavailable}")
-        return SparkEngine(target=target, settings=self.hook.settings.engines.spark, run_id=run_id or "")
-
-    def _committed_by_job(self, spec: JobSpec, job_id: int) -> dict[str, Any] | None:
-        """The manifest of the job's committed output when one of its attempts wrote it, else None."""
-        from airflow_provider_enterprise.output.commit import read_manifest
-
-        manifest = read_manifest(spec.output_path)
-        return manifest if manifest and str(manifest.get("run_id", "")).startswith(_run_prefix(job_id)) else None
-
     def _start_deferred(self, context: Context, attempt: RunningAttempt, spec: JobSpec, engine: Engine) -> JobResult:
         """
         Submit the job to the cluster (or re-attach to an earlier attempt's application) and defer; return the
         earlier attempt's result instead when its application already committed the output.
         """
-        from airflow_provider_enterprise.engines.spark import job_result
-
         spark = self._spark_engine_for(engine, spec)
         tracker = spark.detached_tracker()
-        status = self.earlier_application(context, attempt, tracker)
-        if status is not None and status.succeeded:
-            manifest = self._committed_by_job(spec, attempt.job_id)
-            if manifest is not None:
-                self.log.info("Output of %s is committed by run %s: reusing it", spec.job_name, manifest["run_id"])
-                return job_result(spec, status.external_id, manifest, 0.0)
-            self.log.info(
-                "Application %s committed no output at %s: submitting again", status.external_id, spec.output_path
-            )
-            status = None
-        if status is None:
+        start = DeferredStart.after(spec, attempt.job_id, self.earlier_application(context, attempt, tracker))
+        if start.reused is not None:
+            return start.reused.result(spec, 0.0, start.external_id)
+        if start.external_id is None:
             external_id, run_id = spark.submit_detached(spec), spark.run_id
         else:
-            external_id, run_id = status.external_id, None
+            external_id, run_id = start.external_id, None
         self.remember_application(context, attempt, external_id, tracker, spark.target.conn_id)
         deadline = attempt.started_at + spec.timeout if spec.timeout else None
         self.defer_to_application(
@@ -580,6 +500,7 @@ class EnterpriseDataProcessingOperator(JobLineageMixin, ClusterApplicationMixin,
         from airflow_provider_enterprise.triggers.spark import SparkApplicationEvent
 
         waited = SparkApplicationEvent.from_payload(event)
+        settings = self.hook.settings.engines.spark
         attempt = RunningAttempt.from_dict(waited.attempt)
         external_id, run_id = waited.external_id, waited.run_id
         try:
@@ -588,9 +509,12 @@ class EnterpriseDataProcessingOperator(JobLineageMixin, ClusterApplicationMixin,
             self.raise_unless_ended(
                 waited,
                 timeout_error=JobTimeoutError.of(spec.job_name, spec.timeout, f"waiting for application {external_id}"),
-                tracker=lambda: self._resumed_engine(run_id).detached_tracker(),
+                tracker=lambda: spark_engine(settings, self.spark_conn_id, run_id).detached_tracker(),
             )
-            manifest = application_outcome(spec, run_id) if run_id else self._committed_by_job(spec, attempt.job_id)
+            if run_id:
+                manifest = application_outcome(spec, run_id)
+            else:  # an earlier attempt's application: its output is accepted from any attempt of the job
+                manifest = commit.manifest if (commit := committed_by_job(spec, attempt.job_id)) else None
             if waited.status != "succeeded":
                 raise application_failed(external_id, waited.state, waited.message)
             if manifest is None:

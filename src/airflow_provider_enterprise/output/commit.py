@@ -236,6 +236,48 @@ def check_writable(spec: JobSpec, filesystems: Mapping[str, AbstractFileSystem] 
     replaceable(output)
 
 
+#: The version of the manifest a job's commit writes (:func:`job_manifest`).
+JOB_MANIFEST_VERSION = 1
+
+
+def job_manifest(
+    spec: JobSpec,
+    *,
+    engine: str,
+    run_id: str,
+    files: list[str],
+    rows_out: int,
+    inputs: Mapping[str, Mapping[str, Any]],
+    quarantined: bool,
+    input_columns: Mapping[str, Any],
+    checks: list[dict[str, Any]],
+    timings: Mapping[str, float],
+    **extra: Any,
+) -> dict[str, Any]:
+    """
+    The manifest of a job's committed output, either engine's: who committed it (``run_id``), its files and figures
+    (rows, bad rows, each input's ``records`` and ``bad_rows``, checks), read back by a retry that reuses the commit.
+    """
+    return {
+        "version": JOB_MANIFEST_VERSION,
+        "engine": engine,
+        "run_id": run_id,
+        "job_name": spec.job_name,
+        "output_path": spec.output_path,
+        "output_format": spec.output_format.value,
+        "files": files,
+        "rows_in": sum(counts["records"] for counts in inputs.values()),
+        "rows_out": rows_out,
+        "bad_rows": sum(counts["bad_rows"] for counts in inputs.values()),
+        "bad_rows_path": bad_rows_location(spec.output_path) if quarantined else None,
+        "input_columns": dict(input_columns),
+        "inputs": {name: dict(counts) for name, counts in inputs.items()},
+        "timings": dict(timings),
+        "checks": checks,
+        **extra,
+    }
+
+
 def bad_rows_location(output_path: str) -> str:
     """Where the quarantined rows of the output at ``output_path`` are: the file in a local output, the prefix
     below an output URI, committed as an object store's (each try's files are named by the manifest)."""

@@ -34,8 +34,8 @@ from airflow_provider_enterprise.engines.object_inputs import require_objects
 from airflow_provider_enterprise.exceptions import BadRowsError, DataQualityError, JobCancelledError, PlanningError
 from airflow_provider_enterprise.output.commit import (
     BAD_ROWS_FILE,
-    bad_rows_location,
     check_writable,
+    job_manifest,
     staged_output,
     write_manifest,
 )
@@ -50,8 +50,6 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 log = logging.getLogger(__name__)
-
-MANIFEST_VERSION = 1
 
 _FORMATS = {FileFormat.PARQUET: "parquet", FileFormat.CSV: "csv", FileFormat.JSON: "json"}
 
@@ -239,20 +237,13 @@ def _run(
             _write_json_lines(failing, location, relative)
         # on a store: the commit lists what it published
         data_files = [] if isinstance(staging, HadoopStaging) else _data_files(staging)
-        manifest: dict[str, Any] = {
-            "version": MANIFEST_VERSION,
-            "engine": "spark",
-            "run_id": run_id,
-            "job_name": spec.job_name,
-            "output_path": spec.output_path,
-            "output_format": spec.output_format.value,
-            "files": data_files,
-            "rows_in": sum(count.records for count in counts.values()),
-            "rows_out": rows_out,
-            "bad_rows": sum(count.bad for count in counts.values()),
-            "bad_rows_path": bad_rows_location(spec.output_path) if quarantine else None,
-            "input_columns": recorded_columns(plan),
-            "inputs": {
+        manifest = job_manifest(
+            spec,
+            engine="spark",
+            run_id=run_id,
+            files=data_files,
+            rows_out=rows_out,
+            inputs={
                 name: {
                     "records": count.records,
                     "bad_rows": count.bad,
@@ -261,13 +252,15 @@ def _run(
                 }
                 for name, count in counts.items()
             },
-            "timings": {
+            quarantined=bool(quarantine),
+            input_columns=recorded_columns(plan),
+            checks=[r.to_dict() for r in checks],
+            timings={
                 "prepare_seconds": round(prepare_seconds, 3),
                 "total_seconds": round(time.monotonic() - started, 3),
             },
-            "spark_version": spark.version,
-            "checks": [r.to_dict() for r in checks],
-        }
+            spark_version=spark.version,
+        )
         if isinstance(staging, HadoopStaging):
             staging.extra = manifest
         else:

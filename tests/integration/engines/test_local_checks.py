@@ -55,3 +55,34 @@ def test_checks_read_every_staged_format(tmp_path: Path, output_format: str, par
     assert negative["amount"] == -3
     listed = json.loads((out / "_SUCCESS").read_text())["files"]
     assert failing_rows_file("range_amount") in listed
+
+
+def test_the_committed_manifest_carries_the_figures_a_retry_reuses(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from airflow_provider_enterprise.engines.reuse import ReusedOutput, Tries, committed_earlier, run_id
+
+    source = tmp_path / "in.csv"
+    source.write_text(ROWS + "3,c,1.5,2026-12-06 12:00:00,one field too many\n")  # a bad row, quarantined
+    out = tmp_path / "out"
+    spec = validate_job_spec(
+        {
+            "job_name": "checked",
+            "input_path": str(source),
+            "output_path": str(out),
+            "partition_by": ["id"],
+            "processing_logic": {"checks": CHECKS},
+        }
+    )
+    name = run_id(7, 1)
+    result = LocalEngine(run_id=name).run(spec)
+    manifest = json.loads((out / "_manifest.json").read_text())
+    assert (manifest["engine"], manifest["run_id"], result.external_id) == ("local", name, name)
+    assert "_manifest.json" in json.loads((out / "_SUCCESS").read_text())["files"]  # published with the commit
+    assert result.bad_rows == 1 and result.bad_rows_path is not None
+
+    commit = committed_earlier(spec, Tries(7, 2, first_try=1))
+    assert commit is not None
+    reused = ReusedOutput(commit).run(spec)
+    assert replace(reused, duration_seconds=0.0) == replace(result, duration_seconds=0.0)
+    assert committed_earlier(spec, Tries(7, 2, first_try=2)) is None  # cleared after try 1: runs again
