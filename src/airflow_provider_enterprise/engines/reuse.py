@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +31,7 @@ from airflow_provider_enterprise.engines.base import JobResult
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
 
-    from airflow_provider_enterprise.clients.spark_status import ApplicationStatus
+    from airflow_provider_enterprise.clients.spark_status import ApplicationStatus, SparkApplicationTracker
     from airflow_provider_enterprise.spec import JobSpec
 
 log = logging.getLogger(__name__)
@@ -181,3 +181,24 @@ class DeferredStart:
             return cls()
         log.info("Output of %s is committed by run %s: reusing it", spec.job_name, commit.run_id)
         return cls(earlier.external_id, commit)
+
+
+def earlier_application(tracker: SparkApplicationTracker, external_ids: Sequence[str]) -> ApplicationStatus | None:
+    """
+    Return the status of the first application of ``external_ids`` (an earlier attempt's, latest first) that still
+    runs (re-attach to it) or that succeeded (nothing to submit); None when there is none (submit). An id the
+    tracker cannot read (another cluster's, a client-mode run's name) is passed over.
+    """
+    for external_id in external_ids:
+        try:
+            status = tracker.status(external_id)
+        except Exception as err:  # another cluster's id, or a client-mode run's name
+            log.info("Cannot read the status of earlier application %s: %s", external_id, err)
+            continue
+        if status.active:
+            log.info("Application %s of an earlier attempt is %s: re-attaching", external_id, status.state)
+            return status
+        if status.succeeded:
+            log.info("Application %s of an earlier attempt finished: not submitting again", external_id)
+            return status
+    return None

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, NoReturn
 
+from airflow_provider_enterprise.engines.reuse import earlier_application
 from airflow_provider_enterprise.exceptions import SparkApplicationError
 
 if TYPE_CHECKING:
@@ -45,26 +46,16 @@ class ClusterApplicationMixin(_Operator):
     ) -> ApplicationStatus | None:
         """
         Return the status of an earlier attempt's application that is still running (re-attach to it) or that
-        succeeded (nothing to submit); None when there is none (submit).
+        succeeded (nothing to submit); None when there is none (submit). The candidates are the job's unfinished or
+        failed attempts' applications (the registry) and the one the task's state store holds
+        (:func:`~airflow_provider_enterprise.engines.reuse.earlier_application` reads their status).
         """
         candidates = self.hook.external_ids(attempt.job_id, before_try=attempt.try_number)
         store = context.get("task_state_store")
         stored = store.get(self.external_id_key) if store is not None else None
         if isinstance(stored, str) and stored and stored not in candidates:
             candidates.insert(0, stored)
-        for external_id in candidates:
-            try:
-                status = tracker.status(external_id)
-            except Exception as err:  # another cluster's id, or a client-mode run's name
-                self.log.info("Cannot read the status of earlier application %s: %s", external_id, err)
-                continue
-            if status.active:
-                self.log.info("Application %s of an earlier attempt is %s: re-attaching", external_id, status.state)
-                return status
-            if status.succeeded:
-                self.log.info("Application %s of an earlier attempt finished: not submitting again", external_id)
-                return status
-        return None
+        return earlier_application(tracker, candidates)
 
     def remember_application(
         self,

@@ -154,3 +154,24 @@ def test_a_deferred_try_reattaches_to_a_running_application_and_reuses_a_succeed
     assert start.external_id == "application_1" and start.reused is not None
     assert start.reused.result(spec, 0.0, start.external_id).external_id == "application_1"
     assert DeferredStart.after(spec, 8, finished) == DeferredStart()  # another job's output
+
+
+def test_the_earlier_application_is_the_first_running_or_succeeded_one_readable() -> None:
+    from airflow_provider_enterprise.clients.spark_status import SparkApplicationTracker
+    from airflow_provider_enterprise.engines.reuse import earlier_application
+    from support.status_server import StatusServer
+
+    server = StatusServer().start()
+    try:
+        tracker = SparkApplicationTracker.from_status_api({"backend": "standalone", "url": server.url, "conn_id": None})
+        server.script("standalone", "driver-failed", "FAILED")
+        server.script("standalone", "driver-running", "RUNNING")
+        server.script("standalone", "driver-done", "FINISHED")
+        assert earlier_application(tracker, []) is None
+        assert earlier_application(tracker, ["driver-failed"]) is None  # failed: submit again
+        found = earlier_application(tracker, ["driver-unknown", "driver-failed", "driver-running", "driver-done"])
+        assert found is not None and (found.external_id, found.active) == ("driver-running", True)
+        found = earlier_application(tracker, ["driver-done", "driver-running"])
+        assert found is not None and (found.external_id, found.succeeded) == ("driver-done", True)
+    finally:
+        server.stop()
