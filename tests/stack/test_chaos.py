@@ -12,7 +12,6 @@ import signal
 import time
 from pathlib import Path
 
-import duckdb
 import psutil
 import pytest
 
@@ -20,6 +19,7 @@ from airflow_provider_enterprise.hooks.metadata import JobKey
 from airflow_provider_enterprise.resilience.dead_letter import DeadLetterQueue, replay_run_id
 from support.cli import orchestrator
 from support.env import EXAMPLE_DAGS
+from support.jobs import running_attempt
 
 pytestmark = pytest.mark.stack
 
@@ -30,28 +30,14 @@ SLOW_JOBS = 4  # the first half lose their task process, the second half their s
 POISON_JOBS = 1
 
 
-def running_attempt(registry, key: JobKey, timeout: float = 180) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = registry.find_job(key)
-        running = [a for a in (job or {}).get("attempts", []) if a["status"] == "running"]
-        if running:
-            return running[0]
-        time.sleep(0.2)
-    raise AssertionError(f"no running attempt for {key}")
-
-
-def test_jobs_survive_killed_processes_and_poison_inputs(airflow_stack, stack_registry, tmp_path: Path) -> None:
+def test_jobs_survive_killed_processes_and_poison_inputs(
+    airflow_stack, stack_registry, slow_transactions: Path, tmp_path: Path
+) -> None:
     airflow_stack.wait_for_dag(DAG_ID)
     sample = EXAMPLE_DAGS / "data" / "transactions.csv"
-    big = tmp_path / "big.parquet"
-    duckdb.sql(
-        "COPY (SELECT range AS transaction_id, 'active' AS status, 'books' AS category, 'DE' AS country,"
-        f" range % 5000 AS customer_id, random() * 100 AS amount FROM range(30000000)) TO '{big}' (FORMAT parquet)"
-    )
     runs: dict[str, str] = {}  # run id -> kind
     for i in range(SLOW_JOBS):
-        conf = {"input_path": str(big), "output_root": str(tmp_path / f"slow{i}")}
+        conf = {"input_path": str(slow_transactions), "output_root": str(tmp_path / f"slow{i}")}
         runs[airflow_stack.trigger(DAG_ID, conf=conf)] = "kill_task" if i < SLOW_JOBS // 2 else "kill_supervisor"
     for i in range(QUICK_JOBS):
         runs[

@@ -180,17 +180,14 @@ def running_attempt(client, job_id: str) -> bool:
     return bool(attempts) and attempts[-1]["status"] == "running"
 
 
-def test_cancel_stops_a_running_job(airflow_stack, job_dag, client, stack_registry, tmp_path: Path) -> None:
-    big = tmp_path / "big.parquet"
-    duckdb.sql(
-        "COPY (SELECT range AS id, 'active' AS status, (range % 97)::VARCHAR AS category, random() AS amount"
-        f" FROM range(30000000)) TO '{big}' (FORMAT parquet)"
-    )
+def test_cancel_stops_a_running_job(
+    airflow_stack, job_dag, client, stack_registry, slow_transactions: Path, tmp_path: Path
+) -> None:
     logic = {"transformations": [{"type": "dedupe"}, {"type": "sort", "by": ["amount"]}]}
     job_id = client.submit_job(
         Job(
             job_name="long",
-            input_path=str(big),
+            input_path=str(slow_transactions),
             output_path=str(tmp_path / "out"),
             processing_logic=logic,
             execution_engine="local",

@@ -7,12 +7,12 @@ import signal
 import time
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from airflow_provider_enterprise.hooks.metadata import JobKey
 from airflow_provider_enterprise.resilience.dead_letter import DeadLetterQueue, replay_run_id
 from support.cli import orchestrator
+from support.jobs import running_attempt
 from support.stack import dead_letter_of_a_late_input
 
 pytestmark = pytest.mark.stack
@@ -44,23 +44,11 @@ def test_final_failure_is_dead_lettered_and_replayed_once(airflow_stack, stack_r
     assert f"{letter['dead_letter_id']}" in orchestrator(airflow_stack, "dlq", "list", "--status", "superseded")
 
 
-def test_killed_task_process_is_retried_and_reconciled(airflow_stack, stack_registry, tmp_path: Path) -> None:
+def test_killed_task_process_is_retried_and_reconciled(airflow_stack, stack_registry, slow_transactions: Path) -> None:
     airflow_stack.wait_for_dag(DAG_ID)
-    big = tmp_path / "big.parquet"
-    duckdb.sql(
-        "COPY (SELECT range AS transaction_id, 'active' AS status, 'books' AS category, 'DE' AS country,"
-        f" range % 5000 AS customer_id, random() * 100 AS amount FROM range(40000000)) TO '{big}' (FORMAT parquet)"
-    )
-    run_id = airflow_stack.trigger(DAG_ID, conf={"input_path": str(big)})
+    run_id = airflow_stack.trigger(DAG_ID, conf={"input_path": str(slow_transactions)})
     key = JobKey(DAG_ID, run_id, TASK_ID)
-    deadline = time.monotonic() + 120
-    attempt = None
-    while time.monotonic() < deadline and attempt is None:
-        job = stack_registry.find_job(key)
-        running = [a for a in (job or {}).get("attempts", []) if a["status"] == "running"]
-        attempt = running[0] if running else None
-        time.sleep(0.2)
-    assert attempt is not None, "the task never started"
+    attempt = running_attempt(stack_registry, key, timeout=120)
     os.kill(attempt["pid"], signal.SIGKILL)  # no callback, no registry write: only Airflow sees it die
 
     assert airflow_stack.wait_for_run(DAG_ID, run_id, timeout=240) == "success"

@@ -40,7 +40,7 @@ WORKERS = {
 def celery_workers(airflow_stack):
     for dag_id in ("stack_scale_out", "stack_scale_out_breaker"):
         airflow_stack.wait_for_dag(dag_id)
-    workers = {name: airflow_stack.start_celery_worker(name, queues) for name, queues in WORKERS.items()}
+    workers = airflow_stack.start_celery_workers(WORKERS)
     yield workers
     for name, worker in workers.items():
         worker.stop()

@@ -139,7 +139,7 @@ def test_a_retried_task_reattaches_to_its_running_application(
 ) -> None:
     started = tmp_path / "started"
     before = drivers(spark_cluster)
-    run_id = trigger(airflow_stack, POLLED, jar, started, "sleep", seconds=30)
+    run_id = trigger(airflow_stack, POLLED, jar, started, "sleep", seconds=300)  # until started.release exists
     first = wait_for(
         lambda: (
             started.exists() and next((a for a in attempts(stack_registry, POLLED, run_id) if a["external_id"]), None)
@@ -148,6 +148,13 @@ def test_a_retried_task_reattaches_to_its_running_application(
     )
     os.kill(first["pid"], signal.SIGKILL)  # the task process dies; the driver runs on in the cluster
 
+    second = wait_for(
+        lambda: next((a for a in attempts(stack_registry, POLLED, run_id)[1:] if a["external_id"]), None),
+        "the second try recording its application",
+    )
+    assert second["external_id"] == first["external_id"]
+    assert drivers(spark_cluster)[first["external_id"]] == "RUNNING"  # re-attached while it ran
+    (tmp_path / "started.release").touch()  # the driver ends
     assert airflow_stack.wait_for_run(POLLED, run_id, timeout=240) == "success", airflow_stack.logs_tail()
     tries = attempts(stack_registry, POLLED, run_id)
     assert tries[-1]["status"] == "succeeded" and tries[-1]["try_number"] == 2

@@ -148,19 +148,36 @@ class AirflowStack:
         self._start_component(component, mode="ab")
         self.wait_healthy(timeout)
 
-    def start_celery_worker(self, hostname: str, queues: tuple[str, ...], concurrency: int = 2) -> CeleryWorker:
-        """Start a Celery worker serving ``queues`` on host ``hostname``; wait until it takes tasks."""
-        log = self.log_path(f"worker-{hostname}")
-        worker_argv = [str(BIN / "airflow"), "celery", "worker", "--celery-hostname", f"celery@{hostname}"]
-        worker_argv += ["--queues", ",".join(queues), "--concurrency", str(concurrency)]
-        worker_argv += ["--pid", str(self.home / f"worker-{hostname}.pid"), "--skip-serve-logs"]
-        # the host name comes in as an argument of a fixed script, never as shell text
-        argv = ["unshare", "--uts", "sh", "-c", 'hostname "$0" && exec "$@"', hostname, *worker_argv]
-        with log.open("wb") as out:
-            process = subprocess.Popen(argv, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        wait_ready(f"celery worker {hostname}", lambda: b" ready." in log.read_bytes(), process, log, timeout=120)
-        self.workers[hostname] = worker = CeleryWorker(hostname, queues, process, log)
-        return worker
+    def start_celery_workers(
+        self, queues_of: dict[str, tuple[str, ...]], concurrency: int = 2
+    ) -> dict[str, CeleryWorker]:
+        """
+        Start a Celery worker per host name of ``queues_of``, serving that host's queues; wait until each takes
+        tasks. They start side by side: each costs seconds of Airflow's imports.
+        """
+        started = []
+        for hostname, queues in queues_of.items():
+            log = self.log_path(f"worker-{hostname}")
+            worker_argv = [str(BIN / "airflow"), "celery", "worker", "--celery-hostname", f"celery@{hostname}"]
+            worker_argv += ["--queues", ",".join(queues), "--concurrency", str(concurrency)]
+            worker_argv += ["--pid", str(self.home / f"worker-{hostname}.pid"), "--skip-serve-logs"]
+            # the host name comes in as an argument of a fixed script, never as shell text
+            argv = ["unshare", "--uts", "sh", "-c", 'hostname "$0" && exec "$@"', hostname, *worker_argv]
+            with log.open("wb") as out:
+                process = subprocess.Popen(
+                    argv, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                )
+            self.workers[hostname] = worker = CeleryWorker(hostname, queues, process, log)
+            started.append(worker)
+        for worker in started:
+            wait_ready(
+                f"celery worker {worker.hostname}",
+                lambda log=worker.log: b" ready." in log.read_bytes(),
+                worker.process,
+                worker.log,
+                timeout=120,
+            )
+        return {worker.hostname: worker for worker in started}
 
     def stop(self, grace: float = 20) -> None:
         for worker in self.workers.values():

@@ -7,7 +7,8 @@ import org.apache.spark.sql.SparkSession;
  * A small JVM application for cluster deploy mode tests.
  *
  * Arguments: MODE OUTPUT [SECONDS]. "count" counts 1000 rows on the cluster and writes the count to OUTPUT;
- * "fail" exits with status 3; "sleep" writes "started" to OUTPUT and sleeps SECONDS.
+ * "fail" exits with status 3; "sleep" writes "started" to OUTPUT and sleeps SECONDS, or less: it ends as soon as
+ * the file OUTPUT.release exists (a test's event, not a clock).
  */
 public class EnterpriseTestApp {
     public static void main(String[] args) throws Exception {
@@ -19,7 +20,10 @@ public class EnterpriseTestApp {
         }
         if (mode.equals("sleep")) {
             Files.writeString(Paths.get(output), "started");
-            Thread.sleep(Long.parseLong(args[2]) * 1000L);
+            long end = System.currentTimeMillis() + Long.parseLong(args[2]) * 1000L;
+            while (System.currentTimeMillis() < end && !Files.exists(Paths.get(output + ".release"))) {
+                Thread.sleep(100);
+            }
             return;
         }
         SparkSession spark = SparkSession.builder().appName("EnterpriseTestApp").getOrCreate();
