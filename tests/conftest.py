@@ -196,6 +196,10 @@ def airflow_stack(airflow_template_db: str, stack_registry_url: str, s3_endpoint
         dags_folder=stack_dags_folder(),
         extra={
             "ENTERPRISE_OUTPUT_DIR": str(WORKDIR / "stack-output"),
+            # No test changes the DAG files: parse them at start, not every 5 s (deploy/airflow.env), which keeps
+            # half a core of this two-core machine busy for the whole session. wait_for_dag asks for the parse that
+            # an unpaused DAG's asset watchers need.
+            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "300",
             # Chaos tests kill supervisors: let the scheduler notice a silent task within seconds, not minutes.
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "20",
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",

@@ -252,11 +252,20 @@ class AirflowStack:
         return self._client
 
     def wait_for_dag(self, dag_id: str, timeout: float = 120) -> None:
-        """Wait until the dag-processor has parsed ``dag_id``, then unpause it."""
+        """
+        Wait until the dag-processor has parsed ``dag_id``, then unpause it and have its file parsed again: the
+        triggers of an unpaused DAG's asset watchers are made by that parse (the stack's dag-processor parses a file
+        again only every few minutes).
+        """
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.client.get(f"/api/v2/dags/{dag_id}").status_code == 200:
-                self.client.patch(f"/api/v2/dags/{dag_id}", json={"is_paused": False}).raise_for_status()
+            response = self.client.get(f"/api/v2/dags/{dag_id}")
+            if response.status_code == 200:
+                if response.json()["is_paused"]:
+                    self.client.patch(f"/api/v2/dags/{dag_id}", json={"is_paused": False}).raise_for_status()
+                    parse = self.client.put(f"/api/v2/parseDagFile/{response.json()['file_token']}")
+                    if parse.status_code != 409:  # 409: that file's parse is asked for already (DAGs sharing a file)
+                        parse.raise_for_status()
                 return
             time.sleep(POLL_SECONDS)
         raise StackError(f"DAG {dag_id} not parsed after {timeout} s\n{self.logs_tail()}")
