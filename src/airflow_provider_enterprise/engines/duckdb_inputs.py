@@ -189,7 +189,7 @@ def _register_csv(
     one_scan: bool = False,
     parallel: bool = True,
 ) -> RegisteredInput:
-    raw, checked, rejects = f"__raw_{name}", f"__checked_{name}", f"__rejects_{name}"
+    raw, checked, rejects, failed = f"__raw_{name}", f"__checked_{name}", f"__rejects_{name}", f"__failed_{name}"
     proven = csv_proof.proven_records(source, files, columns, stopped) if prove else None
     con.read_csv(
         files,
@@ -216,15 +216,20 @@ def _register_csv(
     # The strict reader rejects a record with more or fewer fields than the columns (empty fields after the last
     # column are dropped, not counted) into the rejects table, as it does broken quoting and invalid UTF-8; padding
     # short records with NULLs instead would cost the parallel reader its support for quoted line breaks.
-    checked_query = exp.select(
-        *(exp.column(c.name, quoted=True) for c in columns),
-        exp.alias_(bad_rows.reason_expression(columns), bad_rows.REASON, quoted=True),
-    ).from_(exp.Subquery(this=_nulled(raw, columns), alias=exp.TableAlias(this=exp.to_identifier("n"))))
-    con.execute(f'CREATE OR REPLACE VIEW "{checked}" AS {_sql(checked_query)}')
-    ((good_rows, typed_bad, first_typed),) = con.execute(
-        f'SELECT count(*) FILTER (WHERE "{bad_rows.REASON}" IS NULL), count("{bad_rows.REASON}"), '
-        f'min("{bad_rows.REASON}") FROM "{checked}"'
-    ).fetchall()
+    con.execute(f'CREATE OR REPLACE VIEW "{checked}" AS {_sql(one_scan_check.checked(_nulled(raw, columns), columns))}')
+    # One scan numbers the accepted records and keeps the bad ones: their position among the accepted records (in
+    # the files' order), reason and fields as read, as one JSON text (a struct of every field of every record took
+    # 9.5 GB at 72M records); its profile counts the records it read.
+    values = exp.Struct(expressions=[exp.column(c.name, quoted=True) for c in columns])
+    con.execute("SET enable_profiling = 'no_output'")
+    con.execute(
+        f'CREATE OR REPLACE TEMP TABLE "{failed}" AS SELECT position, reason, "values" FROM ('
+        f'SELECT row_number() OVER () - 1 AS position, "{bad_rows.REASON}" AS reason, '
+        f'CASE WHEN "{bad_rows.REASON}" IS NOT NULL THEN to_json({_sql(values)})::VARCHAR END AS "values" '
+        f'FROM "{checked}") WHERE reason IS NOT NULL'
+    )
+    accepted = _records_read(con)
+    ((typed_bad, first_typed),) = con.execute(f'SELECT count(*), min(reason) FROM "{failed}"').fetchall()
     scan_id, reader_bad, first_reader = _reader_rejects(con, rejects)
     if parallel and reader_bad and scan_id is not None and _over_line_limit(con, rejects, scan_id):
         # DuckDB's parallel reader (2.0.1) drops records that follow a line over its size limit: neither read nor
@@ -235,44 +240,48 @@ def _register_csv(
         # The job's scan reads the checked view, which reads every column: the reader checks the encoding of the
         # columns a query reads only, so a scan of fewer columns would accept a record rejected for its bytes.
         good = (
-            exp.select(*bad_rows.typed_projection(columns))
+            exp.select(*one_scan_check.good_values(columns))
             .from_(exp.to_identifier(checked, quoted=True))
             .where(exp.Is(this=exp.column(bad_rows.REASON, quoted=True), expression=exp.Null()))
         )
     else:
-        # Every record passed the checks: the job's scan converts without re-checking (the checks cost about three
-        # times the read).
+        # Every record passed the checks: the job's scan converts without re-checking.
         good = _converted(raw, columns)
     con.execute(f'CREATE OR REPLACE VIEW "{relation_name(name)}" AS {_sql(good)}')
     bad = int(typed_bad) + reader_bad
     located = None
     if bad:
-        # the fields as read, and each record's position among the accepted ones (in the files' order)
-        # The window numbers every accepted record and holds what it numbers: the fields of the bad ones only, as
-        # one JSON text (a struct of every field of every record took 9.5 GB at 72M records).
-        values = exp.Struct(expressions=[exp.column(c.name, quoted=True) for c in columns])
-        failed = (
-            f'SELECT position, reason, "values" FROM (SELECT row_number() OVER () - 1 AS position, '
-            f'"{bad_rows.REASON}" AS reason, CASE WHEN "{bad_rows.REASON}" IS NOT NULL '
-            f'THEN to_json({_sql(values)})::VARCHAR END AS "values" FROM "{checked}") '
-            f"WHERE reason IS NOT NULL ORDER BY position"
-        )
         rejected = None
-        if scan_id is not None:  # the rejects of the counting scan (each later scan adds its own copy)
+        if scan_id is not None:  # the rejects of the numbering scan (each later scan adds its own copy)
             rejected = (
                 f"SELECT file_id, line, {_READER_REASON} FROM (SELECT DISTINCT ON (file_id, line) * "
                 f'FROM "{rejects}" WHERE scan_id = {int(scan_id)} ORDER BY file_id, line) ORDER BY file_id, line'
             )
-        layout = quarantine.CsvFiles(tuple(files), source.quote, source.header, len(columns) == 1, source.delimiter)
-        located = BadRows(layout, failed, rejected)
+        layout = quarantine.CsvFiles(
+            tuple(files), source.quote, source.header, len(columns) == 1, source.delimiter, accepted=accepted
+        )
+        located = BadRows(layout, f'SELECT position, reason, "values" FROM "{failed}" ORDER BY position', rejected)
     return RegisteredInput(
         name,
         columns,
-        records=int(good_rows) + bad,
+        records=accepted + reader_bad,
         bad_rows=bad,
         bad=located,
         first_bad_reason=first_reader or first_typed,
     )
+
+
+def _records_read(con: duckdb.DuckDBPyConnection) -> int:
+    """The records the last query's CSV scan read (DuckDB's profile; the records its reader rejected aside)."""
+    pending = list(json.loads(con.get_profiling_information(format="json"))["operator"])
+    counts = []
+    while pending:
+        node = pending.pop()
+        pending.extend(node.get("children", []))
+        if node["name"] == "READ_CSV":
+            counts.append(int(node["rows_scanned"]))
+    (count,) = counts  # the numbering query reads its input once, whole
+    return count
 
 
 def _nulled(raw: str, columns: tuple[Column, ...]) -> exp.Select:

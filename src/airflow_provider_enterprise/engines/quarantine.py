@@ -12,6 +12,7 @@ that bytes that are not UTF-8, delimiters and quotes are kept. The format is doc
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import mmap
 import re
@@ -25,6 +26,10 @@ from airflow_provider_enterprise.output.commit import BAD_ROWS_FILE
 #: The reader gives back the pages of a file it has read past in steps of this many bytes: mapped pages count in the
 #: process's resident memory (a whole 9.4 GB file at TPC-H scale 12), though they stay in the page cache.
 RELEASE_EVERY = 64 << 20
+
+#: :func:`locate` finds at most this many bad records by counting lines (it holds them until the count of the files'
+#: lines confirms them); more are found by splitting the records.
+MAX_BY_LINES = 100_000
 
 #: A record longer than this many bytes is written whole to a file of its own beside the quarantine; its line
 #: holds the text of the first bytes and ``truncated: true``.
@@ -41,6 +46,9 @@ class CsvFiles:
     #: DuckDB reads an empty line as a record when the input has one column (else it skips it)
     blank_lines_are_records: bool
     delimiter: str = ","
+    #: the records the reader accepted, in all files, when the engine counted them: lets :func:`locate` find bad
+    #: records by counting lines when every record is one line (see :func:`_by_lines`)
+    accepted: int | None = None
 
 
 @dataclass(frozen=True)
@@ -159,9 +167,29 @@ def locate(
     """
     Pair each bad record with its bytes and line, in file order.
 
+    When the engine counted the accepted records (:attr:`CsvFiles.accepted`) and there are few bad ones, they are
+    found by counting lines (:func:`_by_lines`); the records are split as the reader splits them only when a
+    record of the files is not one line.
+
     :param rejected: sorted by file and row.
     :param failed: sorted by position.
     """
+    rejected, failed = list(rejected), iter(failed)
+    if source.accepted is not None:
+        held = list(itertools.islice(failed, MAX_BY_LINES + 1))
+        failed = itertools.chain(held, failed)
+        if len(held) + len(rejected) <= MAX_BY_LINES:
+            found = _by_lines(source, rejected, held)
+            if found is not None:
+                yield from found
+                return
+    yield from _split(source, rejected, failed)
+
+
+def _split(
+    source: CsvFiles, rejected: Iterable[Rejected], failed: Iterable[FailedCheck]
+) -> Iterator[tuple[Rejected | FailedCheck, _Record]]:
+    """:func:`locate` by splitting every record up to the last bad one as the reader does (about 9 s per GB)."""
     rejected, failed = iter(rejected), iter(failed)
     next_rejected, next_failed = next(rejected, None), next(failed, None)
     position = 0  # among the accepted records of all files
@@ -193,6 +221,132 @@ def locate(
     missing = next_rejected or next_failed
     if missing is not None:
         raise RuntimeError(f"bad record {missing} was not found in {source.files}: the files changed while read")
+
+
+def _by_lines(
+    source: CsvFiles, rejected: list[Rejected], failed: list[FailedCheck]
+) -> list[tuple[Rejected | FailedCheck, _Record]] | None:
+    """
+    :func:`locate` by counting lines, at the speed of ``bytes.count``: the accepted record at a position is the
+    line after the header, the rejected rows before it and the accepted records before it.
+
+    That holds when every record is exactly one line (no quoted line break, no skipped empty line, no lone
+    carriage return). Each record takes at least one line of its own when no lone carriage return ends one, so
+    the files hold exactly as many lines as their headers, rejected and accepted records only then: the files'
+    lines are counted to their ends and compared. None when they differ (the records are then split).
+    """
+    assert source.accepted is not None
+    found: list[tuple[Rejected | FailedCheck, _Record]] = []
+    failed_at = iter(failed)
+    next_failed = next(failed_at, None)
+    base = lines_in_all = 0  # the accepted records and the lines of the files before this one
+    records = len(rejected) + source.accepted
+    for index, path in enumerate(source.files):
+        rows = [r for r in rejected if r.file == index]  # sorted by row
+        with open(path, "rb") as file:
+            lines = _Lines(file)
+            header = int(source.header and lines.size > 0)
+            passed = done = 0  # rejected rows before the next accepted record's line; rejected rows found
+            while True:
+                line = None  # the next failed record's line, if it is in this file
+                if next_failed is not None:
+                    while passed < len(rows) and rows[passed].row <= header + 1 + next_failed.position - base + passed:
+                        passed += 1
+                    line = header + 1 + next_failed.position - base + passed
+                bad: Rejected | FailedCheck
+                if done < len(rows) and (line is None or rows[done].row < line):
+                    bad, line = rows[done], rows[done].row
+                elif next_failed is not None and line is not None:
+                    bad = next_failed
+                else:
+                    break
+                record = lines.line(line)
+                if record is None:  # past this file's end: the failed record is in a later file
+                    if bad is not next_failed:
+                        return None
+                    break
+                found.append((bad, _Record(path, line, record)))
+                if bad is next_failed:
+                    next_failed = next(failed_at, None)
+                else:
+                    done += 1
+            count = lines.count()
+        if count < header + len(rows) or done < len(rows):
+            return None
+        base += count - header - len(rows)
+        lines_in_all += count
+        records += header
+    if next_failed is not None or lines_in_all != records:
+        return None
+    return found
+
+
+#: :class:`_Lines` reads files in blocks of this many bytes.
+_BLOCK = 16 << 20
+
+
+class _Lines:
+    """The lines of a file read in blocks (not mapped): the bytes of a line by its number, and their count."""
+
+    def __init__(self, file: Any) -> None:
+        self._file = file
+        self.size: int = file.seek(0, 2)
+        self._start = 0  # the block's offset in the file
+        self._block = b""
+        self._at = 0  # an offset in the block at the start of a line,
+        self._line = 1  # that line's number,
+        self._breaks = 0  # and the line breaks from there to the block's end
+        self._lone_carriage_return = False
+
+    def _read(self) -> bool:
+        """Move to the next block (ending after a line break, or at the file's end); False at the file's end (where
+        nothing moves)."""
+        start = self._start + len(self._block)
+        if start >= self.size:
+            return False
+        self._file.seek(start)
+        block = self._file.read(_BLOCK)
+        while start + len(block) < self.size and b"\n" not in block:  # a line longer than a block
+            block += self._file.read(_BLOCK)
+        if start + len(block) < self.size:
+            block = block[: block.rfind(b"\n") + 1]
+        if b"\r" in block and block.count(b"\r") != block.count(b"\r\n"):
+            self._lone_carriage_return = True
+        self._line += self._breaks  # the line at the block's start
+        self._start, self._block, self._at, self._breaks = start, block, 0, block.count(b"\n")
+        return True
+
+    def line(self, number: int) -> bytes | None:
+        """The bytes of line ``number`` (without its line ending), at or after the last line asked; None past the
+        file's end."""
+        while number - self._line >= self._breaks + (not self._block.endswith(b"\n") and self._at < len(self._block)):
+            if not self._read():
+                return None
+        block, at, wanted = self._block, self._at, number - self._line
+        if wanted:  # skip ``wanted`` line breaks, guessing where by the mean line length
+            guess = min(at + wanted * (len(block) - at) // max(self._breaks, 1), len(block))
+            counted = block.count(b"\n", at, guess)
+            for _ in range(wanted - counted):
+                guess = block.index(b"\n", guess) + 1
+            if counted >= wanted:
+                for _ in range(counted - wanted + 1):
+                    guess = block.rindex(b"\n", at, guess)
+                guess += 1
+            at = guess
+        end = block.find(b"\n", at)
+        record = block[at : end if end >= 0 else len(block)]
+        self._at, self._line, self._breaks = at, number, self._breaks - wanted
+        return record[:-1] if record.endswith(b"\r") else record
+
+    def count(self) -> int:
+        """The file's lines (a last one without a line break counts), reading on from the last line asked; -1 when
+        a carriage return ends a line alone (lines are then not records)."""
+        lines = self._line - 1 + self._breaks
+        while self._read():
+            lines += self._breaks
+        if self.size and not self._block.endswith(b"\n"):
+            lines += 1
+        return -1 if self._lone_carriage_return else lines
 
 
 def write(

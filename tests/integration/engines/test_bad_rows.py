@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -276,3 +277,67 @@ def test_no_record_after_a_line_over_duckdbs_size_limit_is_lost(tmp_path: Path) 
     result = run_bytes(tmp_path, data, {"id": "int", "category": "string", "amount": "int"})
     assert (result.rows_in, result.rows_out, result.bad_rows) == (5, 2, 3)
     assert [(b["line"], b["bytes"]) for b in quarantined(tmp_path)] == [(3, len(long)), (4, 7), (6, 6)]
+
+
+def _located_both_ways(tmp_path: Path, data: bytes) -> tuple[list, list | None]:
+    """The bad records of ``data`` as the engine registers them, located by splitting records and by lines."""
+    from airflow_provider_enterprise.engines.duckdb_inputs import input_columns, register
+    from airflow_provider_enterprise.spec import InputSpec
+
+    path = tmp_path / "in.csv"
+    path.write_bytes(data)
+    source = InputSpec(path=str(path), format="csv", schema=COLUMNS)
+    con = duckdb.connect()
+    registered = register(con, "input", source, [str(path)], input_columns(con, "input", source, [str(path)]))
+    if registered.bad is None:
+        return [], []
+    rejected, failed = registered.bad.located(con)
+    failed = list(failed)
+    by_lines = quarantine._by_lines(registered.bad.files, rejected, failed)
+    return list(quarantine._split(registered.bad.files, rejected, failed)), by_lines
+
+
+@derandomized(int(os.environ.get("QUARANTINE_EXAMPLES", "40")))
+@given(generated=files_with_bad_records())
+def test_bad_records_found_by_counting_lines_are_those_the_split_finds(tmp_path_factory, generated) -> None:
+    data, _ = generated
+    split, by_lines = _located_both_ways(tmp_path_factory.mktemp("generated"), data)
+    assert by_lines is None or by_lines == split
+    one_line_each = b"\n\n" not in data and data.count(b"\n") == len(split_records(data))
+    if one_line_each:  # every record one line: found by counting lines
+        assert by_lines == split
+
+
+def split_records(data: bytes) -> list[bytes]:
+    """The records of ``data`` as DuckDB splits them (quoted line breaks kept), the header among them."""
+    rows = quarantine._Rows(data, '"')
+    records = []
+    while (row := rows.next()) is not None:
+        records.append(row[1])
+    return records
+
+
+def test_bad_records_are_found_by_counting_lines_across_files_and_carriage_returns(tmp_path: Path) -> None:
+    header = b"id,category,amount\n"
+    first = header + b"1,ok,1\r\n2,ok,x\r\n3,short\r\n4,ok,4\r\n"
+    second = header + b"5,ok,y\n6,ok,6\n7,ok,7,extra\n8,ok,z"
+    paths = []
+    for index, data in enumerate((first, second)):
+        paths.append(tmp_path / f"part-{index}.csv")
+        paths[-1].write_bytes(data)
+    source = quarantine.CsvFiles(tuple(map(str, paths)), '"', header=True, blank_lines_are_records=False, accepted=6)
+    rejected = [quarantine.Rejected(0, 4, "short"), quarantine.Rejected(1, 4, "long")]
+    failed = [quarantine.FailedCheck(p, "bad") for p in (1, 3, 5)]
+    found = quarantine._by_lines(source, rejected, failed)
+    assert found is not None and found == list(quarantine._split(source, rejected, failed))
+    assert [(r.file, r.line, r.data) for _, r in found] == [
+        (str(paths[0]), 3, b"2,ok,x"),
+        (str(paths[0]), 4, b"3,short"),
+        (str(paths[1]), 2, b"5,ok,y"),
+        (str(paths[1]), 4, b"7,ok,7,extra"),
+        (str(paths[1]), 5, b"8,ok,z"),
+    ]
+    # a count that does not match the files' lines (a record of two lines) leaves the records to the split
+    assert quarantine._by_lines(replace(source, accepted=5), rejected, failed[:2]) is None
+    paths[0].write_bytes(first.replace(b"4,ok,4\r\n", b"4,ok,4\r"))  # a carriage return alone ends the file
+    assert quarantine._by_lines(source, rejected, failed) is None
