@@ -5,7 +5,8 @@ CSV inputs are read with every column as a string by DuckDB's strict reader (whi
 wrong number of fields, broken quoting or invalid UTF-8 into a rejects table), then checked and converted
 with the engine-neutral rules of :mod:`airflow_provider_enterprise.compiler.bad_rows`. Three ways, one verdict:
 
-- checked: a scan of its own counts the records and finds the bad rows; the job's scan then reads the good ones;
+- checked: a scan of its own counts and numbers the records and keeps the bad ones (the rules judge only the
+  records that fail :mod:`.one_scan_check`'s tests); the job's scan then reads the good ones;
 - one scan: the job's own scan checks every record with the same rules and fails on the first bad one (the
   engine then runs the job again checked, before anything is committed); its record count comes from DuckDB's
   profile of that scan (:func:`scanned_records`);
