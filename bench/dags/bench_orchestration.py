@@ -104,14 +104,14 @@ def _timed(owner: Any, name: str, component: str, root: bool = False) -> None:
     setattr(owner, name, timed)
 
 
-def _engine(self: Any, *args: Any, **kwargs: Any) -> Any:
-    """The operator's engine selection (the engine and its breaker permit), its lazy import timed apart and the
-    engine's run timed."""
+def _select_engine(*args: Any, **kwargs: Any) -> Any:
+    """The operator's engine selection (engines/selection.py's ``select_engine``), its lazy import timed apart and
+    the chosen engine's run timed."""
     with _timer("import engines.local", "import"):
         import airflow_provider_enterprise.engines.local  # noqa: F401
-    engine, permit = _select_engine(self, *args, **kwargs)
-    _timed(engine, "run", "engine")
-    return engine, permit
+    choice = _selection(*args, **kwargs)
+    _timed(choice.engine, "run", "engine")
+    return choice
 
 
 def hand_written(input_path: str, output_dir: str) -> None:
@@ -131,14 +131,14 @@ if os.environ.get(TIMINGS_ENV) and not getattr(EnterpriseDataProcessingOperator.
     from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook
     from airflow_provider_enterprise.resilience.dead_letter import DeadLetterQueue
 
-    _select_engine = EnterpriseDataProcessingOperator._engine
-    EnterpriseDataProcessingOperator._engine = _engine
+    _selection = data_processing.select_engine
+    data_processing.select_engine = _select_engine
     gc.callbacks.append(_collecting)
     registry_calls = ("get_conn", "migrate", "register_job", "start_attempt", "annotate_attempt", "complete_attempt")
     for owner, name, component in (
         (EnterpriseDataProcessingOperator, "execute", "execute"),
         (PythonOperator, "execute", "execute"),
-        (EnterpriseDataProcessingOperator, "_engine", "engine_selection"),
+        (data_processing, "select_engine", "engine_selection"),
         (EnterpriseMetadataHook, "__init__", "settings"),
         (data_processing, "validate_job_spec", "spec"),
         *((EnterpriseMetadataHook, call, "registry") for call in registry_calls),
