@@ -39,6 +39,7 @@ def test_benchmark_smoke_run_times_every_variant(
         assert variants[ours]["components_median_ms"]["registry"] > 0
         assert variants[ours]["metrics_sent"] > 0  # StatsD on: the operator's metrics reached the benchmark's socket
         assert variants[ours]["engines"] == ["local"]
+        assert variants[ours]["components_median_ms"]["engine_selection"] > 0  # the DAG file times select_engine
     assert variants["auto"]["routing"]["engine"] == "local"
     assert "annotate_attempt" in variants["auto"]["registry_calls_median_ms"]  # the routing decision, recorded
     assert "Overhead of the operator over a bare PythonOperator" in capsys.readouterr().out
