@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 from sqlglot import exp
@@ -390,29 +390,32 @@ class MaskTransformation(StrictModel):
     """
 
     type: Literal["mask"]
-    columns: dict[str, MaskMethod | MaskRule] = Field(min_length=1)
+    columns: dict[str, MaskRule] = Field(min_length=1)
     key_conn_id: str = Field(default=DEFAULT_MASKING_CONN_ID, pattern=r"^[A-Za-z0-9_.-]{1,250}$")
+
+    @field_validator("columns", mode="before")
+    @classmethod
+    def _bare_methods(cls, value: Any) -> Any:
+        """A bare method is the rule of that method with its defaults (one shape, so errors name one field)."""
+        if not isinstance(value, dict):
+            return value
+        return {name: {"method": rule} if isinstance(rule, str) else rule for name, rule in value.items()}
 
     @field_validator("columns")
     @classmethod
-    def _columns(cls, value: dict[str, MaskMethod | MaskRule], info: ValidationInfo) -> dict[str, MaskRule]:
+    def _columns(cls, value: dict[str, MaskRule], info: ValidationInfo) -> dict[str, MaskRule]:
         check_identifiers(list(value), info)
-        return _rules(value)
+        return value
 
     @property
     def rules(self) -> dict[str, MaskRule]:
         """``columns`` as validated, typed: each column's rule."""
-        return _rules(self.columns)
+        return self.columns
 
     @property
     def hashes(self) -> bool:
         """Whether a column is hashed (the job then needs the key)."""
         return any(rule.method is MaskMethod.HASH for rule in self.rules.values())
-
-
-def _rules(columns: dict[str, MaskMethod | MaskRule]) -> dict[str, MaskRule]:
-    """Each column's rule: a bare method is the rule of that method with its defaults."""
-    return {name: rule if isinstance(rule, MaskRule) else MaskRule(method=rule) for name, rule in columns.items()}
 
 
 Transformation = Annotated[

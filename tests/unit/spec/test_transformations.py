@@ -152,6 +152,21 @@ def test_mask_rules_fill_in_the_defaults() -> None:
     assert not MaskTransformation(type="mask", columns={"name": "null"}).hashes
 
 
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        ("sha999", "columns.email.method: Input should be 'hash', 'redact', 'partial' or 'null' (got 'sha999')"),
+        ({"method": "hash", "salt": "x"}, "columns.email.salt: Extra inputs are not permitted"),
+        ({"method": "hash", "keep_last": 2}, "keep_last applies to method 'partial', not 'hash'"),
+    ],
+)
+def test_mask_errors_name_the_rule_field_not_the_union(rule: object, expected: str) -> None:
+    message = error_of({"type": "mask", "columns": {"email": rule}})
+    assert expected in message
+    assert "str-enum" not in message and "function-after" not in message
+    assert message.count("columns.email") == 1
+
+
 def test_inputs_and_masking_keys_in_order_of_use() -> None:
     steps = logic(
         {"type": "join", "right": "customers", "on": ["id"]},
