@@ -34,6 +34,7 @@ from airflow_provider_enterprise.engines.duckdb_inputs import (
 from airflow_provider_enterprise.engines.object_inputs import download_inputs
 from airflow_provider_enterprise.engines.one_scan_check import one_scan_refuted
 from airflow_provider_enterprise.engines.quarantine import write as write_quarantine
+from airflow_provider_enterprise.engines.reuse import earlier_tries
 from airflow_provider_enterprise.exceptions import (
     BadRowsError,
     DataQualityError,
@@ -324,7 +325,7 @@ class LocalEngine:
             FileFormat.JSON: "FORMAT json",
         }[output_format]
         partition_by = spec.partition_by if output_path == spec.output_path else []
-        with staged(output_path, self.filesystems) as staging:
+        with staged(output_path, self.filesystems, self.run_id, earlier_tries(self.run_id)) as staging:
             if partition_by:
                 columns = ", ".join(f'"{c}"' for c in partition_by)
                 target = staging

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +48,23 @@ def try_of(name: str, job_id: int) -> int | None:
     """The try of job ``job_id`` that named run ``name``; None for another job's run or another name."""
     match = _RUN_ID.match(name)
     return int(match["try"]) if match and int(match["job"]) == job_id else None
+
+
+def earlier_tries(run: str) -> Callable[[str], bool] | None:
+    """
+    Whether a run name (or a name that starts with one) is of an earlier try of run ``run``'s job; None when
+    ``run`` is not a job's (:func:`run_id`).
+    """
+    match = _RUN_ID.match(run)
+    if match is None:
+        return None
+    job_id, try_number = int(match["job"]), int(match["try"])
+
+    def earlier(name: str) -> bool:
+        other = try_of(name, job_id)
+        return other is not None and other < try_number
+
+    return earlier
 
 
 @dataclass(frozen=True)

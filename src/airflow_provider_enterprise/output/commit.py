@@ -147,8 +147,41 @@ def check_replaceable(output_path: str | Path) -> None:
         raise OutputNotOwnedError.of(str(final), strangers)
 
 
+def _staging_prefix(final: Path) -> str:
+    return f".{final.name}.staging-"
+
+
+def remove_abandoned_staging(output_path: str | Path, abandoned: Callable[[str], bool]) -> list[Path]:
+    """
+    Remove the staging directories beside ``output_path`` of runs that ``abandoned`` names, and return them.
+
+    A try killed while it wrote (SIGKILL, a lost worker) leaves its staging directory behind; its retry calls this
+    with the earlier tries of its job (:func:`~airflow_provider_enterprise.engines.reuse.earlier_tries`), so only
+    what those tries wrote is touched. Runs under the commit lock: a try still publishing finishes first, and one
+    still writing then fails rather than publishing beside its retry.
+
+    :param abandoned: given the run name a staging directory carries (``staged_output``'s ``run_id``), whether
+        that run will never publish.
+    """
+    final = Path(output_path)
+    if not final.parent.is_dir():
+        return []
+    prefix = _staging_prefix(final)
+    removed = []
+    with _commit_lock(final.parent):
+        for entry in final.parent.iterdir():
+            if entry.name.startswith(prefix) and entry.is_dir() and abandoned(entry.name[len(prefix) :]):
+                shutil.rmtree(entry, ignore_errors=True)
+                removed.append(entry)
+    for entry in removed:
+        log.warning("Removed %s, left by an earlier try that was stopped before it committed", entry)
+    return removed
+
+
 @contextmanager
-def staged_output(output_path: str | Path) -> Iterator[Path]:
+def staged_output(
+    output_path: str | Path, run_id: str | None = None, abandoned: Callable[[str], bool] | None = None
+) -> Iterator[Path]:
     """
     Yield a staging directory beside ``output_path``; on success, publish it there atomically.
 
@@ -157,13 +190,18 @@ def staged_output(output_path: str | Path) -> Iterator[Path]:
     so a reader sees the previous complete output or the new complete output. On error, or when another run
     committed ``output_path`` meanwhile (:class:`OutputConflictError`), the staging directory is removed and
     the output is left as it is.
+
+    :param run_id: the run's name, carried by its staging directory's name (so a later try can tell its own).
+    :param abandoned: the runs whose staging directories are removed first (:func:`remove_abandoned_staging`).
     """
     final = Path(output_path)
     final.parent.mkdir(parents=True, exist_ok=True)
     check_replaceable(final)
+    if abandoned is not None:
+        remove_abandoned_staging(final, abandoned)
     base = _generation(final)
     token = uuid.uuid4().hex[:12]
-    staging = final.parent / f".{final.name}.staging-{token}"
+    staging = final.parent / f"{_staging_prefix(final)}{f'{run_id}-' if run_id else ''}{token}"
     staging.mkdir()
     replaced = None
     try:
@@ -286,11 +324,17 @@ def bad_rows_location(output_path: str) -> str:
     return str(Path(output_path) / BAD_ROWS_FILE)
 
 
-def staged(output_path: str, filesystems: Mapping[str, AbstractFileSystem] | None = None) -> ContextManager[Path]:
+def staged(
+    output_path: str,
+    filesystems: Mapping[str, AbstractFileSystem] | None = None,
+    run_id: str | None = None,
+    abandoned: Callable[[str], bool] | None = None,
+) -> ContextManager[Path]:
     """
-    The commit of ``output_path``: :func:`staged_output` for a local path, the manifest commit of
-    :mod:`.object_store` for an object store's (whose filesystem ``filesystems`` holds).
+    The commit of ``output_path``: :func:`staged_output` for a local path (``run_id`` and ``abandoned`` as
+    there), the manifest commit of :mod:`.object_store` for an object store's (whose filesystem ``filesystems``
+    holds).
     """
     if store := scheme_of(output_path):
         return staged_object_output((filesystems or {})[store], output_path)
-    return staged_output(output_path)
+    return staged_output(output_path, run_id, abandoned)

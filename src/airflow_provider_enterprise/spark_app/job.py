@@ -31,6 +31,7 @@ from airflow_provider_enterprise.compiler.masking import (
 from airflow_provider_enterprise.compiler.plan import PlanError, plan_job
 from airflow_provider_enterprise.compiler.spark import SESSION_CONF, compile_plan
 from airflow_provider_enterprise.engines.object_inputs import require_objects
+from airflow_provider_enterprise.engines.reuse import earlier_tries
 from airflow_provider_enterprise.exceptions import BadRowsError, DataQualityError, JobCancelledError, PlanningError
 from airflow_provider_enterprise.output.commit import (
     BAD_ROWS_FILE,
@@ -211,7 +212,11 @@ def _run(
     observation = Observation("rows_out")
     observed = result.observe(observation, F.count(F.lit(1)).alias("rows"))
     on_store = "://" in spec.output_path
-    with staged_hadoop_output(spark, spec.output_path) if on_store else staged_output(spec.output_path) as staging:
+    with (
+        staged_hadoop_output(spark, spec.output_path)
+        if on_store
+        else staged_output(spec.output_path, run_id, earlier_tries(run_id))
+    ) as staging:
         location = staging.uri if isinstance(staging, HadoopStaging) else staging
         with counter.counting():
             _write(observed, location, spec.output_format, spec.partition_by)

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from airflow_provider_enterprise.engines.reuse import earlier_tries, run_id
 from airflow_provider_enterprise.exceptions import OutputConflictError, OutputNotOwnedError
 from airflow_provider_enterprise.output.commit import check_replaceable, is_committed, staged_output
 from support.races import commit_at_once, one_winner
@@ -134,3 +138,47 @@ def test_readers_never_see_the_output_missing_while_it_is_replaced(tmp_path: Pat
         reader.join()
     assert missing == []
     assert (target / "part-0").read_text() == "299"
+
+
+def test_a_retry_removes_what_its_killed_earlier_try_was_writing_and_nothing_else(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    first = run_id(7, 1)
+    writer = subprocess.Popen(  # try 1 of job 7: stages a file, then is SIGKILLed before it commits
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from airflow_provider_enterprise.output.commit import staged_output\n"
+            "with staged_output(sys.argv[1], sys.argv[2]) as staging:\n"
+            "    (staging / 'part-0').write_text('half')\n"
+            "    print(staging, flush=True)\n"
+            "    time.sleep(600)\n",
+            str(target),
+            first,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert writer.stdout is not None
+    left = Path(writer.stdout.readline().strip())
+    writer.send_signal(signal.SIGKILL)
+    writer.wait()
+    assert left.name.startswith(f".out.staging-{first}-") and (left / "part-0").is_file()
+    others = [
+        tmp_path / f".out.staging-{run_id(7, 3)}-0123456789ab",  # a later try's (cleared and running again)
+        tmp_path / f".out.staging-{run_id(70, 1)}-0123456789ab",  # job 70's, not job 7's
+        tmp_path / ".out.staging-0123456789ab",  # a run without a job's name
+        tmp_path / f".other.staging-{run_id(7, 1)}-0123456789ab",  # beside another output
+    ]
+    for other in others:
+        other.mkdir()
+
+    second = run_id(7, 2)
+    with staged_output(target, second, earlier_tries(second)) as staging:
+        assert not left.exists()
+        assert staging.name.startswith(f".out.staging-{second}-")
+        (staging / "part-0").write_text("whole")
+
+    assert (target / "part-0").read_text() == "whole"
+    assert sorted(tmp_path.iterdir()) == sorted([target, *others])
+    assert earlier_tries("local-0123456789ab") is None  # a run outside a job's tries removes nothing
