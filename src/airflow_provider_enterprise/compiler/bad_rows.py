@@ -53,8 +53,9 @@ def type_pattern(type_name: str) -> str | None:
     if digits:
         precision, scale = digits
         whole = max(precision - scale, 1)
-        fraction = f"([.][0-9]{{0,{scale}}})?" if scale else ""
-        return rf"^[+-]?[0-9]{{1,{whole}}}{fraction}$"
+        if not scale:
+            return rf"^[+-]?[0-9]{{1,{whole}}}$"
+        return rf"^[+-]?([0-9]{{1,{whole}}}([.][0-9]{{0,{scale}}})?|[.][0-9]{{1,{scale}}})$"  # 5, 5., 5.25, .25
     return _PATTERNS.get(type_name)
 
 
