@@ -16,8 +16,9 @@ ANALYZE``, as autovacuum would leave a table that size. Every filled job is past
 hook calls of :mod:`registry_throughput` (every tenth job fails). A transition's latency is the time of its hook
 calls; the first ``--warmup`` seconds are not counted. *Without a purge*: the writers for ``--seconds``.
 *During the purge*: the same writers while :class:`~airflow_provider_enterprise.ops.retention.RegistryRetention`
-purges the registry with the configured retention (what ``registry purge`` and the maintenance DAG run);
-rows/s is the attempts it deleted over its wall time.
+purges the registry with the configured retention and duty cycle (what ``registry purge`` and the maintenance DAG
+run; ``--duty-cycle`` replaces the configured one); rows/s is the attempts it deleted over its wall time, pauses
+included.
 
 Prints a table and writes the results as JSON (``--json``). ``--smoke`` is a seconds-long run.
 """
@@ -25,6 +26,7 @@ Prints a table and writes the results as JSON (``--json``). ``--smoke`` is a sec
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import os
 import threading
@@ -136,24 +138,28 @@ def writers_while(url: str, writers: int, warmup: float, body: Callable[[], Any]
     }, outcome
 
 
-def purge(url: str, batch_size: int) -> dict[str, Any]:
-    """Purge the registry with the configured retention (the defaults); return what went and how fast."""
+def purge(url: str, batch_size: int, duty_cycle: float | None) -> dict[str, Any]:
+    """
+    Purge the registry with the configured retention (the defaults) and duty cycle unless ``duty_cycle`` is
+    given; return what went and how fast.
+    """
     from airflow_provider_enterprise.ops.retention import RegistryRetention, RetentionPolicy
 
     hook = _hook(url)
     try:
-        started = time.perf_counter()
-        report = RegistryRetention(hook, batch_size=batch_size).purge(RetentionPolicy.configured(hook.settings))
-        seconds = time.perf_counter() - started
+        retention = RegistryRetention(hook, batch_size=batch_size, duty_cycle=duty_cycle)
+        report = retention.purge(RetentionPolicy.configured(hook.settings))
     finally:
         hook.close()
     attempts = report.rows["enterprise_job_attempts"]
     return {
         "rows": report.rows,
         "batch_size": batch_size,
-        "seconds": round(seconds, 1),
-        "attempts_per_s": round(attempts / seconds),
-        "rows_per_s": round(sum(report.rows.values()) / seconds),
+        "duty_cycle": retention.duty_cycle,
+        "seconds": round(report.seconds, 1),
+        "paused_seconds": round(report.paused_seconds, 1),
+        "attempts_per_s": round(attempts / report.seconds),
+        "rows_per_s": round(sum(report.rows.values()) / report.seconds),
     }
 
 
@@ -167,6 +173,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--seconds", type=float, default=30.0, help="duration of the writers without a purge")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of each phase not counted")
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE, help="rows per purge batch")
+    parser.add_argument(
+        "--duty-cycle", type=float, default=None, help="the purge's share of time deleting (default: configured)"
+    )
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     parser.add_argument("--smoke", action="store_true", help="a seconds-long run: 20,000 attempts, 2 writers, 1 s")
     args = parser.parse_args(argv)
@@ -179,7 +188,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         filled = fill(url, args.attempts)
         print(f"filled {filled}", flush=True)
         baseline, _ = writers_while(url, args.writers, args.warmup, lambda: time.sleep(args.seconds))
-        during, purged = writers_while(url, args.writers, args.warmup, lambda: purge(url, args.batch_size))
+        purging = functools.partial(purge, url, args.batch_size, args.duty_cycle)
+        during, purged = writers_while(url, args.writers, args.warmup, purging)
         results: dict[str, Any] = {
             "database": {"embedded": args.database_url is None, **server_settings(url)},
             "load_average_at_start": load_average,
@@ -193,8 +203,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     database = results["database"]
     print_table(
         f"Purge of {filled['attempts']:,} attempts ({filled['jobs']:,} jobs) in batches of {args.batch_size:,} "
-        f"jobs: {purged['seconds']:g} s, {purged['attempts_per_s']:,} attempts/s ({purged['rows_per_s']:,} rows/s "
-        f"with the jobs); fill {filled['jobs_seconds'] + filled['attempts_seconds']:g} s. PostgreSQL "
+        f"jobs, duty cycle {purged['duty_cycle']:g}: {purged['seconds']:g} s ({purged['paused_seconds']:g} s "
+        f"paused), {purged['attempts_per_s']:,} attempts/s ({purged['rows_per_s']:,} rows/s with the jobs); "
+        f"fill {filled['jobs_seconds'] + filled['attempts_seconds']:g} s. PostgreSQL "
         f"{database['server_version']} ({'embedded' if database['embedded'] else 'given'}), {os.cpu_count()} CPUs",
         ("writers", "phase", "seconds", "transitions", "transitions/s", "p50 ms", "p99 ms", "max ms", "p99 target?"),
         [

@@ -5,7 +5,8 @@ Task callbacks do not fire when a task process is SIGKILLed or OOM-killed. ``rec
 attempts whose heartbeat stopped, reads their task instances' states through the Task SDK (never Airflow's
 database), fails the attempts Airflow no longer runs and dead-letters those that failed for good. Idempotent.
 ``purge_registry`` deletes finished jobs with their attempts, dead letters and audit events past the configured
-retention (``retention`` and ``dead_letters`` settings), in small batches that do not block the jobs' writes.
+retention (``retention`` and ``dead_letters`` settings), in small batches that do not block the jobs' writes,
+pausing between them by ``retention.purge_duty_cycle`` so that the jobs' writes keep their latency.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def enterprise_maintenance():
         hook = EnterpriseMetadataHook()
         older_than = parse_duration(params["older_than"]) if params["older_than"] else None
         report = RegistryRetention(hook).purge(RetentionPolicy.configured(hook.settings, older_than))
-        return {"rows": report.rows, "kept": report.kept}
+        return {"rows": report.rows, "kept": report.kept, "seconds": report.seconds, "paused": report.paused_seconds}
 
     reconcile_registry() >> purge_registry()
 

@@ -136,12 +136,16 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_registry_purge(args: argparse.Namespace, settings: Settings) -> int:
     from airflow_provider_enterprise.ops.retention import RegistryRetention, RetentionPolicy
 
-    report = RegistryRetention(_hook(settings)).purge(
-        RetentionPolicy.configured(settings, args.older_than), dry_run=args.dry_run
-    )
+    retention = RegistryRetention(_hook(settings), duty_cycle=args.duty_cycle)
+    report = retention.purge(RetentionPolicy.configured(settings, args.older_than), dry_run=args.dry_run)
     print("would purge (dry run, nothing deleted):" if report.dry_run else "purged:")
     rows = [{"table": t, "rows": n, "older_than": report.cutoffs[t]} for t, n in report.rows.items()]
     _print_table(rows + [{"table": t, "rows": why} for t, why in report.kept.items()], ("table", "rows", "older_than"))
+    if not report.dry_run:
+        print(
+            f"in {report.seconds:.1f} s, {report.paused_seconds:.1f} s of it paused for the writers "
+            f"(duty cycle {retention.duty_cycle:g})"
+        )
     return EXIT_OK
 
 
@@ -150,6 +154,15 @@ def _duration(text: str) -> Any:
 
     try:
         return parse_duration(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _duty_cycle(text: str) -> float:
+    from airflow_provider_enterprise.ops.retention import valid_duty_cycle
+
+    try:
+        return valid_duty_cycle(text)
     except ValueError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
 
@@ -637,6 +650,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="jobs, dead letters and stream messages older than this (90d, 12h) go, not the configured retention",
     )
     purge_registry.add_argument("--dry-run", action="store_true", help="print what would go, by table; delete nothing")
+    purge_registry.add_argument(
+        "--duty-cycle",
+        type=_duty_cycle,
+        help="share of the purge's time spent deleting, above 0 and at most 1 (1: no pauses between batches); "
+        "default: retention.purge_duty_cycle",
+    )
     purge_registry.set_defaults(func=cmd_registry_purge)
 
     jobs = commands.add_parser("jobs", help="submit, follow and read jobs").add_subparsers(

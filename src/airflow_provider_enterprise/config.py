@@ -49,6 +49,7 @@ AIRFLOW_OPTIONS = {
     "jobs_retention_days": "retention.jobs_days",
     "audit_retention_days": "retention.audit_days",
     "dead_letter_retention_days": "dead_letters.retention_days",
+    "purge_duty_cycle": "retention.purge_duty_cycle",
 }
 
 
@@ -273,6 +274,13 @@ class RetentionSettings(_Section):
         default=90,
         gt=0,
         description="Stream messages recorded longer ago are purged, except each stream's newest (its read position).",
+    )
+    purge_duty_cycle: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="Share of a purge's time spent deleting: after each batch it pauses (1 - x) / x times as long "
+        "as the batch took, leaving the registry's CPU and WAL to the jobs' writers; 1 never pauses.",
     )
 
     @model_validator(mode="after")

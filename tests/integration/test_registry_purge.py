@@ -157,6 +157,35 @@ def test_purge_deletes_exactly_what_is_past_retention(registry, registry_url: st
     assert sql(registry_url, orphans) == [(0,)]
 
 
+def test_a_paced_purge_deletes_the_same_rows_and_pauses_by_its_duty_cycle(registry, registry_url: str) -> None:
+    """At a duty cycle of 0.1, the purge pauses nine times as long as each batch took, between batches."""
+    sql(
+        registry_url,
+        "INSERT INTO enterprise_jobs (dag_id, run_id, task_id, job_name, job_type, created_at)"
+        " SELECT 'retention', CASE WHEN i <= 40 THEN 'old_' ELSE 'young_' END || i, 't', 'j', 't',"
+        " now() - make_interval(days => CASE WHEN i <= 40 THEN 100 ELSE 10 END) FROM generate_series(1, 45) i",
+    )
+    sql(
+        registry_url,
+        "INSERT INTO enterprise_job_attempts (job_id, try_number, status, started_at, finished_at)"
+        " SELECT job_id, 1, 'succeeded', created_at, created_at FROM enterprise_jobs",
+    )
+
+    started = time.monotonic()
+    report = RegistryRetention(registry, batch_size=2, duty_cycle=0.1).purge(policy())
+    wall = time.monotonic() - started
+
+    assert report.rows["enterprise_jobs"] == report.rows["enterprise_job_attempts"] == 40
+    assert remaining(registry_url) == {f"young_{i}" for i in range(41, 46)}
+    assert report.paused_seconds <= report.seconds <= wall  # the pauses were slept, within the purge
+    working = report.seconds - report.paused_seconds  # 20 paced batches, the last (empty) ones and the set-up
+    assert report.paused_seconds >= 4.5 * working  # 9 times each paced batch, which are most of the work
+
+    unpaced = RegistryRetention(registry, duty_cycle=1).purge(policy(retention={"jobs_days": 5}))
+    assert unpaced.rows["enterprise_jobs"] == 5
+    assert unpaced.paused_seconds == 0
+
+
 def test_audit_events_stay_without_their_own_retention_and_open_letters_go_only_when_configured(
     registry, registry_url: str
 ) -> None:
@@ -203,9 +232,10 @@ def test_cli_dry_run_prints_counts_by_table_and_deletes_nothing(registry, regist
     }
     assert remaining(registry_url) == {"old", "young"}
 
-    assert main(["registry", "purge", "--older-than", "12h"]) == 0
+    assert main(["registry", "purge", "--older-than", "12h", "--duty-cycle", "1"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("purged:\n") and re.search(r"^enterprise_job_attempts +3 ", out, re.MULTILINE)
+    assert re.search(r"^in [\d.]+ s, 0\.0 s of it paused for the writers \(duty cycle 1\)$", out, re.MULTILINE)
     assert remaining(registry_url) == set()
 
 
@@ -226,6 +256,10 @@ def test_cli_refuses_a_purge_that_would_delete_audit_events_before_their_jobs(
     with pytest.raises(SystemExit):
         main(["registry", "purge", "--older-than", "bad"])
     assert "invalid duration 'bad'" in capsys.readouterr().err
+    for bad in ("0", "1.5", "half"):
+        with pytest.raises(SystemExit):
+            main(["registry", "purge", "--duty-cycle", bad])
+        assert f"invalid purge duty cycle '{bad}': expected the share of time" in capsys.readouterr().err
 
     assert main(["registry", "purge"]) == 0  # the configured 90 days for jobs, 180 for audit events
     assert remaining(registry_url) == set()

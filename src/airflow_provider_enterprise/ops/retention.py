@@ -21,13 +21,17 @@ The rules (settings ``retention`` and ``dead_letters``; docs/registry.md):
 Each table is purged in small batches, each one short transaction that locks its rows with ``FOR UPDATE SKIP
 LOCKED`` (a row a writer holds is left for the next purge), starting where the previous batch ended (no batch
 scans what earlier ones deleted), then deletes those still past retention: a job that got a new attempt before
-the lock stays, and a new attempt after it waits for the batch.
+the lock stays, and a new attempt after it waits for the batch. Between batches the purge pauses by its duty cycle
+(``retention.purge_duty_cycle``), as ``pt-archiver --sleep-coef`` does: the writers beside it keep the server's
+CPU and WAL flushes for the rest of the time.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import re
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -101,14 +105,33 @@ def _days(age: timedelta) -> str:
     return f"{age / timedelta(days=1):g} days"
 
 
+def valid_duty_cycle(value: float | str) -> float:
+    """Return ``value`` as a share of time above zero and at most one; anything else raises a ValueError naming it."""
+    try:
+        share = float(value)
+    except ValueError:
+        share = math.nan  # refused below
+    if not 0 < share <= 1:
+        raise ValueError(
+            f"invalid purge duty cycle {value!r}: expected the share of time spent deleting, above 0 and at most 1 "
+            "(0.5 pauses as long as each batch took; 1 never pauses)"
+        )
+    return share
+
+
 @dataclass(frozen=True)
 class PurgeReport:
-    """Rows deleted per table (in a dry run: rows that would be), the cutoff of each, and why a table was left."""
+    """
+    Rows deleted per table (in a dry run: rows that would be), the cutoff of each, and why a table was left;
+    ``seconds``: the purge's wall time, ``paused_seconds`` of it pausing between batches (its duty cycle).
+    """
 
     dry_run: bool
     rows: dict[str, int]
     cutoffs: dict[str, datetime]
     kept: dict[str, str]
+    seconds: float
+    paused_seconds: float
 
 
 #: A dead letter past retention: in a status that may go, resolved (open and replayed ones: created) before the cutoff.
@@ -212,17 +235,30 @@ AUDIT_EVENTS = _Purge(
 
 
 class RegistryRetention:
-    """Purge the registry's rows past retention (the CLI, the maintenance DAG and the benchmark call this)."""
+    """
+    Purge the registry's rows past retention (the CLI, the maintenance DAG and the benchmark call this).
 
-    def __init__(self, hook: EnterpriseMetadataHook, *, batch_size: int = BATCH_SIZE) -> None:
+    :param batch_size: rows of the purged table a batch deletes at most.
+    :param duty_cycle: share of the purge's time spent deleting (above 0, at most 1): after a batch of ``t``
+        seconds it pauses ``t * (1 - duty_cycle) / duty_cycle``; default ``retention.purge_duty_cycle``.
+    """
+
+    def __init__(
+        self, hook: EnterpriseMetadataHook, *, batch_size: int = BATCH_SIZE, duty_cycle: float | None = None
+    ) -> None:
         self.hook = hook
         self.batch_size = batch_size
+        self.duty_cycle = (
+            hook.settings.retention.purge_duty_cycle if duty_cycle is None else valid_duty_cycle(duty_cycle)
+        )
+        self._paused = 0.0
 
     def purge(self, policy: RetentionPolicy, *, dry_run: bool = False) -> PurgeReport:
         """
         Delete every table's rows past ``policy``: dead letters first (a job waits for its own), then jobs with
         their attempts, stream messages, then audit events; with ``dry_run``, count them and delete nothing.
         """
+        started, self._paused = time.monotonic(), 0.0
         params = self._cutoffs(policy)
         purges, kept = [DEAD_LETTERS, JOBS, EVENT_MESSAGES], {}
         if policy.audit is None:
@@ -236,9 +272,15 @@ class RegistryRetention:
         for purge in purges:
             rows.update(self._count(purge, params) if dry_run else self._delete(purge, params))
         cutoffs = {table: params[purge.cutoff] for purge in purges for table in purge.tables}
+        seconds = time.monotonic() - started
         if not dry_run:
-            log.info("Purged the registry: %s", ", ".join(f"{n} from {table}" for table, n in rows.items()))
-        return PurgeReport(dry_run, rows, cutoffs, kept)
+            log.info(
+                "Purged the registry in %.1f s (%.1f s of it paused): %s",
+                seconds,
+                self._paused,
+                ", ".join(f"{n} from {table}" for table, n in rows.items()),
+            )
+        return PurgeReport(dry_run, rows, cutoffs, kept, seconds=seconds, paused_seconds=self._paused)
 
     def purge_dead_letters(self, policy: RetentionPolicy) -> int:
         """Delete the dead letters past ``policy`` only; return how many."""
@@ -274,9 +316,14 @@ class RegistryRetention:
         rows = dict.fromkeys(purge.tables, 0)
         cursor: dict[str, Any] | None = purge.cursor
         while cursor is not None:
+            started = time.monotonic()
             deleted, cursor = self._batch(purge, {**params, **cursor, "limit": self.batch_size})
             for table, count in zip(purge.tables, deleted, strict=True):
                 rows[table] += count
+            if cursor is not None and self.duty_cycle < 1:
+                pause = (time.monotonic() - started) * (1 - self.duty_cycle) / self.duty_cycle
+                time.sleep(pause)
+                self._paused += pause
         return rows
 
     @reconnecting

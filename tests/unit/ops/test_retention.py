@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_enterprise.config import InvalidSettings, Settings, load_settings
-from airflow_provider_enterprise.ops.retention import RetentionError, RetentionPolicy, parse_duration
+from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook
+from airflow_provider_enterprise.ops.retention import (
+    RegistryRetention,
+    RetentionError,
+    RetentionPolicy,
+    parse_duration,
+    valid_duty_cycle,
+)
 
 
 @pytest.mark.parametrize(
@@ -31,6 +38,22 @@ def test_defaults_purge_jobs_and_messages_after_90_days_resolved_letters_after_3
     assert policy == RetentionPolicy(90 * days, 30 * days, ("superseded", "discarded"), None, 90 * days)
 
 
+def test_the_purge_pauses_by_the_configured_duty_cycle_unless_given_one(monkeypatch) -> None:
+    monkeypatch.setenv("AIRFLOW__ENTERPRISE__PURGE_DUTY_CYCLE", "0.25")
+    hook = EnterpriseMetadataHook(settings=load_settings({}))  # connects only when used
+    assert RegistryRetention(hook).duty_cycle == 0.25  # what the maintenance DAG's purge_registry uses
+    assert RegistryRetention(hook, duty_cycle=1).duty_cycle == 1
+    assert RegistryRetention(EnterpriseMetadataHook(settings=load_settings({}, use_airflow=False))).duty_cycle == 0.5
+
+
+@pytest.mark.parametrize("value", [0, -0.5, 1.01, "0", "half", "nan", "inf", ""])
+def test_duty_cycles_outside_zero_to_one_are_refused(value: float | str) -> None:
+    with pytest.raises(ValueError, match=rf"invalid purge duty cycle {value!r}: expected the share of time"):
+        valid_duty_cycle(value)
+    with pytest.raises(ValueError, match="invalid purge duty cycle"):
+        RegistryRetention(EnterpriseMetadataHook(settings=load_settings({}, use_airflow=False)), duty_cycle=value)
+
+
 def test_settings_from_yaml_and_airflow_conf(tmp_path: Path, monkeypatch) -> None:
     config = tmp_path / "enterprise.yaml"
     config.write_text(
@@ -49,6 +72,8 @@ def test_settings_from_yaml_and_airflow_conf(tmp_path: Path, monkeypatch) -> Non
     [
         ("retention: {audit_days: 30}", "audit_days (30) cannot be shorter than jobs_days (90)"),
         ("retention: {jobs_days: 0}", "retention.jobs_days: Input should be greater than 0"),
+        ("retention: {purge_duty_cycle: 0}", "retention.purge_duty_cycle: Input should be greater than 0"),
+        ("retention: {purge_duty_cycle: 1.5}", "retention.purge_duty_cycle: Input should be less than or equal to 1"),
         ("dead_letters: {purge_statuses: [resolved]}", "dead_letters.purge_statuses.0: Input should be 'open'"),
     ],
 )
