@@ -26,7 +26,7 @@ def get_provider_info() -> dict[str, Any]:
         "jobs_retention_days": ("Days a finished job and its attempts stay before a purge (default 90).", None),
         "audit_retention_days": ("Days audit events stay; unset keeps them; never fewer than the jobs'.", None),
         "dead_letter_retention_days": ("Days a resolved dead letter stays before a purge (default 30).", None),
-        "purge_duty_cycle": ("Share of a registry purge's time spent deleting, (0, 1] (default 0.5).", None),
+        "purge_duty_cycle": ("Share of a registry purge's time spent deleting, (0, 1] (default 0.25).", None),
     }
     options = {
         name: {

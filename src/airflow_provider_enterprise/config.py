@@ -276,7 +276,7 @@ class RetentionSettings(_Section):
         description="Stream messages recorded longer ago are purged, except each stream's newest (its read position).",
     )
     purge_duty_cycle: float = Field(
-        default=0.5,
+        default=0.25,
         gt=0,
         le=1,
         description="Share of a purge's time spent deleting: after each batch it pauses (1 - x) / x times as long "

@@ -39,11 +39,11 @@ def test_defaults_purge_jobs_and_messages_after_90_days_resolved_letters_after_3
 
 
 def test_the_purge_pauses_by_the_configured_duty_cycle_unless_given_one(monkeypatch) -> None:
-    monkeypatch.setenv("AIRFLOW__ENTERPRISE__PURGE_DUTY_CYCLE", "0.25")
+    monkeypatch.setenv("AIRFLOW__ENTERPRISE__PURGE_DUTY_CYCLE", "0.5")
     hook = EnterpriseMetadataHook(settings=load_settings({}))  # connects only when used
-    assert RegistryRetention(hook).duty_cycle == 0.25  # what the maintenance DAG's purge_registry uses
+    assert RegistryRetention(hook).duty_cycle == 0.5  # what the maintenance DAG's purge_registry uses
     assert RegistryRetention(hook, duty_cycle=1).duty_cycle == 1
-    assert RegistryRetention(EnterpriseMetadataHook(settings=load_settings({}, use_airflow=False))).duty_cycle == 0.5
+    assert RegistryRetention(EnterpriseMetadataHook(settings=load_settings({}, use_airflow=False))).duty_cycle == 0.25
 
 
 @pytest.mark.parametrize("value", [0, -0.5, 1.01, "0", "half", "nan", "inf", ""])
