@@ -17,7 +17,7 @@ and spread of the runs, rows/s, rows/hour, ratio to the fastest baseline) and wr
 With ``--bad-rows FRACTION`` the CSV input is a copy of lineitem with that fraction of its records made bad, of
 every kind in turn (a bigint, a double and a date that do not parse, a short and a long record, bytes that are
 not UTF-8, U+FFFD in a string); only the engine candidates run (the baselines have no bad-row rules), and every
-run must count the file's records and exactly the bad records made.
+run must count the file's records and quarantine exactly the bad records made, each at its line.
 
 With ``--engine spark`` the candidates are the Spark engine (``SparkEngine.run``: spark-submit of the generic
 application on ``local[2]``, with its bad-row checks, manifest and commit), a plain spark-submit of Q1
@@ -90,7 +90,7 @@ def generate(scale: float, data_dir: Path, file_format: str) -> Path:
     return path
 
 
-def _run_engine(path: Path, out: Path, **settings) -> tuple[int, int]:
+def _run_engine(path: Path, out: Path, **settings) -> tuple[int, int, list[int]]:
     from airflow_provider_enterprise.engines.local import LocalEngine
     from airflow_provider_enterprise.spec import validate_job_spec
 
@@ -98,10 +98,17 @@ def _run_engine(path: Path, out: Path, **settings) -> tuple[int, int]:
         {"job_name": "tpch_q1", "input_path": str(path), "output_path": str(out), "processing_logic": Q1_LOGIC}
     )
     result = LocalEngine(**settings).run(spec)
-    return result.rows_in, result.bad_rows
+    return result.rows_in, result.bad_rows, _quarantined_lines(result.bad_rows_path)
 
 
-def _run_engine_one_scan(path: Path, out: Path) -> tuple[int, int]:
+def _quarantined_lines(path: str | None) -> list[int]:
+    """The lines of the quarantined records, in the quarantine's order."""
+    if path is None:
+        return []
+    return [json.loads(line)["line"] for line in Path(path).read_text().splitlines()]
+
+
+def _run_engine_one_scan(path: Path, out: Path) -> tuple[int, int, list[int]]:
     return _run_engine(path, out, proof_min_bytes=None)
 
 
@@ -201,13 +208,20 @@ def child(candidate: str, path: Path, out: Path) -> None:
     if candidate == "polars":
         import polars  # noqa: F401
     started = time.perf_counter()
-    rows, bad = runner(path, out), None
-    if isinstance(rows, tuple):  # the engine: its records in and bad rows
-        rows, bad = rows
+    rows, bad, lines = runner(path, out), None, None
     seconds = time.perf_counter() - started
+    if isinstance(rows, tuple):  # the engine: its records in, bad rows and the quarantined records' lines
+        rows, bad, lines = rows
     # the JVM of a Spark candidate is a child process: report the larger of the two peaks
     peak_kib = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
-    sample = {"candidate": candidate, "rows": rows, "bad_rows": bad, "seconds": seconds, "peak_rss_mb": peak_kib / 1024}
+    sample = {
+        "candidate": candidate,
+        "rows": rows,
+        "bad_rows": bad,
+        "quarantined_lines": lines,
+        "seconds": seconds,
+        "peak_rss_mb": peak_kib / 1024,
+    }
     print(json.dumps(sample))
 
 
@@ -246,6 +260,13 @@ def with_bad_rows(path: Path, fraction: float) -> Path:
 def bad_records_made(records: int, fraction: float) -> int:
     """How many of ``records`` records :func:`with_bad_rows` makes bad."""
     return records // round(1 / fraction)
+
+
+def bad_lines_made(records: int, fraction: float) -> list[int]:
+    """The lines of the records :func:`with_bad_rows` makes bad (record ``n`` is on line ``n + 1``, after the
+    header)."""
+    every = round(1 / fraction)
+    return [every * k + 1 for k in range(1, bad_records_made(records, fraction) + 1)]
 
 
 def measure(candidate: str, path: Path, scratch: Path, keep: Path | None = None) -> dict:
@@ -363,9 +384,14 @@ def main(argv: list[str] | None = None) -> dict:
                     int(subprocess.run(["wc", "-l", str(path)], check=True, capture_output=True).stdout.split()[0]) - 1
                 )
                 expected = (records, bad_records_made(records, args.bad_rows))
+                lines = bad_lines_made(records, args.bad_rows)
                 for sample in (s for runs in samples.values() for s in runs):
                     if (sample["rows"], sample["bad_rows"]) != expected:
                         raise RuntimeError(f"{sample}: expected {expected} records and bad rows")
+                    if sample["quarantined_lines"] != lines:  # each bad record found at its own line
+                        raise RuntimeError(f"{sample['candidate']}: the quarantine is not the lines made bad")
+            for sample in (s for runs in samples.values() for s in runs):
+                sample.pop("quarantined_lines", None)
             for runs in samples.values():  # the baselines count nothing: rows/s by the engine's count
                 for sample in runs:
                     sample["rows"] = sample["rows"] or samples[candidates[0]][0]["rows"]

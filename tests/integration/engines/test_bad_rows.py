@@ -341,3 +341,37 @@ def test_bad_records_are_found_by_counting_lines_across_files_and_carriage_retur
     assert quarantine._by_lines(replace(source, accepted=5), rejected, failed[:2]) is None
     paths[0].write_bytes(first.replace(b"4,ok,4\r\n", b"4,ok,4\r"))  # a carriage return alone ends the file
     assert quarantine._by_lines(source, rejected, failed) is None
+
+
+def test_bad_records_keep_their_lines_when_the_check_reads_the_file_in_parallel(tmp_path: Path) -> None:
+    # The checked scan's verdicts are numbered in the scan's order by a copy DuckDB runs in parallel (several pieces
+    # of a file of this size): every bad record must still be found at its own line, the first and the last
+    # record among them, and identical bad records each at theirs.
+    schema = {"i": "int", "day": "date", "s": "string"}
+    pad = b"p" * 80
+    kinds = [
+        b"x%d,2026-01-01," + pad,  # not an int
+        b"%d,2026-1-1," + pad,  # not a date
+        b"%d,2026-01-01",  # a short record
+        b"%d,2026-01-01,\xff" + pad,  # not UTF-8
+        b"%d,2026-01-01," + pad + b",extra",  # a long record
+    ]
+    records, every = 300_000, 1_009
+    made = {1, 2, 3, records} | set(range(every, records, every))  # 1-3: the same bad record three times
+    lines = [b"i,day,s"]
+    for number in range(1, records + 1):
+        if number <= 3:
+            lines.append(b"x,2026-01-01," + pad)
+        elif number in made:
+            lines.append(kinds[number % len(kinds)] % number)
+        else:
+            lines.append(b"%d,2026-01-01,%s" % (number, pad))
+    data = b"\n".join(lines)  # the last record without a line break
+    source = tmp_path / "in.csv"
+    source.write_bytes(data)
+    spec = {"job_name": "parallel", "input_path": str(source), "input_options": {"schema": schema}}
+    result = LocalEngine(threads=2).run(validate_job_spec({**spec, "output_path": str(tmp_path / "out")}))
+    assert (result.rows_in, result.bad_rows) == (records, len(made))
+    found = [(b["line"], base64.b64decode(b["record_base64"])) for b in quarantined(tmp_path)]
+    assert found == [(number + 1, lines[number]) for number in sorted(made)]
+    assert found[0][1] == found[1][1] == found[2][1]
