@@ -5,8 +5,8 @@ CSV inputs are read with every column as a string by DuckDB's strict reader (whi
 wrong number of fields, broken quoting or invalid UTF-8 into a rejects table), then checked and converted
 with the engine-neutral rules of :mod:`airflow_provider_enterprise.compiler.bad_rows`. Three ways, one verdict:
 
-- checked: a scan of its own counts and numbers the records and keeps the bad ones (the rules judge only the
-  records that fail :mod:`.one_scan_check`'s tests); the job's scan then reads the good ones;
+- checked: a scan of its own counts the records and keeps the bad ones with their positions (the rules judge only
+  the records that fail :mod:`.one_scan_check`'s tests); the job's scan then reads the good ones;
 - one scan: the job's own scan checks every record with the same rules and fails on the first bad one (the
   engine then runs the job again checked, before anything is committed); its record count comes from DuckDB's
   profile of that scan (:func:`scanned_records`);
@@ -251,7 +251,7 @@ def _register_csv(
     located = None
     if bad:
         rejected = None
-        if scan_id is not None:  # the rejects of the numbering scan (each later scan adds its own copy)
+        if scan_id is not None:  # the rejects of the judging scan (each later scan adds its own copy)
             rejected = (
                 f"SELECT file_id, line, {_READER_REASON} FROM (SELECT DISTINCT ON (file_id, line) * "
                 f'FROM "{rejects}" WHERE scan_id = {int(scan_id)} ORDER BY file_id, line) ORDER BY file_id, line'
@@ -298,7 +298,7 @@ def _records_read(con: duckdb.DuckDBPyConnection) -> int:
         pending.extend(node.get("children", []))
         if node["name"] == "READ_CSV":
             counts.append(int(node["rows_scanned"]))
-    (count,) = counts  # the numbering query reads its input once, whole
+    (count,) = counts  # the judging query reads its input once, whole
     return count
 
 

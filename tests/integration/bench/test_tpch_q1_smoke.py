@@ -26,7 +26,7 @@ def _bench():
 def test_engine_q1_equals_the_hand_written_duckdb_q1(tmp_path: Path) -> None:
     bench = _bench()
     path = bench.generate(0.01, tmp_path / "data", "csv")
-    assert bench._run_engine(path, tmp_path / "engine") == (60_175, 0)  # records in, bad rows
+    assert bench._run_engine(path, tmp_path / "engine") == (60_175, 0, [])  # records in, bad rows, their lines
     bench._run_duckdb(path, tmp_path / "duckdb")
     ours = duckdb.sql(f"SELECT * FROM read_parquet('{tmp_path}/engine/*.parquet')").fetchall()
     theirs = duckdb.sql(f"SELECT * FROM read_parquet('{tmp_path}/duckdb/*.parquet')").fetchall()
@@ -48,6 +48,21 @@ def test_benchmark_smoke_run_writes_its_table(tmp_path: Path, capsys: pytest.Cap
     assert all(row["rows"] == 60_175 and row["median_s"] > 0 for row in summary.values())
     assert summary["engine"]["ratio_to_fastest_baseline"] > 0
     assert "engine / fastest baseline" in capsys.readouterr().out
+
+
+def test_a_bad_rows_run_checks_every_quarantined_record_at_its_line(tmp_path: Path) -> None:
+    bench = _bench()
+    argv = ["--scale", "0.01", "--runs", "1", "--formats", "csv", "--data-dir", str(tmp_path), "--bad-rows", "0.0001"]
+    summary = bench.main(argv)["formats"]["csv"]
+    assert summary["engine"]["rows"] == 60_175
+    # record n is on line n + 1, after the header
+    assert bench.bad_lines_made(60_175, 0.0001) == [10_001, 20_001, 30_001, 40_001, 50_001, 60_001]
+    # a quarantine that misplaces a record fails the run
+    path = tmp_path / "sf0.01" / "csv" / "lineitem-with-bad-rows-0.0001.csv"
+    lines = path.read_bytes().split(b"\n")
+    path.write_bytes(b"\n".join([*lines[:10_000], lines[10_001], lines[10_000], *lines[10_002:]]))
+    with pytest.raises(RuntimeError, match="the quarantine is not the lines made bad"):
+        bench.main(argv)
 
 
 def test_bad_rows_generator_keeps_each_record_on_its_line(tmp_path: Path) -> None:
