@@ -107,6 +107,16 @@ def airflow_db(airflow_template_db: str) -> str:
     return SERVER.sqlalchemy_uri("airflow_test")
 
 
+@pytest.fixture(scope="session")
+def embedded_airflow_db(airflow_template_db: str) -> str:
+    """
+    The database ``airflow`` that ``enterprise-orchestrator db start --database airflow`` creates on the session's
+    server, made here as a clone of the migrated template: the benchmarks' ``airflow db migrate`` finds it current.
+    """
+    clone_database(airflow_template_db, "airflow")
+    return SERVER.sqlalchemy_uri("airflow")
+
+
 @pytest.fixture
 def fresh_database() -> Iterator[str]:
     """An empty database for one test; dropped afterwards."""

@@ -15,9 +15,15 @@ pytestmark = pytest.mark.integration
 
 
 def test_benchmark_smoke_run_times_every_variant(
-    pg_server: EmbeddedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    pg_server: EmbeddedServer,
+    embedded_airflow_db: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    # the session's server: `enterprise-orchestrator db start` reuses it for Airflow's database and the registry
+    # the session's server: `enterprise-orchestrator db start` reuses it for Airflow's database (already migrated:
+    # the benchmark's `airflow db migrate` has nothing to do, as on every run after a deployment's first) and the
+    # registry
     monkeypatch.setenv("AIRFLOW__ENTERPRISE__EMBEDDED_DB_DIR", str(pg_server.data_dir))
     path = REPO / "bench" / "orchestration_overhead.py"
     spec = importlib.util.spec_from_file_location(path.stem, path)
