@@ -19,7 +19,7 @@ from airflow_provider_enterprise.hooks.metadata import JobKey
 from airflow_provider_enterprise.resilience.dead_letter import DeadLetterQueue, replay_run_id
 from support.cli import orchestrator
 from support.env import EXAMPLE_DAGS
-from support.jobs import running_attempt
+from support.jobs import running_attempts
 
 pytestmark = pytest.mark.stack
 
@@ -47,10 +47,9 @@ def test_jobs_survive_killed_processes_and_poison_inputs(
         runs[airflow_stack.trigger(DAG_ID, conf={"input_path": str(tmp_path / f"missing{i}.csv")})] = "poison"
 
     killed = {"kill_task": 0, "kill_supervisor": 0}
-    for run_id, kind in runs.items():
-        if kind not in killed:
-            continue
-        attempt = running_attempt(stack_registry, JobKey(DAG_ID, run_id, TASK_ID))
+    victims = [JobKey(DAG_ID, run_id, TASK_ID) for run_id, kind in runs.items() if kind in killed]
+    for key, attempt in running_attempts(stack_registry, victims):  # each killed as soon as it runs
+        kind = runs[key.run_id]
         task_process = psutil.Process(attempt["pid"])
         victim = task_process if kind == "kill_task" else task_process.parent()
         os.kill(victim.pid, signal.SIGKILL)

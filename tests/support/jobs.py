@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Iterator
 
 from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook, JobKey
 from airflow_provider_enterprise.resilience.dead_letter import DeadLetterQueue
@@ -18,13 +19,29 @@ def job_of(registry: EnterpriseMetadataHook, dag_run, task_id: str = "process") 
     return job
 
 
-def running_attempt(registry: EnterpriseMetadataHook, key: JobKey, timeout: float = 180) -> dict:
-    """Wait until the job of ``key`` has a running attempt (its task is in the engine) and return it."""
+def running_attempts(
+    registry: EnterpriseMetadataHook, keys: Iterable[JobKey], timeout: float = 180
+) -> Iterator[tuple[JobKey, dict]]:
+    """
+    Yield each of ``keys`` with its job's running attempt (its task is in the engine) as soon as it has one, in the
+    order they start: a job seen late could have ended before it was looked at.
+    """
+    pending = list(keys)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = registry.find_job(key)
-        running = [a for a in (job or {}).get("attempts", []) if a["status"] == "running"]
-        if running:
-            return running[0]
-        time.sleep(0.2)
-    raise AssertionError(f"no running attempt for {key}")
+    while pending:
+        for key in list(pending):
+            job = registry.find_job(key)
+            running = [a for a in (job or {}).get("attempts", []) if a["status"] == "running"]
+            if running:
+                pending.remove(key)
+                yield key, running[0]
+        if pending:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no running attempt for {pending}")
+            time.sleep(0.2)
+
+
+def running_attempt(registry: EnterpriseMetadataHook, key: JobKey, timeout: float = 180) -> dict:
+    """Wait until the job of ``key`` has a running attempt and return it."""
+    ((_, attempt),) = running_attempts(registry, [key], timeout)
+    return attempt
