@@ -53,10 +53,10 @@ def try_of(name: str, job_id: int) -> int | None:
 def earlier_tries(run: str) -> Callable[[str], bool] | None:
     """
     Whether a run name (or a name that starts with one) is of an earlier try of run ``run``'s job; None when
-    ``run`` is not a job's (:func:`run_id`).
+    ``run`` is not a job's (:func:`run_id`) or is its first try (nothing earlier to look for).
     """
     match = _RUN_ID.match(run)
-    if match is None:
+    if match is None or int(match["try"]) <= 1:
         return None
     job_id, try_number = int(match["job"]), int(match["try"])
 

@@ -182,3 +182,4 @@ def test_a_retry_removes_what_its_killed_earlier_try_was_writing_and_nothing_els
     assert (target / "part-0").read_text() == "whole"
     assert sorted(tmp_path.iterdir()) == sorted([target, *others])
     assert earlier_tries("local-0123456789ab") is None  # a run outside a job's tries removes nothing
+    assert earlier_tries(run_id(7, 1)) is None  # a first try has no earlier try to look for
