@@ -29,7 +29,6 @@ CPU and WAL flushes for the rest of the time.
 from __future__ import annotations
 
 import logging
-import math
 import re
 import time
 from dataclasses import dataclass
@@ -106,17 +105,21 @@ def _days(age: timedelta) -> str:
 
 
 def valid_duty_cycle(value: float | str) -> float:
-    """Return ``value`` as a share of time above zero and at most one; anything else raises a ValueError naming it."""
+    """
+    Return ``value`` as a share of time above zero and at most one, by the bounds of the setting
+    ``retention.purge_duty_cycle``; anything else raises a ValueError naming it.
+    """
+    from pydantic import ValidationError
+
+    from airflow_provider_enterprise.config import RetentionSettings
+
     try:
-        share = float(value)
-    except ValueError:
-        share = math.nan  # refused below
-    if not 0 < share <= 1:
+        return RetentionSettings.model_validate({"purge_duty_cycle": value}).purge_duty_cycle
+    except ValidationError:
         raise ValueError(
             f"invalid purge duty cycle {value!r}: expected the share of time spent deleting, above 0 and at most 1 "
             "(0.5 pauses as long as each batch took; 1 never pauses)"
-        )
-    return share
+        ) from None
 
 
 @dataclass(frozen=True)
