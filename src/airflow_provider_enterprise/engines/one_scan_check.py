@@ -1,26 +1,22 @@
 """
-The check of a CSV input read in one scan on DuckDB: cheap tests that every record is good.
+The check of a CSV input read in one scan on DuckDB: the bad-row rules, evaluated cheaply.
 
-The job's own scan converts each field with DuckDB's ``CAST`` and tests the text against the converted value.
-A record passes only when the engine-neutral rules of :mod:`airflow_provider_enterprise.compiler.bad_rows`
-(pattern, then ``TRY_CAST``, then ``CAST``) accept it with the identical value; a record that fails a test, or
-whose ``CAST`` fails (a :class:`duckdb.ConversionException`), refutes the one scan, and the engine reads the input
-again checked, where the rules decide. The tests may refute good records with unusual spellings (``+5``,
-``007``, ``-0``), never accept a bad one:
+The rules of :mod:`airflow_provider_enterprise.compiler.bad_rows` test each typed field against its type's
+regular expression, then ``TRY_CAST``. A regular expression costs DuckDB more than the conversion; the one scan
+converts each field once (:func:`with_values`), for the check and the job, and spares most of the matches:
 
-- ``int``, ``bigint``: the text is the value printed back (digits with an optional ``-``, so it matches the
-  pattern; the ``CAST`` held, so ``TRY_CAST`` holds);
-- ``date``: the text has 10 characters and is the value printed back (``YYYY-MM-DD``);
-- ``boolean``: ``true`` or ``false`` in any case;
-- ``double``, ``decimal``, ``timestamp``: the type's pattern (the ``CAST`` gave the value);
-- ``string``: no U+FFFD.
+- a field whose value prints back as its own text (``CAST(value AS VARCHAR) = text``) matches its pattern and
+  converts, for the types whose printed form always matches their pattern: ``int``, ``bigint``, ``decimal``, a
+  ``date`` of ten characters, a ``timestamp`` with a four-digit year and no era (:func:`_prints_as_text`). Only
+  the rest (``+5``, ``007``, ``2026-12-06T10:00:00``, a bad value) are matched against the pattern;
+- a ``boolean`` is one of two words in any case: the pattern, without a regular expression;
+- a ``double`` prints in its own way (``901.0`` for ``901.00``), so its pattern is always matched;
+- a string holds no U+FFFD (``contains``).
 
-About twice as fast as evaluating the rules themselves, which test every typed value with a regular expression
-and ``TRY_CAST`` before converting it.
-
-The checked path uses the same tests to find bad records (:func:`checked`): each typed field is converted with
-``TRY_CAST`` instead, a field whose conversion gives NULL fails, and the rules judge only the records that fail
-a test (a few unusual spellings and the bad records), so that they cost about what the one scan's tests cost.
+So a record passes exactly when the rules accept it (a good value of any spelling never refutes the one scan), and
+each value is the rules' ``CAST``. :func:`guarded` fails the job's scan on the first bad record (the engine then
+reads the input again, checked); :func:`checked` gives every record's reason, evaluating the rules' own expression
+(which names the column) only for the bad ones.
 """
 
 from __future__ import annotations
@@ -30,109 +26,118 @@ from collections.abc import Sequence
 from sqlglot import exp
 
 from airflow_provider_enterprise.compiler import bad_rows
-from airflow_provider_enterprise.compiler.plan import Column, data_type
+from airflow_provider_enterprise.compiler.plan import Column, data_type, decimal_digits
 
 #: The error the first bad record raises in the job's scan.
 BAD_ROW_IN_ONE_SCAN = "bad row in a CSV input read in one scan"
-
-
-def _text(index: int) -> exp.Column:
-    return exp.column(f"__one_scan_text_{index}", quoted=True)
 
 
 def _value(index: int) -> exp.Column:
     return exp.column(f"__one_scan_value_{index}", quoted=True)
 
 
-def _failed(column: Column, index: int, value: exp.Column | None = None, text: exp.Column | None = None) -> exp.Expr:
-    """Why the text of ``column`` does not pass (NULL or false when it passes), beside its converted value
-    (``value`` and ``text`` name them: by default the value under the column's name and the text beside it)."""
-    type_name = column.type or "string"
-    value = value or exp.column(column.name, quoted=True)
-    text = text or _text(index)
-    printed = exp.NEQ(this=exp.Cast(this=value, to=exp.DataType.build("VARCHAR")), expression=text.copy())
-    if type_name in ("int", "bigint"):
-        return printed
-    if type_name == "date":
-        length = exp.Anonymous(this="strlen", expressions=[text.copy()])
-        return exp.or_(exp.NEQ(this=length, expression=exp.Literal.number(10)), printed)
-    if type_name == "boolean":
-        spelled = exp.In(
-            this=exp.Lower(this=text.copy()), expressions=[exp.Literal.string("true"), exp.Literal.string("false")]
+def _type(column: Column) -> str:
+    return column.type or "string"
+
+
+def _call(name: str, *args: exp.Expr) -> exp.Anonymous:
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def _prints_as_text(type_name: str, text: exp.Expr, value: exp.Expr) -> exp.Expr | None:
+    """
+    True only where ``text`` matches ``type_name``'s pattern and converts to ``value``, tested without the pattern;
+    None when no such test is cheaper than the pattern. False or NULL says nothing.
+    """
+    printed = exp.EQ(this=exp.Cast(this=value, to=exp.DataType.build("VARCHAR")), expression=text.copy())
+    if type_name in ("int", "bigint") or decimal_digits(type_name):
+        return printed  # -?[0-9]+(.[0-9]{scale})?, within the type's digits
+    if type_name == "date":  # YYYY-MM-DD; other years print longer ('10000-01-01', '0001-01-01 (BC)')
+        return exp.and_(exp.EQ(this=_call("strlen", text.copy()), expression=exp.Literal.number(10)), printed)
+    if type_name == "timestamp":  # YYYY-MM-DD HH:MM:SS[.ffffff]; not '10000-01-01 …' nor '0001-01-01 (BC) …'
+        four_digit_year = exp.EQ(
+            this=_call("substr", text.copy(), exp.Literal.number(5), exp.Literal.number(1)),
+            expression=exp.Literal.string("-"),
         )
-        return exp.Not(this=spelled)
-    if type_name == "string":
-        return exp.Anonymous(this="contains", expressions=[value, exp.Literal.string(bad_rows.REPLACEMENT_CHARACTER)])
-    pattern = bad_rows.type_pattern(type_name)
-    return exp.Not(this=exp.RegexpLike(this=text.copy(), expression=exp.Literal.string(pattern)))
+        no_era = exp.Not(this=_call("contains", text.copy(), exp.Literal.string("(")))
+        return exp.and_(four_digit_year, no_era, printed)
+    if type_name == "boolean":
+        words = [exp.Literal.string("true"), exp.Literal.string("false")]
+        return exp.In(this=exp.Lower(this=text.copy()), expressions=words)
+    return None
+
+
+def _bad_field(column: Column, value: exp.Expr) -> exp.Expr:
+    """True when a non-empty field of typed ``column`` (converted with ``TRY_CAST`` to ``value``) is bad."""
+    type_name = _type(column)
+    text = exp.column(column.name, quoted=True)
+    matches = _call("regexp_full_match", text, exp.Literal.string((bad_rows.type_pattern(type_name) or "").strip("^$")))
+    converted = exp.Not(this=exp.Is(this=value, expression=exp.Null()))
+    by_rules = exp.Not(this=exp.paren(exp.and_(matches, converted)))
+    present = exp.Not(this=exp.Is(this=text.copy(), expression=exp.Null()))
+    if (cheap := _prints_as_text(type_name, text, value.copy())) is None:
+        return exp.and_(present, by_rules)
+    return exp.and_(present, exp.Not(this=_call("coalesce", exp.paren(cheap), exp.false())), by_rules)
+
+
+def with_values(strings: exp.Select, columns: Sequence[Column]) -> exp.Select:
+    """
+    The rows of ``strings`` (every column a string, empty fields NULL) with each typed column's value converted
+    with ``TRY_CAST`` beside its text, once for both the check and the job (:func:`good_values` selects them).
+    """
+    values = [
+        exp.alias_(
+            exp.TryCast(this=exp.column(c.name, quoted=True), to=data_type(_type(c)), safe=True),
+            _value(i).name,
+            quoted=True,
+        )
+        for i, c in enumerate(columns)
+        if _type(c) != "string"
+    ]
+    source = exp.Subquery(this=strings, alias=exp.TableAlias(this=exp.to_identifier("n")))
+    return exp.select(exp.Star(), *values).from_(source)
+
+
+def bad_record(columns: Sequence[Column]) -> exp.Expr:
+    """
+    True when a record of a :func:`with_values` relation of ``columns`` is bad by the rules; false or NULL when it
+    is good.
+    """
+    tests: list[exp.Expr] = [
+        _bad_field(c, _value(i))
+        if bad_rows.type_pattern(_type(c))
+        else _call("contains", exp.column(c.name, quoted=True), exp.Literal.string(bad_rows.REPLACEMENT_CHARACTER))
+        for i, c in enumerate(columns)
+    ]
+    return exp.or_(*tests) if tests else exp.false()
 
 
 def guarded(strings: exp.Select, columns: Sequence[Column]) -> exp.Select:
     """
     The rows of ``strings`` (every column a string, empty fields NULL) converted to ``columns``' types, each
-    record tested first: the first that fails raises :data:`BAD_ROW_IN_ONE_SCAN`.
+    record tested first: the first bad one raises :data:`BAD_ROW_IN_ONE_SCAN`.
     """
-    converted = exp.select(
-        *bad_rows.typed_projection(columns),
-        *(
-            exp.alias_(exp.column(c.name, quoted=True), _text(i).name, quoted=True)
-            for i, c in enumerate(columns)
-            if (c.type or "string") != "string"
-        ),
-    ).from_(exp.Subquery(this=strings, alias=exp.TableAlias(this=exp.to_identifier("n"))))
-    failed = exp.or_(*(_failed(c, i) for i, c in enumerate(columns)))
-    fail = exp.Anonymous(this="error", expressions=[exp.Literal.string(BAD_ROW_IN_ONE_SCAN)])
-    check = exp.Case(ifs=[exp.If(this=failed, true=fail)], default=exp.true())
-    return (
-        exp.select(*(exp.column(c.name, quoted=True) for c in columns))
-        .from_(exp.Subquery(this=converted, alias=exp.TableAlias(this=exp.to_identifier("c"))))
-        .where(check)
-    )
+    fail = _call("error", exp.Literal.string(BAD_ROW_IN_ONE_SCAN))
+    check = exp.Case(ifs=[exp.If(this=bad_record(columns), true=fail)], default=exp.true())
+    source = exp.Subquery(this=with_values(strings, columns), alias=exp.TableAlias(this=exp.to_identifier("v")))
+    return exp.select(*good_values(columns)).from_(source).where(check)
 
 
 def checked(strings: exp.Select, columns: Sequence[Column]) -> exp.Select:
     """
-    The rows of ``strings`` (every column a string, empty fields NULL) with each typed column's value converted
-    with ``TRY_CAST`` beside its text (:func:`good_values` selects them) and why the record is bad, NULL when it is
-    good (:data:`airflow_provider_enterprise.compiler.bad_rows.REASON`): the rules' reason
-    (:func:`airflow_provider_enterprise.compiler.bad_rows.reason_expression`), evaluated only for the records
-    that fail a test.
+    The :func:`with_values` rows of ``strings`` with why each record is bad, NULL when it is good
+    (:data:`airflow_provider_enterprise.compiler.bad_rows.REASON`): the rules' reason
+    (:func:`airflow_provider_enterprise.compiler.bad_rows.reason_expression`), evaluated only for bad records.
     """
-    typed = [(i, c) for i, c in enumerate(columns) if (c.type or "string") != "string"]
-    converted = exp.select(
-        *(exp.column(c.name, quoted=True) for c in columns),
-        *(
-            exp.alias_(
-                exp.TryCast(this=exp.column(c.name, quoted=True), to=data_type(c.type or "string"), safe=True),
-                _value(i).name,
-                quoted=True,
-            )
-            for i, c in typed
-        ),
-    ).from_(exp.Subquery(this=strings, alias=exp.TableAlias(this=exp.to_identifier("n"))))
-    tests = []
-    for i, column in enumerate(columns):
-        text = exp.column(column.name, quoted=True)
-        if (column.type or "string") == "string":
-            tests.append(_failed(column, i))
-            continue
-        unconverted = exp.and_(
-            exp.Is(this=_value(i), expression=exp.Null()),
-            exp.Not(this=exp.Is(this=text.copy(), expression=exp.Null())),
-        )
-        tests.append(exp.or_(_failed(column, i, _value(i), text), unconverted))
-    reason = exp.Case(ifs=[exp.If(this=exp.or_(*tests), true=bad_rows.reason_expression(columns))])
-    return exp.select(exp.Star(), exp.alias_(reason, bad_rows.REASON, quoted=True)).from_(
-        exp.Subquery(this=converted, alias=exp.TableAlias(this=exp.to_identifier("c")))
-    )
+    reason = exp.Case(ifs=[exp.If(this=bad_record(columns), true=bad_rows.reason_expression(columns))])
+    source = exp.Subquery(this=with_values(strings, columns), alias=exp.TableAlias(this=exp.to_identifier("v")))
+    return exp.select(exp.Star(), exp.alias_(reason, bad_rows.REASON, quoted=True)).from_(source)
 
 
 def good_values(columns: Sequence[Column]) -> list[exp.Expr]:
-    """The converted values of a :func:`checked` relation's columns, under the columns' names."""
+    """The converted values of a :func:`with_values` relation's columns, under the columns' names."""
     return [
-        exp.column(c.name, quoted=True)
-        if (c.type or "string") == "string"
-        else exp.alias_(_value(i), c.name, quoted=True)
+        exp.column(c.name, quoted=True) if _type(c) == "string" else exp.alias_(_value(i), c.name, quoted=True)
         for i, c in enumerate(columns)
     ]
 
