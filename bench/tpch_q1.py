@@ -6,12 +6,15 @@ TPC-H Q1 over lineitem: the local engine's engine time against hand-written base
 
 Generates lineitem with ``tpchgen-cli`` (never committed) into ``--data-dir``, then runs, interleaved, for
 each format: the local engine (``LocalEngine.run`` on the spec below: compile, read, transform, write,
-commit, row counts, bad-row rules) with its defaults (``engine``: a CSV input of 64 MiB or more proven by Polars
-first) and with every CSV input read in one scan (``engine_one_scan``, ``csv_proof_min_bytes: null``), and two
+commit, row counts, bad-row rules) with its defaults (``engine``: every CSV input read in one scan that checks
+it; ``engine_one_scan`` is the same engine with ``proof_min_bytes=None`` spelled out, kept for earlier results,
+from when a CSV input of 64 MiB or more was first proven good by Polars), and two
 baselines computing the same result into the same kind of output, as a user writes them: Q1 over DuckDB's
 ``read_csv`` with auto-detection, copied to Parquet, and Polars' ``scan_csv(..., try_parse_dates=True)`` on its
 streaming engine, sunk to Parquet. The baselines read the input once and count nothing (their rows/s use the
-engine's count). Every run is a fresh child process, so each reports its own peak RSS. Prints a table (median
+engine's count). ``--candidates engine floor`` also runs the floor, which is not a baseline: Q1 over the strings of
+every column converted with ``CAST`` and no check, the least a DuckDB scan that judges every field must do. Every
+run is a fresh child process, so each reports its own peak RSS. Prints a table (median
 and spread of the runs, rows/s, rows/hour, ratio to the fastest baseline) and writes it as JSON (``--json``).
 
 With ``--bad-rows FRACTION`` the CSV input is a copy of lineitem with that fraction of its records made bad, of
@@ -66,11 +69,15 @@ ORDER BY l_returnflag, l_linestatus
 
 #: Candidates per engine: the engine under test first, then its baselines.
 CANDIDATES = {
-    "local": ("engine", "engine_one_scan", "duckdb", "polars"),
+    "local": ("engine", "engine_one_scan", "duckdb", "polars", "floor"),
     "spark": ("spark_engine", "spark_submit", "spark_fixed"),
 }
 #: The candidates that run the local engine (the others are baselines, or Spark's).
 ENGINES = ("engine", "engine_one_scan")
+#: Candidates that run only when ``--candidates`` names them, and are not baselines: ``floor`` is DuckDB's Q1 over
+#: the strings of every column converted with ``CAST`` without any check, the least a scan that judges every field
+#: of a CSV input does in DuckDB (where the engine's time goes, ``docs/benchmarks.md``).
+MEASURES = ("floor",)
 #: The Spark master of every Spark candidate; both get the same settings (driver memory, shuffle partitions).
 SPARK_MASTER = "local[2]"
 SPARK_CONF = {"spark.driver.memory": "2g", "spark.sql.shuffle.partitions": "8", "spark.ui.enabled": "false"}
@@ -110,6 +117,27 @@ def _quarantined_lines(path: str | None) -> list[int]:
 
 def _run_engine_one_scan(path: Path, out: Path) -> tuple[int, int, list[int]]:
     return _run_engine(path, out, proof_min_bytes=None)
+
+
+def _run_floor(path: Path, out: Path) -> int:
+    import duckdb
+
+    from airflow_provider_enterprise.compiler.plan import Column
+    from airflow_provider_enterprise.engines import duckdb_inputs
+    from airflow_provider_enterprise.engines.duckdb_inputs import declarable_type
+
+    con = duckdb.connect()
+    sniffed = con.read_csv(str(path), header=True)
+    columns = tuple(Column(c, declarable_type(str(t))) for c, t in zip(sniffed.columns, sniffed.types, strict=True))
+    strings = {c.name: "VARCHAR" for c in columns}
+    con.read_csv(str(path), header=True, columns=strings, auto_detect=False, strict_mode=True).create_view("raw")
+    duckdb_inputs._guard_scans(con)  # the one scan's settings
+    con.execute(f"CREATE VIEW lineitem AS {duckdb_inputs._sql(duckdb_inputs._converted('raw', columns))}")
+    out.mkdir(parents=True)
+    con.execute(
+        f"COPY ({DUCKDB_Q1.format(source='lineitem')}) TO $out (FORMAT parquet)", {"out": str(out / "q1.parquet")}
+    )
+    return 0
 
 
 def _run_duckdb(path: Path, out: Path) -> int:
@@ -192,12 +220,13 @@ def child(candidate: str, path: Path, out: Path) -> None:
         "engine_one_scan": _run_engine_one_scan,
         "duckdb": _run_duckdb,
         "polars": _run_polars,
+        "floor": _run_floor,
         "spark_engine": _run_spark_engine,
         "spark_submit": _run_spark_submit,
         "spark_fixed": _run_spark_fixed,
     }[candidate]
     # imports are not part of engine time: load them before the clock starts
-    if candidate in ENGINES:
+    if candidate in (*ENGINES, *MEASURES):
         import airflow_provider_enterprise.engines.local  # noqa: F401
         import airflow_provider_enterprise.spec  # noqa: F401
     if candidate == "spark_engine":
@@ -361,6 +390,10 @@ def main(argv: list[str] | None = None) -> dict:
         candidates = tuple(c for c in candidates if c in args.candidates)
         if not candidates or candidates[0] not in (*ENGINES, "spark_engine"):
             parser.error(f"--candidates must name an engine of {candidates}")
+        if "floor" in candidates and args.formats != ["csv"]:
+            parser.error("the floor candidate reads a CSV input (use it with --formats csv)")
+    else:
+        candidates = tuple(c for c in candidates if c not in MEASURES)
     os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"  # spark-submit, tpchgen
     results: dict = {
         "scale": args.scale,
@@ -401,7 +434,7 @@ def main(argv: list[str] | None = None) -> dict:
                     sample["rows"] = samples[candidates[0]][0]["rows"]
             summary = {c: summarize(s) for c, s in samples.items()}
             tested, *baselines = candidates
-            baselines = [c for c in baselines if c not in ENGINES]
+            baselines = [c for c in baselines if c not in (*ENGINES, *MEASURES)]
             if args.engine == "spark":
                 baselines = ["spark_submit"]  # spark_fixed is the fixed cost both pay, not a baseline
                 summary["spark_fixed"]["rows_per_s"] = summary["spark_fixed"]["rows_per_hour"] = None

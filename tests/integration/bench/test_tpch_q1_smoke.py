@@ -28,13 +28,17 @@ def test_engine_q1_equals_the_hand_written_duckdb_q1(tmp_path: Path) -> None:
     path = bench.generate(0.01, tmp_path / "data", "csv")
     assert bench._run_engine(path, tmp_path / "engine") == (60_175, 0, [])  # records in, bad rows, their lines
     bench._run_duckdb(path, tmp_path / "duckdb")
-    ours = duckdb.sql(f"SELECT * FROM read_parquet('{tmp_path}/engine/*.parquet')").fetchall()
+    bench._run_floor(path, tmp_path / "floor")  # the strings converted unchecked: the same Q1
     theirs = duckdb.sql(f"SELECT * FROM read_parquet('{tmp_path}/duckdb/*.parquet')").fetchall()
-    assert [row[:2] for row in ours] == [("A", "F"), ("N", "F"), ("N", "O"), ("R", "F")]
-    assert len(ours) == len(theirs)
-    for mine, reference in zip(ours, theirs, strict=True):
-        assert mine[:2] == reference[:2]
-        assert all(math.isclose(float(a), float(b), rel_tol=1e-9) for a, b in zip(mine[2:], reference[2:], strict=True))
+    for candidate in ("engine", "floor"):
+        ours = duckdb.sql(f"SELECT * FROM read_parquet('{tmp_path}/{candidate}/*.parquet')").fetchall()
+        assert [row[:2] for row in ours] == [("A", "F"), ("N", "F"), ("N", "O"), ("R", "F")]
+        assert len(ours) == len(theirs)
+        for mine, reference in zip(ours, theirs, strict=True):
+            assert mine[:2] == reference[:2]
+            assert all(
+                math.isclose(float(a), float(b), rel_tol=1e-9) for a, b in zip(mine[2:], reference[2:], strict=True)
+            )
 
 
 def test_benchmark_smoke_run_writes_its_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
