@@ -11,30 +11,32 @@ def get_provider_info() -> dict[str, Any]:
     """Describe this provider to Airflow (entry point group ``apache_airflow_provider``)."""
     from airflow_provider_enterprise.config import AIRFLOW_OPTIONS
 
-    option_docs = {
-        "environment": ("Deployment environment; 'production' refuses the embedded registry.", "development"),
-        "database_url": ("Registry database URL; wins over the connection.", None),
-        "metadata_conn_id": ("Airflow connection id of the registry database.", "enterprise_metadata_default"),
-        "spark_master_url": ("Spark master URL for the spark engine.", "local[*]"),
-        "log_level": ("Log level of the provider's own loggers.", "INFO"),
-        "auto_migrate": ("Apply pending registry migrations when a task first connects.", "True"),
-        "embedded_db_dir": ("Data directory of the embedded development PostgreSQL.", None),
-        "local_queue": ("Executor queue of local-engine and auto jobs unless a task sets one.", None),
-        "local_pool": ("Airflow pool of local-engine and auto jobs unless a task sets one.", None),
-        "spark_queue": ("Executor queue of Spark jobs unless a task sets one.", None),
-        "spark_pool": ("Airflow pool of Spark jobs unless a task sets one.", None),
-        "jobs_retention_days": ("Days a finished job and its attempts stay before a purge (default 90).", None),
-        "audit_retention_days": ("Days audit events stay; unset keeps them; never fewer than the jobs'.", None),
-        "dead_letter_retention_days": ("Days a resolved dead letter stays before a purge (default 30).", None),
-        "purge_duty_cycle": ("Share of a registry purge's time spent deleting, (0, 1] (default 0.25).", None),
+    descriptions = {
+        "environment": "Deployment environment; 'production' refuses the embedded registry (default development).",
+        "database_url": "Registry database URL; wins over the connection.",
+        "metadata_conn_id": "Airflow connection id of the registry database (default enterprise_metadata_default).",
+        "spark_master_url": "Spark master URL for the spark engine (default local[*]).",
+        "log_level": "Log level of the provider's own loggers (default INFO).",
+        "auto_migrate": "Apply pending registry migrations when a task first connects (default True).",
+        "embedded_db_dir": "Data directory of the embedded development PostgreSQL.",
+        "local_queue": "Executor queue of local-engine and auto jobs unless a task sets one.",
+        "local_pool": "Airflow pool of local-engine and auto jobs unless a task sets one.",
+        "spark_queue": "Executor queue of Spark jobs unless a task sets one.",
+        "spark_pool": "Airflow pool of Spark jobs unless a task sets one.",
+        "jobs_retention_days": "Days a finished job and its attempts stay before a purge (default 90).",
+        "audit_retention_days": "Days audit events stay; unset keeps them; never fewer than the jobs'.",
+        "dead_letter_retention_days": "Days a resolved dead letter stays before a purge (default 30).",
+        "purge_duty_cycle": "Share of a registry purge's time spent deleting, (0, 1] (default 0.25).",
     }
+    # No option declares a default: Airflow would return it as if a user had set it, and it would override the
+    # YAML file (``ENTERPRISE_CONFIG``); the defaults live in :class:`~airflow_provider_enterprise.config.Settings`.
     options = {
         name: {
-            "description": option_docs[name][0],
+            "description": descriptions[name],
             "version_added": "0.1.0",
             "type": "boolean" if name == "auto_migrate" else "string",
             "example": None,
-            "default": option_docs[name][1],
+            "default": None,
             **({"sensitive": True} if name == "database_url" else {}),
         }
         for name in AIRFLOW_OPTIONS

@@ -43,4 +43,8 @@ def test_airflow_lists_the_provider_and_its_hook() -> None:
 def test_config_section_is_registered() -> None:
     from airflow.configuration import conf
 
-    assert conf.get("enterprise", "metadata_conn_id") == "enterprise_metadata_default"
+    from airflow_provider_enterprise.config import AIRFLOW_OPTIONS
+
+    assert set(conf.configuration_description["enterprise"]["options"]) == set(AIRFLOW_OPTIONS)
+    # no declared defaults: Airflow returns only what a user set, so the YAML file is not overridden
+    assert conf.get("enterprise", "metadata_conn_id", fallback=None) is None

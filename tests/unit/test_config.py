@@ -73,6 +73,22 @@ def test_airflow_section_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.engines.spark.master == "spark://af:7077"
 
 
+def test_the_file_is_not_overridden_by_options_nobody_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the provider once declared defaults for [enterprise], which Airflow returns as if set: a file's
+    # `environment: production` read as development
+    text = "environment: production\nlog_level: DEBUG\nauto_migrate: false\nengines:\n  spark:\n    master: spark://f:7077\n"
+    environ = {"ENTERPRISE_CONFIG": write(tmp_path, text)}
+    settings = load_settings(environ)
+    assert settings.environment.value == "production"
+    assert (settings.log_level, settings.auto_migrate, settings.engines.spark.master) == (
+        "DEBUG",
+        False,
+        "spark://f:7077",
+    )
+    monkeypatch.setenv("AIRFLOW__ENTERPRISE__LOG_LEVEL", "WARNING")  # what a user sets there still wins
+    assert load_settings(environ).log_level == "WARNING"
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
