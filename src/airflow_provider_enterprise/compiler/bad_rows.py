@@ -63,15 +63,22 @@ def _column(name: str) -> exp.Column:
     return exp.column(name, quoted=True)
 
 
-def _parses(name: str, type_name: str) -> exp.Expr | None:
+def matches_pattern(text: exp.Expr, type_name: str) -> exp.Expr:
+    """True where ``text`` matches the pattern of ``type_name``, a type that has one (:func:`type_pattern`)."""
     pattern = type_pattern(type_name)
     if pattern is None:
+        raise ValueError(f"type {type_name!r} has no pattern: any text is a {type_name}")
+    return exp.RegexpLike(this=text, expression=exp.Literal.string(pattern))
+
+
+def _parses(name: str, type_name: str) -> exp.Expr | None:
+    if type_pattern(type_name) is None:
         return None
     value = _column(name)
     return exp.or_(
         exp.Is(this=value, expression=exp.Null()),
         exp.and_(
-            exp.RegexpLike(this=value.copy(), expression=exp.Literal.string(pattern)),
+            matches_pattern(value.copy(), type_name),
             exp.Not(
                 this=exp.Is(
                     this=exp.TryCast(this=value.copy(), to=data_type(type_name), safe=True), expression=exp.Null()

@@ -71,7 +71,7 @@ def _bad_field(column: Column, value: exp.Expr) -> exp.Expr:
     """True when a non-empty field of typed ``column`` (converted with ``TRY_CAST`` to ``value``) is bad."""
     type_name = _type(column)
     text = exp.column(column.name, quoted=True)
-    matches = _call("regexp_full_match", text, exp.Literal.string((bad_rows.type_pattern(type_name) or "").strip("^$")))
+    matches = bad_rows.matches_pattern(text, type_name)
     converted = exp.Not(this=exp.Is(this=value, expression=exp.Null()))
     by_rules = exp.Not(this=exp.paren(exp.and_(matches, converted)))
     present = exp.Not(this=exp.Is(this=text.copy(), expression=exp.Null()))
