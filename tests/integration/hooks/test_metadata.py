@@ -21,6 +21,7 @@ from airflow_provider_enterprise.hooks.metadata import (
     JobKey,
     migration_files,
 )
+from airflow_provider_enterprise.registry.attempts import HEARTBEAT_SQL
 
 pytestmark = pytest.mark.integration
 
@@ -222,6 +223,21 @@ def test_heartbeat_thread_updates_the_attempt(registry: EnterpriseMetadataHook) 
     with registry.heartbeating(attempt.attempt_id, interval=0.1):
         time.sleep(0.5)
     assert registry.get_job(job_id)["attempts"][0]["heartbeat_at"] > before
+
+
+def test_a_heartbeat_alone_commits_without_waiting_for_its_flush(registry: EnterpriseMetadataHook) -> None:
+    job_id = registry.register_job(key("run_async_beat"), job_name="hb", job_type="t")
+    attempt = registry.start_attempt(job_id, 1)
+    with registry.transaction() as cur:  # the beat's statement, inside a transaction that shows its setting
+        cur.execute(HEARTBEAT_SQL, (attempt.attempt_id,))
+        assert cur.rowcount == 1
+        assert cur.execute("SHOW synchronous_commit").fetchone()[0] == "off"
+    assert registry.heartbeat(attempt.attempt_id) is True
+    # the setting ends with the beat's transaction: the next writes on the connection wait for their flush again
+    with registry.autocommit() as cur:
+        assert cur.execute("SHOW synchronous_commit").fetchone()[0] == "on"
+    registry.complete_attempt(attempt.attempt_id, rows_in=1, rows_out=1, output_path="/o")
+    assert registry.heartbeat(attempt.attempt_id) is False
 
 
 def test_list_jobs_filters_and_pages(registry: EnterpriseMetadataHook) -> None:
