@@ -37,6 +37,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
         ["deferred_waits.py", "--smoke"],
     ),
     "event_burst": (["event_burst.py", "--messages", "1000", "--resends", "100"], ["event_burst.py", "--smoke"]),
+    "typed_readers": (["typed_readers.py"], ["typed_readers.py"]),
 }
 
 
