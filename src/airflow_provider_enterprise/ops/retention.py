@@ -254,14 +254,13 @@ class RegistryRetention:
         self.duty_cycle = (
             hook.settings.retention.purge_duty_cycle if duty_cycle is None else valid_duty_cycle(duty_cycle)
         )
-        self._paused = 0.0
 
     def purge(self, policy: RetentionPolicy, *, dry_run: bool = False) -> PurgeReport:
         """
         Delete every table's rows past ``policy``: dead letters first (a job waits for its own), then jobs with
         their attempts, stream messages, then audit events; with ``dry_run``, count them and delete nothing.
         """
-        started, self._paused = time.monotonic(), 0.0
+        started, paused = time.monotonic(), 0.0
         params = self._cutoffs(policy)
         purges, kept = [DEAD_LETTERS, JOBS, EVENT_MESSAGES], {}
         if policy.audit is None:
@@ -273,21 +272,27 @@ class RegistryRetention:
             purges.append(AUDIT_EVENTS)
         rows: dict[str, int] = {}
         for purge in purges:
-            rows.update(self._count(purge, params) if dry_run else self._delete(purge, params))
+            if dry_run:
+                rows.update(self._count(purge, params))
+            else:
+                deleted, pauses = self._delete(purge, params)
+                rows.update(deleted)
+                paused += pauses
         cutoffs = {table: params[purge.cutoff] for purge in purges for table in purge.tables}
         seconds = time.monotonic() - started
         if not dry_run:
             log.info(
                 "Purged the registry in %.1f s (%.1f s of it paused): %s",
                 seconds,
-                self._paused,
+                paused,
                 ", ".join(f"{n} from {table}" for table, n in rows.items()),
             )
-        return PurgeReport(dry_run, rows, cutoffs, kept, seconds=seconds, paused_seconds=self._paused)
+        return PurgeReport(dry_run, rows, cutoffs, kept, seconds=seconds, paused_seconds=paused)
 
     def purge_dead_letters(self, policy: RetentionPolicy) -> int:
         """Delete the dead letters past ``policy`` only; return how many."""
-        return self._delete(DEAD_LETTERS, self._cutoffs(policy))[DEAD_LETTERS.tables[0]]
+        rows, _ = self._delete(DEAD_LETTERS, self._cutoffs(policy))
+        return rows[DEAD_LETTERS.tables[0]]
 
     @reconnecting
     def _cutoffs(self, policy: RetentionPolicy) -> dict[str, Any]:
@@ -315,8 +320,10 @@ class RegistryRetention:
             cur.execute(purge.count_sql, params)
             return dict(zip(purge.tables, cur.fetchone(), strict=True))
 
-    def _delete(self, purge: _Purge, params: dict[str, Any]) -> dict[str, int]:
-        rows = dict.fromkeys(purge.tables, 0)
+    def _delete(self, purge: _Purge, params: dict[str, Any]) -> tuple[dict[str, int], float]:
+        """Delete ``purge``'s rows batch by batch, pausing by the duty cycle; return the rows deleted per table and
+        the seconds paused."""
+        rows, paused = dict.fromkeys(purge.tables, 0), 0.0
         cursor: dict[str, Any] | None = purge.cursor
         while cursor is not None:
             started = time.monotonic()
@@ -326,8 +333,8 @@ class RegistryRetention:
             if cursor is not None and self.duty_cycle < 1:
                 pause = (time.monotonic() - started) * (1 - self.duty_cycle) / self.duty_cycle
                 time.sleep(pause)
-                self._paused += pause
-        return rows
+                paused += pause
+        return rows, paused
 
     @reconnecting
     def _batch(self, purge: _Purge, params: dict[str, Any]) -> tuple[tuple[int, ...], dict[str, Any] | None]:
