@@ -80,6 +80,7 @@ HEARTBEAT_SQL = (
     " FROM (SELECT set_config('synchronous_commit', 'off', true)) AS asynchronous_commit"
     " WHERE attempt_id = %s AND status = 'running'"
 )
+
 #: The columns an attempt is registered with, and their parameters (:func:`_attempt_values`) after ``job_id``.
 ATTEMPT_COLUMNS = "job_id, try_number, status, engine, spec, hostname, pid, triggered_by, run_type, inputs"
 ATTEMPT_VALUES = (
