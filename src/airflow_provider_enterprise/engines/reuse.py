@@ -50,6 +50,16 @@ def try_of(name: str, job_id: int) -> int | None:
     return int(match["try"]) if match and int(match["job"]) == job_id else None
 
 
+def tries_through(job_id: int, try_number: int) -> Callable[[str], bool]:
+    """Whether a run name (or a name that starts with one) is of job ``job_id``'s try ``try_number`` or earlier."""
+
+    def through(name: str) -> bool:
+        other = try_of(name, job_id)
+        return other is not None and other <= try_number
+
+    return through
+
+
 def earlier_tries(run: str) -> Callable[[str], bool] | None:
     """
     Whether a run name (or a name that starts with one) is of an earlier try of run ``run``'s job; None when
@@ -58,13 +68,7 @@ def earlier_tries(run: str) -> Callable[[str], bool] | None:
     match = _RUN_ID.match(run)
     if match is None or int(match["try"]) <= 1:
         return None
-    job_id, try_number = int(match["job"]), int(match["try"])
-
-    def earlier(name: str) -> bool:
-        other = try_of(name, job_id)
-        return other is not None and other < try_number
-
-    return earlier
+    return tries_through(int(match["job"]), int(match["try"]) - 1)
 
 
 @dataclass(frozen=True)

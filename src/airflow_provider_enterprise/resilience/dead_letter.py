@@ -10,6 +10,7 @@ creates one run. Reconciliation completes what a killed task process could not w
 from __future__ import annotations
 
 import logging
+import os
 import traceback as tb
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -274,17 +275,19 @@ def reconcile(
 
     Finds running attempts whose heartbeat is older than ``stale_after`` seconds, asks Airflow for the task
     instance's state, and fails attempts Airflow no longer runs; an attempt whose task instance failed for good
-    is dead-lettered. When the task instance has ended for good (no retry left to re-attach), the attempt's
-    cluster-mode application is stopped if it still runs: a task marked failed while deferred, before any
-    triggerer ran its trigger, leaves one behind. Idempotent: guarded transitions and the dead letters' unique
-    key make reruns no-ops.
+    is dead-lettered. When the task instance has ended for good (no retry left to re-attach or clean up), the
+    attempt's cluster-mode application is stopped if it still runs (a task marked failed while deferred, before
+    any triggerer ran its trigger, leaves one behind), and the staging directories its job's tries left beside a
+    local output are removed (:func:`remove_abandoned_staging`; a try killed while it wrote leaves one, which
+    only a later try of the job would otherwise remove). Idempotent: guarded transitions and the dead letters'
+    unique key make reruns no-ops.
     """
     from airflow_provider_enterprise.exceptions import InvalidTransitionError
 
     with hook.transaction() as cur:
         cur.execute(
-            "SELECT a.attempt_id, a.try_number, a.external_id, a.status_api,"
-            " j.dag_id, j.run_id, j.task_id, j.map_index"
+            "SELECT a.attempt_id, a.job_id, a.try_number, a.external_id, a.status_api,"
+            " a.spec ->> 'output_path' AS output_path, j.dag_id, j.run_id, j.task_id, j.map_index"
             " FROM enterprise_job_attempts a JOIN enterprise_jobs j USING (job_id)"
             " WHERE a.status = 'running' AND a.heartbeat_at < now() - make_interval(secs => %s)",
             (stale_after,),
@@ -303,6 +306,8 @@ def reconcile(
             continue
         if state in _ENDED_STATES and attempt["status_api"] and attempt["external_id"]:
             stopped += _stop(stop_application, attempt)
+        if state in _ENDED_STATES and not moved_on:
+            _remove_staging(attempt)
         error = LostTaskError(
             f"task process stopped heartbeating; Airflow reports the task instance {state} "
             f"(try {try_number if try_number is not None else '?'})"
@@ -315,6 +320,22 @@ def reconcile(
         if state == "failed" and not moved_on and queue.add(attempt["attempt_id"], error) is not None:
             lettered += 1
     return ReconcileReport(len(stale), failed, lettered, stopped)
+
+
+def _remove_staging(attempt: dict[str, Any]) -> None:
+    """Remove the staging directories the attempt's job's tries up to this one left beside its output, when that
+    is an absolute local path this process can reach (in an object store, the output's next commit removes a killed
+    try's objects)."""
+    from airflow_provider_enterprise.engines.reuse import tries_through
+    from airflow_provider_enterprise.output.commit import remove_abandoned_staging
+
+    output = attempt["output_path"]
+    if not output or not os.path.isabs(output):
+        return
+    try:
+        remove_abandoned_staging(output, tries_through(attempt["job_id"], attempt["try_number"]))
+    except OSError:  # the sweep goes on; a later try of the job removes them
+        log.exception("Could not remove the staging directories of attempt %s beside %s", attempt["attempt_id"], output)
 
 
 def _stop(stop_application: ApplicationStopper, attempt: dict[str, Any]) -> bool:

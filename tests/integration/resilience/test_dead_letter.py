@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
+from airflow_provider_enterprise.engines.reuse import run_id as run_id_of
 from airflow_provider_enterprise.hooks.metadata import EnterpriseMetadataHook, JobKey
 from airflow_provider_enterprise.ops.retention import RegistryRetention, RetentionPolicy
 from airflow_provider_enterprise.resilience.dead_letter import DeadLetterError, DeadLetterQueue, reconcile
@@ -101,6 +103,46 @@ def test_reconcile_fails_silent_attempts_by_airflow_state_and_is_idempotent(regi
         run_id: registry.find_job(JobKey("reconcile_dag", run_id, "t"))["attempts"][0]["status"] for run_id in keys
     }
     assert statuses == {"run_lost_failed": "failed", "run_lost_retry": "failed", "run_still_running": "running"}
+
+
+def test_reconcile_removes_the_staging_that_killed_tries_of_an_ended_job_left(registry, tmp_path: Path) -> None:
+    """A last try killed while it wrote leaves its staging directory; no later try will remove it, so the sweep
+    that dead-letters the try does, and only that job's tries' (a job still retrying keeps its own)."""
+    ended, retrying = tmp_path / "ended" / "out", tmp_path / "retrying" / "out"
+    attempts, jobs = {}, {}
+    for run_id, output in (("run_ended", ended), ("run_retrying", retrying)):
+        output.parent.mkdir()
+        job_id = registry.register_job(JobKey("staging_dag", run_id, "t"), job_name="j", job_type="t")
+        first = registry.start_attempt(job_id, 1, spec={"output_path": str(output)})
+        registry.fail_attempt(first.attempt_id, OSError("killed"))
+        attempts[run_id] = registry.start_attempt(job_id, 2, spec={"output_path": str(output)}).attempt_id
+        jobs[run_id] = job_id
+    silence(registry, list(attempts.values()))
+
+    def staging(output: Path, job_id: int, try_number: int) -> Path:
+        directory = output.parent / f".{output.name}.staging-{run_id_of(job_id, try_number)}-0123456789ab"
+        directory.mkdir()
+        (directory / "part-0.parquet").write_text("half")
+        return directory
+
+    removed = [staging(ended, jobs["run_ended"], 1), staging(ended, jobs["run_ended"], 2)]
+    kept = [
+        staging(ended, jobs["run_ended"], 3),  # a try after the dead one (the task cleared and running again)
+        staging(ended, jobs["run_retrying"], 2),  # another job's, beside the same output
+        staging(retrying, jobs["run_retrying"], 2),  # the job still retrying: its next try removes it
+    ]
+    (ended.parent / f".{ended.name}.staging-0123456789ab").mkdir()  # a run without a job's name
+    kept.append(ended.parent / f".{ended.name}.staging-0123456789ab")
+    states = {"run_ended": ("failed", 2), "run_retrying": ("up_for_retry", 2)}
+
+    def read_state(dag_id: str, run_id: str, task_id: str, map_index: int) -> tuple[str, int | None]:
+        return states.get(run_id, ("running", None))  # other tests' silent attempts are left alone
+
+    report = reconcile(registry, read_state, stale_after=60)
+
+    assert (report.failed_attempts, report.dead_letters) == (2, 1)
+    assert [d for d in removed if d.exists()] == []
+    assert [d for d in kept if not d.exists()] == []
 
 
 def test_recording_a_replay_counts_it_once(registry, statsd_in_process) -> None:
