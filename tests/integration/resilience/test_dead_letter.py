@@ -131,8 +131,9 @@ def test_reconcile_removes_the_staging_that_killed_tries_of_an_ended_job_left(re
         staging(ended, jobs["run_retrying"], 2),  # another job's, beside the same output
         staging(retrying, jobs["run_retrying"], 2),  # the job still retrying: its next try removes it
     ]
-    (ended.parent / f".{ended.name}.staging-0123456789ab").mkdir()  # a run without a job's name
-    kept.append(ended.parent / f".{ended.name}.staging-0123456789ab")
+    unnamed = ended.parent / f".{ended.name}.staging-0123456789ab"  # a run without a job's name
+    unnamed.mkdir()
+    kept.append(unnamed)
     states = {"run_ended": ("failed", 2), "run_retrying": ("up_for_retry", 2)}
 
     def read_state(dag_id: str, run_id: str, task_id: str, map_index: int) -> tuple[str, int | None]:
